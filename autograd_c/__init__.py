@@ -1,0 +1,11 @@
+"""autograd_c: automatic differentiation for numpy-style code, with a C engine."""
+from ._core import (  # noqa: F401
+    Tensor, tensor, from_numpy, LinAlgError, float32, float64,
+    neg, abs, exp, log, log1p, sqrt, sin, cos, tan, tanh, sigmoid, relu, leaky_relu, elu,
+    softplus, gelu, silu, erf, sign, add, subtract, multiply, divide, power, maximum, minimum,
+    equal, not_equal, less, less_equal, greater, greater_equal, where, clip,
+    sum, max, min, prod, logsumexp, mean, var, std, softmax, log_softmax,
+    matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,
+    broadcast_to, expand, concatenate, cat, stack, split,
+    is_grad_enabled, get_num_threads, set_num_threads, live_storages, live_tensors, live_nodes,
+)

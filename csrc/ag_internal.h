@@ -1,0 +1,165 @@
+/* ag_internal.h -- structures shared by the core's files, not part of the public API. */
+#ifndef AG_INTERNAL_H
+#define AG_INTERNAL_H
+
+#include "ag.h"
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_MSC_VER)
+#define AG_TLS __declspec(thread)
+#else
+#define AG_TLS __thread
+#endif
+
+#define AG_MAXPI 48
+
+/* refcounted int64 buffer (indices of take) */
+typedef struct ag_ibuf {
+    int64_t refcount;
+    int64_t n;
+    int64_t data[];
+} ag_ibuf;
+
+/* Op parameters.  Shapes and axes always refer to the TRAILING `core` dims of an input, so the
+ * same op applied to a tangent with extra leading (batch) axes does the batched thing: this is
+ * what lets forward-mode push many tangent directions through one pass. */
+typedef struct ag_params {
+    int64_t i[AG_MAXPI];
+    int ni;
+    int core;      /* number of trailing input dims the params describe */
+    int keepdims;
+    int flag;
+    double d[4];
+    ag_ibuf *ibuf; /* owned */
+} ag_params;
+
+typedef struct ag_node {
+    int64_t refcount;
+    int64_t seq;     /* creation order: a topological order of the graph */
+    int64_t epoch;   /* last backward that visited it */
+    int op;
+    int nin;
+    int released;
+    int out_hook;    /* nonzero: output tensor carries a hook (id in out_hook_id) */
+    int64_t out_hook_id;
+    ag_params p;
+    ag_tensor *out;  /* detached alias of the output (owning) when the rule reads it */
+    int64_t out_version;
+    ag_tensor *gradbuf;
+    ag_tensor *retain; /* weak: output tensor whose .grad is retained */
+    int out_ndim;
+    int64_t out_shape[AG_MAXDIM];
+    ag_tensor **in;  /* owning refs to inputs: the graph's edges */
+    int64_t *ver;    /* versions of inputs at record time */
+    char *needs;     /* input i needs a gradient */
+} ag_node;
+
+typedef struct ag_vjp_ctx {
+    int op;
+    ag_node *n;
+    ag_tensor *g;       /* cotangent, shape of the output */
+    ag_tensor **in;
+    int nin;
+    ag_tensor *out;     /* saved output (detached) */
+    const ag_params *p;
+    const char *needs;
+    ag_tensor **gin;    /* filled by the rule: a gradient per input (any broadcastable shape is
+                           summed down to the input's shape by the sweep), NULL for none */
+    int composed;       /* express the rule through differentiable ops (create_graph / tangents) */
+} ag_vjp_ctx;
+
+typedef ag_tensor *(*ag_fwd_fn)(int op, ag_tensor **in, int nin, const ag_params *p);
+typedef int (*ag_vjp_fn)(ag_vjp_ctx *c);
+/* tangents tin[i] may be NULL (zero); they carry the same leading batch axes; the result may
+   be any shape broadcastable to (batch..., out.shape) or NULL for zero */
+typedef ag_tensor *(*ag_jvp_fn)(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                                const ag_params *p);
+
+#define AG_SAVES_OUT (1u << 31)
+#define AG_SAVES_ALL 0x7fffffffu
+
+typedef struct ag_oprules {
+    ag_fwd_fn fwd;
+    ag_vjp_fn vjp;
+    ag_jvp_fn jvp;
+    unsigned saves; /* bit i: the VJP reads input i's values; AG_SAVES_OUT: reads the output */
+} ag_oprules;
+
+typedef struct ag_opdef {
+    const char *name;
+    int nin;
+    int flags;
+    const ag_oprules *r;
+} ag_opdef;
+
+extern const ag_opdef ag_op_table[AG_NUM_OPS];
+
+/* record-or-not application of a primitive: forward, tape node, tangent */
+ag_tensor *ag_apply(int op, ag_tensor **in, int nin, const ag_params *p);
+void ag_params_init(ag_params *p);
+void ag_params_copy(ag_params *dst, const ag_params *src);
+void ag_params_clear(ag_params *p);
+ag_ibuf *ag_ibuf_new(int64_t n);
+void ag_ibuf_decref(ag_ibuf *b);
+
+void ag_node_incref(ag_node *n);
+void ag_node_decref(ag_node *n);
+
+/* helpers */
+void *ag_malloc(size_t n);
+void *ag_aligned_alloc(size_t n);
+void ag_aligned_free(void *p);
+int ag_broadcast_shapes(const char *opname, int na, const int64_t *sa, int nb, const int64_t *sb,
+                        int *nout, int64_t *out);
+int ag_normalize_axes(const char *opname, int ndim, int nax, const int *axes, int *mask_out);
+/* strided view of t broadcast to (ndim, shape): byte strides into bs */
+void ag_broadcast_strides(const ag_tensor *t, int ndim, const int64_t *shape, int64_t *bs);
+int64_t ag_omp_threshold(void);
+
+/* N-ary strided iteration: fn is called once per innermost row */
+typedef void (*ag_row_fn)(int64_t n, char **ptrs, const int64_t *bstrides, void *ctx);
+void ag_iter(int nops, int ndim, const int64_t *shape, char **base,
+             int64_t bstrides[][AG_MAXDIM], ag_row_fn fn, void *ctx);
+/* element pointer of tensor */
+static inline char *ag_ptr(const ag_tensor *t)
+{
+    return (char *)t->storage->data + t->offset * (int64_t)ag_dtype_size(t->dtype);
+}
+
+/* ops used by rules (all go through ag_apply, so they record / carry tangents as the modes say) */
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_neg(ag_tensor *a);
+ag_tensor *ag_swap_last2(ag_tensor *a);
+ag_tensor *ag_unsqueeze_lead(ag_tensor *t, int lead_ins, int at); /* insert ones after `at` leading dims */
+ag_tensor *ag_align_tangent(ag_tensor *t, const ag_tensor *x, int out_ndim);
+ag_tensor *ag_zeros_like(ag_tensor *t);
+ag_tensor *ag_const_like(ag_tensor *t, double v);
+ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v,
+                              const ag_params *p);
+ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p);
+ag_tensor *ag_reduce_p(int op, ag_tensor *x, const ag_params *p);
+ag_tensor *ag_expand_to_input(ag_tensor *g, const ag_params *p, const ag_tensor *x);
+ag_tensor *ag_slice_p(ag_tensor *x, const ag_params *p);
+ag_tensor *ag_slice_backward_p(ag_tensor *g, const ag_params *p);
+ag_tensor *ag_take_p(ag_tensor *x, const ag_params *p);
+ag_tensor *ag_take_backward_p(ag_tensor *g, const ag_params *p);
+ag_tensor *ag_reshape_view_or_copy(ag_tensor *x, int nd, const int64_t *shape);
+int ag_copy_raw(ag_tensor *dst, ag_tensor *src);
+ag_tensor *ag_reshape_core(ag_tensor *x, int core, int ndim, const int64_t *shape);
+ag_tensor *ag_permute_core(ag_tensor *x, int core, const int64_t *perm);
+
+/* rules of each family, collected by tape.c */
+#define AG_OP(name, nin, flags) extern const ag_oprules ag_rules_##name;
+#include "ops/ops.def"
+#undef AG_OP
+
+/* lead = number of leading batch axes of a tangent-like tensor t relative to core dims */
+static inline int ag_lead(const ag_tensor *t, int core) { return t->ndim - core; }
+
+#define AG_RET_NULL_IF(cond) do { if (cond) return NULL; } while (0)
+
+#endif

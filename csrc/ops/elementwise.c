@@ -1,0 +1,636 @@
+/* elementwise.c -- unary, binary and ternary elementwise ops: forward kernels, VJP and JVP.
+ *
+ * A unary op is one row of UNARY_OPS below: its value f(x) and its derivative f'(x, y) (y is the
+ * output).  The same derivative kernel serves the VJP (g * f'(x)) and the JVP (t * f'(x)).  When
+ * the backward pass must itself be differentiable (create_graph, or tangents flowing through it),
+ * the derivative is rebuilt from differentiable ops by unary_deriv_composed.
+ */
+#include "../ag_internal.h"
+#include "../kernels/vmath.h"
+#include <tgmath.h>
+#include <math.h>
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+#define AG_SQRT1_2 0.70710678118654752440
+#define AG_INV_SQRT_2PI 0.39894228040143267794
+#define AG_2_SQRTPI 1.12837916709551257390
+
+#define PAR_N 32768
+
+/* ------------------------------------------------------------------ unary table
+ * X(name, f(x), f'(x, y)); a and b are the op's scalar parameters */
+#define SIGM(x) ((x) >= 0 ? 1 / (1 + exp(-(x))) : exp(x) / (1 + exp(x)))
+#define UNARY_OPS(X)                                                                     \
+    X(neg, -x, -1)                                                                       \
+    X(abs, fabs(x), (x > 0) - (x < 0))                                                   \
+    X(exp, exp(x), y)                                                                    \
+    X(log, log(x), 1 / x)                                                                \
+    X(log1p, log1p(x), 1 / (1 + x))                                                      \
+    X(sqrt, sqrt(x), (T)0.5 / y)                                                         \
+    X(sin, sin(x), cos(x))                                                               \
+    X(cos, cos(x), -sin(x))                                                              \
+    X(tan, tan(x), 1 + y * y)                                                            \
+    X(tanh, tanh(x), 1 - y * y)                                                          \
+    X(sigmoid, SIGM(x), y * (1 - y))                                                     \
+    X(relu, x > 0 ? x : 0, x > 0)                                                        \
+    X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
+    X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : y + a)                                  \
+    X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
+    X(gelu, (T)0.5 * x * (1 + erf(x * (T)AG_SQRT1_2)),                                   \
+      (T)0.5 * (1 + erf(x * (T)AG_SQRT1_2)) + x * (T)AG_INV_SQRT_2PI * exp(-x * x / 2))  \
+    X(silu, x * SIGM(x), SIGM(x) * (1 + x * (1 - SIGM(x))))                              \
+    X(erf, erf(x), (T)AG_2_SQRTPI * exp(-x * x))                                         \
+    X(sign, (x > 0) - (x < 0), 0)                                                        \
+    X(step, x > 0, 0)                                                                    \
+    X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))
+
+typedef struct { double a, b; } uparams;
+
+#define GEN_UNARY_T(name, FX, DX, TY, sfx)                                                      \
+    static void fwd_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *ctx)           \
+    {                                                                                          \
+        typedef TY T;                                                                          \
+        const uparams *pr = (const uparams *)ctx;                                              \
+        const T a = (T)pr->a, b = (T)pr->b;                                                    \
+        int64_t i;                                                                             \
+        (void)a; (void)b;                                                                      \
+        if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                          \
+            T *o = (T *)p[0];                                                                  \
+            const T *xs = (const T *)p[1];                                                     \
+            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            for (i = 0; i < n; i++) { const T x = xs[i]; o[i] = (T)(FX); }                    \
+        } else {                                                                               \
+            for (i = 0; i < n; i++) {                                                          \
+                const T x = *(const T *)(p[1] + i * s[1]);                                     \
+                *(T *)(p[0] + i * s[0]) = (T)(FX);                                             \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    /* o = v * f'(x, y) */                                                                     \
+    static void dmul_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *ctx)          \
+    {                                                                                          \
+        typedef TY T;                                                                          \
+        const uparams *pr = (const uparams *)ctx;                                              \
+        const T a = (T)pr->a, b = (T)pr->b;                                                    \
+        int64_t i;                                                                             \
+        (void)a; (void)b;                                                                      \
+        if (s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
+            T *o = (T *)p[0];                                                                  \
+            const T *vs = (const T *)p[1], *xs = (const T *)p[2], *ys = (const T *)p[3];       \
+            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            for (i = 0; i < n; i++) {                                                          \
+                const T x = xs[i], y = ys[i];                                                  \
+                (void)x; (void)y;                                                              \
+                o[i] = vs[i] * (T)(DX);                                                        \
+            }                                                                                  \
+        } else {                                                                               \
+            for (i = 0; i < n; i++) {                                                          \
+                const T x = *(const T *)(p[2] + i * s[2]), y = *(const T *)(p[3] + i * s[3]);  \
+                (void)x; (void)y;                                                              \
+                *(T *)(p[0] + i * s[0]) = *(const T *)(p[1] + i * s[1]) * (T)(DX);            \
+            }                                                                                  \
+        }                                                                                      \
+    }
+#define GEN_UNARY(name, FX, DX) GEN_UNARY_T(name, FX, DX, float, f32) GEN_UNARY_T(name, FX, DX, double, f64)
+UNARY_OPS(GEN_UNARY)
+
+static const ag_row_fn unary_fwd[AG_NUM_OPS][2] = {
+#define ROWF(name, FX, DX) [AG_OP_##name] = {fwd_##name##_f32, fwd_##name##_f64},
+    UNARY_OPS(ROWF)
+#undef ROWF
+};
+static const ag_row_fn unary_dmul[AG_NUM_OPS][2] = {
+#define ROWD(name, FX, DX) [AG_OP_##name] = {dmul_##name##_f32, dmul_##name##_f64},
+    UNARY_OPS(ROWD)
+#undef ROWD
+};
+
+static uparams unary_params(int op, const ag_params *p)
+{
+    uparams u = {0, 0};
+    if (p) { u.a = p->d[0]; u.b = p->d[1]; }
+    (void)op;
+    return u;
+}
+
+static ag_tensor *unary_fwd_op(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *x = in[0], *o = ag_tensor_empty(x->dtype, x->ndim, x->shape);
+    int64_t bs[2][AG_MAXDIM];
+    char *base[2];
+    uparams u = unary_params(op, p);
+    int i;
+    (void)nin;
+    if (!o) return NULL;
+    for (i = 0; i < x->ndim; i++) {
+        bs[0][i] = o->strides[i] * (int64_t)ag_dtype_size(o->dtype);
+        bs[1][i] = x->strides[i] * (int64_t)ag_dtype_size(x->dtype);
+    }
+    base[0] = ag_ptr(o);
+    base[1] = ag_ptr(x);
+    if (ag_vmath_unary(op, x, o)) return o; /* vectorised contiguous path, if any */
+    ag_iter(2, x->ndim, x->shape, base, bs, unary_fwd[op][x->dtype], &u);
+    return o;
+}
+
+/* v * f'(x) with x (and its output y) broadcast to v's shape; raw kernel, records nothing */
+ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, const ag_params *p)
+{
+    ag_tensor *o = ag_tensor_empty(v->dtype, v->ndim, v->shape), *ops[4];
+    int64_t bs[4][AG_MAXDIM];
+    char *base[4];
+    uparams u = unary_params(op, p);
+    int k;
+    if (!o) return NULL;
+    ops[0] = o; ops[1] = v; ops[2] = x; ops[3] = y ? y : x;
+    for (k = 0; k < 4; k++) {
+        ag_broadcast_strides(ops[k], v->ndim, v->shape, bs[k]);
+        base[k] = ag_ptr(ops[k]);
+    }
+    ag_iter(4, v->ndim, v->shape, base, bs, unary_dmul[op][v->dtype], &u);
+    return o;
+}
+
+/* ------------------------------------------------------------------ consuming helpers:
+ * each takes ownership of its tensor arguments and propagates NULL (an error already set) */
+static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
+
+static ag_tensor *cbin(int op, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *r = (a && b) ? ag_binary(op, a, b) : NULL;
+    ag_tensor_decref(a);
+    ag_tensor_decref(b);
+    return r;
+}
+static ag_tensor *cun(int op, ag_tensor *a)
+{
+    ag_tensor *r = a ? ag_unary(op, a) : NULL;
+    ag_tensor_decref(a);
+    return r;
+}
+static ag_tensor *cscale(ag_tensor *a, double s)
+{
+    ag_tensor *r = a ? ag_scale(a, s) : NULL;
+    ag_tensor_decref(a);
+    return r;
+}
+static ag_tensor *caddc(ag_tensor *a, double s)
+{
+    ag_tensor *r = a ? ag_add_scalar(a, s) : NULL;
+    ag_tensor_decref(a);
+    return r;
+}
+static ag_tensor *cconst(ag_tensor *like, double v) { return ag_tensor_scalar(like->dtype, v); }
+#define CMUL(a, b) cbin(AG_OP_mul, a, b)
+#define CADD(a, b) cbin(AG_OP_add, a, b)
+#define CSUB(a, b) cbin(AG_OP_sub, a, b)
+#define CDIV(a, b) cbin(AG_OP_div, a, b)
+
+/* f'(x) built from differentiable ops, so the backward can be differentiated again */
+ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
+{
+    double a = p ? p->d[0] : 0, b = p ? p->d[1] : 0;
+    ag_tensor *s;
+    switch (op) {
+    case AG_OP_neg: return cconst(x, -1.0);
+    case AG_OP_abs: return ag_unary(AG_OP_sign, x);
+    case AG_OP_exp: return ag_unary(AG_OP_exp, x);
+    case AG_OP_log: return CDIV(cconst(x, 1.0), own(x));
+    case AG_OP_log1p: return CDIV(cconst(x, 1.0), caddc(own(x), 1.0));
+    case AG_OP_sqrt: return cscale(ag_pow_scalar(x, -0.5), 0.5);
+    case AG_OP_sin: return ag_unary(AG_OP_cos, x);
+    case AG_OP_cos: return cscale(ag_unary(AG_OP_sin, x), -1.0);
+    case AG_OP_tan: s = ag_unary(AG_OP_tan, x); return caddc(CMUL(own(s), s), 1.0);
+    case AG_OP_tanh: s = ag_unary(AG_OP_tanh, x); return CSUB(cconst(x, 1.0), CMUL(own(s), s));
+    case AG_OP_sigmoid:
+    case AG_OP_softplus:
+        s = ag_unary(AG_OP_sigmoid, x);
+        if (op == AG_OP_softplus) return s;
+        return CMUL(own(s), CSUB(cconst(x, 1.0), s));
+    case AG_OP_relu: return ag_unary(AG_OP_step, x);
+    case AG_OP_leaky_relu: return caddc(cscale(ag_unary(AG_OP_step, x), 1.0 - a), a);
+    case AG_OP_elu: {
+        /* step(x) + (1 - step(x)) * a * exp(min(x, 0)) */
+        ag_tensor *st = ag_unary(AG_OP_step, x);
+        ag_tensor *e = cscale(cun(AG_OP_exp, cbin(AG_OP_minimum, own(x), cconst(x, 0.0))), a);
+        return CADD(own(st), CMUL(CSUB(cconst(x, 1.0), st), e));
+    }
+    case AG_OP_gelu: {
+        /* Phi(x) + x phi(x) */
+        ag_tensor *phi_big = cscale(caddc(cun(AG_OP_erf, ag_scale(x, AG_SQRT1_2)), 1.0), 0.5);
+        ag_tensor *phi = cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -0.5)), AG_INV_SQRT_2PI);
+        return CADD(phi_big, CMUL(own(x), phi));
+    }
+    case AG_OP_silu: {
+        /* s + x s (1 - s) */
+        s = ag_unary(AG_OP_sigmoid, x);
+        return CADD(own(s), CMUL(CMUL(own(x), own(s)), CSUB(cconst(x, 1.0), s)));
+    }
+    case AG_OP_erf:
+        return cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -1.0)), AG_2_SQRTPI);
+    case AG_OP_clip: {
+        ag_tensor *lo = cconst(x, a), *hi = cconst(x, b);
+        return CMUL(cbin(AG_OP_ge, own(x), lo), cbin(AG_OP_le, own(x), hi));
+    }
+    default:
+        return cconst(x, 0.0);
+    }
+}
+
+static int vjp_unary(ag_vjp_ctx *c)
+{
+    if (!c->needs[0]) return 0;
+    if (c->op == AG_OP_neg) {
+        c->gin[0] = ag_neg(c->g);
+    } else if (c->composed) {
+        c->gin[0] = CMUL(own(c->g), ag_unary_deriv_composed(c->op, c->in[0], c->p));
+    } else {
+        c->gin[0] = ag_unary_deriv_mul(c->op, c->in[0], c->out, c->g, c->p);
+    }
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_unary(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                            const ag_params *p)
+{
+    (void)nin;
+    if (op == AG_OP_neg) return ag_neg(tin[0]);
+    return ag_unary_deriv_mul(op, in[0], out, tin[0], p);
+}
+
+/* every unary row shares the same three functions */
+const ag_oprules ag_rules_neg = {unary_fwd_op, vjp_unary, jvp_unary, 0};
+#define U_RULE(name) const ag_oprules ag_rules_##name = {unary_fwd_op, vjp_unary, jvp_unary, 1u | AG_SAVES_OUT};
+U_RULE(abs) U_RULE(exp) U_RULE(log) U_RULE(log1p) U_RULE(sqrt) U_RULE(sin) U_RULE(cos)
+U_RULE(tan) U_RULE(tanh) U_RULE(sigmoid) U_RULE(relu) U_RULE(leaky_relu) U_RULE(elu)
+U_RULE(softplus) U_RULE(gelu) U_RULE(silu) U_RULE(erf) U_RULE(clip)
+const ag_oprules ag_rules_sign = {unary_fwd_op, vjp_unary, jvp_unary, 0};
+const ag_oprules ag_rules_step = {unary_fwd_op, vjp_unary, jvp_unary, 0};
+
+ag_tensor *ag_unary(int op, ag_tensor *x) { return ag_apply(op, &x, 1, NULL); }
+
+ag_tensor *ag_unary_p(int op, ag_tensor *x, double param)
+{
+    ag_params p;
+    ag_params_init(&p);
+    p.d[0] = param;
+    return ag_apply(op, &x, 1, &p);
+}
+
+ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
+{
+    ag_params p;
+    ag_params_init(&p);
+    p.d[0] = has_lo ? lo : -INFINITY;
+    p.d[1] = has_hi ? hi : INFINITY;
+    if (has_lo && has_hi && lo > hi) {
+        ag_set_error(AG_EVALUE, "clip: lower bound %g is greater than upper bound %g", lo, hi);
+        return NULL;
+    }
+    return ag_apply(AG_OP_clip, &x, 1, &p);
+}
+
+/* ------------------------------------------------------------------ binary */
+#define BINARY_OPS(X)                        \
+    X(add, a + b)                            \
+    X(sub, a - b)                            \
+    X(mul, a * b)                            \
+    X(div, a / b)                            \
+    X(pow, pow(a, b))                        \
+    X(maximum, (a != a || a > b) ? a : (b != b ? b : (a == b ? a : b))) \
+    X(minimum, (a != a || a < b) ? a : (b != b ? b : (a == b ? a : b))) \
+    X(eq, a == b)                            \
+    X(ne, a != b)                            \
+    X(lt, a < b)                             \
+    X(le, a <= b)                            \
+    X(gt, a > b)                             \
+    X(ge, a >= b)
+
+#define GEN_BINARY_T(name, EX, T, sfx)                                                         \
+    static void bin_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *ctx)           \
+    {                                                                                          \
+        int64_t i;                                                                             \
+        const int64_t es = sizeof(T);                                                          \
+        (void)ctx;                                                                             \
+        if (s[0] == es && s[1] == es && s[2] == es) {                                          \
+            T *o = (T *)p[0];                                                                  \
+            const T *as = (const T *)p[1], *bs = (const T *)p[2];                              \
+            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            for (i = 0; i < n; i++) { const T a = as[i], b = bs[i]; o[i] = (T)(EX); }         \
+        } else if (s[0] == es && s[1] == es && s[2] == 0) {                                    \
+            T *o = (T *)p[0];                                                                  \
+            const T *as = (const T *)p[1], b = *(const T *)p[2];                               \
+            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            for (i = 0; i < n; i++) { const T a = as[i]; o[i] = (T)(EX); }                    \
+        } else if (s[0] == es && s[1] == 0 && s[2] == es) {                                    \
+            T *o = (T *)p[0];                                                                  \
+            const T a = *(const T *)p[1], *bs = (const T *)p[2];                               \
+            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            for (i = 0; i < n; i++) { const T b = bs[i]; o[i] = (T)(EX); }                    \
+        } else {                                                                               \
+            for (i = 0; i < n; i++) {                                                          \
+                const T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);  \
+                *(T *)(p[0] + i * s[0]) = (T)(EX);                                             \
+            }                                                                                  \
+        }                                                                                      \
+    }
+#define GEN_BINARY(name, EX) GEN_BINARY_T(name, EX, float, f32) GEN_BINARY_T(name, EX, double, f64)
+BINARY_OPS(GEN_BINARY)
+
+static const ag_row_fn binary_rows[AG_NUM_OPS][2] = {
+#define ROWB(name, EX) [AG_OP_##name] = {bin_##name##_f32, bin_##name##_f64},
+    BINARY_OPS(ROWB)
+#undef ROWB
+};
+
+/* out (already allocated, its own shape) = a op b, broadcast */
+static void binary_into(int op, ag_tensor *o, ag_tensor *a, ag_tensor *b)
+{
+    int64_t bs[3][AG_MAXDIM];
+    char *base[3];
+    ag_tensor *ops[3];
+    int k;
+    ops[0] = o; ops[1] = a; ops[2] = b;
+    for (k = 0; k < 3; k++) {
+        ag_broadcast_strides(ops[k], o->ndim, o->shape, bs[k]);
+        base[k] = ag_ptr(ops[k]);
+    }
+    ag_iter(3, o->ndim, o->shape, base, bs, binary_rows[op][o->dtype], NULL);
+}
+
+static int check_dtypes(const char *opname, ag_tensor **in, int nin)
+{
+    int i;
+    for (i = 1; i < nin; i++)
+        if (in[i]->dtype != in[0]->dtype)
+            return ag_set_error(AG_ETYPE,
+                                "%s: dtype mismatch, %s and %s (convert one with .astype())",
+                                opname, ag_dtype_name(in[0]->dtype), ag_dtype_name(in[i]->dtype));
+    return 0;
+}
+
+static ag_tensor *binary_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    int nd;
+    int64_t shape[AG_MAXDIM];
+    ag_tensor *o;
+    (void)p;
+    if (check_dtypes(ag_op_name(op), in, nin)) return NULL;
+    if (ag_broadcast_shapes(ag_op_name(op), in[0]->ndim, in[0]->shape, in[1]->ndim, in[1]->shape,
+                            &nd, shape))
+        return NULL;
+    o = ag_tensor_empty(in[0]->dtype, nd, shape);
+    if (o) binary_into(op, o, in[0], in[1]);
+    return o;
+}
+
+int ag_inplace_binary(ag_tensor *t, ag_tensor *other, int op)
+{
+    int nd;
+    int64_t shape[AG_MAXDIM];
+    ag_tensor *src = other;
+    if (other->dtype != t->dtype)
+        return ag_set_error(AG_ETYPE, "in-place %s: dtype mismatch, %s and %s", ag_op_name(op),
+                            ag_dtype_name(t->dtype), ag_dtype_name(other->dtype));
+    if (ag_broadcast_shapes(ag_op_name(op), t->ndim, t->shape, other->ndim, other->shape, &nd, shape))
+        return -1;
+    if (nd != t->ndim || memcmp(shape, t->shape, sizeof(int64_t) * (size_t)nd) != 0) {
+        char b1[160], b2[160];
+        ag_format_shape(b1, sizeof b1, other->ndim, other->shape);
+        ag_format_shape(b2, sizeof b2, t->ndim, t->shape);
+        return ag_set_error(AG_EVALUE, "in-place %s: operand of shape %s cannot be broadcast to %s",
+                            ag_op_name(op), b1, b2);
+    }
+    if (other->storage == t->storage) {
+        src = ag_tensor_contiguous_copy(other);
+        if (!src) return -1;
+    }
+    binary_into(op, t, t, src);
+    if (src != other) ag_tensor_decref(src);
+    ag_bump_version(t);
+    return 0;
+}
+
+ag_tensor *ag_binary(int op, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2];
+    in[0] = a;
+    in[1] = b;
+    return ag_apply(op, in, 2, NULL);
+}
+ag_tensor *ag_add(ag_tensor *a, ag_tensor *b) { return ag_binary(AG_OP_add, a, b); }
+ag_tensor *ag_sub(ag_tensor *a, ag_tensor *b) { return ag_binary(AG_OP_sub, a, b); }
+ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b) { return ag_binary(AG_OP_mul, a, b); }
+ag_tensor *ag_div(ag_tensor *a, ag_tensor *b) { return ag_binary(AG_OP_div, a, b); }
+ag_tensor *ag_neg(ag_tensor *a) { return a ? ag_unary(AG_OP_neg, a) : NULL; }
+
+static ag_tensor *with_scalar(int op, ag_tensor *x, double s, int scalar_first)
+{
+    ag_tensor *c = ag_tensor_scalar(x->dtype, s), *r;
+    if (!c) return NULL;
+    r = scalar_first ? ag_binary(op, c, x) : ag_binary(op, x, c);
+    ag_tensor_decref(c);
+    return r;
+}
+ag_tensor *ag_scale(ag_tensor *x, double s) { return with_scalar(AG_OP_mul, x, s, 0); }
+ag_tensor *ag_add_scalar(ag_tensor *x, double s) { return with_scalar(AG_OP_add, x, s, 0); }
+ag_tensor *ag_pow_scalar(ag_tensor *x, double s) { return with_scalar(AG_OP_pow, x, s, 0); }
+
+/* log(a), with 0 where a == 0 (so that d(a^b)/db = a^b log a is 0 there, not nan) */
+static ag_tensor *log_or_zero(ag_tensor *a)
+{
+    ag_tensor *z = cbin(AG_OP_eq, own(a), cconst(a, 0.0)), *one = cconst(a, 1.0);
+    ag_tensor *safe = (z && one) ? ag_where(z, one, a) : NULL;
+    ag_tensor_decref(z);
+    ag_tensor_decref(one);
+    return cun(AG_OP_log, safe);
+}
+
+/* mask of where the gradient of maximum/minimum goes to a: 1, 0, and 1/2 at ties */
+static ag_tensor *minmax_mask(int op, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *m = cbin(op == AG_OP_maximum ? AG_OP_gt : AG_OP_lt, own(a), own(b));
+    return CADD(m, cscale(cbin(AG_OP_eq, own(a), own(b)), 0.5));
+}
+
+static int vjp_binary(ag_vjp_ctx *c)
+{
+    ag_tensor *a = c->in[0], *b = c->in[1], *g = c->g;
+    ag_tensor **ga = &c->gin[0], **gb = &c->gin[1];
+    int na = c->needs[0], nb = c->needs[1];
+    switch (c->op) {
+    case AG_OP_add: /* d(a+b) = da + db */
+        if (na) *ga = own(g);
+        if (nb) *gb = own(g);
+        break;
+    case AG_OP_sub:
+        if (na) *ga = own(g);
+        if (nb && !(*gb = ag_neg(g))) return -1;
+        break;
+    case AG_OP_mul: /* d(ab) = b da + a db */
+        if (na && !(*ga = ag_mul(g, b))) return -1;
+        if (nb && !(*gb = ag_mul(g, a))) return -1;
+        break;
+    case AG_OP_div: /* d(a/b) = da / b - a db / b^2 */
+        if (na && !(*ga = ag_div(g, b))) return -1;
+        if (nb && !(*gb = ag_neg(CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
+        break;
+    case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
+        if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))))
+            return -1;
+        if (nb && !(*gb = CMUL(CMUL(own(g), ag_binary(AG_OP_pow, a, b)), log_or_zero(a)))) return -1;
+        break;
+    case AG_OP_maximum:
+    case AG_OP_minimum: {
+        ag_tensor *m = minmax_mask(c->op, a, b);
+        if (!m) return -1;
+        if (na) *ga = ag_mul(g, m);
+        if (nb) *gb = CMUL(own(g), CSUB(cconst(m, 1.0), own(m)));
+        ag_tensor_decref(m);
+        if ((na && !*ga) || (nb && !*gb)) return -1;
+        break;
+    }
+    default:
+        break;
+    }
+    return 0;
+}
+
+/* tangent of an input, with unit axes inserted so that it lines up with the output */
+ag_tensor *ag_align_tangent(ag_tensor *t, const ag_tensor *x, int out_ndim)
+{
+    int64_t shape[AG_MAXDIM + 2];
+    int lead, k, nd = 0;
+    if (!t) return NULL;
+    lead = t->ndim - x->ndim;
+    if (x->ndim == out_ndim || lead == 0) return own(t);
+    for (k = 0; k < lead; k++) shape[nd++] = t->shape[k];
+    for (k = 0; k < out_ndim - x->ndim; k++) shape[nd++] = 1;
+    for (k = 0; k < x->ndim; k++) shape[nd++] = x->shape[k];
+    return ag_reshape(t, nd, shape);
+}
+
+/* a + b with NULL meaning zero */
+static ag_tensor *add_opt(ag_tensor *a, ag_tensor *b)
+{
+    if (!a) return b;
+    if (!b) return a;
+    return CADD(a, b);
+}
+
+static ag_tensor *jvp_binary(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                             const ag_params *p)
+{
+    ag_tensor *a = in[0], *b = in[1];
+    ag_tensor *ta = ag_align_tangent(tin[0], a, out->ndim), *tb = ag_align_tangent(tin[1], b, out->ndim);
+    ag_tensor *r = NULL;
+    (void)nin; (void)p;
+    if ((tin[0] && !ta) || (tin[1] && !tb)) goto fail;
+    switch (op) {
+    case AG_OP_add: return add_opt(ta, tb);
+    case AG_OP_sub: return add_opt(ta, tb ? cun(AG_OP_neg, tb) : NULL);
+    case AG_OP_mul: return add_opt(ta ? CMUL(ta, own(b)) : NULL, tb ? CMUL(own(a), tb) : NULL);
+    case AG_OP_div: /* (ta - tb * out) / b */
+        r = add_opt(ta, tb ? cun(AG_OP_neg, CMUL(tb, own(out))) : NULL);
+        return r ? CDIV(r, own(b)) : NULL;
+    case AG_OP_pow:
+        return add_opt(ta ? CMUL(ta, CMUL(own(b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))) : NULL,
+                       tb ? CMUL(tb, CMUL(own(out), log_or_zero(a))) : NULL);
+    case AG_OP_maximum:
+    case AG_OP_minimum: {
+        ag_tensor *m = minmax_mask(op, a, b);
+        r = add_opt(ta ? CMUL(ta, own(m)) : NULL, tb ? CMUL(tb, CSUB(cconst(m, 1.0), own(m))) : NULL);
+        ag_tensor_decref(m);
+        return r;
+    }
+    default:
+        break;
+    }
+fail:
+    ag_tensor_decref(ta);
+    ag_tensor_decref(tb);
+    return NULL;
+}
+
+#define B_RULE(name) const ag_oprules ag_rules_##name = {binary_fwd, vjp_binary, jvp_binary, 3u};
+const ag_oprules ag_rules_add = {binary_fwd, vjp_binary, jvp_binary, 0};
+const ag_oprules ag_rules_sub = {binary_fwd, vjp_binary, jvp_binary, 0};
+B_RULE(mul) B_RULE(div) B_RULE(pow) B_RULE(maximum) B_RULE(minimum)
+#define C_RULE(name) const ag_oprules ag_rules_##name = {binary_fwd, vjp_binary, jvp_binary, 0};
+C_RULE(eq) C_RULE(ne) C_RULE(lt) C_RULE(le) C_RULE(gt) C_RULE(ge)
+
+/* ------------------------------------------------------------------ where(cond, a, b) */
+#define GEN_WHERE_T(T, sfx)                                                                  \
+    static void where_row_##sfx(int64_t n, char **p, const int64_t *s, void *ctx)            \
+    {                                                                                        \
+        int64_t i;                                                                           \
+        (void)ctx;                                                                           \
+        for (i = 0; i < n; i++) {                                                            \
+            T c = *(const T *)(p[1] + i * s[1]);                                             \
+            *(T *)(p[0] + i * s[0]) = c != 0 ? *(const T *)(p[2] + i * s[2])                 \
+                                             : *(const T *)(p[3] + i * s[3]);                \
+        }                                                                                    \
+    }
+GEN_WHERE_T(float, f32)
+GEN_WHERE_T(double, f64)
+
+static ag_tensor *where_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    int nd, nd2, k;
+    int64_t s1[AG_MAXDIM], s2[AG_MAXDIM], bs[4][AG_MAXDIM];
+    char *base[4];
+    ag_tensor *o, *ops[4];
+    (void)p; (void)op;
+    if (check_dtypes("where", in, nin)) return NULL;
+    if (ag_broadcast_shapes("where", in[1]->ndim, in[1]->shape, in[2]->ndim, in[2]->shape, &nd, s1))
+        return NULL;
+    if (ag_broadcast_shapes("where", in[0]->ndim, in[0]->shape, nd, s1, &nd2, s2)) return NULL;
+    o = ag_tensor_empty(in[1]->dtype, nd2, s2);
+    if (!o) return NULL;
+    ops[0] = o; ops[1] = in[0]; ops[2] = in[1]; ops[3] = in[2];
+    for (k = 0; k < 4; k++) {
+        ag_broadcast_strides(ops[k], nd2, s2, bs[k]);
+        base[k] = ag_ptr(ops[k]);
+    }
+    ag_iter(4, nd2, s2, base, bs, o->dtype == AG_F32 ? where_row_f32 : where_row_f64, NULL);
+    return o;
+}
+
+ag_tensor *ag_where(ag_tensor *cond, ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[3];
+    in[0] = cond; in[1] = a; in[2] = b;
+    return ag_apply(AG_OP_where, in, 3, NULL);
+}
+
+/* d where(c, a, b) = where(c, da, 0) + where(c, 0, db) */
+static int vjp_where(ag_vjp_ctx *c)
+{
+    ag_tensor *z = cconst(c->g, 0.0);
+    if (!z) return -1;
+    if (c->needs[1]) c->gin[1] = ag_where(c->in[0], c->g, z);
+    if (c->needs[2]) c->gin[2] = ag_where(c->in[0], z, c->g);
+    ag_tensor_decref(z);
+    return ((c->needs[1] && !c->gin[1]) || (c->needs[2] && !c->gin[2])) ? -1 : 0;
+}
+
+static ag_tensor *jvp_where(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                            const ag_params *p)
+{
+    ag_tensor *ta, *tb, *r;
+    (void)op; (void)nin; (void)p;
+    if (!tin[1] && !tin[2]) return NULL;
+    ta = tin[1] ? ag_align_tangent(tin[1], in[1], out->ndim) : cconst(out, 0.0);
+    tb = tin[2] ? ag_align_tangent(tin[2], in[2], out->ndim) : cconst(out, 0.0);
+    r = (ta && tb) ? ag_where(in[0], ta, tb) : NULL;
+    ag_tensor_decref(ta);
+    ag_tensor_decref(tb);
+    return r;
+}
+
+const ag_oprules ag_rules_where = {where_fwd, vjp_where, jvp_where, 1u};
+
+ag_tensor *ag_zeros_like(ag_tensor *t) { return ag_tensor_zeros(t->dtype, t->ndim, t->shape); }
+ag_tensor *ag_const_like(ag_tensor *t, double v) { return ag_tensor_full(t->dtype, t->ndim, t->shape, v); }

@@ -1,0 +1,356 @@
+/* matmul.c -- matmul (batched, broadcasting) and the fused dense layer act(x W^T + b).
+ *
+ * Both call the packed GEMM of kernels/gemm.c.  Transposed operands are passed as swapped strides,
+ * never materialised.  The dense layer applies bias and activation in the GEMM epilogue and is a
+ * single node on the tape.
+ */
+#include "../ag_internal.h"
+#include "../kernels/gemm.h"
+
+static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
+
+static void gemm_call(int dtype, int64_t M, int64_t N, int64_t K, const char *A, int64_t rsa,
+                      int64_t csa, const char *B, int64_t rsb, int64_t csb, char *C, int64_t rsc,
+                      int64_t csc, const char *bias, int act, double act_param)
+{
+    if (dtype == AG_F32)
+        ag_gemm_f32(M, N, K, 1.0f, (const float *)A, rsa, csa, (const float *)B, rsb, csb, 0.0f,
+                    (float *)C, rsc, csc, (const float *)bias, act, (float)act_param);
+    else
+        ag_gemm_f64(M, N, K, 1.0, (const double *)A, rsa, csa, (const double *)B, rsb, csb, 0.0,
+                    (double *)C, rsc, csc, (const double *)bias, act, act_param);
+}
+
+/* ------------------------------------------------------------------ matmul, both operands >= 2-D */
+static ag_tensor *matmul_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *b = in[1], *o;
+    int64_t bsh[AG_MAXDIM], osh[AG_MAXDIM], M, N, K, nb = 1, idx[AG_MAXDIM], t;
+    int nbd, d, an = a->ndim, bn = b->ndim;
+    int64_t es;
+    (void)op; (void)nin; (void)p;
+    if (a->dtype != b->dtype) {
+        ag_set_error(AG_ETYPE, "matmul: dtype mismatch, %s and %s", ag_dtype_name(a->dtype),
+                     ag_dtype_name(b->dtype));
+        return NULL;
+    }
+    M = a->shape[an - 2];
+    K = a->shape[an - 1];
+    N = b->shape[bn - 1];
+    if (b->shape[bn - 2] != K) {
+        char b1[160], b2[160];
+        ag_format_shape(b1, sizeof b1, an, a->shape);
+        ag_format_shape(b2, sizeof b2, bn, b->shape);
+        ag_set_error(AG_EVALUE, "matmul: shapes %s and %s are not aligned (%lld != %lld)", b1, b2,
+                     (long long)K, (long long)b->shape[bn - 2]);
+        return NULL;
+    }
+    if (ag_broadcast_shapes("matmul", an - 2, a->shape, bn - 2, b->shape, &nbd, bsh)) return NULL;
+    if (nbd + 2 > AG_MAXDIM) {
+        ag_set_error(AG_EVALUE, "matmul: result would have more than %d dimensions", AG_MAXDIM);
+        return NULL;
+    }
+    memcpy(osh, bsh, sizeof(int64_t) * (size_t)nbd);
+    osh[nbd] = M;
+    osh[nbd + 1] = N;
+    o = ag_tensor_empty(a->dtype, nbd + 2, osh);
+    if (!o || o->size == 0) return o;
+    es = (int64_t)ag_dtype_size(a->dtype);
+    for (d = 0; d < nbd; d++) nb *= bsh[d];
+    /* b has no batch and a's batch folds into its rows: one GEMM with M' = batch * M */
+    if (bn == 2 && nbd > 0 && ag_tensor_is_contiguous(a)) {
+        gemm_call(a->dtype, nb * M, N, K, ag_ptr(a), K, 1, ag_ptr(b), b->strides[0], b->strides[1],
+                  ag_ptr(o), N, 1, NULL, 0, 0);
+        return o;
+    }
+    {
+        int64_t as[AG_MAXDIM], bs[AG_MAXDIM];
+        /* batch strides (in bytes) of a and b broadcast to the batch shape */
+        ag_tensor av = *a, bv = *b;
+        av.ndim = an - 2;
+        bv.ndim = bn - 2;
+        ag_broadcast_strides(&av, nbd, bsh, as);
+        ag_broadcast_strides(&bv, nbd, bsh, bs);
+        for (d = 0; d < nbd; d++) idx[d] = 0;
+        for (t = 0; t < nb; t++) {
+            int64_t ao = 0, bo = 0;
+            for (d = 0; d < nbd; d++) { ao += idx[d] * as[d]; bo += idx[d] * bs[d]; }
+            gemm_call(a->dtype, M, N, K, ag_ptr(a) + ao, a->strides[an - 2], a->strides[an - 1],
+                      ag_ptr(b) + bo, b->strides[bn - 2], b->strides[bn - 1],
+                      ag_ptr(o) + t * M * N * es, N, 1, NULL, 0, 0);
+            for (d = nbd - 1; d >= 0; d--) {
+                if (++idx[d] < bsh[d]) break;
+                idx[d] = 0;
+            }
+        }
+    }
+    return o;
+}
+
+static ag_tensor *matmul_nd(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2];
+    in[0] = a;
+    in[1] = b;
+    return ag_apply(AG_OP_matmul, in, 2, NULL);
+}
+
+static ag_tensor *c2mm(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *r = (a && b) ? matmul_nd(a, b) : NULL;
+    ag_tensor_decref(a);
+    ag_tensor_decref(b);
+    return r;
+}
+
+/* d(AB) = dA B + A dB;  A-bar = G B^T, B-bar = A^T G (batch axes summed by the sweep) */
+static int vjp_matmul(ag_vjp_ctx *c)
+{
+    if (c->needs[0] && !(c->gin[0] = c2mm(own(c->g), ag_swap_last2(c->in[1])))) return -1;
+    if (c->needs[1] && !(c->gin[1] = c2mm(ag_swap_last2(c->in[0]), own(c->g)))) return -1;
+    return 0;
+}
+
+static ag_tensor *jvp_matmul(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                             const ag_params *p)
+{
+    ag_tensor *r1 = tin[0] ? matmul_nd(tin[0], in[1]) : NULL;
+    ag_tensor *r2 = tin[1] ? matmul_nd(in[0], tin[1]) : NULL;
+    (void)op; (void)nin; (void)out; (void)p;
+    if ((tin[0] && !r1) || (tin[1] && !r2)) { ag_tensor_decref(r1); ag_tensor_decref(r2); return NULL; }
+    if (!r1) return r2;
+    if (!r2) return r1;
+    {
+        ag_tensor *s = ag_add(r1, r2);
+        ag_tensor_decref(r1);
+        ag_tensor_decref(r2);
+        return s;
+    }
+}
+
+const ag_oprules ag_rules_matmul = {matmul_fwd, vjp_matmul, jvp_matmul, 3u};
+
+ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *a2 = NULL, *b2 = NULL, *r = NULL, *s = NULL;
+    int64_t sh[AG_MAXDIM];
+    if (a->ndim == 0 || b->ndim == 0) {
+        ag_set_error(AG_EVALUE, "matmul: operands must have at least one dimension (use * for scalars)");
+        return NULL;
+    }
+    if (a->ndim == 1) { sh[0] = 1; sh[1] = a->shape[0]; a2 = ag_reshape(a, 2, sh); }
+    else a2 = own(a);
+    if (b->ndim == 1) { sh[0] = b->shape[0]; sh[1] = 1; b2 = ag_reshape(b, 2, sh); }
+    else b2 = own(b);
+    if (a2 && b2) r = matmul_nd(a2, b2);
+    ag_tensor_decref(a2);
+    ag_tensor_decref(b2);
+    if (!r || (a->ndim > 1 && b->ndim > 1)) return r;
+    /* drop the unit axes added for 1-D operands */
+    {
+        int nd = 0, d;
+        for (d = 0; d < r->ndim; d++) {
+            if (a->ndim == 1 && d == r->ndim - 2) continue;
+            if (b->ndim == 1 && d == r->ndim - 1) continue;
+            sh[nd++] = r->shape[d];
+        }
+        s = ag_reshape(r, nd, sh);
+        ag_tensor_decref(r);
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------ fused dense layer
+ * y = act(x W^T + b): x (..., in), W (out, in), b (out,); p.flag = activation, p.d[0] = its
+ * parameter.  The VJP reads the activation's derivative from y alone (relu, leaky_relu with a
+ * positive slope, tanh, sigmoid, elu), so y is all it saves besides x and W. */
+static int act_op(int act)
+{
+    switch (act) {
+    case AG_ACT_RELU: return AG_OP_relu;
+    case AG_ACT_LEAKY_RELU: return AG_OP_leaky_relu;
+    case AG_ACT_TANH: return AG_OP_tanh;
+    case AG_ACT_SIGMOID: return AG_OP_sigmoid;
+    case AG_ACT_ELU: return AG_OP_elu;
+    case AG_ACT_GELU: return AG_OP_gelu;
+    default: return -1;
+    }
+}
+
+static ag_tensor *linear_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *x2, *bc = NULL, *o;
+    int64_t N, I = w->shape[1], O = w->shape[0], sh[AG_MAXDIM], x2s[2];
+    (void)op;
+    N = I ? x->size / I : 0;
+    x2s[0] = N;
+    x2s[1] = I;
+    /* a 2-D view of x when its leading dims merge, else a copy */
+    x2 = ag_reshape_view_or_copy(x, 2, x2s);
+    if (!x2) return NULL;
+    if (b && !ag_tensor_is_contiguous(b)) {
+        bc = ag_tensor_contiguous_copy(b);
+        if (!bc) { ag_tensor_decref(x2); return NULL; }
+    }
+    memcpy(sh, x->shape, sizeof(int64_t) * (size_t)x->ndim);
+    sh[x->ndim - 1] = O;
+    o = ag_tensor_empty(x->dtype, x->ndim, sh);
+    if (o && o->size)
+        gemm_call(x->dtype, N, O, I, ag_ptr(x2), x2->strides[0], x2->strides[1], ag_ptr(w),
+                  w->strides[1], w->strides[0], ag_ptr(o), O, 1,
+                  b ? ag_ptr(bc ? bc : b) : NULL, p->flag, p->d[0]);
+    ag_tensor_decref(x2);
+    ag_tensor_decref(bc);
+    return o;
+}
+
+/* gradient w.r.t. the pre-activation, g * act'(z), from y (fast) or rebuilt from ops */
+static ag_tensor *linear_dz(ag_vjp_ctx *c)
+{
+    int aop = act_op(c->p->flag);
+    ag_tensor *z, *d, *r;
+    if (aop < 0) return own(c->g);
+    if (!c->composed) {
+        ag_params q;
+        ag_params_init(&q);
+        q.d[0] = c->p->d[0];
+        return ag_unary_deriv_mul(aop, c->out, c->out, c->g, &q);
+    }
+    z = ag_linear(c->in[0], c->in[1], c->nin > 2 ? c->in[2] : NULL, 0, 0);
+    if (!z) return NULL;
+    {
+        ag_params q;
+        ag_params_init(&q);
+        q.d[0] = c->p->d[0];
+        d = ag_unary_deriv_composed(aop, z, &q);
+    }
+    ag_tensor_decref(z);
+    r = d ? ag_mul(c->g, d) : NULL;
+    ag_tensor_decref(d);
+    return r;
+}
+
+/* z = x W^T + b:  x-bar = dz W, W-bar = dz^T x (rows flattened), b-bar = sum of dz over rows */
+static int vjp_linear(ag_vjp_ctx *c)
+{
+    ag_tensor *x = c->in[0], *w = c->in[1], *dz, *dz2, *x2;
+    int64_t O = w->shape[0], I = w->shape[1], s2[2];
+    int st = 0;
+    dz = linear_dz(c);
+    if (!dz) return -1;
+    s2[0] = I ? x->size / I : 0;
+    s2[1] = O;
+    dz2 = ag_reshape(dz, 2, s2);
+    ag_tensor_decref(dz);
+    if (!dz2) return -1;
+    if (c->needs[0]) {
+        ag_tensor *gx = matmul_nd(dz2, w);
+        c->gin[0] = gx ? ag_reshape(gx, x->ndim, x->shape) : NULL;
+        ag_tensor_decref(gx);
+        if (!c->gin[0]) st = -1;
+    }
+    if (!st && c->needs[1]) {
+        s2[1] = I;
+        x2 = ag_reshape(x, 2, s2);
+        c->gin[1] = x2 ? c2mm(ag_swap_last2(dz2), x2) : NULL;
+        if (!c->gin[1]) st = -1;
+    }
+    if (!st && c->nin > 2 && c->needs[2]) {
+        int ax = 0;
+        c->gin[2] = ag_reduce(AG_OP_sum, dz2, 1, &ax, 0);
+        if (!c->gin[2]) st = -1;
+    }
+    ag_tensor_decref(dz2);
+    return st;
+}
+
+static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                             const ag_params *p)
+{
+    ag_tensor *x = in[0], *w = in[1], *tz = NULL, *t, *x2, *o2, *ty, *r;
+    int64_t O = w->shape[0], I = w->shape[1], N = I ? x->size / I : 0, s2[2], s3[2];
+    int aop = act_op(p->flag);
+    (void)op;
+    s2[0] = N; s2[1] = I;
+    if (tin[0]) {
+        ag_tensor *tx2 = ag_reshape_core(tin[0], x->ndim, 2, s2);
+        tz = c2mm(tx2, ag_swap_last2(w));
+        if (!tz) return NULL;
+    }
+    if (tin[1]) {
+        x2 = ag_reshape(x, 2, s2);
+        t = c2mm(x2, ag_swap_last2(tin[1]));
+        if (!t) { ag_tensor_decref(tz); return NULL; }
+        if (tz) { ag_tensor *s = ag_add(tz, t); ag_tensor_decref(tz); ag_tensor_decref(t); tz = s; }
+        else tz = t;
+        if (!tz) return NULL;
+    }
+    if (nin > 2 && tin[2]) {
+        s3[0] = 1; s3[1] = O;
+        t = ag_reshape_core(tin[2], 1, 2, s3);
+        if (tz && t) { ag_tensor *s = ag_add(tz, t); ag_tensor_decref(tz); ag_tensor_decref(t); tz = s; }
+        else if (!tz) tz = t;
+        if (!tz) return NULL;
+    }
+    s3[0] = N; s3[1] = O;
+    if (aop >= 0) {
+        ag_params q;
+        ag_params_init(&q);
+        q.d[0] = p->d[0];
+        o2 = ag_reshape(out, 2, s3);
+        ty = o2 ? ag_unary_deriv_mul(aop, o2, o2, tz, &q) : NULL;
+        ag_tensor_decref(o2);
+        ag_tensor_decref(tz);
+        if (!ty) return NULL;
+    } else {
+        ty = tz;
+    }
+    r = ag_reshape_core(ty, 2, out->ndim, out->shape);
+    ag_tensor_decref(ty);
+    return r;
+}
+
+const ag_oprules ag_rules_linear = {linear_fwd, vjp_linear, jvp_linear, 3u | AG_SAVES_OUT};
+
+ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double act_param)
+{
+    ag_tensor *in[3], *z, *r;
+    ag_params p;
+    char b1[160], b2[160];
+    if (x->dtype != w->dtype || (b && b->dtype != x->dtype)) {
+        ag_set_error(AG_ETYPE, "linear: dtype mismatch (x %s, weight %s%s%s)", ag_dtype_name(x->dtype),
+                     ag_dtype_name(w->dtype), b ? ", bias " : "", b ? ag_dtype_name(b->dtype) : "");
+        return NULL;
+    }
+    if (w->ndim != 2 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1]) {
+        ag_format_shape(b1, sizeof b1, x->ndim, x->shape);
+        ag_format_shape(b2, sizeof b2, w->ndim, w->shape);
+        ag_set_error(AG_EVALUE, "linear: input of shape %s does not match weight of shape %s "
+                     "(expected weight (out_features, in_features) with in_features = x.shape[-1])", b1, b2);
+        return NULL;
+    }
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0])) {
+        ag_format_shape(b1, sizeof b1, b->ndim, b->shape);
+        ag_set_error(AG_EVALUE, "linear: bias of shape %s does not match out_features = %lld", b1,
+                     (long long)w->shape[0]);
+        return NULL;
+    }
+    if (act < AG_ACT_NONE || act > AG_ACT_ELU) {
+        ag_set_error(AG_EVALUE, "linear: unknown activation code %d", act);
+        return NULL;
+    }
+    /* gelu's derivative needs the pre-activation: two nodes instead of one */
+    if (act == AG_ACT_GELU || (act == AG_ACT_LEAKY_RELU && act_param <= 0) ||
+        (act == AG_ACT_ELU && act_param <= 0)) {
+        z = ag_linear(x, w, b, AG_ACT_NONE, 0);
+        if (!z) return NULL;
+        r = act == AG_ACT_GELU ? ag_unary(AG_OP_gelu, z) : ag_unary_p(act_op(act), z, act_param);
+        ag_tensor_decref(z);
+        return r;
+    }
+    ag_params_init(&p);
+    p.flag = act;
+    p.d[0] = act_param;
+    in[0] = x; in[1] = w; in[2] = b;
+    return ag_apply(AG_OP_linear, in, b ? 3 : 2, &p);
+}

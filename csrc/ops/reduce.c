@@ -1,0 +1,487 @@
+/* reduce.c -- reductions (sum, max, min, prod, logsumexp) and softmax / log_softmax.
+ *
+ * Params: p.core = the input's ndim when recorded, p.i[k] = 1 when trailing dim k is reduced,
+ * p.keepdims.  Applied to a tangent with extra leading axes, the same params reduce the same
+ * trailing dims.  Reductions accumulate in a fixed order, so results do not depend on threads.
+ */
+#include "../ag_internal.h"
+#include <math.h>
+
+#define PAR_ROWS 64
+
+/* ------------------------------------------------------------------ accumulate kernels:
+ * p[0] is the output (stride 0 along reduced dims), p[1] the input */
+#define NOT_NAN(v) ((v) == (v))
+#define STEP_sum(acc, x) acc += x
+#define STEP_prod(acc, x) acc *= x
+#define STEP_max(acc, x) if (NOT_NAN(acc) && (x > acc || !NOT_NAN(x))) acc = x
+#define STEP_min(acc, x) if (NOT_NAN(acc) && (x < acc || !NOT_NAN(x))) acc = x
+
+#define GEN_ACC(name, T, AT, sfx)                                                 \
+    static void acc_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *c) \
+    {                                                                             \
+        int64_t i;                                                                \
+        (void)c;                                                                  \
+        if (s[0] == 0) {                                                          \
+            AT acc = *(T *)p[0];                                                  \
+            for (i = 0; i < n; i++) {                                             \
+                AT x = *(const T *)(p[1] + i * s[1]);                             \
+                STEP_##name(acc, x);                                              \
+            }                                                                     \
+            *(T *)p[0] = (T)acc;                                                  \
+        } else {                                                                  \
+            for (i = 0; i < n; i++) {                                             \
+                T *o = (T *)(p[0] + i * s[0]);                                    \
+                T x = *(const T *)(p[1] + i * s[1]);                              \
+                STEP_##name(*o, x);                                               \
+            }                                                                     \
+        }                                                                         \
+    }
+GEN_ACC(sum, float, double, f32)
+GEN_ACC(sum, double, double, f64)
+GEN_ACC(prod, float, double, f32)
+GEN_ACC(prod, double, double, f64)
+GEN_ACC(max, float, float, f32)
+GEN_ACC(max, double, double, f64)
+GEN_ACC(min, float, float, f32)
+GEN_ACC(min, double, double, f64)
+
+/* sum of exp(x - m), m broadcast along the reduced dims */
+#define GEN_LSE(T, sfx)                                                                 \
+    static void acc_lse_##sfx(int64_t n, char **p, const int64_t *s, void *c)           \
+    {                                                                                   \
+        int64_t i;                                                                      \
+        (void)c;                                                                        \
+        for (i = 0; i < n; i++) {                                                       \
+            T *o = (T *)(p[0] + i * s[0]);                                              \
+            *o += (T)exp((double)(*(const T *)(p[1] + i * s[1]) - *(const T *)(p[2] + i * s[2]))); \
+        }                                                                               \
+    }
+GEN_LSE(float, f32)
+GEN_LSE(double, f64)
+
+static double reduce_identity(int op)
+{
+    switch (op) {
+    case AG_OP_prod: return 1.0;
+    case AG_OP_max: return -INFINITY;
+    case AG_OP_min: return INFINITY;
+    default: return 0.0;
+    }
+}
+
+/* raw reduction over dims with mask[d] set (no recording); keepdims output */
+static ag_tensor *reduce_keep_raw(int op, ag_tensor *x, const int *mask)
+{
+    int64_t shape[AG_MAXDIM], bs[2][AG_MAXDIM];
+    char *base[2];
+    ag_tensor *o;
+    ag_row_fn fn;
+    int d;
+    for (d = 0; d < x->ndim; d++) shape[d] = mask[d] ? 1 : x->shape[d];
+    o = ag_tensor_full(x->dtype, x->ndim, shape, reduce_identity(op));
+    if (!o) return NULL;
+    if (x->size == 0) return o;
+    for (d = 0; d < x->ndim; d++) {
+        bs[0][d] = mask[d] ? 0 : o->strides[d] * (int64_t)ag_dtype_size(o->dtype);
+        bs[1][d] = x->strides[d] * (int64_t)ag_dtype_size(x->dtype);
+    }
+    base[0] = ag_ptr(o);
+    base[1] = ag_ptr(x);
+    switch (op) {
+    case AG_OP_sum: fn = x->dtype == AG_F32 ? acc_sum_f32 : acc_sum_f64; break;
+    case AG_OP_prod: fn = x->dtype == AG_F32 ? acc_prod_f32 : acc_prod_f64; break;
+    case AG_OP_max: fn = x->dtype == AG_F32 ? acc_max_f32 : acc_max_f64; break;
+    default: fn = x->dtype == AG_F32 ? acc_min_f32 : acc_min_f64; break;
+    }
+    ag_iter(2, x->ndim, x->shape, base, bs, fn, NULL);
+    return o;
+}
+
+static void params_mask(const ag_params *p, const ag_tensor *x, int *mask)
+{
+    int lead = x->ndim - p->core, d;
+    for (d = 0; d < x->ndim; d++) mask[d] = d >= lead && p->i[d - lead];
+}
+
+/* drop the reduced dims of a keepdims result (a view: the result is contiguous) */
+static ag_tensor *squeeze_reduced(ag_tensor *o, const int *mask)
+{
+    int64_t shape[AG_MAXDIM];
+    int d, nd = 0;
+    ag_tensor *r;
+    for (d = 0; d < o->ndim; d++)
+        if (!mask[d]) shape[nd++] = o->shape[d];
+    r = ag_tensor_view(o, nd, shape, NULL, o->offset);
+    ag_tensor_decref(o);
+    return r;
+}
+
+static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
+{
+    ag_tensor *m = reduce_keep_raw(AG_OP_max, x, mask), *s;
+    int64_t bs[3][AG_MAXDIM], i;
+    char *base[3];
+    int d;
+    if (!m) return NULL;
+    /* rows that are all -inf (or contain +inf) keep their max; shift by 0 there */
+    for (i = 0; i < m->size; i++) {
+        if (m->dtype == AG_F32) { float *v = (float *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
+        else { double *v = (double *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
+    }
+    s = ag_tensor_zeros(x->dtype, m->ndim, m->shape);
+    if (!s) { ag_tensor_decref(m); return NULL; }
+    for (d = 0; d < x->ndim; d++) {
+        int64_t es = (int64_t)ag_dtype_size(x->dtype);
+        bs[0][d] = mask[d] ? 0 : s->strides[d] * es;
+        bs[1][d] = x->strides[d] * es;
+        bs[2][d] = mask[d] ? 0 : m->strides[d] * es;
+    }
+    base[0] = ag_ptr(s); base[1] = ag_ptr(x); base[2] = ag_ptr(m);
+    if (x->size) ag_iter(3, x->ndim, x->shape, base, bs, x->dtype == AG_F32 ? acc_lse_f32 : acc_lse_f64, NULL);
+    for (i = 0; i < s->size; i++) {
+        if (s->dtype == AG_F32) {
+            float *sv = (float *)s->storage->data, *mv = (float *)m->storage->data;
+            sv[i] = mv[i] + logf(sv[i]);
+        } else {
+            double *sv = (double *)s->storage->data, *mv = (double *)m->storage->data;
+            sv[i] = mv[i] + log(sv[i]);
+        }
+    }
+    ag_tensor_decref(m);
+    return s;
+}
+
+static ag_tensor *reduce_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *x = in[0], *o;
+    int mask[AG_MAXDIM], d;
+    (void)nin;
+    params_mask(p, x, mask);
+    if (op == AG_OP_max || op == AG_OP_min) {
+        for (d = 0; d < x->ndim; d++)
+            if (mask[d] && x->shape[d] == 0) {
+                ag_set_error(AG_EVALUE, "%s: zero-size reduction has no identity", ag_op_name(op));
+                return NULL;
+            }
+    }
+    o = op == AG_OP_logsumexp ? logsumexp_keep_raw(x, mask) : reduce_keep_raw(op, x, mask);
+    if (!o || p->keepdims) return o;
+    return squeeze_reduced(o, mask);
+}
+
+/* reshape a reduced gradient to keepdims shape and broadcast it over x */
+ag_tensor *ag_expand_to_input(ag_tensor *g, const ag_params *p, const ag_tensor *x)
+{
+    int64_t shape[AG_MAXDIM];
+    int d, j = 0, nred = 0, lead;
+    ag_tensor *k, *r;
+    for (d = 0; d < p->core; d++) nred += p->i[d] != 0;
+    lead = g->ndim - (p->keepdims ? p->core : p->core - nred);
+    if (p->keepdims) return ag_expand(g, x->ndim, x->shape);
+    for (d = 0; d < lead; d++) shape[j++] = g->shape[d];
+    {
+        int gi = lead;
+        for (d = 0; d < p->core; d++) shape[j++] = p->i[d] ? 1 : g->shape[gi++];
+    }
+    k = ag_reshape(g, j, shape);
+    if (!k) return NULL;
+    r = ag_expand(k, x->ndim, x->shape);
+    ag_tensor_decref(k);
+    return r;
+}
+
+ag_tensor *ag_reduce_p(int op, ag_tensor *x, const ag_params *p) { return ag_apply(op, &x, 1, p); }
+
+static ag_tensor *keep_params_apply(int op, ag_tensor *x, const ag_params *p)
+{
+    ag_params q = *p;
+    q.ibuf = NULL;
+    q.keepdims = 1;
+    return ag_apply(op, &x, 1, &q);
+}
+
+static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
+static ag_tensor *c2(ag_tensor *(*f)(ag_tensor *, ag_tensor *), ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *r = (a && b) ? f(a, b) : NULL;
+    ag_tensor_decref(a);
+    ag_tensor_decref(b);
+    return r;
+}
+
+/* "the product of the other elements of the group": exact with zeros in the group */
+static ag_tensor *prod_others(ag_tensor *x, const ag_params *p)
+{
+    ag_tensor *zero = ag_tensor_scalar(x->dtype, 0.0), *one = ag_tensor_scalar(x->dtype, 1.0);
+    ag_tensor *isz = ag_binary(AG_OP_eq, x, zero);
+    ag_tensor *xnz = isz ? ag_where(isz, one, x) : NULL;
+    ag_tensor *P = xnz ? keep_params_apply(AG_OP_prod, xnz, p) : NULL;
+    ag_tensor *zc = isz ? keep_params_apply(AG_OP_sum, isz, p) : NULL;
+    ag_tensor *r = NULL;
+    if (P && zc) {
+        ag_tensor *none = ag_binary(AG_OP_eq, zc, zero);
+        ag_tensor *onez = ag_binary(AG_OP_eq, zc, one);
+        ag_tensor *a = ag_div(P, xnz);
+        ag_tensor *b = ag_where(isz, P, zero);
+        ag_tensor *c = (onez && b) ? ag_where(onez, b, zero) : NULL;
+        r = (none && a && c) ? ag_where(none, a, c) : NULL;
+        ag_tensor_decref(none); ag_tensor_decref(onez); ag_tensor_decref(a);
+        ag_tensor_decref(b); ag_tensor_decref(c);
+    }
+    ag_tensor_decref(zero); ag_tensor_decref(one); ag_tensor_decref(isz);
+    ag_tensor_decref(xnz); ag_tensor_decref(P); ag_tensor_decref(zc);
+    return r;
+}
+
+/* the factor d out / d x (shape broadcastable to x) for each reduction */
+static ag_tensor *reduce_partial(int op, ag_tensor *x, ag_tensor *out, const ag_params *p, int composed)
+{
+    ag_tensor *ok, *r;
+    switch (op) {
+    case AG_OP_max:
+    case AG_OP_min: {
+        /* d max = mask / count: the gradient is shared between tied maxima */
+        ag_tensor *o = ag_expand_to_input(out, p, x);
+        ag_tensor *m = o ? ag_binary(AG_OP_eq, x, o) : NULL;
+        ag_tensor *cnt = m ? keep_params_apply(AG_OP_sum, m, p) : NULL;
+        ag_tensor_decref(o);
+        return c2(ag_div, m, cnt);
+    }
+    case AG_OP_prod:
+        return prod_others(x, p);
+    case AG_OP_logsumexp:
+        /* d lse = softmax = exp(x - lse) */
+        ok = composed ? keep_params_apply(AG_OP_logsumexp, x, p) : ag_expand_to_input(out, p, x);
+        r = ok ? ag_sub(x, ok) : NULL;
+        ag_tensor_decref(ok);
+        ok = r ? ag_unary(AG_OP_exp, r) : NULL;
+        ag_tensor_decref(r);
+        return ok;
+    default:
+        return NULL;
+    }
+}
+
+static int vjp_reduce(ag_vjp_ctx *c)
+{
+    ag_tensor *ge, *f;
+    if (!c->needs[0]) return 0;
+    ge = ag_expand_to_input(c->g, c->p, c->in[0]);
+    if (!ge) return -1;
+    if (c->op == AG_OP_sum) { c->gin[0] = ge; return 0; }
+    f = reduce_partial(c->op, c->in[0], c->out, c->p, c->composed);
+    c->gin[0] = c2(ag_mul, ge, f);
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_reduce(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                             const ag_params *p)
+{
+    ag_tensor *f, *tf, *r;
+    (void)nin;
+    if (op == AG_OP_sum) return ag_reduce_p(AG_OP_sum, tin[0], p);
+    f = reduce_partial(op, in[0], out, p, 0);
+    tf = c2(ag_mul, own(tin[0]), f);
+    if (!tf) return NULL;
+    r = ag_reduce_p(AG_OP_sum, tf, p);
+    ag_tensor_decref(tf);
+    return r;
+}
+
+const ag_oprules ag_rules_sum = {reduce_fwd, vjp_reduce, jvp_reduce, 0};
+const ag_oprules ag_rules_max = {reduce_fwd, vjp_reduce, jvp_reduce, 1u | AG_SAVES_OUT};
+const ag_oprules ag_rules_min = {reduce_fwd, vjp_reduce, jvp_reduce, 1u | AG_SAVES_OUT};
+const ag_oprules ag_rules_prod = {reduce_fwd, vjp_reduce, jvp_reduce, 1u};
+const ag_oprules ag_rules_logsumexp = {reduce_fwd, vjp_reduce, jvp_reduce, 1u | AG_SAVES_OUT};
+
+static int reduce_params(const char *name, ag_tensor *x, int nax, const int *axes, int keepdims,
+                         ag_params *p)
+{
+    int mask[AG_MAXDIM], d;
+    if (ag_normalize_axes(name, x->ndim, nax, axes, mask)) return -1;
+    ag_params_init(p);
+    p->core = x->ndim;
+    for (d = 0; d < x->ndim; d++) p->i[d] = mask[d];
+    p->keepdims = keepdims;
+    return 0;
+}
+
+ag_tensor *ag_reduce(int op, ag_tensor *x, int nax, const int *axes, int keepdims)
+{
+    ag_params p;
+    if (reduce_params(ag_op_name(op), x, nax, axes, keepdims, &p)) return NULL;
+    return ag_apply(op, &x, 1, &p);
+}
+
+static int64_t reduced_count(ag_tensor *x, const ag_params *p)
+{
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < x->ndim; d++) if (p->i[d]) n *= x->shape[d];
+    return n;
+}
+
+ag_tensor *ag_mean(ag_tensor *x, int nax, const int *axes, int keepdims)
+{
+    ag_params p;
+    ag_tensor *s, *r;
+    int64_t n;
+    if (reduce_params("mean", x, nax, axes, keepdims, &p)) return NULL;
+    n = reduced_count(x, &p);
+    s = ag_apply(AG_OP_sum, &x, 1, &p);
+    if (!s) return NULL;
+    r = ag_scale(s, n ? 1.0 / (double)n : NAN);
+    ag_tensor_decref(s);
+    return r;
+}
+
+/* var = sum((x - mean)^2) / (n - ddof) */
+ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
+{
+    ag_params p;
+    ag_tensor *m, *d, *sq, *s, *r;
+    int64_t n;
+    if (reduce_params("var", x, nax, axes, keepdims, &p)) return NULL;
+    n = reduced_count(x, &p);
+    m = ag_mean(x, nax, axes, 1);
+    d = m ? ag_sub(x, m) : NULL;
+    sq = d ? ag_mul(d, d) : NULL;
+    s = sq ? ag_apply(AG_OP_sum, &sq, 1, &p) : NULL;
+    r = s ? ag_scale(s, (double)n - ddof > 0 ? 1.0 / ((double)n - ddof) : NAN) : NULL;
+    ag_tensor_decref(m); ag_tensor_decref(d); ag_tensor_decref(sq); ag_tensor_decref(s);
+    return r;
+}
+
+ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
+{
+    ag_tensor *v = ag_var(x, nax, axes, keepdims, ddof), *r;
+    if (!v) return NULL;
+    r = ag_unary(AG_OP_sqrt, v);
+    ag_tensor_decref(v);
+    return r;
+}
+
+/* ------------------------------------------------------------------ softmax along one axis:
+ * one pass per row over a contiguous copy with the axis last */
+#define GEN_SOFTMAX(T, sfx, EXP, LOG)                                                    \
+    static void softmax_rows_##sfx(const T *x, T *y, int64_t rows, int64_t L, int logm) \
+    {                                                                                   \
+        int64_t r;                                                                      \
+        _Pragma("omp parallel for if (rows * L >= 32768 && rows >= 2) schedule(static)") \
+        for (r = 0; r < rows; r++) {                                                    \
+            const T *xr = x + r * L;                                                    \
+            T *yr = y + r * L, m = -INFINITY, s = 0;                                    \
+            int64_t j;                                                                  \
+            for (j = 0; j < L; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];         \
+            if (!isfinite(m)) m = (m != m) ? m : 0;                                     \
+            if (logm) {                                                                 \
+                for (j = 0; j < L; j++) s += EXP(xr[j] - m);                            \
+                s = LOG(s);                                                             \
+                for (j = 0; j < L; j++) yr[j] = xr[j] - m - s;                          \
+            } else {                                                                    \
+                for (j = 0; j < L; j++) { yr[j] = EXP(xr[j] - m); s += yr[j]; }         \
+                s = 1 / s;                                                              \
+                for (j = 0; j < L; j++) yr[j] *= s;                                     \
+            }                                                                           \
+        }                                                                               \
+    }
+GEN_SOFTMAX(float, f32, expf, logf)
+GEN_SOFTMAX(double, f64, exp, log)
+
+static ag_tensor *softmax_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *x = in[0], *xc, *y, *r;
+    int axis = x->ndim + (int)p->i[0], d, j = 0;
+    int64_t perm_shape[AG_MAXDIM], L, rows, strides[AG_MAXDIM];
+    int perm[AG_MAXDIM];
+    (void)nin;
+    /* view of x with `axis` moved last, copied contiguous */
+    for (d = 0; d < x->ndim; d++) if (d != axis) perm[j++] = d;
+    perm[j] = axis;
+    {
+        int64_t sh[AG_MAXDIM], sd[AG_MAXDIM];
+        ag_tensor *v;
+        for (d = 0; d < x->ndim; d++) { sh[d] = x->shape[perm[d]]; sd[d] = x->strides[perm[d]]; }
+        v = ag_tensor_view(x, x->ndim, sh, sd, x->offset);
+        if (!v) return NULL;
+        xc = ag_tensor_is_contiguous(v) ? (ag_tensor_incref(v), v) : ag_tensor_contiguous_copy(v);
+        ag_tensor_decref(v);
+        if (!xc) return NULL;
+        memcpy(perm_shape, sh, sizeof sh);
+    }
+    L = x->ndim ? x->shape[axis] : 1;
+    rows = L ? x->size / L : 0;
+    y = ag_tensor_empty(x->dtype, x->ndim, perm_shape);
+    if (!y) { ag_tensor_decref(xc); return NULL; }
+    if (x->dtype == AG_F32) softmax_rows_f32((const float *)ag_ptr(xc), (float *)ag_ptr(y), rows, L, op == AG_OP_log_softmax);
+    else softmax_rows_f64((const double *)ag_ptr(xc), (double *)ag_ptr(y), rows, L, op == AG_OP_log_softmax);
+    ag_tensor_decref(xc);
+    /* permute back: a view of y in x's dim order */
+    for (d = 0; d < x->ndim; d++) strides[perm[d]] = y->strides[d];
+    r = ag_tensor_view(y, x->ndim, x->shape, strides, 0);
+    ag_tensor_decref(y);
+    return r;
+}
+
+static ag_tensor *softmax_keep_sum(ag_tensor *t, const ag_params *p)
+{
+    /* sum over the softmax axis (trailing-relative), keepdims */
+    int axis = t->ndim + (int)p->i[0];
+    return ag_reduce(AG_OP_sum, t, 1, &axis, 1);
+}
+
+ag_tensor *ag_softmax(ag_tensor *x, int axis, int logm)
+{
+    ag_params p;
+    const char *name = logm ? "log_softmax" : "softmax";
+    if (x->ndim == 0) {
+        ag_set_error(AG_EVALUE, "%s: needs at least one dimension", name);
+        return NULL;
+    }
+    if (axis < -x->ndim || axis >= x->ndim) {
+        ag_set_error(AG_EVALUE, "%s: axis %d is out of bounds for a tensor of dimension %d", name,
+                     axis, x->ndim);
+        return NULL;
+    }
+    ag_params_init(&p);
+    p.core = x->ndim;
+    p.i[0] = axis < 0 ? axis : axis - x->ndim;
+    return ag_apply(logm ? AG_OP_log_softmax : AG_OP_softmax, &x, 1, &p);
+}
+
+/* softmax: d y = y * (dx - sum(dx * y));  log_softmax: d y = dx - softmax * sum(dx) */
+static ag_tensor *softmax_rule(int op, ag_tensor *x, ag_tensor *out, ag_tensor *v, const ag_params *p,
+                               int composed)
+{
+    ag_tensor *y, *s, *r;
+    if (op == AG_OP_softmax) {
+        ag_tensor *vy;
+        y = composed ? ag_apply(AG_OP_softmax, &x, 1, p) : own(out);
+        vy = y ? ag_mul(v, y) : NULL;
+        s = vy ? softmax_keep_sum(vy, p) : NULL;
+        ag_tensor_decref(vy);
+        r = c2(ag_mul, y, c2(ag_sub, own(v), s));
+        return r;
+    }
+    y = composed ? ag_apply(AG_OP_softmax, &x, 1, p) : ag_unary(AG_OP_exp, out);
+    s = softmax_keep_sum(v, p);
+    return c2(ag_sub, own(v), c2(ag_mul, y, s));
+}
+
+static int vjp_softmax(ag_vjp_ctx *c)
+{
+    if (!c->needs[0]) return 0;
+    c->gin[0] = softmax_rule(c->op, c->in[0], c->out, c->g, c->p, c->composed);
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_softmax(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
+                              const ag_params *p)
+{
+    (void)nin;
+    return softmax_rule(op, in[0], out, tin[0], p, 0);
+}
+
+const ag_oprules ag_rules_softmax = {softmax_fwd, vjp_softmax, jvp_softmax, AG_SAVES_OUT};
+const ag_oprules ag_rules_log_softmax = {softmax_fwd, vjp_softmax, jvp_softmax, AG_SAVES_OUT};
