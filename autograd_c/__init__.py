@@ -9,3 +9,11 @@ from ._core import (  # noqa: F401
     broadcast_to, expand, concatenate, cat, stack, split,
     is_grad_enabled, get_num_threads, set_num_threads, live_storages, live_tensors, live_nodes,
 )
+from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
+from .gradcheck import numerical_grad, gradcheck, GradcheckError  # noqa: F401
+from .creation import (  # noqa: F401
+    zeros, ones, full, empty, arange, linspace, eye, rand, randn, zeros_like, ones_like,
+    full_like, manual_seed,
+)
+
+__version__ = "0.1.0"

@@ -1477,3 +1477,8 @@ def _set_isa(name):
 def op_table():
     """The primitive ops of the core: a list of (name, n_inputs, flags)."""
     return [(ag_op_name(i).decode(), ag_op_nin(i), ag_op_flags(i)) for i in range(AG_NUM_OPS)]
+
+
+# ---- op families bound in their own include files
+include "_linalg.pxi"
+include "_optim.pxi"

@@ -676,16 +676,24 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
     const float *B = (const float *)B_;
     float *Bp = (float *)Bp_;
     if (csb == 1) {
-        int64_t j0, p;
-        for (j0 = 0; j0 < n; j0 += NR_S) {
-            int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
-            __mmask16 k0 = mask16(nn), k1 = mask16(nn - 16);
-            const float *b = B + j0;
+        /* groups of 8 micro-panels, row by row: each row of B is read as
+           one contiguous 1 KiB run, which the prefetchers follow */
+        int64_t g0, p;
+        for (g0 = 0; g0 < n; g0 += 8 * NR_S) {
+            int64_t gn = n - g0 < 8 * NR_S ? n - g0 : 8 * NR_S;
+            int np = (int)((gn + NR_S - 1) / NR_S), q;
             for (p = 0; p < k; p++) {
-                _mm512_store_ps(Bp + p * NR_S, _mm512_maskz_loadu_ps(k0, b + p * rsb));
-                _mm512_store_ps(Bp + p * NR_S + 16, _mm512_maskz_loadu_ps(k1, b + p * rsb + 16));
+                const float *b = B + p * rsb + g0;
+                float *d = Bp + p * NR_S;
+                for (q = 0; q < np; q++) {
+                    int nn = (int)(gn - q * NR_S);
+                    _mm512_store_ps(d + q * NR_S * k,
+                                    _mm512_maskz_loadu_ps(mask16(nn), b + q * NR_S));
+                    _mm512_store_ps(d + q * NR_S * k + 16,
+                                    _mm512_maskz_loadu_ps(mask16(nn - 16), b + q * NR_S + 16));
+                }
             }
-            Bp += NR_S * k;
+            Bp += NR_S * k * np;
         }
         return;
     }
@@ -738,16 +746,22 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
     const double *B = (const double *)B_;
     double *Bp = (double *)Bp_;
     if (csb == 1) {
-        int64_t j0, p;
-        for (j0 = 0; j0 < n; j0 += NR_D) {
-            int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
-            __mmask8 k0 = mask8(nn), k1 = mask8(nn - 8);
-            const double *b = B + j0;
+        int64_t g0, p;
+        for (g0 = 0; g0 < n; g0 += 8 * NR_D) {
+            int64_t gn = n - g0 < 8 * NR_D ? n - g0 : 8 * NR_D;
+            int np = (int)((gn + NR_D - 1) / NR_D), q;
             for (p = 0; p < k; p++) {
-                _mm512_store_pd(Bp + p * NR_D, _mm512_maskz_loadu_pd(k0, b + p * rsb));
-                _mm512_store_pd(Bp + p * NR_D + 8, _mm512_maskz_loadu_pd(k1, b + p * rsb + 8));
+                const double *b = B + p * rsb + g0;
+                double *d = Bp + p * NR_D;
+                for (q = 0; q < np; q++) {
+                    int nn = (int)(gn - q * NR_D);
+                    _mm512_store_pd(d + q * NR_D * k,
+                                    _mm512_maskz_loadu_pd(mask8(nn), b + q * NR_D));
+                    _mm512_store_pd(d + q * NR_D * k + 8,
+                                    _mm512_maskz_loadu_pd(mask8(nn - 8), b + q * NR_D + 8));
+                }
             }
-            Bp += NR_D * k;
+            Bp += NR_D * k * np;
         }
         return;
     }

@@ -1,0 +1,70 @@
+"""Grad-mode context managers (thread-local, like PyTorch's)."""
+import functools
+
+from . import _core
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+
+is_grad_enabled = _core.is_grad_enabled
+
+
+class _GradMode:
+    _mode = True
+
+    def __enter__(self):
+        self._prev = _core._set_grad_enabled(self._mode)
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self._prev)
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradMode):
+    """Context manager (or decorator) in which no operation is recorded.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([1.0], requires_grad=True)
+    >>> with ag.no_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    False
+    """
+    _mode = False
+
+
+class enable_grad(_GradMode):
+    """Context manager (or decorator) that turns recording back on, e.g. inside ``no_grad``."""
+    _mode = True
+
+
+class set_grad_enabled(_GradMode):
+    """Turn recording on or off: as a function call, or as a context manager.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> with ag.set_grad_enabled(False):
+    ...     ag.is_grad_enabled()
+    False
+    """
+
+    def __init__(self, mode):
+        self._mode = bool(mode)
+        self._prev = _core._set_grad_enabled(self._mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self._prev)
+        return False
