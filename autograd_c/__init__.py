@@ -16,4 +16,8 @@ from .creation import (  # noqa: F401
     full_like, manual_seed,
 )
 
+
+from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  # noqa: F401,E402
+from . import linalg  # noqa: E402
+from .linalg import trace, diag, outer, einsum  # noqa: F401,E402
 __version__ = "0.1.0"

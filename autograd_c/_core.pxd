@@ -61,6 +61,10 @@ cdef extern from "ag.h" nogil:
         AG_OP_concat
         AG_OP_copy
         AG_OP_astype
+        AG_OP_inv
+        AG_OP_solve
+        AG_OP_slogdet
+        AG_OP_cholesky
         AG_NUM_OPS
 
     ctypedef struct ag_storage:
@@ -160,6 +164,11 @@ cdef extern from "ag.h" nogil:
     ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
     ag_tensor *ag_contiguous(ag_tensor *x)
     ag_tensor *ag_astype(ag_tensor *x, int dtype)
+
+    ag_tensor *ag_inv(ag_tensor *a)
+    ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b)
+    ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
+    ag_tensor *ag_cholesky(ag_tensor *a)
 
     void ag_init()
     int ag_num_threads()

@@ -105,7 +105,7 @@ cdef Tensor _from_array_copy(object arr, int code):
                         "(only bool, integer and floating point data are converted)")
     if code < 0:
         code = AG_F64 if arr.dtype == float64 else AG_F32
-    a = np.ascontiguousarray(arr, dtype=_DTYPES[code])
+    a = np.asarray(arr, dtype=_DTYPES[code], order="C")
     nd = a.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")

@@ -1,0 +1,52 @@
+# _linalg.pxi -- bindings of the core's linear algebra (included at the end of _core.pyx).
+
+def _inv(a):
+    cdef Tensor ta = _coerce(a, -1)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_inv(ta.t)
+    return _wrap(r)
+
+
+def _solve(a, b):
+    cdef Tensor ta = _coerce(a, _code_of(b))
+    cdef Tensor tb = _coerce(b, ta.t.dtype)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_solve(ta.t, tb.t)
+    return _wrap(r)
+
+
+def _slogdet(a):
+    cdef Tensor ta = _coerce(a, -1)
+    cdef ag_tensor *sgn = NULL
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_slogdet(ta.t, &sgn)
+    logabs = _wrap(r)
+    return _wrap(sgn), logabs
+
+
+def _cholesky(a):
+    cdef Tensor ta = _coerce(a, -1)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_cholesky(ta.t)
+    return _wrap(r)
+
+
+def _coerce_public(x, like):
+    """x as a Tensor, adopting the dtype of `like` (a Tensor) for Python / numpy input."""
+    return _coerce(x, _code_of(like) if like is not None else -1)
+
+
+def _take_flat(x, idx):
+    """Gather by flat C-order indices (an int64 numpy array giving the result's shape)."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _take(tx, np.ascontiguousarray(idx, dtype=np.int64))
+
+
+def zeros_like_tensor(x):
+    """Zeros with the shape and dtype of tensor x (outside the graph)."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(ag_tensor_zeros(tx.t.dtype, tx.t.ndim, tx.t.shape))

@@ -170,6 +170,12 @@ ag_tensor *ag_scale(ag_tensor *x, double s);     /* x * s (s a Python scalar) */
 ag_tensor *ag_add_scalar(ag_tensor *x, double s);
 ag_tensor *ag_pow_scalar(ag_tensor *x, double s);
 
+/* ---- linear algebra (trailing two dims; leading dims batch) ---- */
+ag_tensor *ag_inv(ag_tensor *a);
+ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b);
+ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out);
+ag_tensor *ag_cholesky(ag_tensor *a);
+
 /* ---- threads and kernels ---- */
 void ag_init(void);
 int ag_num_threads(void);

@@ -1,0 +1,379 @@
+"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+
+All modes come from the per-op rules of the C core:
+
+- reverse mode runs the VJP rules in the C backward sweep;
+- forward mode attaches a tangent to each input; every op pushes it through its JVP rule in the
+  same forward pass (a tangent may carry a leading batch axis: many directions in one pass);
+- a reverse-mode Jacobian seeds the sweep with a cotangent that itself carries a batch of
+  tangents (the rows of the identity): the VJP rules are linear in the cotangent, so the tangent
+  of each input gradient is a batch of Jacobian rows, all from one backward pass;
+- the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
+  then through the (differentiable) VJP rules of the backward.
+"""
+import weakref
+
+import numpy as np
+
+from . import _core
+from .autograd import no_grad
+from ._core import Tensor
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+
+
+# ------------------------------------------------------------------------------ helpers
+def _dtype_for(x):
+    if isinstance(x, Tensor):
+        return x.dtype
+    a = np.asarray(x)
+    return np.float32 if a.dtype == np.float32 else np.float64
+
+
+def _input(x, requires_grad=True):
+    """A differentiable stand-in for an input of a transform.
+
+    A tensor already tracked by an outer transform (requires grad or carries a tangent) is wrapped
+    by a recorded copy, so the outer transform sees through the inner one (grad of grad, jvp of
+    grad).  Anything else becomes a fresh float64 leaf (float32 arrays stay float32).
+    """
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            return x.clone() if requires_grad else x
+        t = _core.tensor(x, dtype=x.dtype, requires_grad=requires_grad)
+        if x.tangent is not None:
+            t._set_tangent(x.tangent)
+        return t
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"expected a numeric array, tensor or float, got {type(x).__name__}")
+    return _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
+
+
+def _argnums_tuple(argnums, nargs, who):
+    single = isinstance(argnums, int)
+    nums = (argnums,) if single else tuple(argnums)
+    if not nums:
+        raise ValueError(f"{who}: argnums must not be empty")
+    for n in nums:
+        if not isinstance(n, int) or not -nargs <= n < nargs:
+            raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
+    return single, tuple(n % nargs for n in nums)
+
+
+def _nested(args):
+    return any(isinstance(a, Tensor) and (a.requires_grad or a.tangent is not None) for a in args)
+
+
+def _as_output(out, who):
+    if not isinstance(out, Tensor):
+        out = _core.tensor(np.asarray(out, dtype=np.float64), dtype="float64")
+    return out
+
+
+# ------------------------------------------------------------------------------ reverse mode
+def value_and_grad(f, argnums=0, has_aux=False):
+    """Like :func:`grad`, but the transformed function returns ``(value, gradient)``
+    (``((value, aux), gradient)`` when ``has_aux``).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> v, g = ag.value_and_grad(lambda x: (x * x).sum())(np.array([1.0, 2.0]))
+    >>> float(v), g.numpy().tolist()
+    (5.0, [2.0, 4.0])
+    """
+    def transformed(*args):
+        if not args:
+            raise TypeError("value_and_grad: the function needs at least one positional argument")
+        single, nums = _argnums_tuple(argnums, len(args), "grad")
+        nested = _nested([args[i] for i in nums])
+        xs = list(args)
+        for i in nums:
+            xs[i] = _input(args[i])
+        res = f(*xs)
+        aux = None
+        if has_aux:
+            if not (isinstance(res, tuple) and len(res) == 2):
+                raise ValueError("grad: with has_aux=True the function must return (output, aux)")
+            res, aux = res
+        out = _as_output(res, "grad")
+        if out.size != 1:
+            raise ValueError(f"grad: the function must return a scalar, got shape {out.shape}; "
+                             "use jacobian or vjp for non-scalar outputs")
+        targets = [xs[i] for i in nums]
+        if out.requires_grad:
+            gs = _core._grad([out], None, targets, nested, nested, False)
+        else:
+            gs = [_core.zeros_like_tensor(t) for t in targets]
+        g = gs[0] if single else tuple(gs)
+        value = out if nested else out.detach()
+        return ((value, aux) if has_aux else value), g
+    transformed.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return transformed
+
+
+def grad(f, argnums=0, has_aux=False):
+    """The gradient of a scalar function, as a function (JAX's ``grad``).
+
+    Parameters
+    ----------
+    f : callable
+        Returns a scalar tensor (or a pair ``(scalar, aux)`` with ``has_aux=True``).
+    argnums : int or tuple of int
+        Which positional arguments to differentiate.
+    has_aux : bool
+
+    Inputs may be numpy arrays, tensors or Python floats (those become float64).  Nesting works:
+    ``grad(grad(f))`` differentiates the backward pass itself.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> d2 = ag.grad(ag.grad(lambda x: x ** 3))
+    >>> float(d2(2.0))
+    12.0
+    """
+    vg = value_and_grad(f, argnums, has_aux)
+
+    def transformed(*args):
+        value, g = vg(*args)
+        return (g, value[1]) if has_aux else g
+    transformed.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return transformed
+
+
+def vjp(f, *primals):
+    """Evaluate ``f`` and return ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns the tuple
+    ``(u^T J_1, u^T J_2, ...)``, one entry per primal.  ``vjp_fn`` may be called many times.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> out, back = ag.vjp(lambda x: 3 * x, np.array([1.0, 2.0]))
+    >>> back(np.array([1.0, 1.0]))[0].numpy().tolist()
+    [3.0, 3.0]
+    """
+    if not primals:
+        raise TypeError("vjp: needs at least one primal")
+    nested = _nested(primals)
+    xs = [_input(p) for p in primals]
+    out = _as_output(f(*xs), "vjp")
+
+    def vjp_fn(cotangent):
+        ct = _core.tensor(cotangent, dtype=out.dtype) if not isinstance(cotangent, Tensor) else cotangent
+        if tuple(ct.shape) != tuple(out.shape):
+            raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} does not match the output "
+                             f"shape {tuple(out.shape)}")
+        if not out.requires_grad:
+            return tuple(_core.zeros_like_tensor(x) for x in xs)
+        return tuple(_core._grad([out], [ct], xs, True, nested, False))
+
+    return (out if nested else out.detach()), vjp_fn
+
+
+# ------------------------------------------------------------------------------ forward mode
+def jvp(f, primals, tangents):
+    """Forward mode: ``(f(*primals), J @ tangents)`` from one pass that carries tangents.
+
+    Parameters
+    ----------
+    primals, tangents : tuple
+        Same length; each tangent has its primal's shape.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> out, t = ag.jvp(lambda x: ag.sin(x), (np.array([0.0]),), (np.array([2.0]),))
+    >>> t.numpy().tolist()
+    [2.0]
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples")
+    if len(primals) != len(tangents):
+        raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    xs = []
+    for k, (p, t) in enumerate(zip(primals, tangents)):
+        x = _input(p, requires_grad=False) if not isinstance(p, Tensor) else _core.tensor(p, dtype=p.dtype)
+        tt = t if isinstance(t, Tensor) else _core.tensor(np.asarray(t), dtype=x.dtype)
+        if tuple(tt.shape) != tuple(x.shape):
+            raise ValueError(f"jvp: tangent {k} has shape {tuple(tt.shape)} but primal {k} has "
+                             f"shape {tuple(x.shape)}")
+        x._set_tangent(tt.astype(x.dtype))
+        xs.append(x)
+    with no_grad():
+        out = _as_output(f(*xs), "jvp")
+    t_out = out.tangent
+    if t_out is None:
+        t_out = _core.zeros_like_tensor(out)
+    result = out.detach()
+    return result, _core.tensor(t_out, dtype=out.dtype)
+
+
+# ------------------------------------------------------------------------------ Jacobians
+_MODES = ("auto", "forward", "reverse")
+
+
+def jacobian(f, *args, argnums=0, mode="auto"):
+    """The Jacobian of ``f`` at ``args``, shaped ``out.shape + x.shape``.
+
+    ``mode="forward"`` pushes all ``x.size`` tangent directions through ONE forward pass (the
+    tangent carries a leading batch axis); ``"reverse"`` pulls all ``out.size`` cotangents
+    through ONE backward pass; ``"auto"`` picks forward when x has fewer elements than the
+    output.  (``"auto"`` learns the output size from the first call for a given function and
+    input shapes, and remembers it.)  With a tuple ``argnums``, returns one Jacobian per argument.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> A = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> ag.jacobian(lambda x: ag.matmul(A, x), np.array([1.0, 1.0])).shape
+    (3, 2)
+    """
+    if mode not in _MODES:
+        raise ValueError(f"jacobian: unknown mode {mode!r}; expected one of {_MODES}")
+    if not args:
+        raise TypeError("jacobian: needs at least one argument")
+    single, nums = _argnums_tuple(argnums, len(args), "jacobian")
+    d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
+    out = None
+    if mode == "auto":
+        key = (nums,) + tuple((np.shape(a), str(_dtype_for(a))) for a in args)
+        m = _auto_lookup(f, key)
+        if m is None:
+            # first call: evaluate for reverse mode (it records the tape) and learn the size
+            xs, out = _eval_reverse(f, args, nums)
+            m = out.size
+            _auto_store(f, key, m)
+        mode = "forward" if d < m else "reverse"
+        if mode == "forward":
+            out = None
+    if mode == "forward":
+        res = _jacobian_forward(f, args, nums, d)
+    else:
+        if out is None:
+            xs, out = _eval_reverse(f, args, nums)
+        res = _jacobian_reverse(out, [xs[i] for i in nums])
+    return res[0] if single else tuple(res)
+
+
+_auto_sizes = weakref.WeakKeyDictionary()
+
+
+def _auto_lookup(f, key):
+    try:
+        return _auto_sizes.get(f, {}).get(key)
+    except TypeError:
+        return None
+
+
+def _auto_store(f, key, m):
+    try:
+        _auto_sizes.setdefault(f, {})[key] = m
+    except TypeError:
+        pass
+
+
+def _jacobian_forward(f, args, nums, d):
+    xs = list(args)
+    for i in nums:
+        xs[i] = _input(args[i], requires_grad=False)
+    targets = [xs[i] for i in nums]
+    off = 0
+    for t in targets:
+        n = t.size
+        tan = np.zeros((d, n), dtype=t.dtype)
+        tan[off:off + n] = np.eye(n, dtype=t.dtype)
+        t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
+        off += n
+    with no_grad():
+        out = _as_output(f(*xs), "jacobian")
+    tan = out.tangent
+    if tan is None:
+        tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
+    tan = np.asarray(tan).reshape(d, -1)  # (d, m)
+    res, off = [], 0
+    for t in targets:
+        n = t.size
+        block = tan[off:off + n].T.reshape(tuple(out.shape) + tuple(t.shape))
+        res.append(_core.tensor(np.ascontiguousarray(block), dtype=out.dtype))
+        off += n
+    return res
+
+
+def _eval_reverse(f, args, nums):
+    xs = list(args)
+    for i in nums:
+        xs[i] = _input(args[i], requires_grad=True)
+    return xs, _as_output(f(*xs), "jacobian")
+
+
+def _jacobian_reverse(out, targets):
+    m = out.size
+    if not out.requires_grad:
+        return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
+    seed = _core.zeros_like_tensor(out)
+    seed._set_tangent(np.eye(m, dtype=out.dtype).reshape((m,) + tuple(out.shape)))
+    gs = _core._grad([out], [seed], targets, False, False, True)
+    res = []
+    for t, g in zip(targets, gs):
+        tg = None if g is None else g.tangent
+        if tg is None:
+            block = np.zeros(tuple(out.shape) + tuple(t.shape), dtype=out.dtype)
+        else:
+            block = np.asarray(tg).reshape(tuple(out.shape) + tuple(t.shape))
+        res.append(_core.tensor(block, dtype=out.dtype))
+    return res
+
+
+# ------------------------------------------------------------------------------ second order
+def hessian(f, x):
+    """The Hessian of scalar ``f`` at ``x`` (shape ``x.shape + x.shape``), by forward-over-
+    reverse: a batch of tangents (the identity) rides through the forward and the backward pass.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
+    >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
+    [[2.0, 2.0], [2.0, 6.0]]
+    """
+    t = _input(x, requires_grad=True)
+    if isinstance(x, Tensor) and x.requires_grad:
+        t = _core.tensor(x, dtype=x.dtype, requires_grad=True)
+    n = t.size
+    t._set_tangent(np.eye(n, dtype=t.dtype).reshape((n,) + tuple(t.shape)))
+    return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian")
+
+
+def hvp(f, x, v):
+    """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming H
+    (forward-over-reverse with one tangent).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
+    [6.0, 0.0]
+    """
+    t = _input(x, requires_grad=True)
+    if isinstance(x, Tensor) and x.requires_grad:
+        t = _core.tensor(x, dtype=x.dtype, requires_grad=True)
+    vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
+    if tuple(vv.shape) != tuple(t.shape):
+        raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
+    t._set_tangent(vv.astype(t.dtype))
+    return _second_order(f, t, tuple(t.shape), "hvp")
+
+
+def _second_order(f, t, shape, who):
+    out = _as_output(f(t), who)
+    if out.size != 1:
+        raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
+    if not out.requires_grad:
+        return _core.tensor(np.zeros(shape), dtype=t.dtype)
+    g, = _core._grad([out], None, [t], False, False, False)
+    tg = g.tangent
+    if tg is None:
+        return _core.tensor(np.zeros(shape), dtype=t.dtype)
+    return _core.tensor(np.asarray(tg).reshape(shape), dtype=t.dtype)

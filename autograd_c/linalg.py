@@ -1,0 +1,256 @@
+"""Linear algebra with reverse (VJP) and forward (JVP) rules.
+
+``inv``, ``solve``, ``slogdet`` and ``cholesky`` are primitives of the C core (LU with partial
+pivoting, Cholesky); ``det``, ``norm``, ``trace``, ``diag``, ``outer`` and ``einsum`` are built
+from differentiable primitives.  All work on the trailing two dimensions, leading ones batch.
+"""
+import numpy as np
+
+from . import _core
+from ._core import LinAlgError, Tensor
+
+__all__ = ["inv", "solve", "det", "slogdet", "cholesky", "norm", "trace", "diag", "outer",
+           "einsum", "LinAlgError"]
+
+
+def inv(a):
+    """Inverse of a square matrix (or a batch of them).
+
+    Raises :class:`LinAlgError` for a matrix that is singular to working precision.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.linalg.inv(np.array([[2.0, 0.0], [0.0, 4.0]])).numpy().tolist()
+    [[0.5, 0.0], [0.0, 0.25]]
+    """
+    return _core._inv(a)
+
+
+def solve(a, b):
+    """Solve ``a @ x = b`` for x; ``b`` may be a vector (..., n) or a matrix (..., n, k).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.linalg.solve(np.eye(2) * 2, np.array([2.0, 4.0])).numpy().tolist()
+    [1.0, 2.0]
+    """
+    a_t = _core._coerce_public(a, b)
+    b_t = _core._coerce_public(b, a_t)
+    if b_t.ndim == 1:
+        return _core.reshape(_core._solve(a_t, _core.reshape(b_t, (-1, 1))), (-1,))
+    return _core._solve(a_t, b_t)
+
+
+def slogdet(a):
+    """Sign and natural log of the absolute determinant: ``(sign, logabsdet)``.
+
+    The sign has no gradient; ``logabsdet`` differentiates to ``inv(a).T``.  A singular matrix
+    gives ``(0, -inf)`` like numpy.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> s, l = ag.linalg.slogdet(np.array([[2.0, 0.0], [0.0, -3.0]]))
+    >>> float(s), round(float(l), 6)
+    (-1.0, 1.791759)
+    """
+    return _core._slogdet(a)
+
+
+def det(a):
+    """Determinant, as ``sign * exp(logabsdet)``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> round(float(ag.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]]))), 6)
+    -2.0
+    """
+    s, l = slogdet(a)
+    return s * _core.exp(l)
+
+
+def cholesky(a):
+    """Lower-triangular L with ``a = L @ L.T`` for a symmetric positive-definite ``a``.
+
+    Raises :class:`LinAlgError` when ``a`` is not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.linalg.cholesky(np.array([[4.0, 2.0], [2.0, 2.0]])).numpy().tolist()
+    [[2.0, 0.0], [1.0, 1.0]]
+    """
+    return _core._cholesky(a)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """Frobenius norm of a matrix / 2-norm of a vector (``ord`` None, 2 for vectors or "fro").
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> float(ag.linalg.norm(np.array([3.0, 4.0])))
+    5.0
+    """
+    x = _core._coerce_public(x, None)
+    if ord not in (None, "fro", 2):
+        raise ValueError(f"norm: ord={ord!r} is not supported (use None, 2 or 'fro')")
+    if ord == 2 and (x.ndim != 1 and (axis is None or not isinstance(axis, int))):
+        raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is not "
+                         "implemented); use ord='fro' for matrices")
+    return _core.sqrt(_core.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def trace(a):
+    """Sum of the diagonal of the trailing two dims.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> float(ag.trace(np.array([[1.0, 2.0], [3.0, 4.0]])))
+    5.0
+    """
+    return _core.sum(diag(a) if _core._coerce_public(a, None).ndim == 2 else _diag_part(a), axis=-1)
+
+
+def _diag_part(a):
+    a = _core._coerce_public(a, None)
+    n = min(a.shape[-2], a.shape[-1])
+    idx = np.arange(n)
+    return a[..., idx, idx]
+
+
+def diag(v, k=0):
+    """numpy's ``diag``: the diagonal of a matrix, or a matrix with ``v`` on its diagonal.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.diag(np.array([1.0, 2.0])).numpy().tolist()
+    [[1.0, 0.0], [0.0, 2.0]]
+    """
+    v = _core._coerce_public(v, None)
+    if v.ndim == 1:
+        n = v.shape[0] + abs(k)
+        # scatter v into an n x n zero matrix through a 0/1 selection matrix (differentiable)
+        sel = np.zeros((n * n, v.shape[0]))
+        rows = np.arange(v.shape[0]) + max(-k, 0)
+        cols = np.arange(v.shape[0]) + max(k, 0)
+        sel[rows * n + cols, np.arange(v.shape[0])] = 1.0
+        return _core.reshape(_core.matmul(_core.tensor(sel, dtype=v.dtype), v), (n, n))
+    if v.ndim == 2:
+        m, n = v.shape
+        i = np.arange(max(0, -k), min(m, n - k))
+        return v[i, i + k]
+    raise ValueError(f"diag: input must be 1-D or 2-D, got {v.ndim}-D")
+
+
+def outer(a, b):
+    """Outer product of two vectors.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.outer(np.array([1.0, 2.0]), np.array([3.0, 4.0])).numpy().tolist()
+    [[3.0, 4.0], [6.0, 8.0]]
+    """
+    a = _core._coerce_public(a, b)
+    b = _core._coerce_public(b, a)
+    return _core.reshape(a, (-1, 1)) * _core.reshape(b, (1, -1))
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation for one or two operands, built on transpose, take, sum and matmul.
+
+    Supports explicit (``"ij,jk->ik"``) and implicit (``"ij,jk"``) outputs, repeated indices
+    within an operand (``"ii->"``, ``"ii->i"``), and batch indices (``"bij,bjk->bik"``).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> float(ag.einsum("i,i->", np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
+    """
+    if not isinstance(subscripts, str):
+        raise TypeError("einsum: subscripts must be a string")
+    s = subscripts.replace(" ", "")
+    if "->" in s:
+        lhs, out = s.split("->")
+    else:
+        lhs = s
+        letters = [c for c in lhs.replace(",", "")]
+        out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    specs = lhs.split(",")
+    if len(specs) != len(operands):
+        raise ValueError(f"einsum: {len(specs)} operand specs in {subscripts!r} but {len(operands)} operands")
+    if len(specs) not in (1, 2):
+        raise ValueError("einsum: only one or two operands are supported")
+    if "." in s:
+        raise ValueError("einsum: ellipsis is not supported")
+    for c in out:
+        if out.count(c) > 1 or c not in lhs:
+            raise ValueError(f"einsum: output index {c!r} must appear once in the output and in an input")
+    ref = next((o for o in operands if isinstance(o, Tensor)), None)
+    ts = [_core._coerce_public(o, ref) for o in operands]
+    for spec, t in zip(specs, ts):
+        if len(spec) != t.ndim:
+            raise ValueError(f"einsum: operand of shape {t.shape} does not match spec {spec!r}")
+    # 1. take diagonals of repeated indices and sum out indices used by one operand only
+    keep_elsewhere = [set(out) | set("".join(sp for j, sp in enumerate(specs) if j != i))
+                      for i in range(len(specs))]
+    new_specs, new_ts = [], []
+    for spec, t, keep in zip(specs, ts, keep_elsewhere):
+        spec, t = _einsum_diagonals(spec, t)
+        drop = [k for k, c in enumerate(spec) if c not in keep]
+        if drop:
+            t = _core.sum(t, axis=tuple(drop))
+            spec = "".join(c for c in spec if c not in [spec[k] for k in drop])
+        new_specs.append(spec)
+        new_ts.append(t)
+    if len(new_ts) == 1:
+        spec, t = new_specs[0], new_ts[0]
+        return _core.permute(t, tuple(spec.index(c) for c in out)) if len(out) > 1 else \
+            (t if out == spec else _core.reshape(t, t.shape))
+    (sa, a), (sb, b) = zip(new_specs, new_ts)
+    batch = [c for c in sa if c in sb and c in out]
+    contr = [c for c in sa if c in sb and c not in out]
+    fa = [c for c in sa if c not in sb]
+    fb = [c for c in sb if c not in sa]
+    dims = {c: a.shape[sa.index(c)] for c in sa}
+    for c in sb:
+        if c in dims and dims[c] != b.shape[sb.index(c)]:
+            raise ValueError(f"einsum: index {c!r} has sizes {dims[c]} and {b.shape[sb.index(c)]}")
+        dims[c] = b.shape[sb.index(c)]
+    prod = lambda cs: int(np.prod([dims[c] for c in cs])) if cs else 1  # noqa: E731
+    a2 = _core.reshape(_core.permute(a, tuple(sa.index(c) for c in batch + fa + contr)),
+                       (prod(batch), prod(fa), prod(contr)))
+    b2 = _core.reshape(_core.permute(b, tuple(sb.index(c) for c in batch + contr + fb)),
+                       (prod(batch), prod(contr), prod(fb)))
+    r = _core.matmul(a2, b2)
+    order = batch + fa + fb
+    r = _core.reshape(r, tuple(dims[c] for c in order))
+    if len(order) > 1:
+        r = _core.permute(r, tuple(order.index(c) for c in out))
+    return r
+
+
+def _einsum_diagonals(spec, t):
+    """Replace repeated indices in one operand's spec by the diagonal (via flat-index take)."""
+    while len(set(spec)) < len(spec):
+        c = next(ch for ch in spec if spec.count(ch) > 1)
+        axes = [k for k, ch in enumerate(spec) if ch == c]
+        n = t.shape[axes[0]]
+        for k in axes:
+            if t.shape[k] != n:
+                raise ValueError(f"einsum: repeated index {c!r} with different sizes")
+        other = [k for k in range(len(spec)) if k not in axes]
+        grid = np.arange(t.size).reshape(t.shape)
+        grid = np.moveaxis(grid, axes, list(range(len(axes))))
+        diag_idx = np.array([grid[(i,) * len(axes)] for i in range(n)])  # (n, *other)
+        idx = np.moveaxis(diag_idx, 0, -1)  # (*other, n)
+        t = _core._take_flat(t, np.ascontiguousarray(idx, dtype=np.int64))
+        spec = "".join(spec[k] for k in other) + c
+    return spec, t

@@ -1,0 +1,470 @@
+/* linalg.c -- inv, solve, slogdet, cholesky over the trailing two dims (leading dims batch).
+ *
+ * Factorisations run in double precision on a contiguous copy (float32 results are rounded
+ * back).  LU uses partial pivoting; a pivot below n * eps * max|A| makes the matrix singular to
+ * working precision and raises LinAlgError instead of returning inf or a garbage inverse.
+ */
+#include "../ag_internal.h"
+#include <math.h>
+#include <float.h>
+
+static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
+static ag_tensor *c2(ag_tensor *(*f)(ag_tensor *, ag_tensor *), ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *r = (a && b) ? f(a, b) : NULL;
+    ag_tensor_decref(a);
+    ag_tensor_decref(b);
+    return r;
+}
+static ag_tensor *mm(ag_tensor *a, ag_tensor *b) { return ag_matmul(a, b); }
+static ag_tensor *cneg(ag_tensor *a)
+{
+    ag_tensor *r = a ? ag_neg(a) : NULL;
+    ag_tensor_decref(a);
+    return r;
+}
+
+/* the batch of square matrices of x as contiguous doubles */
+static double *load_f64(ag_tensor *x, int64_t *batch, int64_t *n)
+{
+    int64_t i;
+    double *buf;
+    ag_tensor *c = ag_tensor_cast(x, AG_F64);
+    if (!c) return NULL;
+    *n = x->shape[x->ndim - 1];
+    *batch = *n ? x->size / (*n * *n) : 0;
+    buf = (double *)ag_malloc(sizeof(double) * (size_t)(x->size ? x->size : 1));
+    if (buf) for (i = 0; i < x->size; i++) buf[i] = ((double *)c->storage->data)[i];
+    ag_tensor_decref(c);
+    return buf;
+}
+
+static ag_tensor *store(const double *buf, int dtype, int ndim, const int64_t *shape)
+{
+    ag_tensor *o = ag_tensor_empty(dtype, ndim, shape);
+    int64_t i;
+    if (!o) return NULL;
+    if (dtype == AG_F64) memcpy(o->storage->data, buf, sizeof(double) * (size_t)o->size);
+    else for (i = 0; i < o->size; i++) ((float *)o->storage->data)[i] = (float)buf[i];
+    return o;
+}
+
+static int check_square(const char *name, ag_tensor *a)
+{
+    if (a->ndim < 2 || a->shape[a->ndim - 1] != a->shape[a->ndim - 2]) {
+        char b[160];
+        ag_format_shape(b, sizeof b, a->ndim, a->shape);
+        return ag_set_error(AG_EVALUE, "%s: expected a square matrix (or a batch of them) in the "
+                            "last two dimensions, got shape %s", name, b);
+    }
+    return 0;
+}
+
+/* in-place LU of an n x n row-major matrix with partial pivoting: P A = L U.
+ * Returns the permutation's sign, or 0 when a pivot is zero to working precision. */
+static int lu_factor(double *a, int64_t n, int64_t *piv)
+{
+    int64_t i, j, k;
+    int sign = 1;
+    double amax = 0, tol;
+    for (i = 0; i < n * n; i++) if (fabs(a[i]) > amax) amax = fabs(a[i]);
+    tol = (double)n * DBL_EPSILON * amax;
+    for (k = 0; k < n; k++) {
+        int64_t p = k;
+        double best = fabs(a[k * n + k]);
+        for (i = k + 1; i < n; i++)
+            if (fabs(a[i * n + k]) > best) { best = fabs(a[i * n + k]); p = i; }
+        piv[k] = p;
+        if (!(best > tol)) return 0;
+        if (p != k) {
+            for (j = 0; j < n; j++) { double t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
+            sign = -sign;
+        }
+        for (i = k + 1; i < n; i++) {
+            double f = a[i * n + k] /= a[k * n + k];
+            if (f != 0) for (j = k + 1; j < n; j++) a[i * n + j] -= f * a[k * n + j];
+        }
+    }
+    return sign;
+}
+
+/* solve (L U) X = P B in place for B of n x m (row-major) */
+static void lu_solve(const double *lu, const int64_t *piv, int64_t n, double *b, int64_t m)
+{
+    int64_t i, j, k;
+    for (k = 0; k < n; k++)
+        if (piv[k] != k)
+            for (j = 0; j < m; j++) { double t = b[k * m + j]; b[k * m + j] = b[piv[k] * m + j]; b[piv[k] * m + j] = t; }
+    for (i = 0; i < n; i++)
+        for (k = 0; k < i; k++) {
+            double f = lu[i * n + k];
+            if (f != 0) for (j = 0; j < m; j++) b[i * m + j] -= f * b[k * m + j];
+        }
+    for (i = n - 1; i >= 0; i--) {
+        for (k = i + 1; k < n; k++) {
+            double f = lu[i * n + k];
+            if (f != 0) for (j = 0; j < m; j++) b[i * m + j] -= f * b[k * m + j];
+        }
+        for (j = 0; j < m; j++) b[i * m + j] /= lu[i * n + i];
+    }
+}
+
+static int all_finite(const double *v, int64_t n)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) if (!isfinite(v[i])) return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ inv */
+static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o = NULL;
+    int64_t batch, n, b, i;
+    double *buf, *res = NULL;
+    int64_t *piv = NULL;
+    (void)op; (void)nin; (void)p;
+    if (check_square("inv", a)) return NULL;
+    buf = load_f64(a, &batch, &n);
+    if (!buf) return NULL;
+    res = (double *)ag_malloc(sizeof(double) * (size_t)(a->size ? a->size : 1));
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!res || !piv) goto out;
+    for (b = 0; b < batch; b++) {
+        double *m = buf + b * n * n, *r = res + b * n * n;
+        if (!lu_factor(m, n, piv)) {
+            ag_set_error(AG_ELINALG, "inv: matrix%s is singular (to working precision)",
+                         batch > 1 ? " in the batch" : "");
+            goto out;
+        }
+        for (i = 0; i < n * n; i++) r[i] = (i / n == i % n) ? 1.0 : 0.0;
+        lu_solve(m, piv, n, r, n);
+        if (!all_finite(r, n * n)) {
+            ag_set_error(AG_ELINALG, "inv: matrix is singular or too ill-conditioned to invert");
+            goto out;
+        }
+    }
+    o = store(res, a->dtype, a->ndim, a->shape);
+out:
+    free(buf); free(res); free(piv);
+    return o;
+}
+
+ag_tensor *ag_inv(ag_tensor *a) { return ag_apply(AG_OP_inv, &a, 1, NULL); }
+
+/* d inv(A) = -Y dA Y;  A-bar = -Y^T G Y^T */
+static int vjp_inv(ag_vjp_ctx *c)
+{
+    ag_tensor *y, *yt;
+    if (!c->needs[0]) return 0;
+    y = c->composed ? ag_inv(c->in[0]) : own(c->out);
+    yt = y ? ag_swap_last2(y) : NULL;
+    ag_tensor_decref(y);
+    if (!yt) return -1;
+    c->gin[0] = cneg(c2(mm, c2(mm, own(yt), own(c->g)), own(yt)));
+    ag_tensor_decref(yt);
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_inv(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    (void)op; (void)in; (void)nin; (void)p;
+    return cneg(c2(mm, c2(mm, own(out), own(tin[0])), own(out)));
+}
+
+const ag_oprules ag_rules_inv = {inv_fwd, vjp_inv, jvp_inv, AG_SAVES_OUT};
+
+/* ------------------------------------------------------------------ solve: X = A^-1 B, B (..., n, k) */
+static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *bt = in[1], *o = NULL, *ae = NULL, *be = NULL;
+    int64_t bsh[AG_MAXDIM], ash[AG_MAXDIM], osh[AG_MAXDIM], n, k, batch, b, nb2;
+    int nbd;
+    double *abuf = NULL, *bbuf = NULL;
+    int64_t *piv = NULL;
+    (void)op; (void)nin; (void)p;
+    if (check_square("solve", a)) return NULL;
+    if (a->dtype != bt->dtype) {
+        ag_set_error(AG_ETYPE, "solve: dtype mismatch, %s and %s", ag_dtype_name(a->dtype), ag_dtype_name(bt->dtype));
+        return NULL;
+    }
+    n = a->shape[a->ndim - 1];
+    if (bt->ndim < 2 || bt->shape[bt->ndim - 2] != n) {
+        char s1[160], s2[160];
+        ag_format_shape(s1, sizeof s1, a->ndim, a->shape);
+        ag_format_shape(s2, sizeof s2, bt->ndim, bt->shape);
+        ag_set_error(AG_EVALUE, "solve: A of shape %s and B of shape %s do not match", s1, s2);
+        return NULL;
+    }
+    k = bt->shape[bt->ndim - 1];
+    if (ag_broadcast_shapes("solve", a->ndim - 2, a->shape, bt->ndim - 2, bt->shape, &nbd, bsh)) return NULL;
+    memcpy(ash, bsh, sizeof(int64_t) * (size_t)nbd);
+    ash[nbd] = n; ash[nbd + 1] = n;
+    memcpy(osh, bsh, sizeof(int64_t) * (size_t)nbd);
+    osh[nbd] = n; osh[nbd + 1] = k;
+    ae = ag_expand(a, nbd + 2, ash);
+    be = ae ? ag_expand(bt, nbd + 2, osh) : NULL;
+    if (!be) goto out;
+    {
+        ag_tensor *ca = ag_tensor_cast(ae, AG_F64), *cb = ca ? ag_tensor_cast(be, AG_F64) : NULL;
+        if (!cb) { ag_tensor_decref(ca); goto out; }
+        abuf = (double *)ag_malloc(sizeof(double) * (size_t)(ca->size ? ca->size : 1));
+        bbuf = (double *)ag_malloc(sizeof(double) * (size_t)(cb->size ? cb->size : 1));
+        if (abuf) memcpy(abuf, ca->storage->data, sizeof(double) * (size_t)ca->size);
+        if (bbuf) memcpy(bbuf, cb->storage->data, sizeof(double) * (size_t)cb->size);
+        batch = n ? ca->size / (n * n) : 0;
+        nb2 = cb->size;
+        ag_tensor_decref(ca);
+        ag_tensor_decref(cb);
+        (void)nb2;
+    }
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!abuf || !bbuf || !piv) goto out;
+    for (b = 0; b < batch; b++) {
+        if (!lu_factor(abuf + b * n * n, n, piv)) {
+            ag_set_error(AG_ELINALG, "solve: matrix A is singular (to working precision)");
+            goto out;
+        }
+        lu_solve(abuf + b * n * n, piv, n, bbuf + b * n * k, k);
+    }
+    if (!all_finite(bbuf, batch * n * k)) {
+        ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned");
+        goto out;
+    }
+    o = store(bbuf, a->dtype, nbd + 2, osh);
+out:
+    ag_tensor_decref(ae); ag_tensor_decref(be);
+    free(abuf); free(bbuf); free(piv);
+    return o;
+}
+
+ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b)
+{
+    ag_tensor *in[2];
+    in[0] = a; in[1] = b;
+    return ag_apply(AG_OP_solve, in, 2, NULL);
+}
+
+/* X = A^-1 B:  B-bar = A^-T G,  A-bar = -B-bar X^T */
+static int vjp_solve(ag_vjp_ctx *c)
+{
+    ag_tensor *gb, *x;
+    gb = c2(ag_solve, ag_swap_last2(c->in[0]), own(c->g));
+    if (!gb) return -1;
+    if (c->needs[0]) {
+        x = c->composed ? ag_solve(c->in[0], c->in[1]) : own(c->out);
+        c->gin[0] = cneg(c2(mm, own(gb), x ? ag_swap_last2(x) : NULL));
+        ag_tensor_decref(x);
+        if (!c->gin[0]) { ag_tensor_decref(gb); return -1; }
+    }
+    if (c->needs[1]) c->gin[1] = gb;
+    else ag_tensor_decref(gb);
+    return 0;
+}
+
+/* dX = A^-1 (dB - dA X) */
+static ag_tensor *jvp_solve(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    ag_tensor *rhs = tin[1] ? own(tin[1]) : NULL;
+    (void)op; (void)nin; (void)p;
+    if (tin[0]) {
+        ag_tensor *t = ag_matmul(tin[0], out);
+        if (!t) { ag_tensor_decref(rhs); return NULL; }
+        rhs = rhs ? c2(ag_sub, rhs, t) : cneg(t);
+    }
+    return rhs ? c2(ag_solve, own(in[0]), rhs) : NULL;
+}
+
+const ag_oprules ag_rules_solve = {solve_fwd, vjp_solve, jvp_solve, 1u | AG_SAVES_OUT};
+
+/* ------------------------------------------------------------------ slogdet: log|det A| */
+static int slogdet_raw(ag_tensor *a, double *signs, double *logs, int64_t *batch_out)
+{
+    int64_t batch, n, b, i;
+    double *buf = load_f64(a, &batch, &n);
+    int64_t *piv;
+    if (!buf) return -1;
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!piv) { free(buf); return -1; }
+    for (b = 0; b < batch; b++) {
+        double *m = buf + b * n * n, s, l = 0;
+        int sg = lu_factor(m, n, piv);
+        if (!sg) {
+            /* exactly singular (to working precision): numpy's (0, -inf) */
+            signs[b] = 0;
+            logs[b] = -INFINITY;
+            continue;
+        }
+        s = sg;
+        for (i = 0; i < n; i++) {
+            double d = m[i * n + i];
+            if (d < 0) s = -s;
+            l += log(fabs(d));
+        }
+        signs[b] = s;
+        logs[b] = l;
+    }
+    *batch_out = batch;
+    free(buf);
+    free(piv);
+    return 0;
+}
+
+static ag_tensor *slogdet_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o;
+    int64_t batch = 0, nb = 1;
+    double *s, *l;
+    int d;
+    (void)op; (void)nin; (void)p;
+    if (check_square("slogdet", a)) return NULL;
+    for (d = 0; d < a->ndim - 2; d++) nb *= a->shape[d];
+    s = (double *)ag_malloc(sizeof(double) * (size_t)(2 * nb + 1));
+    if (!s) return NULL;
+    l = s + nb;
+    if (slogdet_raw(a, s, l, &batch)) { free(s); return NULL; }
+    if (a->shape[a->ndim - 1] == 0) { int64_t i; for (i = 0; i < nb; i++) { s[i] = 1; l[i] = 0; } }
+    o = store(l, a->dtype, a->ndim - 2, a->shape);
+    free(s);
+    return o;
+}
+
+ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
+{
+    ag_tensor *r = ag_apply(AG_OP_slogdet, &a, 1, NULL);
+    if (r && sign_out) {
+        int64_t nb = r->size, batch = 0, i;
+        double *s = (double *)ag_malloc(sizeof(double) * (size_t)(2 * nb + 1));
+        if (!s) { ag_tensor_decref(r); return NULL; }
+        if (slogdet_raw(a, s, s + nb, &batch)) { free(s); ag_tensor_decref(r); return NULL; }
+        if (a->shape[a->ndim - 1] == 0) for (i = 0; i < nb; i++) s[i] = 1;
+        *sign_out = store(s, a->dtype, r->ndim, r->shape);
+        free(s);
+        if (!*sign_out) { ag_tensor_decref(r); return NULL; }
+    }
+    return r;
+}
+
+/* unit axes appended so a batch of scalars lines up with a batch of matrices */
+static ag_tensor *add_two_axes(ag_tensor *g)
+{
+    int64_t sh[AG_MAXDIM];
+    memcpy(sh, g->shape, sizeof(int64_t) * (size_t)g->ndim);
+    sh[g->ndim] = 1;
+    sh[g->ndim + 1] = 1;
+    return ag_reshape(g, g->ndim + 2, sh);
+}
+
+/* d log|det A| = tr(A^-1 dA);  A-bar = g A^-T */
+static int vjp_slogdet(ag_vjp_ctx *c)
+{
+    if (!c->needs[0]) return 0;
+    {
+        ag_tensor *ainv = ag_inv(c->in[0]);
+        ag_tensor *ait = ainv ? ag_swap_last2(ainv) : NULL;
+        ag_tensor_decref(ainv);
+        c->gin[0] = c2(ag_mul, add_two_axes(c->g), ait);
+    }
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_slogdet(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    ag_tensor *ainv = ag_inv(in[0]), *ait = ainv ? ag_swap_last2(ainv) : NULL, *prod, *r;
+    int axes[2] = {-2, -1};
+    (void)op; (void)nin; (void)out; (void)p;
+    ag_tensor_decref(ainv);
+    prod = c2(ag_mul, own(tin[0]), ait);
+    if (!prod) return NULL;
+    r = ag_reduce(AG_OP_sum, prod, 2, axes, 0);
+    ag_tensor_decref(prod);
+    return r;
+}
+
+const ag_oprules ag_rules_slogdet = {slogdet_fwd, vjp_slogdet, jvp_slogdet, 1u};
+
+/* ------------------------------------------------------------------ cholesky: A = L L^T */
+static ag_tensor *cholesky_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o = NULL;
+    int64_t batch, n, b, i, j, k;
+    double *buf;
+    (void)op; (void)nin; (void)p;
+    if (check_square("cholesky", a)) return NULL;
+    buf = load_f64(a, &batch, &n);
+    if (!buf) return NULL;
+    for (b = 0; b < batch; b++) {
+        double *m = buf + b * n * n;
+        for (j = 0; j < n; j++) {
+            double s = m[j * n + j];
+            for (k = 0; k < j; k++) s -= m[j * n + k] * m[j * n + k];
+            if (!(s > 0) || !isfinite(s)) {
+                ag_set_error(AG_ELINALG, "cholesky: matrix is not positive definite (leading minor %lld)",
+                             (long long)(j + 1));
+                free(buf);
+                return NULL;
+            }
+            m[j * n + j] = sqrt(s);
+            for (i = j + 1; i < n; i++) {
+                double t = m[i * n + j];
+                for (k = 0; k < j; k++) t -= m[i * n + k] * m[j * n + k];
+                m[i * n + j] = t / m[j * n + j];
+            }
+            for (k = j + 1; k < n; k++) m[j * n + k] = 0; /* upper part */
+        }
+    }
+    o = store(buf, a->dtype, a->ndim, a->shape);
+    free(buf);
+    return o;
+}
+
+ag_tensor *ag_cholesky(ag_tensor *a) { return ag_apply(AG_OP_cholesky, &a, 1, NULL); }
+
+/* Phi(X): the lower triangle of X with its diagonal halved */
+static ag_tensor *phi(ag_tensor *x)
+{
+    int64_t n = x->shape[x->ndim - 1], i, j, sh[2];
+    ag_tensor *m;
+    if (!x) return NULL;
+    sh[0] = n; sh[1] = n;
+    m = ag_tensor_zeros(x->dtype, 2, sh);
+    if (!m) { ag_tensor_decref(x); return NULL; }
+    for (i = 0; i < n; i++)
+        for (j = 0; j <= i; j++) {
+            double v = i == j ? 0.5 : 1.0;
+            if (x->dtype == AG_F32) ((float *)m->storage->data)[i * n + j] = (float)v;
+            else ((double *)m->storage->data)[i * n + j] = v;
+        }
+    return c2(ag_mul, x, m);
+}
+
+/* A-bar = sym(L^-T Phi(L^T G) L^-1) with sym(S) = (S + S^T) / 2 */
+static int vjp_cholesky(ag_vjp_ctx *c)
+{
+    ag_tensor *l, *li, *lit, *s;
+    if (!c->needs[0]) return 0;
+    l = c->composed ? ag_cholesky(c->in[0]) : own(c->out);
+    if (!l) return -1;
+    li = ag_inv(l);
+    lit = li ? ag_swap_last2(li) : NULL;
+    s = c2(mm, c2(mm, own(lit), phi(c2(mm, ag_swap_last2(l), own(c->g)))), own(li));
+    ag_tensor_decref(l); ag_tensor_decref(li); ag_tensor_decref(lit);
+    if (!s) return -1;
+    {
+        ag_tensor *sum = c2(ag_add, own(s), ag_swap_last2(s));
+        c->gin[0] = sum ? ag_scale(sum, 0.5) : NULL;
+        ag_tensor_decref(sum);
+    }
+    ag_tensor_decref(s);
+    return c->gin[0] ? 0 : -1;
+}
+
+/* dL = L Phi(L^-1 dA L^-T) */
+static ag_tensor *jvp_cholesky(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    ag_tensor *li = ag_inv(out), *lit = li ? ag_swap_last2(li) : NULL;
+    (void)op; (void)in; (void)nin; (void)p;
+    return c2(mm, own(out), phi(c2(mm, c2(mm, li, own(tin[0])), lit)));
+}
+
+const ag_oprules ag_rules_cholesky = {cholesky_fwd, vjp_cholesky, jvp_cholesky, AG_SAVES_OUT};
