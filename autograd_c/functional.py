@@ -16,7 +16,6 @@ import weakref
 import numpy as np
 
 from . import _core
-from .autograd import no_grad
 from ._core import Tensor
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
@@ -201,8 +200,9 @@ def jvp(f, primals, tangents):
                              f"shape {tuple(x.shape)}")
         x._set_tangent(tt.astype(x.dtype))
         xs.append(x)
-    with no_grad():
-        out = _as_output(f(*xs), "jvp")
+    # no no_grad() here: the inputs do not require grad, so nothing is recorded for them, and a
+    # grad inside f (jvp of grad: forward-over-reverse) must still be able to record
+    out = _as_output(f(*xs), "jvp")
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
@@ -286,8 +286,7 @@ def _jacobian_forward(f, args, nums, d):
         tan[off:off + n] = np.eye(n, dtype=t.dtype)
         t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
         off += n
-    with no_grad():
-        out = _as_output(f(*xs), "jacobian")
+    out = _as_output(f(*xs), "jacobian")
     tan = out.tangent
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)

@@ -154,7 +154,9 @@ ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, 
 }
 
 /* ------------------------------------------------------------------ consuming helpers:
- * each takes ownership of its tensor arguments and propagates NULL (an error already set) */
+ * each takes ownership of its tensor arguments and propagates NULL (an error already set).
+ * C leaves the order of argument evaluation open: a tensor consumed in one argument must not be
+ * used in another argument of the same call -- take a reference with own() there instead. */
 static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
 
 static ag_tensor *cbin(int op, ag_tensor *a, ag_tensor *b)
@@ -192,7 +194,7 @@ static ag_tensor *cconst(ag_tensor *like, double v) { return ag_tensor_scalar(li
 ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
 {
     double a = p ? p->d[0] : 0, b = p ? p->d[1] : 0;
-    ag_tensor *s;
+    ag_tensor *s, *r;
     switch (op) {
     case AG_OP_neg: return cconst(x, -1.0);
     case AG_OP_abs: return ag_unary(AG_OP_sign, x);
@@ -207,15 +209,20 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     case AG_OP_sigmoid:
     case AG_OP_softplus:
         s = ag_unary(AG_OP_sigmoid, x);
-        if (op == AG_OP_softplus) return s;
-        return CMUL(own(s), CSUB(cconst(x, 1.0), s));
+        if (op == AG_OP_softplus || !s) return s;
+        r = CMUL(own(s), CSUB(cconst(x, 1.0), own(s)));
+        ag_tensor_decref(s);
+        return r;
     case AG_OP_relu: return ag_unary(AG_OP_step, x);
     case AG_OP_leaky_relu: return caddc(cscale(ag_unary(AG_OP_step, x), 1.0 - a), a);
     case AG_OP_elu: {
         /* step(x) + (1 - step(x)) * a * exp(min(x, 0)) */
         ag_tensor *st = ag_unary(AG_OP_step, x);
         ag_tensor *e = cscale(cun(AG_OP_exp, cbin(AG_OP_minimum, own(x), cconst(x, 0.0))), a);
-        return CADD(own(st), CMUL(CSUB(cconst(x, 1.0), st), e));
+        r = st ? CADD(own(st), CMUL(CSUB(cconst(x, 1.0), own(st)), e)) : NULL;
+        ag_tensor_decref(st);
+        if (!st) ag_tensor_decref(e);
+        return r;
     }
     case AG_OP_gelu: {
         /* Phi(x) + x phi(x) */
@@ -226,7 +233,10 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     case AG_OP_silu: {
         /* s + x s (1 - s) */
         s = ag_unary(AG_OP_sigmoid, x);
-        return CADD(own(s), CMUL(CMUL(own(x), own(s)), CSUB(cconst(x, 1.0), s)));
+        if (!s) return NULL;
+        r = CADD(own(s), CMUL(CMUL(own(x), own(s)), CSUB(cconst(x, 1.0), own(s))));
+        ag_tensor_decref(s);
+        return r;
     }
     case AG_OP_erf:
         return cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -1.0)), AG_2_SQRTPI);

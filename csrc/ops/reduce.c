@@ -450,9 +450,10 @@ ag_tensor *ag_softmax(ag_tensor *x, int axis, int logm)
     return ag_apply(logm ? AG_OP_log_softmax : AG_OP_softmax, &x, 1, &p);
 }
 
-/* softmax: d y = y * (dx - sum(dx * y));  log_softmax: d y = dx - softmax * sum(dx) */
+/* softmax: d y = y * (dx - sum(dx * y)) (a symmetric Jacobian: the same for VJP and JVP);
+ * log_softmax: JVP dx - sum(softmax * dx), VJP g - softmax * sum(g) */
 static ag_tensor *softmax_rule(int op, ag_tensor *x, ag_tensor *out, ag_tensor *v, const ag_params *p,
-                               int composed)
+                               int composed, int forward)
 {
     ag_tensor *y, *s, *r;
     if (op == AG_OP_softmax) {
@@ -465,14 +466,24 @@ static ag_tensor *softmax_rule(int op, ag_tensor *x, ag_tensor *out, ag_tensor *
         return r;
     }
     y = composed ? ag_apply(AG_OP_softmax, &x, 1, p) : ag_unary(AG_OP_exp, out);
-    s = softmax_keep_sum(v, p);
-    return c2(ag_sub, own(v), c2(ag_mul, y, s));
+    if (!forward) {
+        s = softmax_keep_sum(v, p);
+        return c2(ag_sub, own(v), c2(ag_mul, y, s));
+    }
+    /* the Jacobian of log_softmax is not symmetric: JVP t - sum(softmax * t) */
+    {
+        ag_tensor *yv = y ? ag_mul(y, v) : NULL;
+        s = yv ? softmax_keep_sum(yv, p) : NULL;
+        ag_tensor_decref(yv);
+        ag_tensor_decref(y);
+        return c2(ag_sub, own(v), s);
+    }
 }
 
 static int vjp_softmax(ag_vjp_ctx *c)
 {
     if (!c->needs[0]) return 0;
-    c->gin[0] = softmax_rule(c->op, c->in[0], c->out, c->g, c->p, c->composed);
+    c->gin[0] = softmax_rule(c->op, c->in[0], c->out, c->g, c->p, c->composed, 0);
     return c->gin[0] ? 0 : -1;
 }
 
@@ -480,7 +491,7 @@ static ag_tensor *jvp_softmax(int op, ag_tensor **in, int nin, ag_tensor *out, a
                               const ag_params *p)
 {
     (void)nin;
-    return softmax_rule(op, in[0], out, tin[0], p, 0);
+    return softmax_rule(op, in[0], out, tin[0], p, 0, 1);
 }
 
 const ag_oprules ag_rules_softmax = {softmax_fwd, vjp_softmax, jvp_softmax, AG_SAVES_OUT};
