@@ -63,6 +63,17 @@ static ag_tensor *matmul_fwd(int op, ag_tensor **in, int nin, const ag_params *p
                   ag_ptr(o), N, 1, NULL, 0, 0);
         return o;
     }
+    /* a has no batch and b's batch is one strided axis: when N is smaller than the batch,
+       one GEMM per column n of B, with the batch as GEMM columns (C(i, t) = out[t, i, n]) --
+       the shape of a batched tangent (or cotangent) of a matrix-vector product */
+    if (an == 2 && bn == 3 && N < nb) {
+        int64_t n;
+        for (n = 0; n < N; n++)
+            gemm_call(a->dtype, M, nb, K, ag_ptr(a), a->strides[0], a->strides[1],
+                      ag_ptr(b) + n * b->strides[2] * es, b->strides[1], b->strides[0],
+                      ag_ptr(o) + n * es, 1 * N, M * N, NULL, 0, 0);
+        return o;
+    }
     {
         int64_t as[AG_MAXDIM], bs[AG_MAXDIM];
         /* batch strides (in bytes) of a and b broadcast to the batch shape */

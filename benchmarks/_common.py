@@ -1,0 +1,54 @@
+"""Shared benchmark plumbing: a clean numpy environment, timing, and peer discovery.
+
+This machine sets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, which slow numpy's OpenBLAS; a
+benchmark that compares against numpy calls ``clean_blas_env()`` first thing, which re-executes
+the script without them (for its own process only) and prints the kernel OpenBLAS then uses.
+"""
+import os
+import statistics
+import sys
+import time
+
+_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def clean_blas_env():
+    """Re-exec the running script without the OpenBLAS overrides (before numpy is imported)."""
+    if any(v in os.environ for v in _VARS):
+        env = {k: v for k, v in os.environ.items() if k not in _VARS}
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def blas_report():
+    """One line naming the BLAS kernels numpy uses (threadpoolctl), or why it is unknown."""
+    try:
+        import numpy  # noqa: F401
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed: OpenBLAS kernel unknown"
+    parts = []
+    for info in threadpool_info():
+        parts.append(f"{info.get('internal_api')} {info.get('version')} "
+                     f"arch={info.get('architecture')} threads={info.get('num_threads')}")
+    return "; ".join(parts) or "no BLAS found by threadpoolctl"
+
+
+def median_time(fn, repeat=21, number=1, warmup=3):
+    """Median wall time of ``fn()`` in seconds (``number`` calls per sample) after warm-up."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        samples.append((time.perf_counter() - t0) / number)
+    return statistics.median(samples)
+
+
+def optional(name):
+    """Import a peer library, or None when it is missing (the benchmark then skips it)."""
+    try:
+        return __import__(name)
+    except Exception:
+        return None
