@@ -19,6 +19,20 @@ class NotFittedError(ValueError, AttributeError):
     """Raised when a method needs a fitted estimator."""
 
 
+_combined = {}
+
+
+def _not_fitted_cls():
+    """Our NotFittedError, also a subclass of scikit-learn's when scikit-learn is imported."""
+    mod = sys.modules.get("sklearn.exceptions")
+    sk = getattr(mod, "NotFittedError", None) if mod is not None else None
+    if sk is None:
+        return NotFittedError
+    if sk not in _combined:
+        _combined[sk] = type("NotFittedError", (NotFittedError, sk), {"__module__": __name__})
+    return _combined[sk]
+
+
 class ConvergenceWarning(UserWarning):
     """The optimizer stopped at max_iter before meeting its tolerance."""
 
@@ -183,7 +197,7 @@ class BaseEstimator:
     # ---- validation helpers
     def _check_fitted(self):
         if not hasattr(self, "n_features_in_"):
-            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. Call "
+            raise _not_fitted_cls()(f"This {type(self).__name__} instance is not fitted yet. Call "
                                  "'fit' with appropriate arguments before using this estimator.")
 
     def _validate_X(self, X, reset):

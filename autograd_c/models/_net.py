@@ -462,11 +462,16 @@ class _ClassifierNet:
     def decision_function(self, X):
         """Scores w^T x + b (linear) or network logits; shape (n,) for two classes."""
         z = self._raw(X)
-        return z[:, 0] if z.shape[1] == 1 else z
+        if z.shape[1] == 1:
+            return z[:, 0]
+        if len(self.classes_) == 2:   # softmax head with two outputs: the logit difference
+            return z[:, 1] - z[:, 0]
+        return z
 
     def predict(self, X):
         """The class with the highest score (for two classes: score > 0 -> classes_[1])."""
-        return self.classes_[self._argmax_from_raw(self._raw(X))]
+        z = self._raw(X)
+        return self.classes_[self._argmax_from_raw(z)]
 
     def _log_proba_from_raw(self, z):
         kind, _ = self._head(len(self.classes_))

@@ -158,14 +158,15 @@ class Optimizer:
             trial.update(opts)
             self._validate(trial)
             steps = []
-            bvals = {name: [] for name in bufs}
+            slots = list(self._buffers(trial))
+            bvals = {name: [] for name in slots if name is not None}
             for j in range(n):
                 key = idx + j
                 st = state.get(key, state.get(str(key)))
                 if st is None:
                     raise ValueError(f"{self._name}.load_state_dict: no state for parameter {key}")
                 steps.append(int(st["step"]))
-                for name in bufs:
+                for name in bvals:
                     if name not in st:
                         raise ValueError(f"{self._name}.load_state_dict: parameter {key} lacks "
                                          f"buffer {name!r}")
@@ -175,13 +176,19 @@ class Optimizer:
                                          f"parameter {key} has shape {arr.shape}, expected "
                                          f"{g['params'][j].shape}")
                     bvals[name].append(arr)
-            staged.append((opts, steps, bvals))
+            staged.append((opts, steps, slots, bvals))
             idx += n
-        for f, g, bufs, (opts, steps, bvals) in zip(self._fused, self.param_groups, self._bufs, staged):
+        for f, g, bufs, (opts, steps, slots, bvals) in zip(self._fused, self.param_groups,
+                                                            self._bufs, staged):
             g.update(opts)
             f.set_steps(steps)
-            for name, arrs in bvals.items():
-                for t, a in zip(bufs[name], arrs):
+            for slot, name in enumerate(slots):
+                if name is None:
+                    continue
+                if name not in bufs:  # an option turned on by the loaded state (e.g. amsgrad)
+                    bufs[name] = [_zeros_like(p) for p in g["params"]]
+                    f.set_buffers(slot, bufs[name])
+                for t, a in zip(bufs[name], bvals[name]):
                     t.numpy()[...] = a
 
     def __repr__(self):
