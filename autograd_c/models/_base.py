@@ -42,10 +42,15 @@ class DataConversionWarning(UserWarning):
 
 
 def _sk_warning(name, fallback):
-    """scikit-learn's warning class when scikit-learn is already imported (so that its filters
-    and checks recognise it), else ours."""
+    """Our warning class, also a subclass of scikit-learn's namesake when scikit-learn is
+    already imported (so that filters on either class, and scikit-learn's checks, see it)."""
     mod = sys.modules.get("sklearn.exceptions")
-    return getattr(mod, name, fallback) if mod is not None else fallback
+    sk = getattr(mod, name, None) if mod is not None else None
+    if sk is None:
+        return fallback
+    if sk not in _combined:
+        _combined[sk] = type(name, (fallback, sk), {"__module__": __name__})
+    return _combined[sk]
 
 
 def _is_sparse(X):
