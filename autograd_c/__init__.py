@@ -21,3 +21,7 @@ from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  
 from . import linalg  # noqa: E402
 from .linalg import trace, diag, outer, einsum  # noqa: F401,E402
 __version__ = "0.1.0"
+
+from . import nn, optim, data  # noqa: F401,E402
+from .serialization import save, load  # noqa: F401,E402
+from . import models  # noqa: F401,E402

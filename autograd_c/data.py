@@ -1,0 +1,111 @@
+"""Mini-batches over arrays: :func:`batches` and a small :class:`DataLoader`."""
+import math
+import operator
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+
+__all__ = ["batches", "DataLoader"]
+
+
+def _as_array(a, i):
+    if isinstance(a, Tensor):
+        return a.numpy()
+    arr = np.asarray(a)
+    if arr.ndim == 0:
+        raise ValueError(f"batches: array {i} is a scalar; every array needs a leading sample axis")
+    return arr
+
+
+def _check(arrays, batch_size):
+    if not arrays:
+        raise ValueError("batches: need at least one array")
+    arrs = [_as_array(a, i) for i, a in enumerate(arrays)]
+    n = len(arrs[0])
+    for i, a in enumerate(arrs):
+        if len(a) != n:
+            raise ValueError(f"batches: all arrays must have the same length; array 0 has {n} "
+                             f"samples, array {i} has {len(a)}")
+    batch_size = operator.index(batch_size)
+    if batch_size < 1:
+        raise ValueError(f"batches: batch_size must be >= 1, got {batch_size}")
+    return arrs, n, batch_size
+
+
+def _convert(a, to_tensor):
+    if to_tensor and a.dtype.kind == "f":
+        return _core.tensor(a, dtype=a.dtype if a.dtype in (np.float32, np.float64) else np.float32)
+    return a
+
+
+def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_tensor=True):
+    """Yield tuples of aligned mini-batches of ``arrays`` (a single array gives single items).
+
+    Floating-point batches are converted to Tensors (float64 stays float64, other floats become
+    float32); integer and other arrays (labels) are yielded as numpy arrays.
+
+    Parameters
+    ----------
+    *arrays : array_like or Tensor, all with the same first dimension
+    batch_size : int
+    shuffle : bool
+        Visit the samples in a random order (a new order each call).
+    seed : int or numpy Generator, optional
+        Seed of the shuffle; None draws fresh entropy.
+    drop_last : bool
+        Skip a final batch smaller than ``batch_size``.
+    to_tensor : bool
+        Set False to get numpy arrays only.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> X, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+    >>> [yb.tolist() for _, yb in ag.data.batches(X, y, batch_size=2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    arrs, n, batch_size = _check(arrays, batch_size)
+    order = None
+    if shuffle:
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        order = rng.permutation(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        end = min(start + batch_size, n)
+        if order is None:
+            out = tuple(_convert(a[start:end], to_tensor) for a in arrs)
+        else:
+            idx = order[start:end]
+            out = tuple(_convert(a[idx], to_tensor) for a in arrs)
+        yield out[0] if len(out) == 1 else out
+
+
+class DataLoader:
+    """Re-iterable mini-batches over in-memory arrays; each pass reshuffles (when ``shuffle``)
+    with a generator seeded once by ``seed``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> dl = ag.data.DataLoader(np.zeros((10, 3)), np.zeros(10), batch_size=4)
+    >>> len(dl), [xb.shape for xb, _ in dl]
+    (3, [(4, 3), (4, 3), (2, 3)])
+    """
+
+    def __init__(self, *arrays, batch_size=32, shuffle=False, seed=None, drop_last=False,
+                 to_tensor=True):
+        self.arrays, self.n, self.batch_size = _check(arrays, batch_size)
+        self.shuffle, self.drop_last, self.to_tensor = shuffle, drop_last, to_tensor
+        self._rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        if self.drop_last:
+            return self.n // self.batch_size
+        return math.ceil(self.n / self.batch_size)
+
+    def __iter__(self):
+        return batches(*self.arrays, batch_size=self.batch_size, shuffle=self.shuffle,
+                       seed=self._rng if self.shuffle else None, drop_last=self.drop_last,
+                       to_tensor=self.to_tensor)

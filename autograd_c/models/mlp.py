@@ -1,0 +1,127 @@
+"""Multi-layer perceptrons with scikit-learn's API, trained in float32 by autograd_c."""
+import numbers
+
+import numpy as np
+
+from ._base import ClassifierMixin, RegressorMixin
+from ._net import _ClassifierNet, _NetEstimator, _RegressorNet
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+class _MLPBase(_NetEstimator):
+    _dtype = np.float32
+    _l2_per_sample = True
+    _solvers = ("adam", "sgd", "lbfgs")
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+
+    @property
+    def _hidden_activation(self):
+        return self.activation
+
+    def _hidden_sizes(self):
+        h = self.hidden_layer_sizes
+        sizes = [h] if isinstance(h, numbers.Integral) else list(h)
+        for s in sizes:
+            if not isinstance(s, numbers.Integral) or isinstance(s, bool) or s < 1:
+                raise ValueError(f"{type(self).__name__}: hidden_layer_sizes must be positive "
+                                 f"integers, got {h!r}")
+        return sizes
+
+    def _check_common_params(self):
+        super()._check_common_params()
+        if self.activation not in ("identity", "logistic", "tanh", "relu"):
+            raise ValueError(f"{type(self).__name__}: activation must be 'identity', 'logistic', "
+                             f"'tanh' or 'relu', got {self.activation!r}")
+        self._hidden_sizes()
+        for name in ("beta_1", "beta_2"):
+            v = getattr(self, name)
+            if not 0 <= v < 1:
+                raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {v}")
+        if not self.epsilon > 0:
+            raise ValueError(f"{type(self).__name__}: epsilon must be > 0, got {self.epsilon}")
+
+    @property
+    def n_layers_(self):
+        return len(self.coefs_) + 1
+
+    def fit(self, X, y):
+        """Train on (X, y) for up to ``max_iter`` epochs (or L-BFGS iterations)."""
+        return self._fit_impl(X, y, incremental=False)
+
+
+class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
+    """Multi-layer perceptron classifier (softmax output; one logistic output for two classes).
+
+    Parameters are scikit-learn's (``hidden_layer_sizes``, ``activation``, ``solver`` in
+    {"adam", "sgd", "lbfgs"}, ``alpha`` L2 penalty, ``batch_size``, ``learning_rate_init``,
+    ``max_iter``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
+    ``random_state``, ``verbose`` showing a progress bar on stderr...).  Training runs in float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autograd_c.models import MLPClassifier
+    >>> X = np.array([[0., 0.], [0., 1.], [1., 0.], [1., 1.]] * 10)
+    >>> y = np.array([0, 1, 1, 0] * 10)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(16,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> clf.score(X, y)
+    1.0
+    """
+
+    _output = "logistic"
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch of mini-batch training on (X, y); ``classes`` is needed on the first call
+        when y does not contain every class."""
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic solvers "
+                                 "('adam', 'sgd'), not 'lbfgs'")
+        return self._fit_impl(X, y, incremental=True, classes=classes)
+
+
+class MLPRegressor(RegressorMixin, _RegressorNet, _MLPBase):
+    """Multi-layer perceptron regressor (identity output, squared loss), single or multiple
+    outputs.  Parameters as :class:`MLPClassifier`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from autograd_c.models import MLPRegressor
+    >>> X = np.linspace(-1, 1, 50)[:, None]; y = 2 * X[:, 0] + 1
+    >>> reg = MLPRegressor(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0).fit(X, y)
+    >>> reg.score(X, y) > 0.99
+    True
+    """
+
+    def partial_fit(self, X, y):
+        """One epoch of mini-batch training on (X, y)."""
+        if self.solver == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic solvers "
+                                 "('adam', 'sgd'), not 'lbfgs'")
+        return self._fit_impl(X, y, incremental=True)

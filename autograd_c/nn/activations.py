@@ -1,0 +1,129 @@
+"""Activation modules.  Those with a ``_fuse`` entry can be folded into a preceding Linear by
+:class:`Sequential` (one GEMM whose epilogue applies the activation)."""
+from .. import _core
+from .module import Module
+
+__all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "SiLU",
+           "Softmax", "LogSoftmax"]
+
+
+class _Act(Module):
+    _fuse = None  # (activation name for _core.linear, keyword arguments) or None
+
+    def fuse_spec(self):
+        return self._fuse
+
+
+class Sigmoid(_Act):
+    """1 / (1 + exp(-x))."""
+    _fuse = ("sigmoid", {})
+
+    def forward(self, x):
+        return _core.sigmoid(x)
+
+
+class Tanh(_Act):
+    """tanh(x)."""
+    _fuse = ("tanh", {})
+
+    def forward(self, x):
+        return _core.tanh(x)
+
+
+class ReLU(_Act):
+    """max(x, 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.nn.ReLU()(ag.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    _fuse = ("relu", {})
+
+    def forward(self, x):
+        return _core.relu(x)
+
+
+class LeakyReLU(_Act):
+    """x for x > 0, negative_slope * x otherwise."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = float(negative_slope)
+
+    def fuse_spec(self):
+        return ("leaky_relu", {"negative_slope": self.negative_slope})
+
+    def forward(self, x):
+        return _core.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class ELU(_Act):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+
+    def __init__(self, alpha=1.0):
+        super().__init__()
+        self.alpha = float(alpha)
+
+    def fuse_spec(self):
+        return ("elu", {"alpha": self.alpha})
+
+    def forward(self, x):
+        return _core.elu(x, self.alpha)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}"
+
+
+class GELU(_Act):
+    """Exact GELU x * Phi(x)."""
+    _fuse = ("gelu", {})
+
+    def forward(self, x):
+        return _core.gelu(x)
+
+
+class Softplus(_Act):
+    """log(1 + exp(x)) (stable)."""
+
+    def forward(self, x):
+        return _core.softplus(x)
+
+
+class SiLU(_Act):
+    """x * sigmoid(x)."""
+
+    def forward(self, x):
+        return _core.silu(x)
+
+
+class Softmax(_Act):
+    """Softmax along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return _core.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(_Act):
+    """Log-softmax along ``dim``."""
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return _core.log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"

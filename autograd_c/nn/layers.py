@@ -1,0 +1,230 @@
+"""Layers: Linear (fused GEMM + bias + activation), Sequential, Identity, Flatten, Dropout."""
+import math
+import operator
+
+import numpy as np
+
+from .. import _core
+from ..creation import get_rng
+from . import init
+from .module import Module, Parameter
+
+__all__ = ["Linear", "Sequential", "Identity", "Flatten", "Dropout"]
+
+_linear = _core.linear
+_LINEAR_ACTS = ("relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu")
+
+
+class Linear(Module):
+    """y = activation(x @ weight.T + bias), computed by one fused C kernel.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    bias : bool
+        Learn an additive bias.
+    activation : {None, "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu"}
+        Applied in the GEMM epilogue.
+    dtype : float32 (default) or float64
+
+    Weights are initialised as PyTorch does: kaiming_uniform(a=sqrt(5)), i.e.
+    U(-1/sqrt(in), 1/sqrt(in)), and the bias from U(-1/sqrt(in), 1/sqrt(in)).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> layer = ag.nn.Linear(3, 2, activation="relu")
+    >>> layer(ag.ones(4, 3)).shape
+    (4, 2)
+    """
+
+    def __init__(self, in_features, out_features, bias=True, activation=None, dtype=None,
+                 negative_slope=0.01, alpha=1.0):
+        super().__init__()
+        in_features = operator.index(in_features)
+        out_features = operator.index(out_features)
+        if in_features < 0 or out_features < 0:
+            raise ValueError(f"Linear: feature counts must be >= 0, got ({in_features}, {out_features})")
+        if activation is not None and activation not in _LINEAR_ACTS:
+            raise ValueError(f"Linear: unknown activation {activation!r}; expected None or one of "
+                             f"{_LINEAR_ACTS}")
+        dt = np.float32 if dtype is None else np.dtype(dtype)
+        self.in_features = in_features
+        self.out_features = out_features
+        self.activation = activation
+        self.negative_slope = negative_slope
+        self.alpha = alpha
+        self.weight = Parameter(np.zeros((out_features, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(np.zeros(out_features, dtype=dt))
+        else:
+            self.bias = None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default initialisation."""
+        if self.in_features > 0:
+            init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+            if self.bias is not None:
+                bound = 1.0 / math.sqrt(self.in_features)
+                init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        if self.activation is None:
+            return _linear(x, self.weight, self.bias)
+        return _linear(x, self.weight, self.bias, self.activation, self.negative_slope, self.alpha)
+
+    def extra_repr(self):
+        s = f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        if self.activation is not None:
+            s += f", activation={self.activation!r}"
+        return s
+
+
+class Identity(Module):
+    """Returns its input."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Merge dimensions ``start_dim..end_dim`` (default: all but the batch dimension)."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim = start_dim
+        self.end_dim = end_dim
+
+    def forward(self, x):
+        return _core.flatten(x, self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Zero each element with probability ``p`` during training and scale the rest by 1/(1-p);
+    the identity in eval mode.  The mask is applied by a (differentiable) multiplication and is
+    drawn from the generator seeded by :func:`autograd_c.manual_seed`.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> d = ag.nn.Dropout(0.5).eval()
+    >>> d(ag.ones(3)).tolist()
+    [1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        p = float(p)
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        if self.p == 1.0:
+            return x * 0.0
+        shape = np.shape(x)
+        dt = np.dtype(x.dtype if isinstance(x, _core.Tensor) else np.float32)
+        keep = get_rng().random(shape) >= self.p
+        mask = keep.astype(dt) * dt.type(1.0 / (1.0 - self.p))
+        return x * mask
+
+    def extra_repr(self):
+        return f"p={self.p}"
+
+
+class Sequential(Module):
+    """Apply modules in order.  A Linear (without its own activation) followed by ReLU, Tanh,
+    Sigmoid, GELU, LeakyReLU or ELU runs as one fused linear call.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> net = ag.nn.Sequential(ag.nn.Linear(4, 8), ag.nn.ReLU(), ag.nn.Linear(8, 2))
+    >>> net(ag.ones(5, 4)).shape
+    (5, 2)
+    >>> len(net)
+    3
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], dict):
+            items = list(modules[0].items())
+        else:
+            items = [(str(i), m) for i, m in enumerate(modules)]
+        for name, m in items:
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: argument {name} is a {type(m).__name__}, not a Module")
+            setattr(self, name, m)
+
+    def __setattr__(self, name, value):
+        self.__dict__["_plan"] = None
+        super().__setattr__(name, value)
+
+    def _mods(self):
+        return [m for _, m in self.named_children()]
+
+    def __len__(self):
+        return len(self.__dict__["_module_names"])
+
+    def __iter__(self):
+        return iter(self._mods())
+
+    def __getitem__(self, idx):
+        mods = self._mods()
+        if isinstance(idx, slice):
+            return Sequential(*mods[idx])
+        return mods[idx]
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
+        setattr(self, str(len(self)), module)
+        return self
+
+    def _build_plan(self):
+        mods = self._mods()
+        plan = []
+        i = 0
+        while i < len(mods):
+            m = mods[i]
+            nxt = mods[i + 1] if i + 1 < len(mods) else None
+            spec = nxt.fuse_spec() if nxt is not None and hasattr(nxt, "fuse_spec") else None
+            if type(m) is Linear and spec is not None:
+                plan.append(_fused_step(m, nxt, spec))
+                i += 2
+            else:
+                plan.append(m)
+                i += 1
+        self.__dict__["_plan"] = plan
+        return plan
+
+    def forward(self, x):
+        plan = self.__dict__.get("_plan")
+        if plan is None:
+            plan = self._build_plan()
+        for f in plan:
+            x = f(x)
+        return x
+
+
+def _fused_step(lin, act, spec):
+    name, kw = spec
+    slope = kw.get("negative_slope", 0.01)
+    alpha = kw.get("alpha", 1.0)
+
+    def step(x):
+        if lin.activation is not None:  # changed after the plan was built
+            return act(lin(x))
+        return _linear(x, lin.weight, lin.bias, name, slope, alpha)
+    return step

@@ -1,0 +1,334 @@
+"""Loss functions (functional forms) and their Module wrappers.
+
+Every loss takes ``reduction`` in {"mean", "sum", "none"}.  Cross-entropy is built on the fused C
+log-softmax (stable for logits of any magnitude) followed by one gather of the target entries.
+"""
+import numpy as np
+
+from .. import _core
+from .._core import Tensor
+from .module import Module
+
+__all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "hinge_loss",
+           "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+           "HingeLoss"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(loss, reduction, name):
+    if reduction == "mean":
+        return _core.mean(loss)
+    if reduction == "sum":
+        return _core.sum(loss)
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _as_tensor(x, name, arg):
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: {arg} must be numeric, got dtype {arr.dtype}")
+    return _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+
+
+def _target_like(target, inp, name):
+    """Target as an array/tensor of the input's dtype and shape (checked)."""
+    if isinstance(target, Tensor):
+        t = target if target.dtype == inp.dtype else target.astype(inp.dtype)
+        shape = t.shape
+    else:
+        arr = np.asarray(target)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: target must be numeric, got dtype {arr.dtype}")
+        t = np.ascontiguousarray(arr, dtype=inp.dtype)
+        shape = t.shape
+    if shape != inp.shape:
+        raise ValueError(f"{name}: input has shape {inp.shape} but target has shape {shape}; "
+                         "they must match")
+    return t
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Squared error (input - target)^2.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> float(ag.nn.functional.mse_loss(ag.tensor([1.0, 2.0]), [0.0, 0.0]))
+    2.5
+    """
+    x = _as_tensor(input, "mse_loss", "input")
+    d = x - _target_like(target, x, "mse_loss")
+    return _reduce(d * d, reduction, "mse_loss")
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Absolute error |input - target|.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> float(ag.nn.functional.l1_loss(ag.tensor([1.0, -3.0]), [0.0, 0.0]))
+    2.0
+    """
+    x = _as_tensor(input, "l1_loss", "input")
+    return _reduce(_core.abs(x - _target_like(target, x, "l1_loss")), reduction, "l1_loss")
+
+
+def _class_indices(target, n, c, name):
+    """Integer class labels as an int64 array of length n with values in [0, c)."""
+    if isinstance(target, Tensor):
+        arr = target.numpy()
+        if arr.size and not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name}: float target tensor of shape {arr.shape} does not hold "
+                            "integer class labels")
+    else:
+        arr = np.asarray(target)
+        if arr.dtype.kind == "f" and arr.size and not np.all(arr == np.round(arr)):
+            raise TypeError(f"{name}: target of dtype {arr.dtype} does not hold integer class labels")
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: class labels must be integers, got dtype {arr.dtype}")
+    y = arr.astype(np.int64, copy=False).reshape(-1) if arr.ndim <= 1 else None
+    if y is None or y.shape[0] != n:
+        raise ValueError(f"{name}: expected {n} class labels (one per row of the input), "
+                         f"got target of shape {arr.shape}")
+    if n and (y.min() < 0 or y.max() >= c):
+        bad = y[(y < 0) | (y >= c)][0]
+        raise IndexError(f"{name}: class label {bad} is out of range for {c} classes")
+    return y
+
+
+def _rows(x, name):
+    if x.ndim == 1:
+        return _core.reshape(x, (1, x.shape[0])), True
+    if x.ndim != 2:
+        raise ValueError(f"{name}: input must have shape (N, C) or (C,), got {x.shape}")
+    return x, False
+
+
+def nll_loss(input, target, reduction="mean"):
+    """Negative log-likelihood -input[i, target[i]] for log-probabilities ``input`` (N, C).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> lp = ag.log_softmax(ag.tensor([[0.0, 0.0]]))
+    >>> round(float(ag.nn.functional.nll_loss(lp, [1])), 4)
+    0.6931
+    """
+    x = _as_tensor(input, "nll_loss", "input")
+    x2, single = _rows(x, "nll_loss")
+    n, c = x2.shape
+    y = _class_indices(target if not single else np.reshape(np.asarray(
+        target.numpy() if isinstance(target, Tensor) else target), (1,)), n, c, "nll_loss")
+    picked = -x2[np.arange(n), y]
+    if single and reduction == "none":
+        picked = _core.reshape(picked, ())
+    return _reduce(picked, reduction, "nll_loss")
+
+
+def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy between softmax(input) and the target along the last axis.
+
+    Parameters
+    ----------
+    input : Tensor of shape (N, C) or (C,)
+        Unnormalised logits.
+    target : integer class labels of shape (N,), or class probabilities of the input's shape
+    reduction : {"mean", "sum", "none"}
+    label_smoothing : float in [0, 1]
+        Mix the target with the uniform distribution: (1 - s) * target + s / C.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> logits = ag.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
+    >>> loss = ag.nn.functional.cross_entropy(logits, [0])
+    >>> round(float(loss), 4)
+    0.1698
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    x = _as_tensor(input, "cross_entropy", "input")
+    x2, single = _rows(x, "cross_entropy")
+    n, c = x2.shape
+    logp = _core.log_softmax(x2, -1)
+    probs = _is_prob_target(target, x)
+    if probs:
+        t = _target_like(target, x, "cross_entropy")
+        if single:
+            t = _core.reshape(t, (1, c)) if isinstance(t, Tensor) else t.reshape(1, c)
+        if label_smoothing:
+            t = t * (1.0 - label_smoothing) + label_smoothing / c
+        per = -_core.sum(logp * t, -1)
+    else:
+        y = _class_indices(np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
+                           if single else target, n, c, "cross_entropy")
+        per = -logp[np.arange(n), y]
+        if label_smoothing:
+            per = per * (1.0 - label_smoothing) - _core.mean(logp, -1) * label_smoothing
+    if single:
+        per = _core.reshape(per, ())
+    if reduction == "mean":
+        return _core.mean(per)
+    if reduction == "sum":
+        return _core.sum(per)
+    return per
+
+
+def _is_prob_target(target, x):
+    shape = target.shape if isinstance(target, Tensor) else np.shape(target)
+    if tuple(shape) != tuple(x.shape):
+        return False
+    if isinstance(target, Tensor):
+        return True
+    return np.asarray(target).dtype.kind == "f"
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None,
+                                     weight=None):
+    """-[w_p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))], computed stably as
+    (1 - t) x + (1 + (w_p - 1) t) softplus(-x).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> float(ag.nn.functional.binary_cross_entropy_with_logits(ag.tensor([1e4]), [1.0]))
+    0.0
+    """
+    x = _as_tensor(input, "binary_cross_entropy_with_logits", "input")
+    t = _target_like(target, x, "binary_cross_entropy_with_logits")
+    sp = _core.softplus(-x)
+    if pos_weight is None:
+        loss = (1.0 - t) * x + sp if not isinstance(t, Tensor) else x - x * t + sp
+    else:
+        pw = pos_weight if isinstance(pos_weight, Tensor) else np.asarray(pos_weight, dtype=x.dtype)
+        lw = (pw - 1.0) * t + 1.0
+        loss = x - x * t + sp * lw
+    if weight is not None:
+        loss = loss * (weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype))
+    return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
+
+
+def binary_cross_entropy(input, target, reduction="mean", weight=None):
+    """-[t log p + (1 - t) log(1 - p)] for probabilities ``input``; each log is clamped at -100
+    (PyTorch's convention) so that p = 0 or 1 gives a finite loss.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> round(float(ag.nn.functional.binary_cross_entropy(ag.tensor([0.5]), [1.0])), 4)
+    0.6931
+    """
+    x = _as_tensor(input, "binary_cross_entropy", "input")
+    v = x.numpy()
+    if v.size and not (np.all(v >= 0) and np.all(v <= 1)):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
+                         "(use binary_cross_entropy_with_logits for logits)")
+    t = _target_like(target, x, "binary_cross_entropy")
+    lp = _core.clip(_core.log(x), -100.0, None)
+    lq = _core.clip(_core.log1p(-x), -100.0, None)
+    loss = -(t * lp + (1.0 - t) * lq) if not isinstance(t, Tensor) else -(t * lp + (1.0 - t) * lq)
+    if weight is not None:
+        loss = loss * (weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype))
+    return _reduce(loss, reduction, "binary_cross_entropy")
+
+
+def hinge_loss(input, target, reduction="mean", margin=1.0):
+    """max(0, margin - y * s) for scores ``input`` s and labels y in {-1, +1} (0 is read as -1):
+    the loss of the linear classifier sign(w^T x + b).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.nn.functional.hinge_loss(ag.tensor([2.0, 0.5, -1.0]), [1, 1, 1], reduction="none")
+    tensor([0. , 0.5, 2. ])
+    """
+    x = _as_tensor(input, "hinge_loss", "input")
+    y = np.asarray(target.numpy() if isinstance(target, Tensor) else target)
+    if y.shape != x.shape:
+        raise ValueError(f"hinge_loss: input has shape {x.shape} but target has shape {y.shape}")
+    if y.size and not np.all(np.isin(y, (-1, 0, 1))):
+        raise ValueError("hinge_loss: target labels must be -1/+1 (or 0/1)")
+    ys = np.where(y > 0, 1.0, -1.0).astype(x.dtype)
+    return _reduce(_core.relu(margin - x * ys), reduction, "hinge_loss")
+
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+
+    def extra_repr(self):
+        return f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Module form of :func:`mse_loss`."""
+
+    def forward(self, input, target):
+        return mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Module form of :func:`l1_loss`."""
+
+    def forward(self, input, target):
+        return l1_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(_Loss):
+    """Module form of :func:`cross_entropy`."""
+
+    def __init__(self, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return cross_entropy(input, target, self.reduction, self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Module form of :func:`nll_loss`."""
+
+    def forward(self, input, target):
+        return nll_loss(input, target, self.reduction)
+
+
+class BCELoss(_Loss):
+    """Module form of :func:`binary_cross_entropy`."""
+
+    def forward(self, input, target):
+        return binary_cross_entropy(input, target, self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Module form of :func:`binary_cross_entropy_with_logits`."""
+
+    def __init__(self, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        self.pos_weight = pos_weight
+
+    def forward(self, input, target):
+        return binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight)
+
+
+class HingeLoss(_Loss):
+    """Module form of :func:`hinge_loss`."""
+
+    def __init__(self, reduction="mean", margin=1.0):
+        super().__init__(reduction)
+        self.margin = margin
+
+    def forward(self, input, target):
+        return hinge_loss(input, target, self.reduction, self.margin)

@@ -1,0 +1,324 @@
+"""nn.Module: the container that tracks parameters, sub-modules and buffers.
+
+Parameters are plain leaf :class:`autograd_c.Tensor` objects with ``requires_grad=True``
+(``Tensor`` is a C extension type, so there is no Parameter subclass: :func:`Parameter` is a
+factory).  Assigning such a tensor as an attribute of a module registers it as a parameter;
+assigning a Module registers a sub-module; :meth:`Module.register_buffer` registers state that is
+saved in ``state_dict`` but not trained.  All three stay ordinary attributes, so reading
+``layer.weight`` costs nothing extra.
+"""
+from collections import OrderedDict
+
+import numpy as np
+
+from .. import _core
+from .._core import Tensor
+
+__all__ = ["Module", "Parameter"]
+
+
+def Parameter(data, requires_grad=True):
+    """A trainable tensor: a leaf with ``requires_grad=True``.
+
+    A Tensor argument is shared (detached alias of its memory); anything else is copied with
+    :func:`autograd_c.tensor` (float64 numpy data stays float64, other data becomes float32).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.nn.Parameter(ag.zeros(3))
+    >>> w.requires_grad, w.is_leaf
+    (True, True)
+    """
+    if isinstance(data, Tensor):
+        t = data.detach()
+    else:
+        arr = np.asarray(data)
+        t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+    t.requires_grad = requires_grad
+    return t
+
+
+def _is_param(v):
+    return isinstance(v, Tensor) and v.requires_grad and v.is_leaf
+
+
+class Module:
+    """Base class of layers and models.
+
+    Subclasses set parameters and sub-modules as attributes in ``__init__`` and define
+    ``forward``.  Calling the module calls ``forward``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> class Affine(ag.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = ag.nn.Parameter(ag.ones(2))
+    ...     def forward(self, x):
+    ...         return x * self.w
+    >>> [name for name, _ in Affine().named_parameters()]
+    ['w']
+    """
+
+    def __init__(self):
+        d = self.__dict__
+        d["_param_names"] = []
+        d["_buffer_names"] = []
+        d["_module_names"] = []
+        d["training"] = True
+
+    # ---- registration through attribute assignment
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        if "_param_names" not in d:
+            raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called "
+                                 f"(call super().__init__() first in {type(self).__name__})")
+        for lst in (d["_param_names"], d["_module_names"]):
+            if name in lst:
+                lst.remove(name)
+        if isinstance(value, Module):
+            d["_module_names"].append(name)
+        elif name in d["_buffer_names"]:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r} "
+                                "(a Tensor or None expected)")
+        elif _is_param(value):
+            d["_param_names"].append(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        d = self.__dict__
+        for lst in (d["_param_names"], d["_module_names"], d["_buffer_names"]):
+            if name in lst:
+                lst.remove(name)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a leaf tensor requiring grad, or None) under ``name``."""
+        if param is not None and not _is_param(param):
+            raise TypeError(f"register_parameter: {name!r} must be a leaf Tensor with "
+                            "requires_grad=True (see nn.Parameter)")
+        if param is None:
+            object.__setattr__(self, name, None)
+            if name not in self._param_names:
+                self._param_names.append(name)
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name, tensor):
+        """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics)."""
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+        if name not in self._buffer_names:
+            self._buffer_names.append(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name, module):
+        """Register ``module`` as a sub-module called ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        setattr(self, name, module)
+
+    # ---- calling
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- traversal
+    def named_children(self):
+        """(name, module) for each direct sub-module."""
+        d = self.__dict__
+        for name in d["_module_names"]:
+            m = d[name]
+            if m is not None:
+                yield name, m
+
+    def children(self):
+        """Direct sub-modules."""
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module and all its descendants (each once)."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            yield name, m
+            kids = list(m.named_children())
+            for cname, c in reversed(kids):
+                stack.append((f"{name}.{cname}" if name else cname, c))
+
+    def modules(self):
+        """This module and all its descendants."""
+        for _, m in self.named_modules():
+            yield m
+
+    def named_parameters(self, prefix="", recurse=True):
+        """(dotted name, parameter) pairs; a parameter shared by two modules appears once."""
+        seen = set()
+        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for mname, m in mods:
+            d = m.__dict__
+            for pname in d["_param_names"]:
+                p = d[pname]
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{mname}.{pname}" if mname else pname), p
+
+    def parameters(self, recurse=True):
+        """All parameters (for an optimizer)."""
+        return [p for _, p in self.named_parameters(recurse=recurse)]
+
+    def named_buffers(self, prefix=""):
+        for mname, m in self.named_modules(prefix):
+            d = m.__dict__
+            for bname in d["_buffer_names"]:
+                b = d[bname]
+                if b is not None:
+                    yield (f"{mname}.{bname}" if mname else bname), b
+
+    def buffers(self):
+        return [b for _, b in self.named_buffers()]
+
+    # ---- modes
+    def train(self, mode=True):
+        """Set training mode (dropout active) on this module and its descendants."""
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self):
+        """Set evaluation mode (dropout off): ``train(False)``."""
+        return self.train(False)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradients of all parameters (release them, or zero them in place)."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.zero_()
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    # ---- state
+    def state_dict(self):
+        """An ordered dict name -> numpy array copy of every parameter and buffer.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> sorted(ag.nn.Linear(2, 3).state_dict())
+        ['bias', 'weight']
+        """
+        out = OrderedDict()
+        for name, p in self.named_parameters():
+            out[name] = np.array(p.numpy(), copy=True)
+        for name, b in self.named_buffers():
+            out[name] = np.array(b.numpy(), copy=True)
+        return out
+
+    def _state_tensors(self):
+        out = OrderedDict(self.named_parameters())
+        out.update(self.named_buffers())
+        return out
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into the parameters and buffers, in place.
+
+        Everything is checked before anything is written: with ``strict=True`` missing or
+        unexpected keys raise KeyError; a value of the wrong shape always raises ValueError; on
+        error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``.
+        """
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"load_state_dict: expected a mapping, got {type(state_dict).__name__}")
+        own = self._state_tensors()
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        if strict and (missing or unexpected):
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if unexpected:
+                parts.append(f"unexpected keys {unexpected}")
+            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(parts))
+        staged = []
+        for k, t in own.items():
+            if k not in state_dict:
+                continue
+            v = state_dict[k]
+            arr = np.asarray(v.numpy() if isinstance(v, Tensor) else v)
+            if arr.dtype.kind not in "biuf":
+                raise TypeError(f"load_state_dict: value for {k!r} has dtype {arr.dtype}, "
+                                "expected numbers")
+            if arr.shape != t.shape:
+                raise ValueError(f"load_state_dict: size mismatch for {k!r}: the module has shape "
+                                 f"{t.shape}, the state dict has {arr.shape}")
+            staged.append((t, arr))
+        with _NoGrad():
+            for t, arr in staged:
+                t.copy_(np.ascontiguousarray(arr, dtype=t.dtype))
+        return missing, unexpected
+
+    def to(self, dtype):
+        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place of
+        the attributes (new tensors; an optimizer built before must be rebuilt)."""
+        dt = np.dtype(dtype)
+        if dt not in (np.float32, np.float64):
+            raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
+        for m in self.modules():
+            d = m.__dict__
+            for name in d["_param_names"]:
+                p = d[name]
+                if p is not None and p.dtype != dt:
+                    object.__setattr__(m, name, _core.tensor(p.numpy(), dtype=dt,
+                                                             requires_grad=True))
+            for name in d["_buffer_names"]:
+                b = d[name]
+                if b is not None and b.dtype != dt:
+                    object.__setattr__(m, name, _core.tensor(b.numpy(), dtype=dt))
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    # ---- repr
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        kids = list(self.named_children())
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not kids:
+            return head + ")"
+        lines = [head]
+        for name, m in kids:
+            sub = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {sub}")
+        return "\n".join(lines) + "\n)"
+
+
+class _NoGrad:
+    def __enter__(self):
+        self.prev = _core._set_grad_enabled(False)
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self.prev)
+        return False

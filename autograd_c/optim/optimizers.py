@@ -1,0 +1,406 @@
+"""Optimizers.  Each ``step()`` updates every parameter of a param group in one fused C call
+(csrc/optim.c): in place, outside the tape, bumping each parameter's version counter.
+
+Hyper-parameters live in ``param_groups`` (a list of dicts, PyTorch's layout), so schedulers and
+users can change them between steps.  State (momentum buffers, moment estimates, step counts) is
+created when the optimizer is built.
+"""
+import math
+
+import numpy as np
+
+from .. import _core
+from .._core import Tensor
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_"]
+
+
+def _check_nonneg(name, value, opt):
+    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{opt}: {name} must be a number, got {type(value).__name__}")
+    if not value >= 0.0 or math.isinf(value):
+        raise ValueError(f"{opt}: invalid {name} {value!r} (must be a finite number >= 0)")
+
+
+def _zeros_like(p):
+    return _core.tensor(np.zeros(p.shape, dtype=p.dtype))
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` and per-parameter state.
+
+    Subclasses set ``_buffers(group)`` (names of the state buffers the options need) and
+    ``_update(fused, group)`` (the fused C call).
+    """
+
+    _name = "Optimizer"
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self._fused = []
+        self._bufs = []
+        if isinstance(params, Tensor):
+            raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts, "
+                            "got a single Tensor")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{self._name}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def _validate(self, group):
+        pass
+
+    def _buffers(self, group):
+        return ()
+
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options (missing ones come from defaults)."""
+        if not isinstance(param_group, dict) or "params" not in param_group:
+            raise TypeError(f"{self._name}: a param group must be a dict with a 'params' entry")
+        group = dict(param_group)
+        ps = group["params"]
+        ps = [ps] if isinstance(ps, Tensor) else list(ps)
+        for i, p in enumerate(ps):
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{self._name}: parameter {i} is a {type(p).__name__}, not a Tensor")
+            if not p.is_leaf:
+                raise ValueError(f"{self._name}: parameter {i} is not a leaf tensor; optimizers "
+                                 "update leaves (use .detach().requires_grad_())")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in ps) or len({id(p) for p in ps}) != len(ps):
+            raise ValueError(f"{self._name}: some parameters appear in more than one param group")
+        group["params"] = ps
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self._validate(group)
+        fused = _core._FusedGroup(ps)
+        bufs = {}
+        for slot, name in enumerate(self._buffers(group)):
+            if name is None:
+                continue
+            bufs[name] = [_zeros_like(p) for p in ps]
+            fused.set_buffers(slot, bufs[name])
+        self.param_groups.append(group)
+        self._fused.append(fused)
+        self._bufs.append(bufs)
+
+    def zero_grad(self, set_to_none=True):
+        """Release (default) or zero every parameter's gradient: one C call per group."""
+        for f in self._fused:
+            f.zero_grad(set_to_none)
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient.  ``closure`` (optional) re-evaluates the
+        model and returns the loss, which is returned."""
+        loss = None
+        if closure is not None:
+            with _core_enable_grad():
+                loss = closure()
+        for f, g in zip(self._fused, self.param_groups):
+            self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
+        return loss
+
+    # ---- state
+    @property
+    def state(self):
+        """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}."""
+        out = {}
+        idx = 0
+        for f, g, bufs in zip(self._fused, self.param_groups, self._bufs):
+            steps = f.get_steps()
+            for j in range(len(g["params"])):
+                d = {"step": steps[j]}
+                for name, lst in bufs.items():
+                    d[name] = lst[j]
+                out[idx] = d
+                idx += 1
+        return out
+
+    def state_dict(self):
+        """{"state": {index: {"step", buffers as numpy copies}}, "param_groups": [options with
+        "params" as parameter indices]}."""
+        state = {}
+        for k, d in self.state.items():
+            state[k] = {n: (np.array(v.numpy(), copy=True) if isinstance(v, Tensor) else v)
+                        for n, v in d.items()}
+        groups = []
+        idx = 0
+        for g in self.param_groups:
+            gd = {k: v for k, v in g.items() if k != "params"}
+            gd["params"] = list(range(idx, idx + len(g["params"])))
+            idx += len(g["params"])
+            groups.append(gd)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore options, step counts and buffers (everything is checked before any write)."""
+        try:
+            groups = list(state_dict["param_groups"])
+            state = state_dict["state"]
+        except (KeyError, TypeError):
+            raise ValueError(f"{self._name}.load_state_dict: expected a dict with 'state' and "
+                             "'param_groups'")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"{self._name}.load_state_dict: the state has {len(groups)} param "
+                             f"groups, the optimizer {len(self.param_groups)}")
+        staged = []
+        idx = 0
+        for gi, (g, sg, bufs) in enumerate(zip(self.param_groups, groups, self._bufs)):
+            n = len(g["params"])
+            if len(list(sg["params"])) != n:
+                raise ValueError(f"{self._name}.load_state_dict: param group {gi} has {n} "
+                                 f"parameters, the state {len(list(sg['params']))}")
+            opts = {k: v for k, v in sg.items() if k != "params"}
+            trial = dict(g)
+            trial.update(opts)
+            self._validate(trial)
+            steps = []
+            slots = list(self._buffers(trial))
+            bvals = {name: [] for name in slots if name is not None}
+            for j in range(n):
+                key = idx + j
+                st = state.get(key, state.get(str(key)))
+                if st is None:
+                    raise ValueError(f"{self._name}.load_state_dict: no state for parameter {key}")
+                steps.append(int(st["step"]))
+                for name in bvals:
+                    if name not in st:
+                        raise ValueError(f"{self._name}.load_state_dict: parameter {key} lacks "
+                                         f"buffer {name!r}")
+                    arr = np.asarray(st[name].numpy() if isinstance(st[name], Tensor) else st[name])
+                    if arr.shape != g["params"][j].shape:
+                        raise ValueError(f"{self._name}.load_state_dict: buffer {name!r} of "
+                                         f"parameter {key} has shape {arr.shape}, expected "
+                                         f"{g['params'][j].shape}")
+                    bvals[name].append(arr)
+            staged.append((opts, steps, slots, bvals))
+            idx += n
+        for f, g, bufs, (opts, steps, slots, bvals) in zip(self._fused, self.param_groups,
+                                                            self._bufs, staged):
+            g.update(opts)
+            f.set_steps(steps)
+            for slot, name in enumerate(slots):
+                if name is None:
+                    continue
+                if name not in bufs:  # an option turned on by the loaded state (e.g. amsgrad)
+                    bufs[name] = [_zeros_like(p) for p in g["params"]]
+                    f.set_buffers(slot, bufs[name])
+                for t, a in zip(bufs[name], bvals[name]):
+                    t.numpy()[...] = a
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        return "\n".join(lines) + "\n)"
+
+
+class _core_enable_grad:
+    def __enter__(self):
+        self.prev = _core._set_grad_enabled(True)
+
+    def __exit__(self, *exc):
+        _core._set_grad_enabled(self.prev)
+        return False
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (PyTorch's formulation).
+
+    g = grad + weight_decay * p;  b = momentum * b + (1 - dampening) * g (b = g at the first
+    step);  g = g + momentum * b (nesterov) or b;  p = p - lr * g.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([1.0], requires_grad=True)
+    >>> opt = ag.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); w.tolist()
+    [0.800000011920929]
+    """
+    _name = "SGD"
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+                 nesterov=False, maximize=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov,
+                                      maximize=maximize))
+
+    def _validate(self, g):
+        for k in ("lr", "momentum", "dampening", "weight_decay"):
+            _check_nonneg(k, g[k], "SGD")
+        if g["nesterov"] and (g["momentum"] <= 0 or g["dampening"] != 0):
+            raise ValueError("SGD: nesterov momentum needs momentum > 0 and dampening = 0")
+
+    def _buffers(self, g):
+        return ("momentum_buffer",)
+
+    def _update(self, f, g):
+        f.sgd(g["lr"], g["momentum"], g["dampening"], g["nesterov"], g["weight_decay"],
+              g["maximize"])
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with L2 ``weight_decay`` added to the gradient and optional amsgrad.
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    p = p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([1.0], requires_grad=True)
+    >>> opt = ag.optim.Adam([w], lr=0.1)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.9
+    """
+    _name = "Adam"
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+                                      weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize))
+
+    def _validate(self, g):
+        for k in ("lr", "eps", "weight_decay"):
+            _check_nonneg(k, g[k], self._name)
+        b = g["betas"]
+        if len(b) != 2 or not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
+            raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {b}")
+
+    def _buffers(self, g):
+        return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq" if g["amsgrad"] else None)
+
+    def _update(self, f, g):
+        b1, b2 = g["betas"]
+        f.adam(g["lr"], b1, b2, g["eps"], g["weight_decay"], self._decoupled, g["amsgrad"],
+               g["maximize"])
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p = p * (1 - lr * weight_decay) before the Adam step.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.AdamW([ag.zeros(2, requires_grad=True)])
+    >>> opt.param_groups[0]["weight_decay"]
+    0.01
+    """
+    _name = "AdamW"
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(Optimizer):
+    """RMSprop: s = alpha s + (1 - alpha) g^2;  p = p - lr g / (sqrt(s) + eps), optionally
+    centered (s - mean(g)^2) and with momentum.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.RMSprop([ag.zeros(2, requires_grad=True)], lr=0.01)
+    >>> opt.param_groups[0]["alpha"]
+    0.99
+    """
+    _name = "RMSprop"
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False, maximize=False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered, maximize=maximize))
+
+    def _validate(self, g):
+        for k in ("lr", "alpha", "eps", "weight_decay", "momentum"):
+            _check_nonneg(k, g[k], "RMSprop")
+
+    def _buffers(self, g):
+        return ("square_avg", "momentum_buffer" if g["momentum"] > 0 else None,
+                "grad_avg" if g["centered"] else None)
+
+    def _update(self, f, g):
+        if g["momentum"] > 0 and "momentum_buffer" not in self._bufs[self._fused.index(f)]:
+            raise ValueError("RMSprop: momentum was 0 when the optimizer was built; build a new "
+                             "optimizer to add momentum")
+        f.rmsprop(g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"],
+                  g["maximize"])
+
+
+class Adagrad(Optimizer):
+    """Adagrad: s = s + g^2;  p = p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([1.0], requires_grad=True)
+    >>> opt = ag.optim.Adagrad([w], lr=0.5)
+    >>> (w * w).sum().backward(); opt.step(); round(w.item(), 4)
+    0.5
+    """
+    _name = "Adagrad"
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+        self._init_acc = initial_accumulator_value
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      eps=eps, maximize=maximize))
+        for bufs in self._bufs:
+            for t in bufs["sum"]:
+                t.fill_(initial_accumulator_value)
+
+    def _validate(self, g):
+        for k in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            _check_nonneg(k, g[k], "Adagrad")
+
+    def _buffers(self, g):
+        return ("sum",)
+
+    def _update(self, f, g):
+        f.adagrad(g["lr"], g["lr_decay"], g["weight_decay"], g["eps"], g["maximize"])
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+    """Scale all gradients in place so that their joint norm is at most ``max_norm``.
+
+    Returns the total norm before clipping (a Python float).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([3.0, 4.0], requires_grad=True)
+    >>> w.grad = ag.tensor([3.0, 4.0])
+    >>> ag.optim.clip_grad_norm_([w], 1.0)
+    5.0
+    >>> [round(v, 4) for v in w.grad.tolist()]
+    [0.6, 0.8]
+    """
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    ps = [p for p in parameters if p.grad is not None]
+    max_norm = float(max_norm)
+    norm_type = float(norm_type)
+    if not max_norm >= 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if not norm_type > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be > 0, got {norm_type}")
+    if not ps:
+        return 0.0
+    f = _core._FusedGroup(ps)
+    acc = f.grad_norm_acc(norm_type)
+    total = acc if math.isinf(norm_type) else acc ** (1.0 / norm_type)
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        f.scale_grads(coef)
+    return total

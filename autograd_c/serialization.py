@@ -1,0 +1,130 @@
+"""ag.save / ag.load: nested dicts of arrays and scalars (state dicts) as .npz files.
+
+Arrays are stored as plain ``.npy`` members; the structure (nested dicts, lists, tuples,
+numbers, strings, None, which arrays were Tensors) is a JSON manifest stored as a uint8 member.
+Loading uses ``allow_pickle=False``: it never runs code from the file.
+"""
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from . import _core
+from ._core import Tensor
+
+__all__ = ["save", "load"]
+
+_MANIFEST = "__autograd_c_manifest__"
+_FORMAT = "autograd_c.save/1"
+
+
+def _encode(obj, arrays, path):
+    if isinstance(obj, Tensor):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.array(obj.numpy(), copy=True)
+        return {"__tensor__": key, "requires_grad": obj.requires_grad}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise TypeError(f"ag.save: object array at {path} cannot be saved without pickle")
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__array__": key}
+    if isinstance(obj, np.generic):
+        return _encode(obj.item(), arrays, path)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and not k.startswith("__") for k in obj):
+            return {k: _encode(v, arrays, f"{path}/{k}") for k, v in obj.items()}
+        items = []
+        for k, v in obj.items():
+            if not isinstance(k, (str, int, float, bool)) and k is not None:
+                raise TypeError(f"ag.save: dict key {k!r} at {path} is not a str/int/float/bool")
+            items.append([k, _encode(v, arrays, f"{path}/{k}")])
+        return {"__dict__": items}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]
+    raise TypeError(f"ag.save: cannot save a {type(obj).__name__} at {path} (supported: dicts, "
+                    "lists, tuples, Tensors, numpy arrays, numbers, strings, None)")
+
+
+def _decode(obj, npz, path):
+    if isinstance(obj, list):
+        return [_decode(v, npz, path) for v in obj]
+    if not isinstance(obj, dict):
+        if obj is None or isinstance(obj, (bool, int, float, str)):
+            return obj
+        raise ValueError(f"unexpected manifest entry at {path}")
+    if "__tensor__" in obj or "__array__" in obj:
+        key = obj.get("__tensor__", obj.get("__array__"))
+        if not isinstance(key, str) or key not in npz.files:
+            raise ValueError(f"array {key!r} referenced at {path} is missing")
+        arr = npz[key]
+        if "__tensor__" in obj:
+            if arr.dtype not in (np.float32, np.float64):
+                raise ValueError(f"tensor at {path} has dtype {arr.dtype}")
+            return _core.tensor(arr, dtype=arr.dtype, requires_grad=bool(obj.get("requires_grad")))
+        return arr
+    if "__tuple__" in obj:
+        return tuple(_decode(v, npz, path) for v in obj["__tuple__"])
+    if "__dict__" in obj:
+        out = {}
+        for pair in obj["__dict__"]:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ValueError(f"bad dict entry at {path}")
+            out[pair[0]] = _decode(pair[1], npz, f"{path}/{pair[0]}")
+        return out
+    return {k: _decode(v, npz, f"{path}/{k}") for k, v in obj.items()}
+
+
+def save(obj, path):
+    """Save a (nested) dict of Tensors / arrays / numbers, e.g. ``model.state_dict()``, to
+    ``path`` as an uncompressed .npz file (no pickle).
+
+    Examples
+    --------
+    >>> import autograd_c as ag, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "m.npz")
+    >>> ag.save({"w": ag.ones(2), "step": 3}, p)
+    >>> ag.load(p)["step"]
+    3
+    """
+    arrays = {}
+    manifest = {"format": _FORMAT, "root": _encode(obj, arrays, "")}
+    blob = np.frombuffer(json.dumps(manifest, allow_nan=True).encode("utf-8"), dtype=np.uint8)
+    if isinstance(path, (str, os.PathLike)):
+        path = os.fspath(path)
+        with open(path, "wb") as fh:
+            np.savez(fh, **arrays, **{_MANIFEST: blob})
+    else:
+        np.savez(path, **arrays, **{_MANIFEST: blob})
+
+
+def load(path):
+    """Load what :func:`save` wrote.  A truncated, foreign or crafted file raises ValueError;
+    nothing in the file is ever executed (``allow_pickle=False``)."""
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise ValueError(f"ag.load: {path!r} is not a readable autograd_c save file ({e})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError(f"ag.load: {path!r} is a single .npy array, not an autograd_c save file")
+    try:
+        with npz:
+            if _MANIFEST not in npz.files:
+                raise ValueError("no manifest")
+            raw = npz[_MANIFEST]
+            if raw.dtype != np.uint8 or raw.ndim != 1:
+                raise ValueError("malformed manifest")
+            manifest = json.loads(raw.tobytes().decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
+                raise ValueError("unknown format")
+            return _decode(manifest.get("root"), npz, "")
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError,
+            json.JSONDecodeError, ValueError, TypeError) as e:
+        raise ValueError(f"ag.load: {path!r} is not a valid autograd_c save file ({e})") from None
