@@ -13,11 +13,12 @@ class GradcheckError(AssertionError):
 
 def _as_float64(x):
     if isinstance(x, _core.Tensor):
-        return np.array(x.numpy(), dtype=np.float64)
+        return np.array(x.numpy(), dtype=np.float64, order="C")
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"numerical_grad: inputs must be numeric, got dtype {a.dtype}")
-    return np.array(a, dtype=np.float64)
+    # C order: the perturbation loop writes through x.reshape(-1), which must be a view
+    return np.array(a, dtype=np.float64, order="C")
 
 
 def _scalar_value(out):
