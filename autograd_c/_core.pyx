@@ -105,7 +105,7 @@ cdef Tensor _from_array_copy(object arr, int code):
                         "(only bool, integer and floating point data are converted)")
     if code < 0:
         code = AG_F64 if arr.dtype == float64 else AG_F32
-    a = np.ascontiguousarray(arr, dtype=_DTYPES[code])
+    a = np.asarray(arr, dtype=_DTYPES[code], order="C")  # ascontiguousarray would make 0-d 1-d
     nd = a.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")
@@ -1319,7 +1319,7 @@ cdef Tensor _getitem(Tensor x, object key):
             raise
         except Exception as e:
             raise IndexError(f"invalid index {key!r}: {e}")
-        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        idx = np.asarray(idx, dtype=np.int64, order="C")
         if idx.ndim > AG_MAXDIM:
             raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
         return _take(x, idx)
