@@ -192,7 +192,7 @@ static ag_tensor *cconst(ag_tensor *like, double v) { return ag_tensor_scalar(li
 ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
 {
     double a = p ? p->d[0] : 0, b = p ? p->d[1] : 0;
-    ag_tensor *s;
+    ag_tensor *s, *oms;
     switch (op) {
     case AG_OP_neg: return cconst(x, -1.0);
     case AG_OP_abs: return ag_unary(AG_OP_sign, x);
@@ -208,14 +208,17 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     case AG_OP_softplus:
         s = ag_unary(AG_OP_sigmoid, x);
         if (op == AG_OP_softplus) return s;
-        return CMUL(own(s), CSUB(cconst(x, 1.0), s));
+        /* take s's extra reference before any consumer runs: argument order is unspecified */
+        oms = CSUB(cconst(x, 1.0), own(s));
+        return CMUL(s, oms);
     case AG_OP_relu: return ag_unary(AG_OP_step, x);
     case AG_OP_leaky_relu: return caddc(cscale(ag_unary(AG_OP_step, x), 1.0 - a), a);
     case AG_OP_elu: {
         /* step(x) + (1 - step(x)) * a * exp(min(x, 0)) */
         ag_tensor *st = ag_unary(AG_OP_step, x);
         ag_tensor *e = cscale(cun(AG_OP_exp, cbin(AG_OP_minimum, own(x), cconst(x, 0.0))), a);
-        return CADD(own(st), CMUL(CSUB(cconst(x, 1.0), st), e));
+        ag_tensor *not_st = CSUB(cconst(x, 1.0), own(st));
+        return CADD(st, CMUL(not_st, e));
     }
     case AG_OP_gelu: {
         /* Phi(x) + x phi(x) */
@@ -225,8 +228,11 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     }
     case AG_OP_silu: {
         /* s + x s (1 - s) */
+        ag_tensor *xs;
         s = ag_unary(AG_OP_sigmoid, x);
-        return CADD(own(s), CMUL(CMUL(own(x), own(s)), CSUB(cconst(x, 1.0), s)));
+        xs = CMUL(own(x), own(s));
+        oms = CSUB(cconst(x, 1.0), own(s));
+        return CADD(s, CMUL(xs, oms));
     }
     case AG_OP_erf:
         return cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -1.0)), AG_2_SQRTPI);
