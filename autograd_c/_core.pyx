@@ -125,7 +125,7 @@ cdef Tensor _coerce(object x, int code):
         return <Tensor>x
     if isinstance(x, (float, int)) and code >= 0:
         return _wrap(ag_tensor_scalar(code, <double>x))
-    if isinstance(x, (float, int, bool)):
+    if isinstance(x, (float, int, bool)) and not isinstance(x, np.generic):
         return _wrap(ag_tensor_scalar(AG_F32, <double>x))
     try:
         arr = np.asarray(x)
@@ -161,15 +161,18 @@ def tensor(data, dtype=None, requires_grad=False):
         src = <Tensor>data
         r = _wrap(ag_tensor_cast(src.t, src.t.dtype if code < 0 else code))
     else:
-        if isinstance(data, (float, int)) and not isinstance(data, bool):
+        if isinstance(data, (float, int)) and not isinstance(data, (bool, np.generic)):
             arr = np.asarray(data, dtype=np.float64 if code == AG_F64 else np.float32)
         else:
-            arr = np.asarray(data)
+            try:
+                arr = np.asarray(data)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"tensor: cannot convert {type(data).__name__} to an array: {e}") from None
         if arr.dtype == object:
             raise TypeError("tensor: cannot convert an object array (ragged or non-numeric data)")
         if arr.dtype.kind == "c":
             raise TypeError("tensor: complex data is not supported")
-        if requires_grad and arr.dtype.kind not in "f":
+        if requires_grad and arr.dtype.kind not in "f" and code < 0:
             raise TypeError(f"tensor: only floating point data can require gradients, got {arr.dtype}; "
                             "pass dtype='float32' or 'float64' explicitly to convert")
         if isinstance(data, list) and code < 0:
@@ -1189,6 +1192,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     n = len(shape)
     if n == 0:
         return reshape(tx, (1,))
+    if not (-n <= start_dim < n and -n <= end_dim < n):
+        raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for dimension {n}")
     s, e = start_dim % n, end_dim % n
     if s > e:
         raise ValueError("flatten: start_dim must not come after end_dim")

@@ -110,6 +110,6 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise GradcheckError(
-                f"gradcheck: input {k}, index {idx}: analytic gradient {a[idx]!r} != numerical "
-                f"{n[idx]!r} (atol={atol}, rtol={rtol})")
+                f"gradcheck: input {k}, index {idx}: analytic gradient {float(a[idx])!r} != "
+                f"numerical {float(n[idx])!r} (atol={atol}, rtol={rtol})")
     return True
