@@ -418,6 +418,13 @@ void ag_bump_version(ag_tensor *t) { __atomic_add_fetch(&t->storage->version, 1,
 
 int ag_inplace_check(ag_tensor *t, const char *opname)
 {
+    int d;
+    /* a broadcast view (stride 0 over a dimension > 1) would write one element many times */
+    for (d = 0; d < t->ndim; d++)
+        if (t->strides[d] == 0 && t->shape[d] > 1)
+            return ag_set_error(AG_ERUNTIME,
+                                "%s: in-place write into a broadcast (expanded) tensor, where several "
+                                "elements share one memory location; make a copy first", opname);
     if (t->grad_fn && ag_grad_enabled())
         return ag_set_error(AG_ERUNTIME,
                             "%s: in-place modification of a tensor that is part of a recorded graph "
