@@ -732,3 +732,20 @@ def test_mixed_second_derivative_two_inputs(rng):
     # d/da (b a^(b-1)) = b (b-1) a^(b-2);  d/db (b a^(b-1)) = a^(b-1) (1 + b log a)
     np.testing.assert_allclose(a.grad.numpy(), b0 * (b0 - 1) * a0 ** (b0 - 2), rtol=1e-12)
     np.testing.assert_allclose(b.grad.numpy(), a0 ** (b0 - 1) * (1 + b0 * np.log(a0)), rtol=1e-12)
+
+
+def test_large_tensors_through_parallel_kernels(rng):
+    """Above the threading threshold (32768 elements) the kernels run in an OpenMP team."""
+    a0, b0 = rng.standard_normal((300, 200)), rng.standard_normal((300, 200))
+    a = ag.tensor(a0, requires_grad=True)
+    b = ag.tensor(b0, requires_grad=True)
+    y = ag.softmax(ag.tanh(a * b + a) - b / 3.0, axis=0)
+    np.testing.assert_allclose(y.numpy(), np_softmax(np.tanh(a0 * b0 + a0) - b0 / 3.0, axis=0), rtol=1e-12)
+    w = rng.standard_normal((300, 200))
+    (y * w).sum().backward()
+    # the exact VJP, written out in numpy
+    s = y.numpy()
+    gz = s * (w - (w * s).sum(axis=0, keepdims=True))
+    gt = gz * (1 - np.tanh(a0 * b0 + a0) ** 2)
+    np.testing.assert_allclose(a.grad.numpy(), gt * (b0 + 1), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(b.grad.numpy(), gt * a0 - gz / 3.0, rtol=1e-10, atol=1e-13)

@@ -19,6 +19,19 @@
 
 #define PAR_N 32768
 
+/* for (I = 0; I < N; I++) BODY, in an OpenMP team only when COND holds.  A plain branch, not an
+ * OpenMP if-clause: with the clause false libgomp still starts and ends a team of one, which
+ * costs a futex syscall per call -- more than a whole small op. */
+#define AG_PAR_FOR(COND, I, N, ...)                                                    \
+    do {                                                                               \
+        if (COND) {                                                                    \
+            _Pragma("omp parallel for schedule(static)")                               \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        } else {                                                                       \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        }                                                                              \
+    } while (0)
+
 /* ------------------------------------------------------------------ unary table
  * X(name, f(x), f'(x, y)); a and b are the op's scalar parameters */
 #define SIGM(x) ((x) >= 0 ? 1 / (1 + exp(-(x))) : exp(x) / (1 + exp(x)))
@@ -59,8 +72,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *xs = (const T *)p[1];                                                     \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T x = xs[i]; o[i] = (T)(FX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; o[i] = (T)(FX););                  \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = *(const T *)(p[1] + i * s[1]);                                     \
@@ -79,12 +91,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
             T *o = (T *)p[0];                                                                  \
             const T *vs = (const T *)p[1], *xs = (const T *)p[2], *ys = (const T *)p[3];       \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) {                                                          \
-                const T x = xs[i], y = ys[i];                                                  \
-                (void)x; (void)y;                                                              \
-                o[i] = vs[i] * (T)(DX);                                                        \
-            }                                                                                  \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; const T y = ys[i]; (void)x; (void)y; o[i] = vs[i] * (T)(DX););\
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = *(const T *)(p[2] + i * s[2]), y = *(const T *)(p[3] + i * s[3]);  \
@@ -323,18 +330,15 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
         if (s[0] == es && s[1] == es && s[2] == es) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], *bs = (const T *)p[2];                              \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T a = as[i], b = bs[i]; o[i] = (T)(EX); }         \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T a = as[i]; const T b = bs[i]; o[i] = (T)(EX););\
         } else if (s[0] == es && s[1] == es && s[2] == 0) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], b = *(const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T a = as[i]; o[i] = (T)(EX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T a = as[i]; o[i] = (T)(EX););                  \
         } else if (s[0] == es && s[1] == 0 && s[2] == es) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T a = *(const T *)p[1], *bs = (const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T b = bs[i]; o[i] = (T)(EX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T b = bs[i]; o[i] = (T)(EX););                  \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);  \
