@@ -129,6 +129,14 @@ def numpy_backward(saved, m, length, g):
 
 # ---------------------------------------------------------------------------------- peers
 
+def _dist_version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return "?"
+
+
 def ag_chain(x, a, m, length):
     for i in range(length):
         k = i & 3
@@ -176,7 +184,7 @@ def bench_hips(x0, a0, m0, length, repeats, sig_name):
         return anp.sum(x)
 
     f_, b_ = median_split(lambda: autograd.make_vjp(f)(x0), lambda s: s[0](1.0), repeats)
-    return {"forward": f_, "backward": b_, "version": autograd.__version__ if hasattr(autograd, "__version__") else "?"}
+    return {"forward": f_, "backward": b_, "version": _dist_version("autograd")}
 
 
 def bench_torch(x0, a0, m0, length, repeats):
