@@ -105,7 +105,7 @@ cdef Tensor _from_array_copy(object arr, int code):
                         "(only bool, integer and floating point data are converted)")
     if code < 0:
         code = AG_F64 if arr.dtype == float64 else AG_F32
-    a = np.asarray(arr, dtype=_DTYPES[code], order="C")
+    a = np.asarray(arr, dtype=_DTYPES[code], order="C")  # ascontiguousarray would make 0-d 1-d
     nd = a.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")
@@ -125,7 +125,7 @@ cdef Tensor _coerce(object x, int code):
         return <Tensor>x
     if isinstance(x, (float, int)) and code >= 0:
         return _wrap(ag_tensor_scalar(code, <double>x))
-    if isinstance(x, (float, int, bool)):
+    if isinstance(x, (float, int, bool)) and not isinstance(x, np.generic):
         return _wrap(ag_tensor_scalar(AG_F32, <double>x))
     try:
         arr = np.asarray(x)
@@ -161,15 +161,18 @@ def tensor(data, dtype=None, requires_grad=False):
         src = <Tensor>data
         r = _wrap(ag_tensor_cast(src.t, src.t.dtype if code < 0 else code))
     else:
-        if isinstance(data, (float, int)) and not isinstance(data, bool):
+        if isinstance(data, (float, int)) and not isinstance(data, (bool, np.generic)):
             arr = np.asarray(data, dtype=np.float64 if code == AG_F64 else np.float32)
         else:
-            arr = np.asarray(data)
+            try:
+                arr = np.asarray(data)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"tensor: cannot convert {type(data).__name__} to an array: {e}") from None
         if arr.dtype == object:
             raise TypeError("tensor: cannot convert an object array (ragged or non-numeric data)")
         if arr.dtype.kind == "c":
             raise TypeError("tensor: complex data is not supported")
-        if requires_grad and arr.dtype.kind not in "f":
+        if requires_grad and arr.dtype.kind not in "f" and code < 0:
             raise TypeError(f"tensor: only floating point data can require gradients, got {arr.dtype}; "
                             "pass dtype='float32' or 'float64' explicitly to convert")
         if isinstance(data, list) and code < 0:
@@ -1189,6 +1192,8 @@ def flatten(x, start_dim=0, end_dim=-1):
     n = len(shape)
     if n == 0:
         return reshape(tx, (1,))
+    if not (-n <= start_dim < n and -n <= end_dim < n):
+        raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for dimension {n}")
     s, e = start_dim % n, end_dim % n
     if s > e:
         raise ValueError("flatten: start_dim must not come after end_dim")
@@ -1319,7 +1324,7 @@ cdef Tensor _getitem(Tensor x, object key):
             raise
         except Exception as e:
             raise IndexError(f"invalid index {key!r}: {e}")
-        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        idx = np.asarray(idx, dtype=np.int64, order="C")
         if idx.ndim > AG_MAXDIM:
             raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
         return _take(x, idx)

@@ -13,11 +13,12 @@ class GradcheckError(AssertionError):
 
 def _as_float64(x):
     if isinstance(x, _core.Tensor):
-        return np.array(x.numpy(), dtype=np.float64)
+        return np.array(x.numpy(), dtype=np.float64, order="C")
     a = np.asarray(x)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"numerical_grad: inputs must be numeric, got dtype {a.dtype}")
-    return np.array(a, dtype=np.float64)
+    # C order: the perturbation loop writes through x.reshape(-1), which must be a view
+    return np.array(a, dtype=np.float64, order="C")
 
 
 def _scalar_value(out):
@@ -109,6 +110,6 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             raise GradcheckError(
-                f"gradcheck: input {k}, index {idx}: analytic gradient {a[idx]!r} != numerical "
-                f"{n[idx]!r} (atol={atol}, rtol={rtol})")
+                f"gradcheck: input {k}, index {idx}: analytic gradient {float(a[idx])!r} != "
+                f"numerical {float(n[idx])!r} (atol={atol}, rtol={rtol})")
     return True

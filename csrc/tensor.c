@@ -60,14 +60,28 @@ void ag_aligned_free(void *p)
 size_t ag_dtype_size(int dtype) { return dtype == AG_F64 ? 8 : 4; }
 const char *ag_dtype_name(int dtype) { return dtype == AG_F64 ? "float64" : "float32"; }
 
+/* owned storages keep the header and the data in one malloc block, the data at the first
+ * 64-byte boundary after the header: one malloc/free per tensor instead of malloc +
+ * posix_memalign (glibc's memalign path costs ~1,500 instructions, more than a small op) */
+static char *inline_data(ag_storage *s)
+{
+    return (char *)(((uintptr_t)(s + 1) + 63) & ~(uintptr_t)63);
+}
+
 ag_storage *ag_storage_new(int64_t nbytes)
 {
     ag_storage *s;
     if (nbytes < 0) { ag_set_error(AG_EVALUE, "negative storage size"); return NULL; }
-    s = (ag_storage *)ag_malloc(sizeof *s);
-    if (!s) return NULL;
-    s->data = ag_aligned_alloc((size_t)nbytes);
-    if (!s->data) { free(s); return NULL; }
+    if ((uint64_t)nbytes > SIZE_MAX - sizeof *s - 128) {
+        ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
+        return NULL;
+    }
+    s = (ag_storage *)malloc(sizeof *s + 64 + (((size_t)nbytes + 63) & ~(size_t)63));
+    if (!s) {
+        ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
+        return NULL;
+    }
+    s->data = inline_data(s);
     s->nbytes = nbytes;
     s->refcount = 1;
     s->version = 0;
@@ -98,7 +112,7 @@ void ag_storage_decref(ag_storage *s)
     if (!s) return;
     if (__atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
         if (s->release) s->release(s->owner);
-        else ag_aligned_free(s->data);
+        else if (s->data != (void *)inline_data(s)) ag_aligned_free(s->data);
         free(s);
         __atomic_sub_fetch(&live_storages, 1, __ATOMIC_RELAXED);
     }
@@ -418,6 +432,13 @@ void ag_bump_version(ag_tensor *t) { __atomic_add_fetch(&t->storage->version, 1,
 
 int ag_inplace_check(ag_tensor *t, const char *opname)
 {
+    int d;
+    /* a broadcast view (stride 0 over a dimension > 1) would write one element many times */
+    for (d = 0; d < t->ndim; d++)
+        if (t->strides[d] == 0 && t->shape[d] > 1)
+            return ag_set_error(AG_ERUNTIME,
+                                "%s: in-place write into a broadcast (expanded) tensor, where several "
+                                "elements share one memory location; make a copy first", opname);
     if (t->grad_fn && ag_grad_enabled())
         return ag_set_error(AG_ERUNTIME,
                             "%s: in-place modification of a tensor that is part of a recorded graph "

@@ -19,6 +19,19 @@
 
 #define PAR_N 32768
 
+/* for (I = 0; I < N; I++) BODY, in an OpenMP team only when COND holds.  A plain branch, not an
+ * OpenMP if-clause: with the clause false libgomp still starts and ends a team of one, which
+ * costs a futex syscall per call -- more than a whole small op. */
+#define AG_PAR_FOR(COND, I, N, ...)                                                    \
+    do {                                                                               \
+        if (COND) {                                                                    \
+            _Pragma("omp parallel for schedule(static)")                               \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        } else {                                                                       \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        }                                                                              \
+    } while (0)
+
 /* ------------------------------------------------------------------ unary table
  * X(name, f(x), f'(x, y)); a and b are the op's scalar parameters */
 #define SIGM(x) ((x) >= 0 ? 1 / (1 + exp(-(x))) : exp(x) / (1 + exp(x)))
@@ -59,8 +72,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *xs = (const T *)p[1];                                                     \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T x = xs[i]; o[i] = (T)(FX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; o[i] = (T)(FX););                  \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = *(const T *)(p[1] + i * s[1]);                                     \
@@ -79,12 +91,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
             T *o = (T *)p[0];                                                                  \
             const T *vs = (const T *)p[1], *xs = (const T *)p[2], *ys = (const T *)p[3];       \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) {                                                          \
-                const T x = xs[i], y = ys[i];                                                  \
-                (void)x; (void)y;                                                              \
-                o[i] = vs[i] * (T)(DX);                                                        \
-            }                                                                                  \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; const T y = ys[i]; (void)x; (void)y; o[i] = vs[i] * (T)(DX););\
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = *(const T *)(p[2] + i * s[2]), y = *(const T *)(p[3] + i * s[3]);  \
@@ -154,9 +161,7 @@ ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, 
 }
 
 /* ------------------------------------------------------------------ consuming helpers:
- * each takes ownership of its tensor arguments and propagates NULL (an error already set).
- * C leaves the order of argument evaluation open: a tensor consumed in one argument must not be
- * used in another argument of the same call -- take a reference with own() there instead. */
+ * each takes ownership of its tensor arguments and propagates NULL (an error already set) */
 static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
 
 static ag_tensor *cbin(int op, ag_tensor *a, ag_tensor *b)
@@ -194,7 +199,7 @@ static ag_tensor *cconst(ag_tensor *like, double v) { return ag_tensor_scalar(li
 ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
 {
     double a = p ? p->d[0] : 0, b = p ? p->d[1] : 0;
-    ag_tensor *s, *r;
+    ag_tensor *s, *oms;
     switch (op) {
     case AG_OP_neg: return cconst(x, -1.0);
     case AG_OP_abs: return ag_unary(AG_OP_sign, x);
@@ -209,20 +214,18 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     case AG_OP_sigmoid:
     case AG_OP_softplus:
         s = ag_unary(AG_OP_sigmoid, x);
-        if (op == AG_OP_softplus || !s) return s;
-        r = CMUL(own(s), CSUB(cconst(x, 1.0), own(s)));
-        ag_tensor_decref(s);
-        return r;
+        if (op == AG_OP_softplus) return s;
+        /* take s's extra reference before any consumer runs: argument order is unspecified */
+        oms = CSUB(cconst(x, 1.0), own(s));
+        return CMUL(s, oms);
     case AG_OP_relu: return ag_unary(AG_OP_step, x);
     case AG_OP_leaky_relu: return caddc(cscale(ag_unary(AG_OP_step, x), 1.0 - a), a);
     case AG_OP_elu: {
         /* step(x) + (1 - step(x)) * a * exp(min(x, 0)) */
         ag_tensor *st = ag_unary(AG_OP_step, x);
         ag_tensor *e = cscale(cun(AG_OP_exp, cbin(AG_OP_minimum, own(x), cconst(x, 0.0))), a);
-        r = st ? CADD(own(st), CMUL(CSUB(cconst(x, 1.0), own(st)), e)) : NULL;
-        ag_tensor_decref(st);
-        if (!st) ag_tensor_decref(e);
-        return r;
+        ag_tensor *not_st = CSUB(cconst(x, 1.0), own(st));
+        return CADD(st, CMUL(not_st, e));
     }
     case AG_OP_gelu: {
         /* Phi(x) + x phi(x) */
@@ -232,11 +235,11 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     }
     case AG_OP_silu: {
         /* s + x s (1 - s) */
+        ag_tensor *xs;
         s = ag_unary(AG_OP_sigmoid, x);
-        if (!s) return NULL;
-        r = CADD(own(s), CMUL(CMUL(own(x), own(s)), CSUB(cconst(x, 1.0), own(s))));
-        ag_tensor_decref(s);
-        return r;
+        xs = CMUL(own(x), own(s));
+        oms = CSUB(cconst(x, 1.0), own(s));
+        return CADD(s, CMUL(xs, oms));
     }
     case AG_OP_erf:
         return cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -1.0)), AG_2_SQRTPI);
@@ -327,18 +330,15 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
         if (s[0] == es && s[1] == es && s[2] == es) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], *bs = (const T *)p[2];                              \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T a = as[i], b = bs[i]; o[i] = (T)(EX); }         \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T a = as[i]; const T b = bs[i]; o[i] = (T)(EX););\
         } else if (s[0] == es && s[1] == es && s[2] == 0) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], b = *(const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T a = as[i]; o[i] = (T)(EX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T a = as[i]; o[i] = (T)(EX););                  \
         } else if (s[0] == es && s[1] == 0 && s[2] == es) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T a = *(const T *)p[1], *bs = (const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
-            for (i = 0; i < n; i++) { const T b = bs[i]; o[i] = (T)(EX); }                    \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T b = bs[i]; o[i] = (T)(EX););                  \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);  \

@@ -45,7 +45,15 @@ static ag_tensor *matmul_fwd(int op, ag_tensor **in, int nin, const ag_params *p
                      (long long)K, (long long)b->shape[bn - 2]);
         return NULL;
     }
-    if (ag_broadcast_shapes("matmul", an - 2, a->shape, bn - 2, b->shape, &nbd, bsh)) return NULL;
+    if (ag_broadcast_shapes("matmul", an - 2, a->shape, bn - 2, b->shape, &nbd, bsh)) {
+        /* name the whole operand shapes, not only their batch parts */
+        char b1[160], b2[160];
+        ag_format_shape(b1, sizeof b1, an, a->shape);
+        ag_format_shape(b2, sizeof b2, bn, b->shape);
+        ag_set_error(AG_EVALUE, "matmul: batch dimensions of shapes %s and %s cannot be broadcast "
+                     "together", b1, b2);
+        return NULL;
+    }
     if (nbd + 2 > AG_MAXDIM) {
         ag_set_error(AG_EVALUE, "matmul: result would have more than %d dimensions", AG_MAXDIM);
         return NULL;

@@ -365,25 +365,31 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
 /* ------------------------------------------------------------------ softmax along one axis:
  * one pass per row over a contiguous copy with the axis last */
 #define GEN_SOFTMAX(T, sfx, EXP, LOG)                                                    \
+    static void softmax_row_##sfx(const T *xr, T *yr, int64_t L, int logm)              \
+    {                                                                                   \
+        T m = -INFINITY, s = 0;                                                         \
+        int64_t j;                                                                      \
+        for (j = 0; j < L; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];             \
+        if (!isfinite(m)) m = (m != m) ? m : 0;                                         \
+        if (logm) {                                                                     \
+            for (j = 0; j < L; j++) s += EXP(xr[j] - m);                                \
+            s = LOG(s);                                                                 \
+            for (j = 0; j < L; j++) yr[j] = xr[j] - m - s;                              \
+        } else {                                                                        \
+            for (j = 0; j < L; j++) { yr[j] = EXP(xr[j] - m); s += yr[j]; }             \
+            s = 1 / s;                                                                  \
+            for (j = 0; j < L; j++) yr[j] *= s;                                         \
+        }                                                                               \
+    }                                                                                   \
     static void softmax_rows_##sfx(const T *x, T *y, int64_t rows, int64_t L, int logm) \
     {                                                                                   \
         int64_t r;                                                                      \
-        _Pragma("omp parallel for if (rows * L >= 32768 && rows >= 2) schedule(static)") \
-        for (r = 0; r < rows; r++) {                                                    \
-            const T *xr = x + r * L;                                                    \
-            T *yr = y + r * L, m = -INFINITY, s = 0;                                    \
-            int64_t j;                                                                  \
-            for (j = 0; j < L; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];         \
-            if (!isfinite(m)) m = (m != m) ? m : 0;                                     \
-            if (logm) {                                                                 \
-                for (j = 0; j < L; j++) s += EXP(xr[j] - m);                            \
-                s = LOG(s);                                                             \
-                for (j = 0; j < L; j++) yr[j] = xr[j] - m - s;                          \
-            } else {                                                                    \
-                for (j = 0; j < L; j++) { yr[j] = EXP(xr[j] - m); s += yr[j]; }         \
-                s = 1 / s;                                                              \
-                for (j = 0; j < L; j++) yr[j] *= s;                                     \
-            }                                                                           \
+        /* a plain branch: `omp parallel for if (0)` still costs a futex syscall */     \
+        if (rows * L >= 32768 && rows >= 2) {                                           \
+            _Pragma("omp parallel for schedule(static)")                                \
+            for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
+        } else {                                                                        \
+            for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
         }                                                                               \
     }
 GEN_SOFTMAX(float, f32, expf, logf)
