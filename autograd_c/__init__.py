@@ -16,4 +16,5 @@ from .creation import (  # noqa: F401
     full_like, manual_seed,
 )
 
-__version__ = "0.1.0"
+from ._version import __version__  # noqa: F401,E402
+from ._config import show_config  # noqa: F401,E402
