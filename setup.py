@@ -95,6 +95,11 @@ class BuildExt(build_ext):
     """Compile each ISA file with its own flags, the rest with the portable ones, in parallel."""
 
     def run(self):
+        # Cython runs here, not when setup.py is loaded, so `sdist` (and metadata queries)
+        # neither need nor write the generated _core.c
+        for ext in self.extensions:
+            (done,) = cythonize([ext], quiet=True, compiler_directives={"language_level": "3"})
+            ext.sources = done.sources
         # setuptools clears self.inplace while building and copies the results afterwards
         self._want_inplace = bool(self.inplace)
         super().run()
@@ -209,7 +214,4 @@ ext = Extension(
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
 )
 
-setup(
-    ext_modules=cythonize([ext], compiler_directives={"language_level": "3"}, quiet=True),
-    cmdclass={"build_ext": BuildExt},
-)
+setup(ext_modules=[ext], cmdclass={"build_ext": BuildExt})
