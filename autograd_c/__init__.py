@@ -16,12 +16,11 @@ from .creation import (  # noqa: F401
     full_like, manual_seed,
 )
 
-
 from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  # noqa: F401,E402
 from . import linalg  # noqa: E402
 from .linalg import trace, diag, outer, einsum  # noqa: F401,E402
-__version__ = "0.1.0"
-
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402
+from ._version import __version__  # noqa: F401,E402
+from ._config import show_config  # noqa: F401,E402
