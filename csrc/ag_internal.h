@@ -121,6 +121,7 @@ int64_t ag_omp_threshold(void);
 typedef void (*ag_row_fn)(int64_t n, char **ptrs, const int64_t *bstrides, void *ctx);
 void ag_iter(int nops, int ndim, const int64_t *shape, char **base,
              int64_t bstrides[][AG_MAXDIM], ag_row_fn fn, void *ctx);
+int ag_iter_single_row(int nops, ag_tensor **ops, ag_row_fn fn, void *ctx);
 /* element pointer of tensor */
 static inline char *ag_ptr(const ag_tensor *t)
 {

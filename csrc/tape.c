@@ -396,7 +396,12 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
         }
     }
     /* 2. decreasing creation order is a topological order */
-    qsort(list, (size_t)nlist, sizeof(ag_node *), cmp_seq_desc);
+    {
+        /* a chain is collected in order already: sort only when needed */
+        int64_t j, sorted = 1;
+        for (j = 1; j < nlist && sorted; j++) sorted = list[j - 1]->seq > list[j]->seq;
+        if (!sorted) qsort(list, (size_t)nlist, sizeof(ag_node *), cmp_seq_desc);
+    }
 
     prev_grad = ag_set_grad_enabled(create);
 

@@ -380,6 +380,22 @@ void ag_iter(int nops, int ndim, const int64_t *shape, char **base,
     }
 }
 
+/* when every operand is C-contiguous with the first one's shape, the loop is one row: skip the
+   stride set-up of ag_iter (it dominates for tiny tensors) */
+int ag_iter_single_row(int nops, ag_tensor **ops, ag_row_fn fn, void *ctx)
+{
+    int64_t st[8];
+    char *base[8];
+    int k;
+    for (k = 0; k < nops; k++) {
+        if ((k && !ag_same_shape(ops[k], ops[0])) || !ag_tensor_is_contiguous(ops[k])) return 0;
+        st[k] = (int64_t)ag_dtype_size(ops[k]->dtype);
+        base[k] = ag_ptr(ops[k]);
+    }
+    if (ops[0]->size) fn(ops[0]->size, base, st, ctx);
+    return 1;
+}
+
 /* copy with dtype conversion and broadcasting: dst (its shape) <- src */
 typedef struct { int sd, dd; } copy_ctx;
 

@@ -2,29 +2,29 @@
  *
  * C = act(alpha * A @ B + beta * C + bias), general element strides.
  *
- * Blocked path (the BLIS loop nest; all loops in this file, the two inner
- * ones in the per-ISA micro-kernel):
+ * Blocked path, the BLIS loop nest (the two innermost loops call the
+ * per-ISA micro-kernel, everything else is in this file):
  *
- *   for jc in [0,N) step NC          B panel  KC x NC  -> packed Bp (L3)
- *     for pc in [0,K) step KC        (rank-KC update; never split across
- *                                     threads, so results do not depend on
- *                                     the thread count)
- *       pack B[pc:pc+kc, jc:jc+nc] into NR-wide micro-panels   (threads
- *                                     split the micro-panels)
- *       for ic in [0,M) step MC      A block  MC x KC  -> packed Ap (L2)
- *         pack A[ic:ic+mc, pc:pc+kc] into MR-tall micro-panels (threads split)
- *         for jr in [0,nc) step NR   B micro-panel KC x NR stays in L1
+ *   for jc in [0,N) step NC            B panel   KC x NC  (L3)
+ *     for pc in [0,K) step KC          rank-KC update
+ *       pack B[pc:pc+kc, jc:jc+nc] -> Bp, NR-wide micro-panels
+ *       for ic in [0,M) step MC        A block   MC x KC  (L2)
+ *         pack A[ic:ic+mc, pc:pc+kc] -> Ap, MR-tall micro-panels
+ *         for jr in [0,nc) step NR     B micro-panel KC x NR (L1)
  *           for ir in [0,mc) step MR
- *             micro-kernel: MR x NR tile of C += Ap_ir * Bp_jr (registers),
- *             epilogue applied on the tile before it is stored.
- *   The (jr, ir) tiles of one (jc, pc, ic) block are numbered jr-major and
- *   split into contiguous ranges, one per thread.
+ *             micro-kernel: MR x NR tile of A.B in registers, then the
+ *             epilogue on the tile, stored into C
  *
- * Block sizes live in each ISA's table (gemm_avx512.c etc.).  For AVX-512
- * f32: MR=14, NR=32 (28 zmm accumulators), KC=256 (B micro-panel
- * 256*32*4 = 32 KiB of the 48 KiB L1d), MC=504 (A block 504 KiB of the
- * 1 MiB L2), NC=4096 (B panel 4 MiB of the 32 MiB L3).  KC and MC are
- * evened out so the last block is not a sliver.
+ * Threads: C is cut into a grid of tile-aligned blocks, one per thread, and
+ * every thread runs the whole nest above on its block with private packing
+ * buffers: no barriers (a descheduled thread cannot stall the others), and
+ * K is never split, so 1 and N threads give bitwise identical results.
+ *
+ * Block sizes live in each ISA's table (gemm_avx512.c etc.).  AVX-512 f32:
+ * MR=14, NR=32 (28 zmm accumulators), KC=384, MC=504 (A block in the
+ * 1 MiB L2), NC=4096 (B panel in the 32 MiB L3); f64: MR=14, NR=16,
+ * KC=384, MC=252.  KC and MC are evened out so the last block is not a
+ * sliver.
  *
  * The epilogue of the product is split across the pc loop: the first
  * rank-KC update applies beta and the bias, later ones accumulate
@@ -53,8 +53,10 @@
 
 /* products with fewer multiply-adds than this run on one thread */
 #define AG_PAR_MIN_MNK (96.0 * 96.0 * 96.0)
-/* products with fewer multiply-adds than this take the small path */
+/* products with fewer multiply-adds than this, or whose B takes at most
+   this many bytes, take the small (unpacked) path */
 #define AG_SMALL_MNK (80.0 * 80.0 * 80.0)
+#define AG_SMALL_B_BYTES (1024.0 * 1024.0)
 
 static int g_nthreads = 0;
 
@@ -113,174 +115,213 @@ typedef struct {
     const char *bias;
     /* epilogues: [0] single K block, [1] first, [2] middle, [3] last */
     const void *epi[4];
-    char *Ap, *Bp;
-    int64_t mc, kc;
+    int64_t kc;         /* K block, the same for every thread */
+    int tm, tn;         /* thread grid: tm row groups x tn column groups */
+    char *buf;          /* per-thread packing buffers, bufsz bytes each */
+    size_t bufsz;
 } job;
 
-static void barrier(int nt)
-{
-#ifdef _OPENMP
-    if (nt > 1) {
-#pragma omp barrier
-    }
-#else
-    (void)nt;
-#endif
-}
-
-/* body of the blocked path, run by each of the nt threads */
-static void blocked_body(const job *jb, int tid, int nt)
+/* The BLIS loop nest (see the top of this file) for the sub-block
+   C[i0:i0+M, j0:j0+N], run by one thread with its own buffers Ap, Bp.
+   Each element of C sees the same K blocks and the same micro-kernel
+   whatever the sub-block, so the result does not depend on the split. */
+static void blocked_block(const job *jb, int64_t i0, int64_t M, int64_t j0,
+                          int64_t N, char *Ap, char *Bp)
 {
     const ag_gemm_kernels *kt = jb->kt;
     const size_t es = jb->es;
-    const int64_t MR = kt->mr, NR = kt->nr, NC = kt->nc;
-    const int64_t M = jb->M, N = jb->N, K = jb->K;
-    int64_t jc, pc, ic;
+    const int64_t MR = kt->mr, NR = kt->nr, NC = kt->nc, K = jb->K;
+    const int64_t nib = (M + kt->mc - 1) / kt->mc;
+    /* even out the M blocks (a multiple of MR) */
+    const int64_t MC = ((M + nib - 1) / nib + MR - 1) / MR * MR;
+    int64_t jc, pc, ic, jr, ir;
     for (jc = 0; jc < N; jc += NC) {
         int64_t nc = N - jc < NC ? N - jc : NC;
-        int64_t njr = (nc + NR - 1) / NR;
         for (pc = 0; pc < K; pc += jb->kc) {
             int64_t kc = K - pc < jb->kc ? K - pc : jb->kc;
             int first = pc == 0, last = pc + kc >= K;
             const void *epi = jb->epi[first && last ? 0 : first ? 1 : last ? 3 : 2];
-            int64_t p0 = njr * tid / nt, p1 = njr * (tid + 1) / nt;
-            if (p1 > p0) {
-                int64_t j0 = p0 * NR;
-                int64_t nn = (p1 * NR < nc ? p1 * NR : nc) - j0;
-                kt->packB(kc, nn, jb->B + (pc * jb->rsb + (jc + j0) * jb->csb) * es,
-                          jb->rsb, jb->csb, jb->Bp + j0 * kc * es);
-            }
-            barrier(nt);
-            for (ic = 0; ic < M; ic += jb->mc) {
-                int64_t mc = M - ic < jb->mc ? M - ic : jb->mc;
-                int64_t nir = (mc + MR - 1) / MR;
-                int64_t t, t0, t1;
-                int64_t a0 = nir * tid / nt, a1 = nir * (tid + 1) / nt;
-                if (a1 > a0) {
-                    int64_t i0 = a0 * MR;
-                    int64_t mm = (a1 * MR < mc ? a1 * MR : mc) - i0;
-                    kt->packA(mm, kc, jb->A + ((ic + i0) * jb->rsa + pc * jb->csa) * es,
-                              jb->rsa, jb->csa, jb->Ap + i0 * kc * es);
+            kt->packB(kc, nc, jb->B + (pc * jb->rsb + (j0 + jc) * jb->csb) * es,
+                      jb->rsb, jb->csb, Bp);
+            for (ic = 0; ic < M; ic += MC) {
+                int64_t mc = M - ic < MC ? M - ic : MC;
+                kt->packA(mc, kc, jb->A + ((i0 + ic) * jb->rsa + pc * jb->csa) * es,
+                          jb->rsa, jb->csa, Ap);
+                for (jr = 0; jr < nc; jr += NR) {
+                    int n = (int)(nc - jr < NR ? nc - jr : NR);
+                    const char *bias = first && jb->bias ? jb->bias + (j0 + jc + jr) * es : NULL;
+                    char *c = jb->C + ((i0 + ic) * jb->rsc + (j0 + jc + jr) * jb->csc) * es;
+                    for (ir = 0; ir < mc; ir += MR) {
+                        int m = (int)(mc - ir < MR ? mc - ir : MR);
+                        kt->ukr(kc, Ap + ir * kc * es, Bp + jr * kc * es,
+                                c + ir * jb->rsc * es, jb->rsc, jb->csc, m, n,
+                                bias, epi);
+                    }
                 }
-                barrier(nt);
-                t0 = nir * njr * tid / nt;
-                t1 = nir * njr * (tid + 1) / nt;
-                for (t = t0; t < t1; t++) {
-                    int64_t jr = t / nir, ir = t - jr * nir;
-                    int64_t i = ir * MR, j = jr * NR;
-                    int m = (int)(mc - i < MR ? mc - i : MR);
-                    int n = (int)(nc - j < NR ? nc - j : NR);
-                    const char *bias = first && jb->bias ? jb->bias + (jc + j) * es : NULL;
-                    kt->ukr(kc, jb->Ap + i * kc * es, jb->Bp + j * kc * es,
-                            jb->C + ((ic + i) * jb->rsc + (jc + j) * jb->csc) * es,
-                            jb->rsc, jb->csc, m, n, bias, epi);
-                }
-                barrier(nt);
             }
         }
     }
 }
 
+/* thread tid's share: row group tid / tn, column group tid % tn, each a
+   contiguous range of MR-row / NR-column tiles */
+static void blocked_part(const job *jb, int tid)
+{
+    const int64_t MR = jb->kt->mr, NR = jb->kt->nr;
+    const int64_t ti = tid / jb->tn, tj = tid % jb->tn;
+    const int64_t nti = (jb->M + MR - 1) / MR, ntj = (jb->N + NR - 1) / NR;
+    int64_t i0 = nti * ti / jb->tm * MR, i1 = nti * (ti + 1) / jb->tm * MR;
+    int64_t j0 = ntj * tj / jb->tn * NR, j1 = ntj * (tj + 1) / jb->tn * NR;
+    char *Ap = jb->buf + (size_t)tid * jb->bufsz;
+    if (i1 > jb->M) i1 = jb->M;
+    if (j1 > jb->N) j1 = jb->N;
+    if (i1 > i0 && j1 > j0)
+        blocked_block(jb, i0, i1 - i0, j0, j1 - j0, Ap,
+                      Ap + ((size_t)(jb->kt->mc * jb->kc) * jb->es + 63) / 64 * 64);
+}
+
+/* Threads never wait for each other: the C matrix is cut into a tm x tn
+   grid of tile-aligned blocks and each thread runs the whole loop nest on
+   its block with its own buffers.  The price is that A is packed tn times
+   and B tm times in all.  The grid minimises the slowest thread's time,
+   modelled per unit of K as rows*cols (multiply-adds) + 12*(rows + cols)
+   (packing one element costs about as much as 12 multiply-adds). */
 static int gemm_blocked(job *jb, int nt)
 {
     const ag_gemm_kernels *kt = jb->kt;
     int64_t MR = kt->mr, NR = kt->nr;
     int64_t nkb = (jb->K + kt->kc - 1) / kt->kc;
-    int64_t nib = (jb->M + kt->mc - 1) / kt->mc;
-    int64_t ncmax = jb->N < kt->nc ? jb->N : kt->nc;
-    size_t apn, bpn;
-    char *buf;
-    /* even out the K and M blocks */
+    int64_t nti = (jb->M + MR - 1) / MR, ntj = (jb->N + NR - 1) / NR;
+    int64_t ncmax;
+    double best = -1.0;
+    int tm, tid;
+    /* even out the K blocks */
     jb->kc = (jb->K + nkb - 1) / nkb;
-    jb->mc = ((jb->M + nib - 1) / nib + MR - 1) / MR * MR;
-    apn = (size_t)(jb->mc * jb->kc);
-    bpn = (size_t)(((ncmax + NR - 1) / NR) * NR * jb->kc);
-    buf = (char *)scratch((apn + bpn) * jb->es + 64);
-    if (!buf)
+    if (nt > nti * ntj)
+        nt = (int)(nti * ntj);
+    jb->tm = nt; jb->tn = 1;
+    for (tm = 1; tm <= nt; tm++) {
+        int tn = nt / tm;
+        double rows, cols, cost;
+        if (tm * tn != nt || tm > nti || tn > ntj)
+            continue;
+        rows = (double)((nti + tm - 1) / tm * MR);
+        cols = (double)((ntj + tn - 1) / tn * NR);
+        cost = rows * cols + 12.0 * (rows + cols);
+        if (best < 0.0 || cost < best) {
+            best = cost;
+            jb->tm = tm; jb->tn = tn;
+        }
+    }
+    if (best < 0.0)     /* no exact grid fits: one column group */
+        jb->tm = nt, jb->tn = 1;
+    if (jb->tm > nti) {
+        jb->tm = (int)nti;
+        nt = jb->tm * jb->tn;
+    }
+    ncmax = (ntj + jb->tn - 1) / jb->tn * NR;
+    if (ncmax > kt->nc)
+        ncmax = kt->nc;
+    jb->bufsz = ((size_t)(kt->mc * jb->kc) * jb->es + 63) / 64 * 64 +
+                (size_t)(ncmax * jb->kc) * jb->es + 64;
+    jb->bufsz = (jb->bufsz + 63) / 64 * 64;
+    jb->buf = (char *)scratch(jb->bufsz * (size_t)nt);
+    if (!jb->buf)
         return -1;
-    jb->Ap = buf;
-    jb->Bp = buf + ((apn * jb->es + 63) & ~(size_t)63);
 #ifdef _OPENMP
     if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        {
-            int n = omp_get_num_threads();
-            blocked_body(jb, omp_get_thread_num(), n);
-        }
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+        for (tid = 0; tid < nt; tid++)
+            blocked_part(jb, tid);
         return 0;
     }
 #endif
-    blocked_body(jb, 0, 1);
+    for (tid = 0; tid < nt; tid++)
+        blocked_part(jb, tid);
     return 0;
 }
 
-/* small path, part tid of nt: a contiguous range of column (or row)
-   blocks of the small kernel's tile grid */
-static void small_part(const job *jb, const char *B, int64_t rsb, int tid,
-                       int nt)
+/* small path, part tid of nt: a contiguous range of MR-row strips (or of
+   NR-column blocks when there are more of those) */
+static void small_part(const job *jb, const char *B, int64_t rsb, int64_t bps,
+                       int tid, int nt)
 {
     const ag_gemm_kernels *kt = jb->kt;
     const size_t es = jb->es;
-    int64_t SM = kt->sm, SN = kt->sn;
-    int64_t nbj = (jb->N + SN - 1) / SN, nbi = (jb->M + SM - 1) / SM;
-    int by_cols = nbj >= nbi;
+    const int64_t MR = kt->mr, NR = kt->nr;
+    int64_t nbj = (jb->N + NR - 1) / NR, nbi = (jb->M + MR - 1) / MR;
+    int by_cols = nbj > nbi;
     int64_t nb = by_cols ? nbj : nbi;
     int64_t b0 = nb * tid / nt, b1 = nb * (tid + 1) / nt;
     int64_t i0 = 0, m = jb->M, j0 = 0, n = jb->N;
     if (by_cols) {
-        j0 = b0 * SN;
-        n = (b1 * SN < jb->N ? b1 * SN : jb->N) - j0;
+        j0 = b0 * NR;
+        n = (b1 * NR < jb->N ? b1 * NR : jb->N) - j0;
     } else {
-        i0 = b0 * SM;
-        m = (b1 * SM < jb->M ? b1 * SM : jb->M) - i0;
+        i0 = b0 * MR;
+        m = (b1 * MR < jb->M ? b1 * MR : jb->M) - i0;
     }
     if (m > 0 && n > 0)
         kt->small(m, n, jb->K, jb->A + i0 * jb->rsa * es, jb->rsa, jb->csa,
-                  B + j0 * es, rsb, jb->C + (i0 * jb->rsc + j0 * jb->csc) * es,
-                  jb->rsc, jb->csc, jb->bias ? jb->bias + j0 * es : NULL,
-                  jb->epi[0]);
+                  B + (j0 / NR) * bps * es, rsb, bps,
+                  jb->C + (i0 * jb->rsc + j0 * jb->csc) * es, jb->rsc, jb->csc,
+                  jb->bias ? jb->bias + j0 * es : NULL, jb->epi[0]);
 }
 
-static void gemm_small(const job *jb, const char *B, int64_t rsb, int nt)
+static void gemm_small(const job *jb, const char *B, int64_t rsb, int64_t bps,
+                       int nt)
 {
+    const int64_t nb = (jb->M + jb->kt->mr - 1) / jb->kt->mr +
+                       (jb->N + jb->kt->nr - 1) / jb->kt->nr;
+    if (nt > nb)
+        nt = (int)nb;
 #ifdef _OPENMP
     if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        small_part(jb, B, rsb, omp_get_thread_num(), omp_get_num_threads());
+        int tid;
+#pragma omp parallel for num_threads(nt) schedule(static, 1)
+        for (tid = 0; tid < nt; tid++)
+            small_part(jb, B, rsb, bps, tid, nt);
         return;
     }
 #endif
-    small_part(jb, B, rsb, 0, 1);
+    small_part(jb, B, rsb, bps, 0, 1);
+}
+
+/* The unpacked path wins while B stays in L2 (it is swept once per
+   MR-row strip of A), and always when A is a single strip (B is then read
+   exactly once); bigger products are packed. */
+static int use_small(const job *jb)
+{
+    double mnk = (double)jb->M * (double)jb->N * (double)jb->K;
+    double bbytes = (double)jb->K * (double)jb->N * (double)jb->es;
+    return mnk <= AG_SMALL_MNK || bbytes <= AG_SMALL_B_BYTES ||
+           jb->M <= jb->kt->mr;
 }
 
 /* the product once M, N, K > 0 and alpha != 0; nt = threads allowed */
 static void gemm_run(job *jb, int nt)
 {
-    double mnk = (double)jb->M * (double)jb->N * (double)jb->K;
-    if (mnk <= AG_SMALL_MNK) {
-        const char *B = jb->B;
-        int64_t rsb = jb->rsb;
-        if (jb->csb != 1 && jb->N > 1) {
-            /* the small kernels want rows of B contiguous: copy B */
-            size_t es = jb->es;
-            int64_t p, j;
-            char *bc = (char *)scratch((size_t)(jb->K * jb->N) * es);
-            if (!bc)
-                goto blocked;
-            for (p = 0; p < jb->K; p++)
-                for (j = 0; j < jb->N; j++)
-                    memcpy(bc + (p * jb->N + j) * es,
-                           jb->B + (p * jb->rsb + j * jb->csb) * es, es);
-            B = bc;
-            rsb = jb->N;
+    if (use_small(jb)) {
+        const int64_t NR = jb->kt->nr;
+        if (jb->csb == 1 || jb->N == 1) {
+            gemm_small(jb, jb->B, jb->rsb, NR, nt);
+            return;
+        } else if ((double)jb->K * (double)jb->N * (double)jb->es <=
+                   8.0 * AG_SMALL_B_BYTES) {
+            /* B without unit column stride: pack it whole into NR-column
+               blocks first (k x NR row-major each) */
+            size_t bytes = (size_t)(jb->K * ((jb->N + NR - 1) / NR) * NR) * jb->es;
+            char *bp = (char *)scratch(bytes);
+            if (bp) {
+                jb->kt->packB(jb->K, jb->N, jb->B, jb->rsb, jb->csb, bp);
+                gemm_small(jb, bp, NR, jb->K * NR, nt);
+                return;
+            }
         }
-        gemm_small(jb, B, rsb, nt);
-        return;
     }
-blocked:
     if (gemm_blocked(jb, nt) != 0) {
-        /* out of memory: fall back to the unpacked kernels, one thread,
-           a column of B at a time (csb is irrelevant when n == 1) */
+        /* out of memory: unpacked kernels, one column of B at a time (the
+           column stride of B does not matter when n == 1) */
         job one = *jb;
         int64_t j;
         one.N = 1;
@@ -288,7 +329,7 @@ blocked:
             one.B = jb->B + j * jb->csb * jb->es;
             one.C = jb->C + j * jb->csc * jb->es;
             one.bias = jb->bias ? jb->bias + j * jb->es : NULL;
-            gemm_small(&one, one.B, jb->rsb, 1);
+            gemm_small(&one, one.B, jb->rsb, jb->kt->nr, 1);
         }
     }
 }

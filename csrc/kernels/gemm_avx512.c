@@ -315,15 +315,15 @@ static void store_tile_f64(double *t, double *C, int64_t rsc, int64_t csc,
 #define AG_PF_C 32
 
 /* first and last byte of each of the m rows of a C tile (strides in bytes) */
-static void prefetch_c(void *C, int64_t rsb, int64_t csb, int m, int64_t last)
-{
-    const char *c = (const char *)C;
-    int r;
-    for (r = 0; r < m; r++) {
-        _mm_prefetch(c + r * rsb, _MM_HINT_T0);
-        _mm_prefetch(c + r * rsb + (csb == 4 || csb == 8 ? last : 0), _MM_HINT_T0);
-    }
-}
+#define prefetch_c(C, rsb, csb, m, last, hint)                               \
+    do {                                                                      \
+        const char *c_ = (const char *)(C);                                   \
+        int r_;                                                               \
+        for (r_ = 0; r_ < (m); r_++) {                                        \
+            _mm_prefetch(c_ + r_ * (rsb), hint);                              \
+            _mm_prefetch(c_ + r_ * (rsb) + (last) * ((csb) == 1), hint);      \
+        }                                                                     \
+    } while (0)
 
 static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
                     int64_t rsc, int64_t csc, int m, int n, const void *bias,
@@ -339,12 +339,13 @@ static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
         c[r][0] = _mm512_setzero_ps();
         c[r][1] = _mm512_setzero_ps();
     }
+    prefetch_c(C, rsc * 4, csc, m, n * 4 - 4, _MM_HINT_T1);
     for (p = 0; p < k; p++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         /* fetch the C tile near the end of the loop (earlier, the A and B
            streams would evict it from L1 again) */
         if (p == k - AG_PF_C)
-            prefetch_c(C, rsc * 4, csc * 4, m, n * 4 - 4);
+            prefetch_c(C, rsc * 4, csc, m, n * 4 - 4, _MM_HINT_T0);
 #pragma GCC unroll 14
         for (r = 0; r < MR_S; r++) {
             __m512 av = _mm512_set1_ps(a[r]);
@@ -355,7 +356,7 @@ static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
         b += NR_S;
     }
     if (k < AG_PF_C)
-        prefetch_c(C, rsc * 4, csc * 4, m, n * 4 - 4);
+        prefetch_c(C, rsc * 4, csc, m, n * 4 - 4, _MM_HINT_T0);
 #pragma GCC unroll 14
     for (r = 0; r < MR_S; r++) {
         _mm512_store_ps(t + r * NR_S, c[r][0]);
@@ -379,10 +380,11 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
         c[r][0] = _mm512_setzero_pd();
         c[r][1] = _mm512_setzero_pd();
     }
+    prefetch_c(C, rsc * 8, csc, m, n * 8 - 8, _MM_HINT_T1);
     for (p = 0; p < k; p++) {
         __m512d b0 = _mm512_load_pd(b), b1 = _mm512_load_pd(b + 8);
         if (p == k - AG_PF_C)
-            prefetch_c(C, rsc * 8, csc * 8, m, n * 8 - 8);
+            prefetch_c(C, rsc * 8, csc, m, n * 8 - 8, _MM_HINT_T0);
 #pragma GCC unroll 14
         for (r = 0; r < MR_D; r++) {
             __m512d av = _mm512_set1_pd(a[r]);
@@ -393,7 +395,7 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
         b += NR_D;
     }
     if (k < AG_PF_C)
-        prefetch_c(C, rsc * 8, csc * 8, m, n * 8 - 8);
+        prefetch_c(C, rsc * 8, csc, m, n * 8 - 8, _MM_HINT_T0);
 #pragma GCC unroll 14
     for (r = 0; r < MR_D; r++) {
         _mm512_store_pd(t + r * NR_D, c[r][0]);
@@ -510,20 +512,21 @@ static const small_tile_f64_fn st64[MR_D][2] = {
 
 static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
-                      void *C_, int64_t rsc, int64_t csc, const void *bias_,
-                      const void *epi)
+                      int64_t bps, void *C_, int64_t rsc, int64_t csc,
+                      const void *bias_, const void *epi)
 {
     const float *A = (const float *)A_, *B = (const float *)B_;
     const float *bias = (const float *)bias_;
     float *C = (float *)C_;
     AG_ALIGN(64) float t[MR_S * NR_S];
     int64_t i0, j0;
-    for (j0 = 0; j0 < n; j0 += NR_S) {
-        int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
-        __mmask16 k0 = mask16(nn), k1 = mask16(nn - 16);
-        for (i0 = 0; i0 < m; i0 += MR_S) {
-            int mm = (int)(m - i0 < MR_S ? m - i0 : MR_S);
-            st32[mm - 1][nn > 16](k, A + i0 * rsa, rsa, csa, B + j0, rsb, k0, k1, t);
+    /* rows outer: the A strip stays in L1 while B (L2) is swept */
+    for (i0 = 0; i0 < m; i0 += MR_S) {
+        int mm = (int)(m - i0 < MR_S ? m - i0 : MR_S);
+        for (j0 = 0; j0 < n; j0 += NR_S) {
+            int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
+            __mmask16 k0 = mask16(nn), k1 = mask16(nn - 16);
+            st32[mm - 1][nn > 16](k, A + i0 * rsa, rsa, csa, B + (j0 / NR_S) * bps, rsb, k0, k1, t);
             store_tile_f32(t, C + i0 * rsc + j0 * csc, rsc, csc, mm, nn,
                            bias ? bias + j0 : NULL, (const ag_epi_f32 *)epi);
         }
@@ -532,20 +535,21 @@ static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
 
 static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
-                      void *C_, int64_t rsc, int64_t csc, const void *bias_,
-                      const void *epi)
+                      int64_t bps, void *C_, int64_t rsc, int64_t csc,
+                      const void *bias_, const void *epi)
 {
     const double *A = (const double *)A_, *B = (const double *)B_;
     const double *bias = (const double *)bias_;
     double *C = (double *)C_;
     AG_ALIGN(64) double t[MR_D * NR_D];
     int64_t i0, j0;
-    for (j0 = 0; j0 < n; j0 += NR_D) {
-        int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
-        __mmask8 k0 = mask8(nn), k1 = mask8(nn - 8);
-        for (i0 = 0; i0 < m; i0 += MR_D) {
-            int mm = (int)(m - i0 < MR_D ? m - i0 : MR_D);
-            st64[mm - 1][nn > 8](k, A + i0 * rsa, rsa, csa, B + j0, rsb, k0, k1, t);
+    /* rows outer: the A strip stays in L1 while B (L2) is swept */
+    for (i0 = 0; i0 < m; i0 += MR_D) {
+        int mm = (int)(m - i0 < MR_D ? m - i0 : MR_D);
+        for (j0 = 0; j0 < n; j0 += NR_D) {
+            int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
+            __mmask8 k0 = mask8(nn), k1 = mask8(nn - 8);
+            st64[mm - 1][nn > 8](k, A + i0 * rsa, rsa, csa, B + (j0 / NR_D) * bps, rsb, k0, k1, t);
             store_tile_f64(t, C + i0 * rsc + j0 * csc, rsc, csc, mm, nn,
                            bias ? bias + j0 : NULL, (const ag_epi_f64 *)epi);
         }
@@ -781,9 +785,9 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
 
 void ag_fill_table_avx512(ag_kernel_table *t)
 {
-    ag_gemm_kernels s = {MR_S, NR_S, 504, 256, 4096, MR_S, NR_S,
+    ag_gemm_kernels s = {MR_S, NR_S, 504, 384, 4096,
                          packA_f32, packB_f32, ukr_f32, small_f32};
-    ag_gemm_kernels d = {MR_D, NR_D, 252, 256, 4096, MR_D, NR_D,
+    ag_gemm_kernels d = {MR_D, NR_D, 252, 384, 4096,
                          packA_f64, packB_f64, ukr_f64, small_f64};
     {   /* TEMPORARY tuning hook */
         const char *e;

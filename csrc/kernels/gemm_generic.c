@@ -320,8 +320,8 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
    zero-padded copy of B, so the tile routine never reads out of bounds. */
 static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
-                      void *C_, int64_t rsc, int64_t csc, const void *bias_,
-                      const void *epi)
+                      int64_t bps, void *C_, int64_t rsc, int64_t csc,
+                      const void *bias_, const void *epi)
 {
     const float *A = (const float *)A_, *B = (const float *)B_;
     const float *bias = (const float *)bias_;
@@ -341,7 +341,7 @@ static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
                 int64_t kk = k - p0 < 64 ? k - p0 : 64;
                 ag_packA_ref_f32(MR_S, mm, kk, A + i0 * rsa + p0 * csa, rsa,
                                  csa, ap);
-                ag_packB_ref_f32(NR_S, kk, nn, B + p0 * rsb + j0, rsb, 1, bp);
+                ag_packB_ref_f32(NR_S, kk, nn, B + (j0 / NR_S) * bps + p0 * rsb, rsb, 1, bp);
                 tile_f32(kk, ap, 1, MR_S, bp, NR_S, t);
                 for (q = 0; q < MR_S * NR_S; q++)
                     acc[q] += t[q];
@@ -355,8 +355,8 @@ static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
 
 static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
-                      void *C_, int64_t rsc, int64_t csc, const void *bias_,
-                      const void *epi)
+                      int64_t bps, void *C_, int64_t rsc, int64_t csc,
+                      const void *bias_, const void *epi)
 {
     const double *A = (const double *)A_, *B = (const double *)B_;
     const double *bias = (const double *)bias_;
@@ -375,7 +375,7 @@ static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
                 int64_t kk = k - p0 < 64 ? k - p0 : 64;
                 ag_packA_ref_f64(MR_D, mm, kk, A + i0 * rsa + p0 * csa, rsa,
                                  csa, ap);
-                ag_packB_ref_f64(NR_D, kk, nn, B + p0 * rsb + j0, rsb, 1, bp);
+                ag_packB_ref_f64(NR_D, kk, nn, B + (j0 / NR_D) * bps + p0 * rsb, rsb, 1, bp);
                 tile_f64(kk, ap, 1, MR_D, bp, NR_D, t);
                 for (q = 0; q < MR_D * NR_D; q++)
                     acc[q] += t[q];
@@ -389,9 +389,9 @@ static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
 
 void ag_fill_table_generic(ag_kernel_table *t)
 {
-    ag_gemm_kernels s = {MR_S, NR_S, 120, 256, 2048, MR_S, NR_S,
+    ag_gemm_kernels s = {MR_S, NR_S, 120, 256, 2048,
                          packA_f32, packB_f32, ukr_f32, small_f32};
-    ag_gemm_kernels d = {MR_D, NR_D, 96, 256, 1024, MR_D, NR_D,
+    ag_gemm_kernels d = {MR_D, NR_D, 96, 256, 1024,
                          packA_f64, packB_f64, ukr_f64, small_f64};
     t->f32 = s;
     t->f64 = d;

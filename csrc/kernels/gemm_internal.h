@@ -41,16 +41,18 @@ typedef void (*ag_packB_fn)(int64_t k, int64_t n, const void *B, int64_t rsb,
 typedef void (*ag_ukr_fn)(int64_t k, const void *Ap, const void *Bp, void *C,
                           int64_t rsc, int64_t csc, int m, int n,
                           const void *bias, const void *epi);
-/* unpacked product for small problems; requires csb == 1 (or n == 1). */
+/* product without packing A, for small problems.  B is read as blocks of
+   nr columns with unit column stride: column block q (columns q*nr ...) of
+   row p is at B + q*bps + p*rsb.  Row-major B: bps = nr; B packed by
+   packB: rsb = nr, bps = k*nr. */
 typedef void (*ag_small_fn)(int64_t m, int64_t n, int64_t k, const void *A,
                             int64_t rsa, int64_t csa, const void *B,
-                            int64_t rsb, void *C, int64_t rsc, int64_t csc,
-                            const void *bias, const void *epi);
+                            int64_t rsb, int64_t bps, void *C, int64_t rsc,
+                            int64_t csc, const void *bias, const void *epi);
 
 typedef struct {
     int mr, nr;         /* register tile */
     int mc, kc, nc;     /* cache blocks (mc % mr == 0, nc % nr == 0) */
-    int sm, sn;         /* tile of the small path (rows, cols) */
     ag_packA_fn packA;
     ag_packB_fn packB;
     ag_ukr_fn ukr;

@@ -138,6 +138,11 @@ static ag_tensor *unary_fwd_op(int op, ag_tensor **in, int nin, const ag_params 
     base[0] = ag_ptr(o);
     base[1] = ag_ptr(x);
     if (ag_vmath_unary(op, x, o)) return o; /* vectorised contiguous path, if any */
+    {
+        ag_tensor *ops[2];
+        ops[0] = o; ops[1] = x;
+        if (ag_iter_single_row(2, ops, unary_fwd[op][x->dtype], &u)) return o;
+    }
     ag_iter(2, x->ndim, x->shape, base, bs, unary_fwd[op][x->dtype], &u);
     return o;
 }
@@ -152,6 +157,7 @@ ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, 
     int k;
     if (!o) return NULL;
     ops[0] = o; ops[1] = v; ops[2] = x; ops[3] = y ? y : x;
+    if (ag_iter_single_row(4, ops, unary_dmul[op][v->dtype], &u)) return o;
     for (k = 0; k < 4; k++) {
         ag_broadcast_strides(ops[k], v->ndim, v->shape, bs[k]);
         base[k] = ag_ptr(ops[k]);
@@ -363,6 +369,7 @@ static void binary_into(int op, ag_tensor *o, ag_tensor *a, ag_tensor *b)
     ag_tensor *ops[3];
     int k;
     ops[0] = o; ops[1] = a; ops[2] = b;
+    if (ag_iter_single_row(3, ops, binary_rows[op][o->dtype], NULL)) return;
     for (k = 0; k < 3; k++) {
         ag_broadcast_strides(ops[k], o->ndim, o->shape, bs[k]);
         base[k] = ag_ptr(ops[k]);
