@@ -95,6 +95,15 @@ typedef struct ag_opdef {
 
 extern const ag_opdef ag_op_table[AG_NUM_OPS];
 
+/* fixed-size block pools (pool.c) */
+enum { AG_POOL_TENSOR = 0, AG_POOL_NODE = 1, AG_POOL_STORAGE = 2, AG_POOL_COUNT = 3 };
+#define AG_POOL_NODE_NIN 3
+#define AG_POOL_NODE_BYTES (sizeof(ag_node) + AG_POOL_NODE_NIN * (sizeof(ag_tensor *) + sizeof(int64_t) + 1))
+#define AG_POOL_STORAGE_DATA 512
+#define AG_POOL_STORAGE_BYTES (sizeof(ag_storage) + 64 + AG_POOL_STORAGE_DATA)
+void *ag_pool_get(int cls);
+void ag_pool_put(int cls, void *block);
+
 /* record-or-not application of a primitive: forward, tape node, tangent */
 ag_tensor *ag_apply(int op, ag_tensor **in, int nin, const ag_params *p);
 void ag_params_init(ag_params *p);

@@ -118,7 +118,8 @@ void ag_node_decref(ag_node *n)
         ag_tensor_decref(m->out);
         ag_tensor_decref(m->gradbuf);
         ag_params_clear(&m->p);
-        free(m);
+        if (m->nin <= AG_POOL_NODE_NIN) ag_pool_put(AG_POOL_NODE, m);
+        else free(m);
         __atomic_sub_fetch(&live_nodes, 1, __ATOMIC_RELAXED);
     }
     if (stack != stack_small) free(stack);
@@ -127,7 +128,7 @@ void ag_node_decref(ag_node *n)
 static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag_tensor *out)
 {
     size_t sz = sizeof(ag_node) + (size_t)nin * (sizeof(ag_tensor *) + sizeof(int64_t) + 1);
-    ag_node *n = (ag_node *)ag_malloc(sz);
+    ag_node *n = (ag_node *)(nin <= AG_POOL_NODE_NIN ? ag_pool_get(AG_POOL_NODE) : ag_malloc(sz));
     int i;
     unsigned saves = ag_op_table[op].r->saves;
     if (!n) return NULL;

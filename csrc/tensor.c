@@ -76,7 +76,8 @@ ag_storage *ag_storage_new(int64_t nbytes)
         ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
         return NULL;
     }
-    s = (ag_storage *)malloc(sizeof *s + 64 + (((size_t)nbytes + 63) & ~(size_t)63));
+    if ((size_t)nbytes <= AG_POOL_STORAGE_DATA) s = (ag_storage *)ag_pool_get(AG_POOL_STORAGE);
+    else s = (ag_storage *)malloc(sizeof *s + 64 + (((size_t)nbytes + 63) & ~(size_t)63));
     if (!s) {
         ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
         return NULL;
@@ -113,7 +114,10 @@ void ag_storage_decref(ag_storage *s)
     if (__atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
         if (s->release) s->release(s->owner);
         else if (s->data != (void *)inline_data(s)) ag_aligned_free(s->data);
-        free(s);
+        if (!s->release && s->data == (void *)inline_data(s) && (size_t)s->nbytes <= AG_POOL_STORAGE_DATA)
+            ag_pool_put(AG_POOL_STORAGE, s);
+        else
+            free(s);
         __atomic_sub_fetch(&live_storages, 1, __ATOMIC_RELAXED);
     }
 }
@@ -138,7 +142,7 @@ int ag_check_shape(int ndim, const int64_t *shape, int64_t *size_out)
 
 static ag_tensor *tensor_alloc(void)
 {
-    ag_tensor *t = (ag_tensor *)ag_malloc(sizeof *t);
+    ag_tensor *t = (ag_tensor *)ag_pool_get(AG_POOL_TENSOR);
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
     t->refcount = 1;
@@ -237,7 +241,7 @@ void ag_tensor_decref(ag_tensor *t)
         ag_tensor_decref(t->grad);
         ag_tensor_decref(t->tangent);
         ag_storage_decref(t->storage);
-        free(t);
+        ag_pool_put(AG_POOL_TENSOR, t);
         __atomic_sub_fetch(&live_tensors, 1, __ATOMIC_RELAXED);
     }
 }
