@@ -264,6 +264,8 @@ class RemovableHandle:
         fns = self._registry.get(self._key)
         if fns and self._fn in fns:
             fns.remove(self._fn)
+            if not fns:
+                del self._registry[self._key]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -527,7 +529,7 @@ cdef class Tensor:
             if ag_tensor_set_hook(self.t, hid):
                 _raise()
             _hooks[hid] = []
-        _hooks[hid].append(fn)
+        _hooks.setdefault(hid, []).append(fn)
         return RemovableHandle(_hooks, hid, fn)
 
     def retain_grad(self):
