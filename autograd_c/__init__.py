@@ -25,3 +25,4 @@ __version__ = "0.1.0"
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402
+from . import diagnostics  # noqa: F401,E402
