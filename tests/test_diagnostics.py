@@ -100,6 +100,7 @@ def test_fused_linear_activation_and_custom_loss():
     np.testing.assert_allclose(rep2["grad_norm"][-1], 3 * np.sqrt(6), rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 def test_fitted_mlp_estimator():
     rng = np.random.default_rng(6)
     X = rng.normal(size=(40, 3))
