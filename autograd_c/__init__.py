@@ -24,3 +24,4 @@ from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 from ._version import __version__  # noqa: F401,E402
 from ._config import show_config  # noqa: F401,E402
+from . import diagnostics  # noqa: F401,E402

@@ -267,6 +267,8 @@ class RemovableHandle:
         fns = self._registry.get(self._key)
         if fns and self._fn in fns:
             fns.remove(self._fn)
+            if not fns:
+                del self._registry[self._key]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ cdef class Tensor:
             if ag_tensor_set_hook(self.t, hid):
                 _raise()
             _hooks[hid] = []
-        _hooks[hid].append(fn)
+        _hooks.setdefault(hid, []).append(fn)
         return RemovableHandle(_hooks, hid, fn)
 
     def retain_grad(self):
@@ -854,129 +856,367 @@ cdef Tensor _reduce(int op, object x, object axis, bint keepdims):
 
 # ---- elementwise functions
 def neg(x):
-    """-x, elementwise."""
+    """-x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.neg(ag.tensor([1.0, -2.0]))
+    tensor([-1.,  2.])
+    """
     return _unary(AG_OP_neg, x)
 
 def abs(x):
-    """|x|, elementwise (gradient 0 at 0)."""
+    """|x|, elementwise (gradient 0 at 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.abs(ag.tensor([-1.5, 2.0]))
+    tensor([1.5, 2. ])
+    """
     return _unary(AG_OP_abs, x)
 
 def exp(x):
-    """e**x, elementwise."""
+    """e**x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.exp(ag.tensor([0.0, 1.0]))
+    tensor([1.    , 2.7183])
+    """
     return _unary(AG_OP_exp, x)
 
 def log(x):
-    """Natural logarithm, elementwise."""
+    """Natural logarithm, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log(ag.tensor([1.0, 4.0]))
+    tensor([0.    , 1.3863])
+    """
     return _unary(AG_OP_log, x)
 
 def log1p(x):
-    """log(1 + x), accurate for small x."""
+    """log(1 + x), accurate for small x.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log1p(ag.tensor([0.0, 1e-10], dtype='float64')).tolist()
+    [0.0, 9.999999999500001e-11]
+    """
     return _unary(AG_OP_log1p, x)
 
 def sqrt(x):
-    """Square root, elementwise."""
+    """Square root, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sqrt(ag.tensor([4.0, 9.0]))
+    tensor([2., 3.])
+    """
     return _unary(AG_OP_sqrt, x)
 
 def sin(x):
-    """Sine, elementwise."""
+    """Sine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sin(ag.tensor([0.0]))
+    tensor([0.])
+    """
     return _unary(AG_OP_sin, x)
 
 def cos(x):
-    """Cosine, elementwise."""
+    """Cosine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.cos(ag.tensor([0.0]))
+    tensor([1.])
+    """
     return _unary(AG_OP_cos, x)
 
 def tan(x):
-    """Tangent, elementwise."""
+    """Tangent, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tan(ag.tensor([0.0]))
+    tensor([0.])
+    """
     return _unary(AG_OP_tan, x)
 
 def tanh(x):
-    """Hyperbolic tangent, elementwise."""
+    """Hyperbolic tangent, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tanh(ag.tensor([0.0, 100.0]))
+    tensor([0., 1.])
+    """
     return _unary(AG_OP_tanh, x)
 
 def sigmoid(x):
-    """Logistic function 1 / (1 + exp(-x)), computed stably."""
+    """Logistic function 1 / (1 + exp(-x)), computed stably.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sigmoid(ag.tensor([0.0, -1000.0]))
+    tensor([0.5, 0. ])
+    """
     return _unary(AG_OP_sigmoid, x)
 
 def relu(x):
-    """max(x, 0), elementwise (gradient 0 at 0)."""
+    """max(x, 0), elementwise (gradient 0 at 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.relu(ag.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
     return _unary(AG_OP_relu, x)
 
 def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope * x otherwise."""
+    """x for x > 0, negative_slope * x otherwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.leaky_relu(ag.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1,  2. ])
+    """
     return _unary_p(AG_OP_leaky_relu, x, negative_slope)
 
 def elu(x, alpha=1.0):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    """x for x > 0, alpha * (exp(x) - 1) otherwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.elu(ag.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
     return _unary_p(AG_OP_elu, x, alpha)
 
 def softplus(x):
-    """log(1 + exp(x)), computed stably."""
+    """log(1 + exp(x)), computed stably.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.softplus(ag.tensor([0.0], dtype='float64')).item() == np.log(2.0)
+    np.True_
+    """
     return _unary(AG_OP_softplus, x)
 
 def gelu(x):
-    """Exact GELU: x * Phi(x) with Phi the standard normal CDF."""
+    """Exact GELU: x * Phi(x) with Phi the standard normal CDF.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.gelu(ag.tensor([0.0]))
+    tensor([0.])
+    """
     return _unary(AG_OP_gelu, x)
 
 def silu(x):
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.silu(ag.tensor([0.0]))
+    tensor([0.])
+    """
     return _unary(AG_OP_silu, x)
 
 def erf(x):
-    """The error function, elementwise."""
+    """The error function, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.erf(ag.tensor([0.0]))
+    tensor([0.])
+    """
     return _unary(AG_OP_erf, x)
 
 def sign(x):
-    """-1, 0 or 1 by the sign of x (no gradient)."""
+    """-1, 0 or 1 by the sign of x (no gradient).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sign(ag.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
     return _unary(AG_OP_sign, x)
 
 def add(a, b):
-    """a + b with broadcasting."""
+    """a + b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.add(ag.ones(2, 2), ag.tensor([1.0, 2.0]))
+    tensor([[2., 3.],
+            [2., 3.]])
+    """
     return _binop(AG_OP_add, a, b)
 
 def subtract(a, b):
-    """a - b with broadcasting."""
+    """a - b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.subtract(ag.tensor([3.0]), 1.0)
+    tensor([2.])
+    """
     return _binop(AG_OP_sub, a, b)
 
 def multiply(a, b):
-    """a * b with broadcasting."""
+    """a * b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.multiply(ag.tensor([2.0, 3.0]), ag.tensor([4.0, 5.0]))
+    tensor([ 8., 15.])
+    """
     return _binop(AG_OP_mul, a, b)
 
 def divide(a, b):
-    """a / b with broadcasting."""
+    """a / b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.divide(ag.tensor([1.0, 3.0]), 2.0)
+    tensor([0.5, 1.5])
+    """
     return _binop(AG_OP_div, a, b)
 
 def power(a, b):
-    """a ** b with broadcasting."""
+    """a ** b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.power(ag.tensor([2.0, 3.0]), 2.0)
+    tensor([4., 9.])
+    """
     return _binop(AG_OP_pow, a, b)
 
 def maximum(a, b):
-    """Elementwise maximum; at ties the gradient is split equally."""
+    """Elementwise maximum; at ties the gradient is split equally.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.maximum(ag.tensor([1.0, 5.0]), ag.tensor([3.0, 2.0]))
+    tensor([3., 5.])
+    """
     return _binop(AG_OP_maximum, a, b)
 
 def minimum(a, b):
-    """Elementwise minimum; at ties the gradient is split equally."""
+    """Elementwise minimum; at ties the gradient is split equally.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.minimum(ag.tensor([1.0, 5.0]), ag.tensor([3.0, 2.0]))
+    tensor([1., 2.])
+    """
     return _binop(AG_OP_minimum, a, b)
 
 def equal(a, b):
+    """a == b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 3.0]))
+    tensor([1., 0.])
+    """
     return _binop(AG_OP_eq, a, b)
 
 def not_equal(a, b):
+    """a != b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.not_equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 3.0]))
+    tensor([0., 1.])
+    """
     return _binop(AG_OP_ne, a, b)
 
 def less(a, b):
+    """a < b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.less(ag.tensor([1.0, 2.0]), ag.tensor([1.5, 1.5]))
+    tensor([1., 0.])
+    """
     return _binop(AG_OP_lt, a, b)
 
 def less_equal(a, b):
+    """a <= b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.less_equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 1.0]))
+    tensor([1., 0.])
+    """
     return _binop(AG_OP_le, a, b)
 
 def greater(a, b):
+    """a > b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.greater(ag.tensor([1.0, 2.0]), ag.tensor([1.5, 1.5]))
+    tensor([0., 1.])
+    """
     return _binop(AG_OP_gt, a, b)
 
 def greater_equal(a, b):
+    """a >= b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.greater_equal(ag.tensor([1.0, 2.0]), ag.tensor([2.0, 2.0]))
+    tensor([0., 1.])
+    """
     return _binop(AG_OP_ge, a, b)
 
 def where(condition, a, b):
-    """Elementwise ``a if condition else b`` (condition: nonzero is true; it gets no gradient)."""
+    """Elementwise ``a if condition else b`` (condition: nonzero is true; it gets no gradient).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.where(ag.tensor([1.0, 0.0]), ag.tensor([1.0, 2.0]), ag.tensor([9.0, 9.0]))
+    tensor([1., 9.])
+    """
     cdef Tensor ta, tb, tc
     code = _code_of(a)
     if code < 0:
@@ -991,7 +1231,14 @@ def where(condition, a, b):
     return _wrap(ag_where(tc.t, ta.t, tb.t))
 
 def clip(x, a_min=None, a_max=None):
-    """Limit x to [a_min, a_max] (either may be None); gradient 1 inside, 0 outside."""
+    """Limit x to [a_min, a_max] (either may be None); gradient 1 inside, 0 outside.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.clip(ag.tensor([-2.0, 0.5, 2.0]), -1.0, 1.0)
+    tensor([-1. ,  0.5,  1. ])
+    """
     cdef Tensor tx = _coerce(x, -1)
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
@@ -1001,60 +1248,137 @@ def clip(x, a_min=None, a_max=None):
 
 # ---- reductions
 def sum(x, axis=None, keepdims=False):
-    """Sum over ``axis`` (None: all axes; an int or a tuple)."""
+    """Sum over ``axis`` (None: all axes; an int or a tuple).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sum(ag.ones(2, 3), axis=1)
+    tensor([3., 3.])
+    """
     return _reduce(AG_OP_sum, x, axis, keepdims)
 
 def max(x, axis=None, keepdims=False):
-    """Maximum over ``axis``; tied maxima share the gradient."""
+    """Maximum over ``axis``; tied maxima share the gradient.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.max(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=0)
+    tensor([3., 5.])
+    """
     return _reduce(AG_OP_max, x, axis, keepdims)
 
 def min(x, axis=None, keepdims=False):
-    """Minimum over ``axis``; tied minima share the gradient."""
+    """Minimum over ``axis``; tied minima share the gradient.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.min(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
+    tensor([1., 2.])
+    """
     return _reduce(AG_OP_min, x, axis, keepdims)
 
 def prod(x, axis=None, keepdims=False):
-    """Product over ``axis`` (exact gradient also where entries are zero)."""
+    """Product over ``axis`` (exact gradient also where entries are zero).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.prod(ag.tensor([2.0, 3.0, 4.0]))
+    tensor(24.)
+    """
     return _reduce(AG_OP_prod, x, axis, keepdims)
 
 def logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) over ``axis``, max-shifted for stability."""
+    """log(sum(exp(x))) over ``axis``, max-shifted for stability.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.logsumexp(ag.tensor([0.0, 0.0], dtype='float64')).item() == np.log(2.0)
+    np.True_
+    """
     return _reduce(AG_OP_logsumexp, x, axis, keepdims)
 
 def mean(x, axis=None, keepdims=False):
-    """Arithmetic mean over ``axis``."""
+    """Arithmetic mean over ``axis``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.mean(ag.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([2., 3.])
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_mean(tx.t, nax, axes, keepdims))
 
 def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance over ``axis`` with numpy's convention (``ddof=0``: divide by n)."""
+    """Variance over ``axis`` with numpy's convention (``ddof=0``: divide by n).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.var(ag.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_var(tx.t, nax, axes, keepdims, ddof))
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation over ``axis`` (numpy's ``ddof`` convention)."""
+    """Standard deviation over ``axis`` (numpy's ``ddof`` convention).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.std(ag.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_std(tx.t, nax, axes, keepdims, ddof))
 
 def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs)."""
+    """exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.softmax(ag.tensor([0.0, 0.0]))
+    tensor([0.5, 0.5])
+    """
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 0))
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along ``axis`` (stable)."""
+    """x - logsumexp(x) along ``axis`` (stable).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.log_softmax(ag.tensor([1.0, 1.0], dtype='float64')).tolist() == [-np.log(2.0)] * 2
+    True
+    """
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 1))
 
 
 # ---- contractions
 def matmul(a, b):
-    """Matrix product with numpy's rules: 1-D operands, 2-D, and broadcast batches."""
+    """Matrix product with numpy's rules: 1-D operands, 2-D, and broadcast batches.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.matmul(ag.ones(2, 3), ag.ones(3, 4)).shape
+    (2, 4)
+    """
     cdef Tensor ta, tb
     cdef ag_tensor *r
     code = _code_of(a)
@@ -1075,6 +1399,13 @@ def linear(x, weight, bias=None, activation=None, negative_slope=0.01, alpha=1.0
 
     ``weight`` has shape (out_features, in_features) as in PyTorch.  ``activation`` is one of
     None, "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu".
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag._core.linear(ag.ones(2, 3), ag.ones(4, 3), ag.zeros(4), 'relu')
+    tensor([[3., 3., 3., 3.],
+            [3., 3., 3., 3.]])
     """
     cdef Tensor tx, tw, tb = None
     cdef ag_tensor *r
@@ -1105,7 +1436,14 @@ cdef object _shape_arg(tuple shape):
 
 def reshape(x, *shape):
     """A tensor with the same data and a new shape (-1 infers one dimension); a view when the
-    strides allow it."""
+    strides allow it.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.reshape(ag.arange(6), (2, 3)).shape
+    (2, 3)
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int64_t sh[8]
     shp = _shape_arg(shape)
@@ -1117,7 +1455,14 @@ def reshape(x, *shape):
 
 
 def permute(x, *dims):
-    """Reorder the dimensions (a view)."""
+    """Reorder the dimensions (a view).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.permute(ag.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int perm[8]
     d = _shape_arg(dims)
@@ -1129,7 +1474,14 @@ def permute(x, *dims):
 
 
 def transpose(x, axes=None):
-    """Permute the dimensions; by default reverse them (numpy's rule)."""
+    """Permute the dimensions; by default reverse them (numpy's rule).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.transpose(ag.zeros(2, 3)).shape
+    (3, 2)
+    """
     cdef Tensor tx = _coerce(x, -1)
     if axes is None:
         axes = tuple(range(tx.t.ndim))[::-1]
@@ -1137,7 +1489,14 @@ def transpose(x, axes=None):
 
 
 def swapaxes(x, axis1, axis2):
-    """Exchange two dimensions (a view)."""
+    """Exchange two dimensions (a view).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.swapaxes(ag.zeros(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     a1, a2 = operator.index(axis1), operator.index(axis2)
@@ -1149,7 +1508,14 @@ def swapaxes(x, axis1, axis2):
 
 
 def squeeze(x, axis=None):
-    """Remove size-1 dimensions (all of them, or those in ``axis``)."""
+    """Remove size-1 dimensions (all of them, or those in ``axis``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.squeeze(ag.zeros(1, 3, 1)).shape
+    (3,)
+    """
     cdef Tensor tx = _coerce(x, -1)
     shape = tx.shape
     n = len(shape)
@@ -1170,7 +1536,14 @@ def squeeze(x, axis=None):
 
 
 def unsqueeze(x, axis):
-    """Insert a size-1 dimension at ``axis`` (numpy's expand_dims)."""
+    """Insert a size-1 dimension at ``axis`` (numpy's expand_dims).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.unsqueeze(ag.zeros(3), 0).shape
+    (1, 3)
+    """
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     a = operator.index(axis)
@@ -1186,7 +1559,14 @@ expand_dims = unsqueeze
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    """Merge dimensions start_dim..end_dim into one."""
+    """Merge dimensions start_dim..end_dim into one.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.flatten(ag.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
     cdef Tensor tx = _coerce(x, -1)
     shape = tx.shape
     n = len(shape)
@@ -1204,7 +1584,14 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def broadcast_to(x, shape):
-    """View ``x`` broadcast to ``shape`` (stride 0 along broadcast axes)."""
+    """View ``x`` broadcast to ``shape`` (stride 0 along broadcast axes).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.broadcast_to(ag.tensor([1.0, 2.0]), (3, 2)).shape
+    (3, 2)
+    """
     cdef Tensor tx = _coerce(x, -1)
     cdef int64_t sh[8]
     shp = _shape_arg((shape,) if not isinstance(shape, int) else ((shape,),))
@@ -1218,7 +1605,14 @@ expand = broadcast_to
 
 
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis."""
+    """Join tensors along an existing axis.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.concatenate([ag.ones(2), ag.zeros(1)])
+    tensor([1., 1., 0.])
+    """
     seq = list(tensors)
     if not seq:
         raise ValueError("concatenate: need at least one tensor")
@@ -1243,7 +1637,14 @@ cat = concatenate
 
 
 def stack(tensors, axis=0):
-    """Join tensors along a new axis."""
+    """Join tensors along a new axis.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.stack([ag.ones(2), ag.zeros(2)]).shape
+    (2, 2)
+    """
     seq = list(tensors)
     if not seq:
         raise ValueError("stack: need at least one tensor")
@@ -1262,7 +1663,14 @@ def stack(tensors, axis=0):
 
 
 def split(x, indices_or_sections, axis=0):
-    """Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule)."""
+    """Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> [t.tolist() for t in ag.split(ag.arange(4), 2)]
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     if n == 0:
@@ -1394,7 +1802,15 @@ cdef Tensor _take(Tensor x, cnp.ndarray idx):
 # modes, gradients, introspection
 
 def is_grad_enabled():
-    """Whether operations are being recorded in this thread."""
+    """Whether operations are being recorded in this thread.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> with ag.no_grad():
+    ...     ag.is_grad_enabled()
+    False
+    """
     return bool(ag_grad_enabled())
 
 def _set_grad_enabled(bint on):
@@ -1439,23 +1855,60 @@ def _grad(outputs, grad_outputs, inputs, bint retain_graph, bint create_graph, b
     return res
 
 def live_storages():
-    """Number of live C storages (for leak tests)."""
+    """Number of live C storages (for leak tests).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> isinstance(ag.live_storages(), int)
+    True
+    """
     return ag_live_storages()
 
 def live_tensors():
-    """Number of live C tensors (for leak tests)."""
+    """Number of live C tensors (for leak tests).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> isinstance(ag.live_tensors(), int)
+    True
+    """
     return ag_live_tensors()
 
 def live_nodes():
-    """Number of live tape nodes (for leak tests)."""
+    """Number of live tape nodes (for leak tests).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> isinstance(ag.live_nodes(), int)
+    True
+    """
     return ag_live_nodes()
 
 def get_num_threads():
-    """Number of threads the kernels use."""
+    """Number of threads the kernels use.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.get_num_threads() >= 1
+    True
+    """
     return ag_num_threads()
 
 def set_num_threads(int n):
-    """Set the number of threads the kernels use (n >= 1)."""
+    """Set the number of threads the kernels use (n >= 1).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> n = ag.get_num_threads()
+    >>> ag.set_num_threads(1); ag.get_num_threads()
+    1
+    >>> ag.set_num_threads(n)
+    """
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
     ag_threads_set(n)

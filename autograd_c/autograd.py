@@ -43,7 +43,16 @@ class no_grad(_GradMode):
 
 
 class enable_grad(_GradMode):
-    """Context manager (or decorator) that turns recording back on, e.g. inside ``no_grad``."""
+    """Context manager (or decorator) that turns recording back on, e.g. inside ``no_grad``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> with ag.no_grad():
+    ...     with ag.enable_grad():
+    ...         ag.is_grad_enabled()
+    True
+    """
     _mode = True
 
 

@@ -25,7 +25,15 @@ def manual_seed(seed):
 
 
 def get_rng():
-    """The numpy Generator that ``manual_seed`` seeds."""
+    """The numpy Generator that ``manual_seed`` seeds.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.manual_seed(0); a = ag.creation.get_rng().random()
+    >>> ag.manual_seed(0); a == ag.creation.get_rng().random()
+    True
+    """
     return _rng[0]
 
 
@@ -48,61 +56,149 @@ def _make(arr, dtype, requires_grad):
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
-    """A tensor of zeros (float32 unless ``dtype`` says otherwise)."""
+    """A tensor of zeros (float32 unless ``dtype`` says otherwise).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.zeros(2, 3).shape
+    (2, 3)
+    """
     return _make(np.zeros(_shape(shape)), dtype, requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
-    """A tensor of ones."""
+    """A tensor of ones.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.ones(2, dtype='float64')
+    tensor([1., 1.], dtype=float64)
+    """
     return _make(np.ones(_shape(shape)), dtype, requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
-    """A tensor filled with ``fill_value``."""
+    """A tensor filled with ``fill_value``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.full((2,), 7.0)
+    tensor([7., 7.])
+    """
     return _make(np.full(_shape((shape,)), float(fill_value)), dtype, requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False):
-    """An uninitialised tensor (here: zero-filled, for reproducibility)."""
+    """An uninitialised tensor (here: zero-filled, for reproducibility).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.empty(2, 2).shape
+    (2, 2)
+    """
     return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
 def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
-    """Evenly spaced values in [start, stop)."""
+    """Evenly spaced values in [start, stop).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arange(0, 3)
+    tensor([0., 1., 2.])
+    """
     return _make(np.arange(start, stop, step, dtype=np.float64), dtype, requires_grad)
 
 
 def linspace(start, stop, num=50, dtype=None, requires_grad=False):
-    """``num`` evenly spaced values from start to stop inclusive."""
+    """``num`` evenly spaced values from start to stop inclusive.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.linspace(0, 1, 3)
+    tensor([0. , 0.5, 1. ])
+    """
     return _make(np.linspace(start, stop, num), dtype, requires_grad)
 
 
 def eye(n, m=None, dtype=None, requires_grad=False):
-    """Identity matrix (n x m)."""
+    """Identity matrix (n x m).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.eye(2)
+    tensor([[1., 0.],
+            [0., 1.]])
+    """
     return _make(np.eye(n, m), dtype, requires_grad)
 
 
 def rand(*shape, dtype=None, requires_grad=False):
-    """Uniform samples in [0, 1) from the seeded generator."""
+    """Uniform samples in [0, 1) from the seeded generator.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.manual_seed(0)
+    >>> x = ag.rand(100)
+    >>> bool((x.numpy() >= 0).all() and (x.numpy() < 1).all())
+    True
+    """
     return _make(_rng[0].random(_shape(shape)), dtype, requires_grad)
 
 
 def randn(*shape, dtype=None, requires_grad=False):
-    """Standard normal samples from the seeded generator."""
+    """Standard normal samples from the seeded generator.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.manual_seed(0)
+    >>> ag.randn(3, 4).shape
+    (3, 4)
+    """
     return _make(_rng[0].standard_normal(_shape(shape)), dtype, requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
-    """Zeros with the shape (and dtype) of ``t``."""
+    """Zeros with the shape (and dtype) of ``t``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.zeros_like(ag.ones(2, dtype='float64'))
+    tensor([0., 0.], dtype=float64)
+    """
     return zeros(*np.shape(t), dtype=dtype or getattr(t, "dtype", None), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
-    """Ones with the shape (and dtype) of ``t``."""
+    """Ones with the shape (and dtype) of ``t``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.ones_like(ag.zeros(2))
+    tensor([1., 1.])
+    """
     return ones(*np.shape(t), dtype=dtype or getattr(t, "dtype", None), requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
-    """``fill_value`` with the shape (and dtype) of ``t``."""
+    """``fill_value`` with the shape (and dtype) of ``t``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.full_like(ag.zeros(2), 3.0)
+    tensor([3., 3.])
+    """
     return full(np.shape(t), fill_value, dtype=dtype or getattr(t, "dtype", None),
                 requires_grad=requires_grad)

@@ -105,7 +105,17 @@ def save(obj, path):
 
 def load(path):
     """Load what :func:`save` wrote.  A truncated, foreign or crafted file raises ValueError;
-    nothing in the file is ever executed (``allow_pickle=False``)."""
+    nothing in the file is ever executed (``allow_pickle=False``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), 'w.npz')
+    >>> ag.save({'w': ag.ones(2)}, path)
+    >>> ag.load(path)['w']
+    tensor([1., 1.])
+    """
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:

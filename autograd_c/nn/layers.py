@@ -8,6 +8,7 @@ from .. import _core
 from ..creation import get_rng
 from . import init
 from .module import Module, Parameter
+from . import _hooks
 
 __all__ = ["Linear", "Sequential", "Identity", "Flatten", "Dropout"]
 
@@ -210,6 +211,11 @@ class Sequential(Module):
         return plan
 
     def forward(self, x):
+        if _hooks.count[0] and any(m.__dict__.get("_forward_hooks") or
+                                   m.__dict__.get("_backward_hooks") for m in self._mods()):
+            for m in self._mods():  # a hooked layer runs on its own, so its hook sees it
+                x = m(x)
+            return x
         plan = self.__dict__.get("_plan")
         if plan is None:
             plan = self._build_plan()

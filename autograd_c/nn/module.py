@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import _core
 from .._core import Tensor
+from . import _hooks
 
 __all__ = ["Module", "Parameter"]
 
@@ -126,7 +127,65 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        d = self.__dict__
+        if not d.get("_forward_hooks") and not d.get("_backward_hooks"):
+            return self.forward(*args, **kwargs)
+        return _hooks.call_with_hooks(self, args, kwargs)
+
+    # ---- hooks (see autograd_c/nn/_hooks.py)
+    def register_forward_hook(self, hook):
+        """Call ``hook(module, inputs, output)`` after every forward call.
+
+        ``inputs`` is the tuple of positional arguments; a non-None return value replaces the
+        output.  Inside :class:`Sequential` a hooked Linear or activation is run on its own
+        (not fused), so the hook sees the layer's real input and output.
+
+        Returns
+        -------
+        handle : object with a ``remove()`` method
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> layer = ag.nn.Linear(3, 2)
+        >>> shapes = []
+        >>> h = layer.register_forward_hook(lambda m, inp, out: shapes.append(out.shape))
+        >>> _ = layer(ag.ones(4, 3))
+        >>> h.remove()
+        >>> _ = layer(ag.ones(4, 3))
+        >>> shapes
+        [(4, 2)]
+        """
+        return _hooks.add_hook(self, "_forward_hooks", hook)
+
+    def register_full_backward_hook(self, hook):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's inputs have been computed.
+
+        ``grad_output`` holds the gradients of the loss with respect to the module's output
+        tensors, ``grad_input`` those with respect to its positional tensor inputs (None for an
+        input that does not require grad).  They are taken from tensor hooks on the module's
+        inputs and outputs during the backward sweep.  If the module has a single input that
+        requires grad, a tuple returned by the hook replaces ``grad_input``.
+
+        Returns
+        -------
+        handle : object with a ``remove()`` method
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> layer = ag.nn.Linear(3, 2)
+        >>> seen = []
+        >>> def hook(m, gin, gout):
+        ...     seen.append((gin[0].shape, gout[0].shape))
+        >>> h = layer.register_full_backward_hook(hook)
+        >>> x = ag.ones(4, 3, requires_grad=True)
+        >>> layer(x).sum().backward()
+        >>> seen
+        [((4, 3), (4, 2))]
+        """
+        return _hooks.add_hook(self, "_backward_hooks", hook)
 
     # ---- traversal
     def named_children(self):
