@@ -65,6 +65,7 @@ cdef extern from "ag.h" nogil:
         AG_OP_solve
         AG_OP_slogdet
         AG_OP_cholesky
+        AG_OP_cross_entropy
         AG_NUM_OPS
 
     ctypedef struct ag_storage:
@@ -169,6 +170,8 @@ cdef extern from "ag.h" nogil:
     ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b)
     ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
     ag_tensor *ag_cholesky(ag_tensor *a)
+
+    ag_tensor *ag_cross_entropy(ag_tensor *logits, const int64_t *labels, int64_t n)
 
     void ag_init()
     int ag_num_threads()

@@ -1940,3 +1940,4 @@ def op_table():
 # ---- op families bound in their own include files
 include "_linalg.pxi"
 include "_optim.pxi"
+include "_nn.pxi"

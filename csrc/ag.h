@@ -176,6 +176,9 @@ ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out);
 ag_tensor *ag_cholesky(ag_tensor *a);
 
+/* cross-entropy with integer labels: per-sample losses of (N, C) logits, fused log-softmax + NLL */
+ag_tensor *ag_cross_entropy(ag_tensor *logits, const int64_t *labels, int64_t n);
+
 /* ---- threads and kernels ---- */
 void ag_init(void);
 int ag_num_threads(void);

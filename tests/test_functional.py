@@ -79,6 +79,7 @@ JAC_CASES = [
     ("concatenate", lambda x: ag.concatenate([x, x * x], axis=0), rng.standard_normal(3)),
     ("stack", lambda x: ag.stack([x, ag.sin(x)], axis=1), rng.standard_normal(3)),
     ("split", lambda x: ag.split(x, 2)[1] * 3, rng.standard_normal(4)),
+    ("cross_entropy", lambda x: ag._core._cross_entropy_int(x, [1, 0]), rng.standard_normal((2, 3))),
     ("mlp", lambda x: ag.tanh(ag.matmul(ag.tensor(W2, dtype="float64"),
                                          ag.tanh(ag.matmul(ag.tensor(W1, dtype="float64"), x) + ag.tensor(B1, dtype="float64")))),
      rng.standard_normal(4)),

@@ -262,6 +262,11 @@ OPS = [
     Op("cholesky", lambda a: ag.linalg.cholesky(a @ ag.swapaxes(a, -1, -2) + 3.0),
        lambda a: np.linalg.cholesky(a @ np.swapaxes(a, -1, -2) + 3.0), [((3, 3),), ((2, 3, 3),)],
        layouts=False),
+    # ---- fused losses
+    Op("cross_entropy", lambda x: ag._core._cross_entropy_int(x, [2, 0, 1, 2]),
+       lambda x: (np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1)) + x.max(-1)
+                  - x[np.arange(4), [2, 0, 1, 2]]),
+       [((4, 3),)]),
     # ---- softmax family
     Op("softmax", ag.softmax, np_softmax, [((2, 3, 4),), ((5,),), ((1, 3),)],
        kwargs=[dict(axis=0), dict(axis=1), dict(axis=-1)],

@@ -159,8 +159,16 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     x = _as_tensor(input, "cross_entropy", "input")
     x2, single = _rows(x, "cross_entropy")
     n, c = x2.shape
-    logp = _core.log_softmax(x2, -1)
     probs = _is_prob_target(target, x)
+    if not probs and not label_smoothing:
+        # integer labels: the fused C op (log-softmax + NLL in one pass per row, one tape node)
+        y = _class_indices(np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
+                           if single else target, n, c, "cross_entropy")
+        per = _core._cross_entropy_int(x2, y)
+        if single:
+            per = _core.reshape(per, ())
+        return _reduce(per, reduction, "cross_entropy")
+    logp = _core.log_softmax(x2, -1)
     if probs:
         t = _target_like(target, x, "cross_entropy")
         if single:
@@ -176,11 +184,7 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
             per = per * (1.0 - label_smoothing) - _core.mean(logp, -1) * label_smoothing
     if single:
         per = _core.reshape(per, ())
-    if reduction == "mean":
-        return _core.mean(per)
-    if reduction == "sum":
-        return _core.sum(per)
-    return per
+    return _reduce(per, reduction, "cross_entropy")
 
 
 def _is_prob_target(target, x):
