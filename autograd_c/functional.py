@@ -238,7 +238,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
     if mode == "auto":
-        key = (nums,) + tuple((np.shape(a), str(_dtype_for(a))) for a in args)
+        key = (nums,) + tuple(_signature(a) for a in args)
         m = _auto_lookup(f, key)
         if m is None:
             # first call: evaluate for reverse mode (it records the tape) and learn the size
@@ -258,6 +258,13 @@ def jacobian(f, *args, argnums=0, mode="auto"):
 
 
 _auto_sizes = weakref.WeakKeyDictionary()
+
+
+def _signature(a):
+    if isinstance(a, Tensor):
+        return a.shape, a.dtype
+    arr = np.asarray(a)
+    return arr.shape, arr.dtype
 
 
 def _auto_lookup(f, key):
@@ -317,11 +324,11 @@ def _jacobian_reverse(out, targets):
     res = []
     for t, g in zip(targets, gs):
         tg = None if g is None else g.tangent
+        shape = tuple(out.shape) + tuple(t.shape)
         if tg is None:
-            block = np.zeros(tuple(out.shape) + tuple(t.shape), dtype=out.dtype)
+            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
         else:
-            block = np.asarray(tg).reshape(tuple(out.shape) + tuple(t.shape))
-        res.append(_core.tensor(block, dtype=out.dtype))
+            res.append(_core.reshape(tg, shape))  # the tangent is a fresh buffer: no copy
     return res
 
 
