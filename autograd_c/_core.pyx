@@ -266,6 +266,16 @@ class RemovableHandle:
             fns.remove(self._fn)
 
 
+def _rebuild_tensor(data, requires_grad):
+    """Unpickle a Tensor written by ``Tensor.__reduce__`` (data must be float32/float64)."""
+    if not isinstance(data, np.ndarray) or data.dtype not in _DTYPES:
+        raise TypeError("_rebuild_tensor: expected a float32/float64 numpy array")
+    cdef Tensor r = _from_array_copy(data, AG_F32 if data.dtype == float32 else AG_F64)
+    if requires_grad:
+        r.t.requires_grad = 1
+    return r
+
+
 # ---------------------------------------------------------------------------------------------
 # the Tensor
 
@@ -448,6 +458,12 @@ cdef class Tensor:
     def detach(self):
         """A tensor sharing this one's memory, outside the graph."""
         return _wrap(ag_tensor_alias(self.t))
+
+    def __reduce__(self):
+        """Pickle / ``copy.deepcopy`` support: the data (a C-contiguous numpy copy) and
+        ``requires_grad``.  The graph is not saved: a non-leaf pickles as its data, like a
+        detached leaf with the same ``requires_grad``; ``.grad`` and tangents are not kept."""
+        return (_rebuild_tensor, (np.array(self, copy=True, order="C"), bool(self.t.requires_grad)))
 
     def copy(self):
         """A copy of the data, outside the graph (see ``clone`` for a recorded copy)."""
