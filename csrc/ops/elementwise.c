@@ -485,7 +485,7 @@ static int vjp_binary(ag_vjp_ctx *c)
         break;
     case AG_OP_div: /* d(a/b) = da / b - a db / b^2 */
         if (na && !(*ga = ag_div(g, b))) return -1;
-        if (nb && !(*gb = ag_neg(CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
+        if (nb && !(*gb = cun(AG_OP_neg, CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
         break;
     case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
         if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))))
