@@ -34,7 +34,7 @@
     X(tan, tan(x), 1 + y * y)                                                            \
     X(tanh, tanh(x), 1 - y * y)                                                          \
     X(sigmoid, SIGM(x), y * (1 - y))                                                     \
-    X(relu, x > 0 ? x : 0, x > 0)                                                        \
+    X(relu, x <= 0 ? 0 : x, x > 0) /* NaN in, NaN out (like numpy.maximum(x, 0)) */     \
     X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
     X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : y + a)                                  \
     X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
@@ -42,7 +42,7 @@
       (T)0.5 * (1 + erf(x * (T)AG_SQRT1_2)) + x * (T)AG_INV_SQRT_2PI * exp(-x * x / 2))  \
     X(silu, x * SIGM(x), SIGM(x) * (1 + x * (1 - SIGM(x))))                              \
     X(erf, erf(x), (T)AG_2_SQRTPI * exp(-x * x))                                         \
-    X(sign, (x > 0) - (x < 0), 0)                                                        \
+    X(sign, x != x ? x : (T)((x > 0) - (x < 0)), 0)                                      \
     X(step, x > 0, 0)                                                                    \
     X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))
 
