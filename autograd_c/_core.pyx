@@ -104,7 +104,8 @@ cdef Tensor _from_array_copy(object arr, int code):
         raise TypeError(f"cannot make a tensor from an array of dtype {arr.dtype} "
                         "(only bool, integer and floating point data are converted)")
     if code < 0:
-        code = AG_F64 if arr.dtype == float64 else AG_F32
+        # by kind and size, not dtype equality: a big-endian float64 is float64 too
+        code = AG_F64 if arr.dtype.kind == "f" and arr.dtype.itemsize >= 8 else AG_F32
     a = np.asarray(arr, dtype=_DTYPES[code], order="C")
     nd = a.ndim
     if nd > AG_MAXDIM:
@@ -204,6 +205,9 @@ def from_numpy(object a):
                         f"got {arr.dtype}; use ag.tensor(a) to convert with a copy")
     if not arr.flags.writeable:
         raise ValueError("from_numpy: the array is read-only; use ag.tensor(a) to copy it")
+    if not arr.flags.aligned:
+        raise ValueError("from_numpy: the array's data is not aligned to its itemsize (e.g. a view "
+                         "at an odd byte offset); use ag.tensor(a) to copy it")
     nd = arr.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")
