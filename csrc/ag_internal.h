@@ -37,7 +37,8 @@ typedef struct ag_params {
 typedef struct ag_node {
     int64_t refcount;
     int64_t seq;     /* creation order: a topological order of the graph */
-    int64_t epoch;   /* last backward that visited it */
+    int64_t epoch;   /* last backward that visited it (atomic access) */
+    int busy;        /* claimed by a running sweep (compare-and-swap): one sweep per node */
     int op;
     int nin;
     int released;
