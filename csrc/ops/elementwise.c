@@ -17,7 +17,8 @@
 #define AG_INV_SQRT_2PI 0.39894228040143267794
 #define AG_2_SQRTPI 1.12837916709551257390
 
-#define PAR_N 32768
+#define PAR_N 32768 /* parallel loops honour ag_num_threads(): set_num_threads, and one thread
+                      in a fork() child, where an OpenMP team would hang */
 
 /* ------------------------------------------------------------------ unary table
  * X(name, f(x), f'(x, y)); a and b are the op's scalar parameters */
@@ -59,7 +60,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T)) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *xs = (const T *)p[1];                                                     \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            _Pragma("omp parallel for if (n >= PAR_N && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)")                       \
             for (i = 0; i < n; i++) { const T x = xs[i]; o[i] = (T)(FX); }                    \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
@@ -79,7 +80,7 @@ typedef struct { double a, b; } uparams;
         if (s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
             T *o = (T *)p[0];                                                                  \
             const T *vs = (const T *)p[1], *xs = (const T *)p[2], *ys = (const T *)p[3];       \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            _Pragma("omp parallel for if (n >= PAR_N && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)")                       \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = xs[i], y = ys[i];                                                  \
                 (void)x; (void)y;                                                              \
@@ -327,17 +328,17 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
         if (s[0] == es && s[1] == es && s[2] == es) {                                          \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], *bs = (const T *)p[2];                              \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            _Pragma("omp parallel for if (n >= PAR_N && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)")                       \
             for (i = 0; i < n; i++) { const T a = as[i], b = bs[i]; o[i] = (T)(EX); }         \
         } else if (s[0] == es && s[1] == es && s[2] == 0) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T *as = (const T *)p[1], b = *(const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            _Pragma("omp parallel for if (n >= PAR_N && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)")                       \
             for (i = 0; i < n; i++) { const T a = as[i]; o[i] = (T)(EX); }                    \
         } else if (s[0] == es && s[1] == 0 && s[2] == es) {                                    \
             T *o = (T *)p[0];                                                                  \
             const T a = *(const T *)p[1], *bs = (const T *)p[2];                               \
-            _Pragma("omp parallel for if (n >= PAR_N) schedule(static)")                       \
+            _Pragma("omp parallel for if (n >= PAR_N && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)")                       \
             for (i = 0; i < n; i++) { const T b = bs[i]; o[i] = (T)(EX); }                    \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \

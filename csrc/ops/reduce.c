@@ -368,7 +368,7 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     static void softmax_rows_##sfx(const T *x, T *y, int64_t rows, int64_t L, int logm) \
     {                                                                                   \
         int64_t r;                                                                      \
-        _Pragma("omp parallel for if (rows * L >= 32768 && rows >= 2) schedule(static)") \
+        _Pragma("omp parallel for if (rows * L >= 32768 && rows >= 2 && ag_num_threads() > 1) num_threads(ag_num_threads()) schedule(static)") \
         for (r = 0; r < rows; r++) {                                                    \
             const T *xr = x + r * L;                                                    \
             T *yr = y + r * L, m = -INFINITY, s = 0;                                    \
