@@ -1470,10 +1470,21 @@ def get_num_threads():
     return ag_num_threads()
 
 def set_num_threads(int n):
-    """Set the number of threads the kernels use (n >= 1)."""
+    """Set the number of threads the kernels use (n >= 1).
+
+    In a child process created by ``os.fork()`` the kernels stay on one thread (OpenMP cannot be
+    restarted after a fork); use the "spawn" or "forkserver" start method for multi-threaded
+    worker processes.
+    """
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
     ag_threads_set(n)
+    if ag_num_threads() != n:
+        import warnings
+        warnings.warn(f"set_num_threads({n}): this process was created by os.fork(), where the "
+                      "kernels run on one thread (OpenMP cannot be used after a fork); use the "
+                      "'spawn' or 'forkserver' start method for multi-threaded workers",
+                      RuntimeWarning, stacklevel=2)
 
 def isa():
     """The instruction set the kernels use now ("avx512", "avx2" or "generic")."""
