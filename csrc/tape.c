@@ -319,8 +319,7 @@ static ag_tensor *run_hook(int64_t id, ag_tensor *g)
     ag_tensor *r;
     if (!hook_fn) return g;
     r = hook_fn(id, g, hook_ctx);
-    if (!r) { ag_tensor_decref(g); return NULL; }
-    if (r != g) ag_tensor_decref(g);
+    ag_tensor_decref(g); /* the callback returns a new reference (to g itself when unchanged) */
     return r;
 }
 

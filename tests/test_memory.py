@@ -114,3 +114,24 @@ def test_second_derivative_of_log_does_not_leak_regression():
     base = _counts()
     np.testing.assert_allclose(h(1.5).item(), 2 * 2.0 / 1.5 ** 3, rtol=1e-12)
     assert _counts() == base
+
+
+@pytest.mark.parametrize("ret", ["none", "same", "new"])
+def test_backward_hooks_do_not_leak_regression(ret):
+    # regression: a hook returning None (or its argument) leaked the gradient tensor every call
+    x = ag.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    hook = {"none": lambda g: None, "same": lambda g: g, "new": lambda g: g * 1.0}[ret]
+
+    def once():
+        h = x * 2.0
+        h.register_hook(hook)
+        (h * h).sum().backward()
+
+    once()
+    x.grad = None
+    base = _counts()
+    for _ in range(10):
+        once()
+    x.grad = None
+    assert _counts() == base
+    np.testing.assert_allclose(x.numpy(), [1.0, 2.0])
