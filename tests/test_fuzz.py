@@ -6,7 +6,7 @@
 - random op graphs in float64 where the function is smooth at the sample: reverse-mode gradients
   and forward-mode tangents against central finite differences (eps = machine_eps^(1/3)).
 
-Profiles (env AUTOGRAD_C_FUZZ): "ci" (default, 200 examples per test, ~15 s on 2 cores), "nightly" (50x the
+Profiles (env AUTOGRAD_C_FUZZ): "ci" (default, 500 examples per test, ~15 s on 2 cores), "nightly" (20x the
 examples), "sanitize" (25 examples; tools/sanitize.sh).  Shrunk failures become regression tests
 at the bottom of this file.
 """
@@ -26,8 +26,8 @@ import autograd_c as ag  # noqa: E402
 _COMMON = dict(deadline=None, derandomize=False, print_blob=True,
                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                       HealthCheck.filter_too_much])
-settings.register_profile("ci", max_examples=200, **_COMMON)
-settings.register_profile("nightly", max_examples=2000, **_COMMON)
+settings.register_profile("ci", max_examples=500, **_COMMON)
+settings.register_profile("nightly", max_examples=10000, **_COMMON)
 settings.register_profile("sanitize", max_examples=25, **_COMMON)
 PROFILE = os.environ.get("AUTOGRAD_C_FUZZ", "ci")
 FUZZ = settings(settings.get_profile(PROFILE))
