@@ -210,21 +210,19 @@ def test_zero_size_shape_ops(shape, no_leak):
     _grad_is_zero_of_shape(x)
 
 
-@pytest.mark.parametrize("n", [0])
-def test_zero_size_linalg(n, no_leak):
-    A = ag.zeros(n, n, dtype="float64", requires_grad=True)
+def test_zero_size_linalg(no_leak):
+    # 0x0 matrices behave like numpy's: empty inverse / factor, det 1, slogdet (1, 0)
+    A = ag.zeros(0, 0, dtype="float64", requires_grad=True)
     for f in (ag.linalg.inv, ag.linalg.cholesky):
-        try:
-            r = f(A)
-        except (ValueError, ag.LinAlgError):
-            continue
+        r = f(A)
         assert r.shape == (0, 0)
-    B = ag.zeros(2, 0, 0, dtype="float64")
-    try:
-        r = ag.linalg.solve(B, ag.zeros(2, 0, 3, dtype="float64"))
-        assert r.shape == (2, 0, 3)
-    except (ValueError, ag.LinAlgError):
-        pass
+        r.sum().backward()
+        assert A.grad.shape == (0, 0)
+    sign, logdet = ag.linalg.slogdet(A)
+    assert (sign.item(), logdet.item()) == tuple(float(v) for v in np.linalg.slogdet(np.zeros((0, 0))))
+    assert ag.linalg.det(A).item() == 1.0
+    r = ag.linalg.solve(ag.zeros(2, 0, 0, dtype="float64"), ag.zeros(2, 0, 3, dtype="float64"))
+    assert r.shape == (2, 0, 3)
 
 
 # ------------------------------------------------------------------ unusual numpy arrays
@@ -338,7 +336,7 @@ def test_hostile_indices(no_leak):
                 np.array([2 ** 40]), np.array([-(2 ** 40)])):
         with pytest.raises(IndexError):
             x[key]
-    for key in (1.5, "a", None if False else object(), np.array([0.5])):
+    for key in (1.5, "a", object(), np.array([0.5])):
         with pytest.raises((IndexError, TypeError)):
             x[key]
     # extreme slice bounds clip like numpy
