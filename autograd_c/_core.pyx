@@ -104,8 +104,9 @@ cdef Tensor _from_array_copy(object arr, int code):
         raise TypeError(f"cannot make a tensor from an array of dtype {arr.dtype} "
                         "(only bool, integer and floating point data are converted)")
     if code < 0:
-        code = AG_F64 if arr.dtype == float64 else AG_F32
-    a = np.asarray(arr, dtype=_DTYPES[code], order="C")  # ascontiguousarray would make 0-d 1-d
+        # by kind and size, not dtype equality: a big-endian float64 is float64 too
+        code = AG_F64 if arr.dtype.kind == "f" and arr.dtype.itemsize >= 8 else AG_F32
+    a = np.asarray(arr, dtype=_DTYPES[code], order="C")
     nd = a.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")
@@ -207,6 +208,9 @@ def from_numpy(object a):
                         f"got {arr.dtype}; use ag.tensor(a) to convert with a copy")
     if not arr.flags.writeable:
         raise ValueError("from_numpy: the array is read-only; use ag.tensor(a) to copy it")
+    if not arr.flags.aligned:
+        raise ValueError("from_numpy: the array's data is not aligned to its itemsize (e.g. a view "
+                         "at an odd byte offset); use ag.tensor(a) to copy it")
     nd = arr.ndim
     if nd > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {nd}")
@@ -269,6 +273,16 @@ class RemovableHandle:
             fns.remove(self._fn)
             if not fns:
                 del self._registry[self._key]
+
+
+def _rebuild_tensor(data, requires_grad):
+    """Unpickle a Tensor written by ``Tensor.__reduce__`` (data must be float32/float64)."""
+    if not isinstance(data, np.ndarray) or data.dtype not in _DTYPES:
+        raise TypeError("_rebuild_tensor: expected a float32/float64 numpy array")
+    cdef Tensor r = _from_array_copy(data, AG_F32 if data.dtype == float32 else AG_F64)
+    if requires_grad:
+        r.t.requires_grad = 1
+    return r
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,6 +467,12 @@ cdef class Tensor:
     def detach(self):
         """A tensor sharing this one's memory, outside the graph."""
         return _wrap(ag_tensor_alias(self.t))
+
+    def __reduce__(self):
+        """Pickle / ``copy.deepcopy`` support: the data (a C-contiguous numpy copy) and
+        ``requires_grad``.  The graph is not saved: a non-leaf pickles as its data, like a
+        detached leaf with the same ``requires_grad``; ``.grad`` and tangents are not kept."""
+        return (_rebuild_tensor, (np.array(self, copy=True, order="C"), bool(self.t.requires_grad)))
 
     def copy(self):
         """A copy of the data, outside the graph (see ``clone`` for a recorded copy)."""
@@ -1901,6 +1921,10 @@ def get_num_threads():
 def set_num_threads(int n):
     """Set the number of threads the kernels use (n >= 1).
 
+    In a child process created by ``os.fork()`` the kernels stay on one thread (OpenMP cannot be
+    restarted after a fork); use the "spawn" or "forkserver" start method for multi-threaded
+    worker processes.
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -1912,6 +1936,12 @@ def set_num_threads(int n):
     if n < 1:
         raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
     ag_threads_set(n)
+    if ag_num_threads() != n:
+        import warnings
+        warnings.warn(f"set_num_threads({n}): this process was created by os.fork(), where the "
+                      "kernels run on one thread (OpenMP cannot be used after a fork); use the "
+                      "'spawn' or 'forkserver' start method for multi-threaded workers",
+                      RuntimeWarning, stacklevel=2)
 
 def isa():
     """The instruction set the kernels use now ("avx512", "avx2" or "generic")."""

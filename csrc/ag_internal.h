@@ -37,7 +37,8 @@ typedef struct ag_params {
 typedef struct ag_node {
     int64_t refcount;
     int64_t seq;     /* creation order: a topological order of the graph */
-    int64_t epoch;   /* last backward that visited it */
+    int64_t epoch;   /* last backward that visited it (atomic access) */
+    int busy;        /* claimed by a running sweep (compare-and-swap): one sweep per node */
     int op;
     int nin;
     int released;
@@ -131,6 +132,20 @@ typedef void (*ag_row_fn)(int64_t n, char **ptrs, const int64_t *bstrides, void 
 void ag_iter(int nops, int ndim, const int64_t *shape, char **base,
              int64_t bstrides[][AG_MAXDIM], ag_row_fn fn, void *ctx);
 int ag_iter_single_row(int nops, ag_tensor **ops, ag_row_fn fn, void *ctx);
+/* for (I = 0; I < N; I++) BODY, in an OpenMP team of ag_num_threads() only when COND holds and
+ * more than one thread is allowed (one in a fork() child).  A plain branch, not an OpenMP
+ * if-clause: with the clause false libgomp still starts and ends a team of one, which costs a
+ * futex syscall per call -- more than a whole small op. */
+#define AG_PAR_FOR(COND, I, N, ...)                                                    \
+    do {                                                                               \
+        if ((COND) && ag_num_threads() > 1) {                                          \
+            _Pragma("omp parallel for num_threads(ag_num_threads()) schedule(static)") \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        } else {                                                                       \
+            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
+        }                                                                              \
+    } while (0)
+
 /* element pointer of tensor */
 static inline char *ag_ptr(const ag_tensor *t)
 {

@@ -74,8 +74,7 @@ static int check_hyper(const char *opt, int n, const char *const *names, const d
     {                                                                                             \
         int64_t j;                                                                                \
         const T tlr = (T)lr, tmu = (T)mu, tdamp = (T)(1.0 - damp), twd = (T)wd, ts = (T)sgn;      \
-        _Pragma("omp parallel for if (n >= OPT_PAR_N) schedule(static)")                          \
-        for (j = 0; j < n; j++) {                                                                 \
+        AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + twd * p[j];                                                        \
             if (buf) {                                                                            \
                 T b = first ? g : tmu * buf[j] + tdamp * g;                                       \
@@ -83,7 +82,7 @@ static int check_hyper(const char *opt, int n, const char *const *names, const d
                 g = nesterov ? g + tmu * b : b;                                                   \
             }                                                                                     \
             p[j] -= tlr * g;                                                                      \
-        }                                                                                         \
+        );                                                                                        \
     }
 SGD_KERNEL(float, sgd_f32)
 SGD_KERNEL(double, sgd_f64)
@@ -130,8 +129,7 @@ int ag_optim_sgd(int n, ag_tensor **params, ag_tensor **mbuf, int64_t *steps, do
         const T tb1 = (T)b1, tb2 = (T)b2, c1 = (T)(1.0 - b1), c2 = (T)(1.0 - b2);                 \
         const T tss = (T)step_size, tib = (T)inv_sqrt_bc2, teps = (T)eps, tl2 = (T)l2;            \
         const T tdec = (T)decay, ts = (T)sgn;                                                     \
-        _Pragma("omp parallel for if (n >= OPT_PAR_N) schedule(static)")                          \
-        for (j = 0; j < n; j++) {                                                                 \
+        AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + tl2 * p[j];                                                        \
             T mj = tb1 * m[j] + c1 * g;                                                           \
             T vj = tb2 * v[j] + c2 * g * g;                                                       \
@@ -143,7 +141,7 @@ int ag_optim_sgd(int n, ag_tensor **params, ag_tensor **mbuf, int64_t *steps, do
                 vmax[j] = vd;                                                                     \
             }                                                                                     \
             p[j] = p[j] * tdec - tss * mj / (SQRT(vd) * tib + teps);                              \
-        }                                                                                         \
+        );                                                                                        \
     }
 ADAM_KERNEL(float, adam_f32, sqrtf)
 ADAM_KERNEL(double, adam_f64, sqrt)
@@ -204,8 +202,7 @@ int ag_optim_adam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **ex
         int64_t j;                                                                                \
         const T ta = (T)a, c = (T)(1.0 - a), teps = (T)eps, twd = (T)wd, tmu = (T)mu;             \
         const T tlr = (T)lr, ts = (T)sgn;                                                         \
-        _Pragma("omp parallel for if (n >= OPT_PAR_N) schedule(static)")                          \
-        for (j = 0; j < n; j++) {                                                                 \
+        AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + twd * p[j];                                                        \
             T s = ta * sq[j] + c * g * g;                                                         \
             T d;                                                                                  \
@@ -223,7 +220,7 @@ int ag_optim_adam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **ex
             } else {                                                                              \
                 p[j] -= tlr * g / d;                                                              \
             }                                                                                     \
-        }                                                                                         \
+        );                                                                                        \
     }
 RMSPROP_KERNEL(float, rmsprop_f32, sqrtf)
 RMSPROP_KERNEL(double, rmsprop_f64, sqrt)
@@ -273,13 +270,12 @@ int ag_optim_rmsprop(int n, ag_tensor **params, ag_tensor **square_avg, ag_tenso
     {                                                                                             \
         int64_t j;                                                                                \
         const T tlr = (T)clr, twd = (T)wd, teps = (T)eps, ts = (T)sgn;                            \
-        _Pragma("omp parallel for if (n >= OPT_PAR_N) schedule(static)")                          \
-        for (j = 0; j < n; j++) {                                                                 \
+        AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + twd * p[j];                                                        \
             T s = sum[j] + g * g;                                                                 \
             sum[j] = s;                                                                           \
             p[j] -= tlr * g / (SQRT(s) + teps);                                                   \
-        }                                                                                         \
+        );                                                                                        \
     }
 ADAGRAD_KERNEL(float, adagrad_f32, sqrtf)
 ADAGRAD_KERNEL(double, adagrad_f64, sqrt)

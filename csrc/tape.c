@@ -320,8 +320,7 @@ static ag_tensor *run_hook(int64_t id, ag_tensor *g)
     ag_tensor *r;
     if (!hook_fn) return g;
     r = hook_fn(id, g, hook_ctx);
-    if (!r) { ag_tensor_decref(g); return NULL; }
-    if (r != g) ag_tensor_decref(g);
+    ag_tensor_decref(g); /* the callback returns a new reference (to g itself when unchanged) */
     return r;
 }
 
@@ -356,9 +355,32 @@ static int check_saved(ag_node *n)
     return 0;
 }
 
+/* A graph belongs to one sweep at a time.  Each node the sweep visits is claimed with a
+ * compare-and-swap and released at the end, so a second backward over the same nodes -- from
+ * another thread, or re-entrantly from a hook -- fails with a clear error instead of racing on
+ * the nodes' epoch marks and gradient slots. */
+static int node_claim(ag_node *n)
+{
+    int expected = 0;
+    return __atomic_compare_exchange_n(&n->busy, &expected, 1, 0, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static void node_unclaim(ag_node *n) { __atomic_store_n(&n->busy, 0, __ATOMIC_RELEASE); }
+
+static int mark_epoch(ag_node *n, int64_t epoch)
+{
+    /* 1 when newly marked for this sweep */
+    int64_t old = __atomic_load_n(&n->epoch, __ATOMIC_RELAXED);
+    if (old == epoch) return 0;
+    __atomic_store_n(&n->epoch, epoch, __ATOMIC_RELAXED);
+    return 1;
+}
+
 static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, int create,
                  capture_t *cap)
 {
+    int64_t nclaimed = 0;
     ag_node **list = NULL, **stack = NULL;
     int64_t nlist = 0, caplist = 0, top = 0, capstack = 0, k;
     int64_t epoch = __atomic_add_fetch(&sweep_epoch, 1, __ATOMIC_RELAXED);
@@ -381,19 +403,26 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
     /* 1. collect the nodes reachable from the roots through edges that need a gradient */
     for (i = 0; i < nroots; i++) {
         ag_node *r = roots[i]->grad_fn;
-        if (r && r->epoch != epoch) { r->epoch = epoch; PUSH(stack, top, capstack, r); }
+        if (r && mark_epoch(r, epoch)) PUSH(stack, top, capstack, r);
     }
     while (top > 0) {
         ag_node *n = stack[--top];
-        ag_node_incref(n);
         PUSH(list, nlist, caplist, n);
+        ag_node_incref(n);
+        if (!node_claim(n)) {
+            status = ag_set_error(AG_ERUNTIME,
+                                  "backward: the graph (at %s) is already being differentiated by "
+                                  "another backward/grad call -- from another thread, or "
+                                  "re-entrantly from a hook. A graph may be differentiated by one "
+                                  "thread at a time: build a separate graph in each thread",
+                                  ag_op_name(n->op));
+            goto done;
+        }
+        nclaimed++;
         if (n->released) continue;
         for (i = 0; i < n->nin; i++) {
             ag_node *m = n->in[i]->grad_fn;
-            if (n->needs[i] && m && m->epoch != epoch) {
-                m->epoch = epoch;
-                PUSH(stack, top, capstack, m);
-            }
+            if (n->needs[i] && m && mark_epoch(m, epoch)) PUSH(stack, top, capstack, m);
         }
     }
     /* 2. decreasing creation order is a topological order */
@@ -514,9 +543,11 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
 restore:
     ag_set_grad_enabled(prev_grad);
 done:
-    for (k = 0; k < nlist; k++) {
+    for (k = 0; k < nclaimed; k++) {
+        /* gradient slots are cleared only by the sweep that owns them */
         ag_tensor_decref(list[k]->gradbuf);
         list[k]->gradbuf = NULL;
+        node_unclaim(list[k]);
     }
     for (k = 0; k < nlist; k++) ag_node_decref(list[k]);
     free(list);

@@ -1,6 +1,7 @@
 /* cpu.c - ISA detection (cpuid + xgetbv) and the kernel table switch. */
 #include "cpu.h"
 #include "gemm_internal.h"
+#include "gemm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,7 @@ int ag_set_isa(int isa)
         return -1;
     fill_table(isa);
     ag_kernels_ready = 1;
+    (void)ag_get_num_threads(); /* fix the default thread count now */
     return 0;
 }
 
@@ -175,5 +177,6 @@ int ag_kernels_init(void)
     }
     fill_table(isa);
     ag_kernels_ready = 1;
+    (void)ag_get_num_threads(); /* fix the default thread count now */
     return 0;
 }

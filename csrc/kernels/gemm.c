@@ -20,11 +20,13 @@
  * buffers: no barriers (a descheduled thread cannot stall the others), and
  * K is never split, so 1 and N threads give bitwise identical results.
  *
- * Block sizes live in each ISA's table (gemm_avx512.c etc.).  AVX-512 f32:
- * MR=14, NR=32 (28 zmm accumulators), KC=384, MC=504 (A block in the
- * 1 MiB L2), NC=4096 (B panel in the 32 MiB L3); f64: MR=14, NR=16,
- * KC=384, MC=252.  KC and MC are evened out so the last block is not a
- * sliver.
+ * Block sizes live in each ISA's table (gemm_avx512.c etc.), measured on
+ * this Zen 5 (48 KiB L1d, 1 MiB L2, 32 MiB L3).  AVX-512 f32: MR=14, NR=32
+ * (28 zmm accumulators); KC=768: fewer passes over C pay more than keeping
+ * the 96 KiB B micro-panel in L1 (L2 feeds it fast enough); MC=168 keeps
+ * the 504 KiB A block in L2; NC=2048 (6 MiB B panel in L3).  f64: MR=14,
+ * NR=16, KC=512, MC=126, NC=2048.  KC and MC are evened out so that the
+ * last block is not a sliver.
  *
  * The epilogue of the product is split across the pc loop: the first
  * rank-KC update applies beta and the bias, later ones accumulate
@@ -52,11 +54,10 @@
 #endif
 
 /* products with fewer multiply-adds than this run on one thread */
-#define AG_PAR_MIN_MNK (96.0 * 96.0 * 96.0)
-/* products with fewer multiply-adds than this, or whose B takes at most
-   this many bytes, take the small (unpacked) path */
+#define AG_PAR_MIN_MNK (64.0 * 64.0 * 64.0)
+/* products with fewer multiply-adds than this always take the small
+   (unpacked) path; see use_small() for the others */
 #define AG_SMALL_MNK (80.0 * 80.0 * 80.0)
-#define AG_SMALL_B_BYTES (1024.0 * 1024.0)
 
 static int g_nthreads = 0;
 
@@ -107,7 +108,7 @@ static void *scratch(size_t bytes)
 
 typedef struct {
     const ag_gemm_kernels *kt;
-    size_t es;
+    int64_t es;         /* element size in bytes */
     int64_t M, N, K;
     const char *A; int64_t rsa, csa;
     const char *B; int64_t rsb, csb;
@@ -129,7 +130,7 @@ static void blocked_block(const job *jb, int64_t i0, int64_t M, int64_t j0,
                           int64_t N, char *Ap, char *Bp)
 {
     const ag_gemm_kernels *kt = jb->kt;
-    const size_t es = jb->es;
+    const int64_t es = jb->es;
     const int64_t MR = kt->mr, NR = kt->nr, NC = kt->nc, K = jb->K;
     const int64_t nib = (M + kt->mc - 1) / kt->mc;
     /* even out the M blocks (a multiple of MR) */
@@ -177,7 +178,7 @@ static void blocked_part(const job *jb, int tid)
     if (j1 > jb->N) j1 = jb->N;
     if (i1 > i0 && j1 > j0)
         blocked_block(jb, i0, i1 - i0, j0, j1 - j0, Ap,
-                      Ap + ((size_t)(jb->kt->mc * jb->kc) * jb->es + 63) / 64 * 64);
+                      Ap + (size_t)((jb->kt->mc * jb->kc * jb->es + 63) / 64 * 64));
 }
 
 /* Threads never wait for each other: the C matrix is cut into a tm x tn
@@ -222,8 +223,8 @@ static int gemm_blocked(job *jb, int nt)
     ncmax = (ntj + jb->tn - 1) / jb->tn * NR;
     if (ncmax > kt->nc)
         ncmax = kt->nc;
-    jb->bufsz = ((size_t)(kt->mc * jb->kc) * jb->es + 63) / 64 * 64 +
-                (size_t)(ncmax * jb->kc) * jb->es + 64;
+    jb->bufsz = (size_t)((kt->mc * jb->kc * jb->es + 63) / 64 * 64 +
+                         ncmax * jb->kc * jb->es + 64);
     jb->bufsz = (jb->bufsz + 63) / 64 * 64;
     jb->buf = (char *)scratch(jb->bufsz * (size_t)nt);
     if (!jb->buf)
@@ -241,16 +242,19 @@ static int gemm_blocked(job *jb, int nt)
     return 0;
 }
 
-/* small path, part tid of nt: a contiguous range of MR-row strips (or of
-   NR-column blocks when there are more of those) */
+/* small path, part tid of nt: a contiguous range of MR-row strips or of
+   NR-column blocks */
 static void small_part(const job *jb, const char *B, int64_t rsb, int64_t bps,
                        int tid, int nt)
 {
     const ag_gemm_kernels *kt = jb->kt;
-    const size_t es = jb->es;
+    const int64_t es = jb->es;
     const int64_t MR = kt->mr, NR = kt->nr;
     int64_t nbj = (jb->N + NR - 1) / NR, nbi = (jb->M + MR - 1) / MR;
-    int by_cols = nbj > nbi;
+    /* split the dimension that gives the smaller largest share */
+    int64_t rmax = (nbi + nt - 1) / nt * MR, cmax = (nbj + nt - 1) / nt * NR;
+    int by_cols = (double)(rmax < jb->M ? rmax : jb->M) * (double)jb->N >
+                  (double)(cmax < jb->N ? cmax : jb->N) * (double)jb->M;
     int64_t nb = by_cols ? nbj : nbi;
     int64_t b0 = nb * tid / nt, b1 = nb * (tid + 1) / nt;
     int64_t i0 = 0, m = jb->M, j0 = 0, n = jb->N;
@@ -287,15 +291,21 @@ static void gemm_small(const job *jb, const char *B, int64_t rsb, int64_t bps,
     small_part(jb, B, rsb, bps, 0, 1);
 }
 
-/* The unpacked path wins while B stays in L2 (it is swept once per
-   MR-row strip of A), and always when A is a single strip (B is then read
-   exactly once); bigger products are packed. */
+/* Packing costs about 12 (1/M + 1/N) relative to the multiply-adds (one
+   packed element ~ 12 multiply-adds); the unpacked path instead re-reads B
+   once per MR-row strip of A, which is free while B stays in L2 and costs
+   ~35% (B <= 2 MiB) to ~60% (B <= 8 MiB) once it spills to L3.  Measured on
+   Zen 5 (1 MiB L2, 32 MiB L3). */
 static int use_small(const job *jb)
 {
     double mnk = (double)jb->M * (double)jb->N * (double)jb->K;
     double bbytes = (double)jb->K * (double)jb->N * (double)jb->es;
-    return mnk <= AG_SMALL_MNK || bbytes <= AG_SMALL_B_BYTES ||
-           jb->M <= jb->kt->mr;
+    double pack = 12.0 * (1.0 / (double)jb->M + 1.0 / (double)jb->N);
+    if (mnk <= AG_SMALL_MNK || bbytes <= 768.0 * 1024.0)
+        return 1;
+    if (bbytes > 8.0 * 1024.0 * 1024.0)
+        return 0;
+    return pack > (bbytes <= 2.0 * 1024.0 * 1024.0 ? 0.35 : 0.6);
 }
 
 /* the product once M, N, K > 0 and alpha != 0; nt = threads allowed */
@@ -307,10 +317,10 @@ static void gemm_run(job *jb, int nt)
             gemm_small(jb, jb->B, jb->rsb, NR, nt);
             return;
         } else if ((double)jb->K * (double)jb->N * (double)jb->es <=
-                   8.0 * AG_SMALL_B_BYTES) {
+                   8.0 * 1024.0 * 1024.0) {
             /* B without unit column stride: pack it whole into NR-column
                blocks first (k x NR row-major each) */
-            size_t bytes = (size_t)(jb->K * ((jb->N + NR - 1) / NR) * NR) * jb->es;
+            size_t bytes = (size_t)(jb->K * ((jb->N + NR - 1) / NR) * NR * jb->es);
             char *bp = (char *)scratch(bytes);
             if (bp) {
                 jb->kt->packB(jb->K, jb->N, jb->B, jb->rsb, jb->csb, bp);
@@ -364,7 +374,7 @@ static void scale_f64(int64_t M, int64_t N, double beta, double *C,
         }
 }
 
-static void init_job(job *jb, const ag_gemm_kernels *kt, size_t es,
+static void init_job(job *jb, const ag_gemm_kernels *kt, int64_t es,
                      int64_t M, int64_t N, int64_t K,
                      const void *A, int64_t rsa, int64_t csa,
                      const void *B, int64_t rsb, int64_t csb,

@@ -13,7 +13,6 @@
 
 #include <immintrin.h>
 #include <string.h>
-#include <stdlib.h>
 
 #define MR_S 14
 #define NR_S 32
@@ -314,7 +313,11 @@ static void store_tile_f64(double *t, double *C, int64_t rsc, int64_t csc,
 /* k iterations before the end at which the C tile is prefetched */
 #define AG_PF_C 32
 
-/* first and last byte of each of the m rows of a C tile (strides in bytes) */
+/* prefetch the first and last element of each of the m rows of a C tile:
+   rsb = row stride in bytes, csb = column stride in elements, last = byte
+   offset of the row's last element (used when csb == 1).  The kernels
+   prefetch into L2 when they start and into L1 AG_PF_C steps before the
+   end (earlier, the A and B streams would evict the lines from L1 again). */
 #define prefetch_c(C, rsb, csb, m, last, hint)                               \
     do {                                                                      \
         const char *c_ = (const char *)(C);                                   \
@@ -342,8 +345,6 @@ static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
     prefetch_c(C, rsc * 4, csc, m, n * 4 - 4, _MM_HINT_T1);
     for (p = 0; p < k; p++) {
         __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        /* fetch the C tile near the end of the loop (earlier, the A and B
-           streams would evict it from L1 again) */
         if (p == k - AG_PF_C)
             prefetch_c(C, rsc * 4, csc, m, n * 4 - 4, _MM_HINT_T0);
 #pragma GCC unroll 14
@@ -785,19 +786,11 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
 
 void ag_fill_table_avx512(ag_kernel_table *t)
 {
-    ag_gemm_kernels s = {MR_S, NR_S, 504, 384, 4096,
+    /* {MR, NR, MC, KC, NC}: see the top of gemm.c for the reasoning */
+    ag_gemm_kernels s = {MR_S, NR_S, 168, 768, 2048,
                          packA_f32, packB_f32, ukr_f32, small_f32};
-    ag_gemm_kernels d = {MR_D, NR_D, 252, 384, 4096,
+    ag_gemm_kernels d = {MR_D, NR_D, 126, 512, 2048,
                          packA_f64, packB_f64, ukr_f64, small_f64};
-    {   /* TEMPORARY tuning hook */
-        const char *e;
-        if ((e = getenv("AGT_MC"))) s.mc = atoi(e);
-        if ((e = getenv("AGT_KC"))) s.kc = atoi(e);
-        if ((e = getenv("AGT_NC"))) s.nc = atoi(e);
-        if ((e = getenv("AGT_DMC"))) d.mc = atoi(e);
-        if ((e = getenv("AGT_DKC"))) d.kc = atoi(e);
-        if ((e = getenv("AGT_DNC"))) d.nc = atoi(e);
-    }
     t->f32 = s;
     t->f64 = d;
 }

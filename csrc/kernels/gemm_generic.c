@@ -316,8 +316,8 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
                       (const double *)bias, (const ag_epi_f64 *)epi);
 }
 
-/* small path: rows past m reuse the last row, columns past n read a
-   zero-padded copy of B, so the tile routine never reads out of bounds. */
+/* small path: full tiles read A and B in place; edge tiles go through
+   zero-padded copies so that the tile routine never reads out of bounds. */
 static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
                       int64_t bps, void *C_, int64_t rsc, int64_t csc,
@@ -335,6 +335,15 @@ static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
             int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
             AG_ALIGN(64) float acc[MR_S * NR_S];
             int q;
+            if (mm == MR_S && nn == NR_S) {
+                /* full tile: read A and B in place */
+                tile_f32(k, A + i0 * rsa, rsa, csa, B + (j0 / NR_S) * bps, rsb, acc);
+                ag_store_tile_f32(acc, NR_S, C + i0 * rsc + j0 * csc, rsc, csc,
+                                 mm, nn, bias ? bias + j0 : NULL,
+                                 (const ag_epi_f32 *)epi);
+                continue;
+            }
+            /* edge tile: through small zero-padded copies, 64 k at a time */
             memset(acc, 0, sizeof(acc));
             /* chunks of 64 along k through small packed copies */
             for (p0 = 0; p0 < k; p0 += 64) {
@@ -370,6 +379,15 @@ static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
             int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
             AG_ALIGN(64) double acc[MR_D * NR_D];
             int q;
+            if (mm == MR_D && nn == NR_D) {
+                /* full tile: read A and B in place */
+                tile_f64(k, A + i0 * rsa, rsa, csa, B + (j0 / NR_D) * bps, rsb, acc);
+                ag_store_tile_f64(acc, NR_D, C + i0 * rsc + j0 * csc, rsc, csc,
+                                 mm, nn, bias ? bias + j0 : NULL,
+                                 (const ag_epi_f64 *)epi);
+                continue;
+            }
+            /* edge tile: through small zero-padded copies, 64 k at a time */
             memset(acc, 0, sizeof(acc));
             for (p0 = 0; p0 < k; p0 += 64) {
                 int64_t kk = k - p0 < 64 ? k - p0 : 64;

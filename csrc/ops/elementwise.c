@@ -17,20 +17,9 @@
 #define AG_INV_SQRT_2PI 0.39894228040143267794
 #define AG_2_SQRTPI 1.12837916709551257390
 
-#define PAR_N 32768
+#define PAR_N 32768 /* parallel loops honour ag_num_threads(): set_num_threads, and one thread
+                      in a fork() child, where an OpenMP team would hang */
 
-/* for (I = 0; I < N; I++) BODY, in an OpenMP team only when COND holds.  A plain branch, not an
- * OpenMP if-clause: with the clause false libgomp still starts and ends a team of one, which
- * costs a futex syscall per call -- more than a whole small op. */
-#define AG_PAR_FOR(COND, I, N, ...)                                                    \
-    do {                                                                               \
-        if (COND) {                                                                    \
-            _Pragma("omp parallel for schedule(static)")                               \
-            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
-        } else {                                                                       \
-            for (I = 0; I < (N); I++) { __VA_ARGS__ }                                  \
-        }                                                                              \
-    } while (0)
 
 /* ------------------------------------------------------------------ unary table
  * X(name, f(x), f'(x, y)); a and b are the op's scalar parameters */
@@ -47,7 +36,7 @@
     X(tan, tan(x), 1 + y * y)                                                            \
     X(tanh, tanh(x), 1 - y * y)                                                          \
     X(sigmoid, SIGM(x), y * (1 - y))                                                     \
-    X(relu, x > 0 ? x : 0, x > 0)                                                        \
+    X(relu, x <= 0 ? 0 : x, x > 0) /* NaN in, NaN out (like numpy.maximum(x, 0)) */     \
     X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
     X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : y + a)                                  \
     X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
@@ -55,7 +44,7 @@
       (T)0.5 * (1 + erf(x * (T)AG_SQRT1_2)) + x * (T)AG_INV_SQRT_2PI * exp(-x * x / 2))  \
     X(silu, x * SIGM(x), SIGM(x) * (1 + x * (1 - SIGM(x))))                              \
     X(erf, erf(x), (T)AG_2_SQRTPI * exp(-x * x))                                         \
-    X(sign, (x > 0) - (x < 0), 0)                                                        \
+    X(sign, x != x ? x : (T)((x > 0) - (x < 0)), 0)                                      \
     X(step, x > 0, 0)                                                                    \
     X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))
 
@@ -492,7 +481,7 @@ static int vjp_binary(ag_vjp_ctx *c)
         break;
     case AG_OP_div: /* d(a/b) = da / b - a db / b^2 */
         if (na && !(*ga = ag_div(g, b))) return -1;
-        if (nb && !(*gb = ag_neg(CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
+        if (nb && !(*gb = cun(AG_OP_neg, CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
         break;
     case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
         if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))))

@@ -385,8 +385,8 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     {                                                                                   \
         int64_t r;                                                                      \
         /* a plain branch: `omp parallel for if (0)` still costs a futex syscall */     \
-        if (rows * L >= 32768 && rows >= 2) {                                           \
-            _Pragma("omp parallel for schedule(static)")                                \
+        if (rows * L >= 32768 && rows >= 2 && ag_num_threads() > 1) {                  \
+            _Pragma("omp parallel for num_threads(ag_num_threads()) schedule(static)")  \
             for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
         } else {                                                                        \
             for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
