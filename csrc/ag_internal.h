@@ -12,6 +12,26 @@
 #define AG_TLS __thread
 #endif
 
+/* atomics: GCC/Clang builtins, MSVC interlocked intrinsics (reference counts, counters, claims) */
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+#define AG_ATOMIC_INC(p) _InterlockedIncrement64((volatile __int64 *)(p))
+#define AG_ATOMIC_DEC(p) _InterlockedDecrement64((volatile __int64 *)(p))
+#define AG_ATOMIC_LOAD(p) (*(volatile int64_t *)(p))
+#define AG_ATOMIC_STORE(p, v) _InterlockedExchange64((volatile __int64 *)(p), (v))
+#define AG_ATOMIC_CLAIM(p) (_InterlockedCompareExchange((volatile long *)(p), 1, 0) == 0)
+#define AG_ATOMIC_UNCLAIM(p) _InterlockedExchange((volatile long *)(p), 0)
+#else
+#define AG_ATOMIC_INC(p) __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define AG_ATOMIC_DEC(p) __atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL)
+#define AG_ATOMIC_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define AG_ATOMIC_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define AG_ATOMIC_CLAIM(p) \
+    __extension__({ int ag_expected_ = 0; \
+        __atomic_compare_exchange_n((p), &ag_expected_, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED); })
+#define AG_ATOMIC_UNCLAIM(p) __atomic_store_n((p), 0, __ATOMIC_RELEASE)
+#endif
+
 #define AG_MAXPI 48
 
 /* refcounted int64 buffer (indices of take) */

@@ -38,7 +38,7 @@ void ag_params_init(ag_params *p) { memset(p, 0, sizeof *p); }
 void ag_params_copy(ag_params *dst, const ag_params *src)
 {
     *dst = *src;
-    if (dst->ibuf) __atomic_add_fetch(&dst->ibuf->refcount, 1, __ATOMIC_RELAXED);
+    if (dst->ibuf) AG_ATOMIC_INC(&dst->ibuf->refcount);
 }
 
 void ag_params_clear(ag_params *p)
@@ -58,14 +58,14 @@ ag_ibuf *ag_ibuf_new(int64_t n)
 
 void ag_ibuf_decref(ag_ibuf *b)
 {
-    if (b && __atomic_sub_fetch(&b->refcount, 1, __ATOMIC_ACQ_REL) == 0) free(b);
+    if (b && AG_ATOMIC_DEC(&b->refcount) == 0) free(b);
 }
 
 /* ------------------------------------------------------------------ nodes */
 static int64_t node_seq, live_nodes, sweep_epoch;
-int64_t ag_live_nodes(void) { return __atomic_load_n(&live_nodes, __ATOMIC_RELAXED); }
+int64_t ag_live_nodes(void) { return AG_ATOMIC_LOAD(&live_nodes); }
 
-void ag_node_incref(ag_node *n) { __atomic_add_fetch(&n->refcount, 1, __ATOMIC_RELAXED); }
+void ag_node_incref(ag_node *n) { AG_ATOMIC_INC(&n->refcount); }
 
 static void node_release(ag_node *n)
 {
@@ -90,13 +90,13 @@ void ag_node_decref(ag_node *n)
     while (top > 0) {
         ag_node *m = stack[--top];
         int i;
-        if (__atomic_sub_fetch(&m->refcount, 1, __ATOMIC_ACQ_REL) != 0) continue;
+        if (AG_ATOMIC_DEC(&m->refcount) != 0) continue;
         for (i = 0; i < m->nin; i++) {
             ag_tensor *t = m->in[i];
             if (!t) continue;
             m->in[i] = NULL;
             /* drop t by hand so that its grad_fn joins the stack instead of recursing */
-            if (__atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+            if (AG_ATOMIC_DEC(&t->refcount) == 0) {
                 ag_node *f = t->grad_fn;
                 if (f && f->retain == t) f->retain = NULL;
                 t->grad_fn = NULL;
@@ -120,7 +120,7 @@ void ag_node_decref(ag_node *n)
         ag_params_clear(&m->p);
         if (m->nin <= AG_POOL_NODE_NIN) ag_pool_put(AG_POOL_NODE, m);
         else free(m);
-        __atomic_sub_fetch(&live_nodes, 1, __ATOMIC_RELAXED);
+        AG_ATOMIC_DEC(&live_nodes);
     }
     if (stack != stack_small) free(stack);
 }
@@ -134,7 +134,7 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     if (!n) return NULL;
     memset(n, 0, sizeof *n);
     n->refcount = 1;
-    n->seq = __atomic_add_fetch(&node_seq, 1, __ATOMIC_RELAXED);
+    n->seq = AG_ATOMIC_INC(&node_seq);
     n->op = op;
     n->nin = nin;
     n->in = (ag_tensor **)(n + 1);
@@ -154,7 +154,7 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     }
     n->out_ndim = out->ndim;
     memcpy(n->out_shape, out->shape, sizeof(int64_t) * AG_MAXDIM);
-    __atomic_add_fetch(&live_nodes, 1, __ATOMIC_RELAXED);
+    AG_ATOMIC_INC(&live_nodes);
     return n;
 }
 
@@ -361,19 +361,17 @@ static int check_saved(ag_node *n)
  * the nodes' epoch marks and gradient slots. */
 static int node_claim(ag_node *n)
 {
-    int expected = 0;
-    return __atomic_compare_exchange_n(&n->busy, &expected, 1, 0, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_RELAXED);
+    return AG_ATOMIC_CLAIM(&n->busy);
 }
 
-static void node_unclaim(ag_node *n) { __atomic_store_n(&n->busy, 0, __ATOMIC_RELEASE); }
+static void node_unclaim(ag_node *n) { AG_ATOMIC_UNCLAIM(&n->busy); }
 
 static int mark_epoch(ag_node *n, int64_t epoch)
 {
     /* 1 when newly marked for this sweep */
-    int64_t old = __atomic_load_n(&n->epoch, __ATOMIC_RELAXED);
+    int64_t old = AG_ATOMIC_LOAD(&n->epoch);
     if (old == epoch) return 0;
-    __atomic_store_n(&n->epoch, epoch, __ATOMIC_RELAXED);
+    AG_ATOMIC_STORE(&n->epoch, epoch);
     return 1;
 }
 
@@ -383,7 +381,7 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
     int64_t nclaimed = 0;
     ag_node **list = NULL, **stack = NULL;
     int64_t nlist = 0, caplist = 0, top = 0, capstack = 0, k;
-    int64_t epoch = __atomic_add_fetch(&sweep_epoch, 1, __ATOMIC_RELAXED);
+    int64_t epoch = AG_ATOMIC_INC(&sweep_epoch);
     int status = 0, i, prev_grad;
     ag_tensor *gin_small[4], **gin = gin_small;
     int gin_cap = 4;

@@ -24,8 +24,8 @@ int ag_set_error(int kind, const char *fmt, ...)
 
 /* ------------------------------------------------------------------ memory */
 static int64_t live_storages, live_tensors;
-int64_t ag_live_storages(void) { return __atomic_load_n(&live_storages, __ATOMIC_RELAXED); }
-int64_t ag_live_tensors(void) { return __atomic_load_n(&live_tensors, __ATOMIC_RELAXED); }
+int64_t ag_live_storages(void) { return AG_ATOMIC_LOAD(&live_storages); }
+int64_t ag_live_tensors(void) { return AG_ATOMIC_LOAD(&live_tensors); }
 
 void *ag_malloc(size_t n)
 {
@@ -88,7 +88,7 @@ ag_storage *ag_storage_new(int64_t nbytes)
     s->version = 0;
     s->owner = NULL;
     s->release = NULL;
-    __atomic_add_fetch(&live_storages, 1, __ATOMIC_RELAXED);
+    AG_ATOMIC_INC(&live_storages);
     return s;
 }
 
@@ -102,23 +102,23 @@ ag_storage *ag_storage_wrap(void *data, int64_t nbytes, void *owner, void (*rele
     s->version = 0;
     s->owner = owner;
     s->release = release;
-    __atomic_add_fetch(&live_storages, 1, __ATOMIC_RELAXED);
+    AG_ATOMIC_INC(&live_storages);
     return s;
 }
 
-void ag_storage_incref(ag_storage *s) { __atomic_add_fetch(&s->refcount, 1, __ATOMIC_RELAXED); }
+void ag_storage_incref(ag_storage *s) { AG_ATOMIC_INC(&s->refcount); }
 
 void ag_storage_decref(ag_storage *s)
 {
     if (!s) return;
-    if (__atomic_sub_fetch(&s->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (AG_ATOMIC_DEC(&s->refcount) == 0) {
         if (s->release) s->release(s->owner);
         else if (s->data != (void *)inline_data(s)) ag_aligned_free(s->data);
         if (!s->release && s->data == (void *)inline_data(s) && (size_t)s->nbytes <= AG_POOL_STORAGE_DATA)
             ag_pool_put(AG_POOL_STORAGE, s);
         else
             free(s);
-        __atomic_sub_fetch(&live_storages, 1, __ATOMIC_RELAXED);
+        AG_ATOMIC_DEC(&live_storages);
     }
 }
 
@@ -146,7 +146,7 @@ static ag_tensor *tensor_alloc(void)
     if (!t) return NULL;
     memset(t, 0, sizeof *t);
     t->refcount = 1;
-    __atomic_add_fetch(&live_tensors, 1, __ATOMIC_RELAXED);
+    AG_ATOMIC_INC(&live_tensors);
     return t;
 }
 
@@ -228,12 +228,12 @@ ag_tensor *ag_tensor_alias(ag_tensor *t)
     return ag_tensor_from_storage(t->storage, t->dtype, t->ndim, t->shape, t->strides, t->offset);
 }
 
-void ag_tensor_incref(ag_tensor *t) { if (t) __atomic_add_fetch(&t->refcount, 1, __ATOMIC_RELAXED); }
+void ag_tensor_incref(ag_tensor *t) { if (t) AG_ATOMIC_INC(&t->refcount); }
 
 void ag_tensor_decref(ag_tensor *t)
 {
     if (!t) return;
-    if (__atomic_sub_fetch(&t->refcount, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (AG_ATOMIC_DEC(&t->refcount) == 0) {
         if (t->grad_fn) {
             if (t->grad_fn->retain == t) t->grad_fn->retain = NULL;
             ag_node_decref(t->grad_fn);
@@ -242,7 +242,7 @@ void ag_tensor_decref(ag_tensor *t)
         ag_tensor_decref(t->tangent);
         ag_storage_decref(t->storage);
         ag_pool_put(AG_POOL_TENSOR, t);
-        __atomic_sub_fetch(&live_tensors, 1, __ATOMIC_RELAXED);
+        AG_ATOMIC_DEC(&live_tensors);
     }
 }
 
@@ -448,7 +448,7 @@ ag_tensor *ag_tensor_cast(ag_tensor *t, int dtype)
 ag_tensor *ag_tensor_contiguous_copy(ag_tensor *t) { return ag_tensor_cast(t, t->dtype); }
 
 /* ------------------------------------------------------------------ in place, outside the graph */
-void ag_bump_version(ag_tensor *t) { __atomic_add_fetch(&t->storage->version, 1, __ATOMIC_RELAXED); }
+void ag_bump_version(ag_tensor *t) { AG_ATOMIC_INC(&t->storage->version); }
 
 int ag_inplace_check(ag_tensor *t, const char *opname)
 {
