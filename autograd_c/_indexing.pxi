@@ -1,0 +1,103 @@
+# _indexing.pxi -- __getitem__: basic indexing as strided views, advanced indexing as take
+# (included by _core.pyx).
+
+# ---- indexing
+cdef object _numpy_key(object key):
+    """Index key for numpy: tensors become boolean masks."""
+    if isinstance(key, tuple):
+        return tuple(_numpy_key(k) for k in key)
+    if isinstance(key, Tensor):
+        a = np.asarray(key)
+        if a.size and not np.all((a == 0) | (a == 1)):
+            raise IndexError("tensors used as indices must be boolean masks (0/1, e.g. from a "
+                             "comparison); pass integer indices as a list or a numpy integer array")
+        return a != 0
+    return key
+
+
+cdef Tensor _getitem(Tensor x, object key):
+    cdef int64_t starts[8]
+    cdef int64_t steps[8]
+    cdef int64_t lens[8]
+    cdef int src[8]
+    cdef int nd = x.t.ndim, d = 0, k = 0, i
+    if not isinstance(key, tuple):
+        key = (key,)
+    basic = True
+    for kk in key:
+        if not (kk is None or kk is Ellipsis or isinstance(kk, slice)
+                or (isinstance(kk, (int, np.integer)) and not isinstance(kk, (bool, np.bool_)))):
+            basic = False
+            break
+    if not basic:
+        nk = _numpy_key(key)
+        try:
+            idx = np.arange(x.t.size, dtype=np.int64).reshape(x.shape)[nk]
+        except IndexError:
+            raise
+        except Exception as e:
+            raise IndexError(f"invalid index {key!r}: {e}")
+        idx = np.asarray(idx, dtype=np.int64, order="C")
+        if idx.ndim > AG_MAXDIM:
+            raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
+        return _take(x, idx)
+    n_ell = 0
+    n_consume = 0
+    for kk in key:
+        if kk is Ellipsis:
+            n_ell += 1
+        elif kk is not None:
+            n_consume += 1
+    if n_ell > 1:
+        raise IndexError("an index can only have a single ellipsis ('...')")
+    if n_consume > nd:
+        raise IndexError(f"too many indices for tensor: tensor is {nd}-dimensional, but {n_consume} were indexed")
+    if n_ell == 0:
+        key = key + (Ellipsis,)
+    for i in range(nd):
+        starts[i] = 0
+    for kk in key:
+        if kk is Ellipsis:
+            for i in range(nd - n_consume):
+                if k >= AG_MAXDIM:
+                    raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
+                src[k] = d
+                steps[k] = 1
+                lens[k] = x.t.shape[d]
+                k += 1
+                d += 1
+        elif kk is None:
+            if k >= AG_MAXDIM:
+                raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
+            src[k] = -1
+            steps[k] = 1
+            lens[k] = 1
+            k += 1
+        elif isinstance(kk, slice):
+            if k >= AG_MAXDIM:
+                raise IndexError(f"indexing result would have more than {AG_MAXDIM} dimensions")
+            size = x.t.shape[d]
+            start, stop, step = kk.indices(size)
+            length = len(range(start, stop, step))
+            src[k] = d
+            steps[k] = step
+            lens[k] = length
+            starts[d] = start if length > 0 else 0
+            k += 1
+            d += 1
+        else:
+            size = x.t.shape[d]
+            j = operator.index(kk)
+            if j < -size or j >= size:
+                raise IndexError(f"index {j} is out of bounds for axis {d} with size {size}")
+            starts[d] = j + size if j < 0 else j
+            d += 1
+    return _wrap(ag_slice(x.t, starts, k, src, steps, lens))
+
+
+cdef Tensor _take(Tensor x, cnp.ndarray idx):
+    cdef int64_t shape[8]
+    cdef int i
+    for i in range(idx.ndim):
+        shape[i] = idx.shape[i]
+    return _wrap(ag_take(x.t, <const int64_t *>cnp.PyArray_DATA(idx), idx.size, idx.ndim, shape))

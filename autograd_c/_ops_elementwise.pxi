@@ -1,0 +1,466 @@
+# _ops_elementwise.pxi -- op plumbing and the elementwise functions (included by _core.pyx).
+
+# ---------------------------------------------------------------------------------------------
+# op plumbing
+
+cdef inline int _code_of(object x):
+    if isinstance(x, Tensor):
+        return (<Tensor>x).t.dtype
+    return -1
+
+
+cdef Tensor _binop(int op, object a, object b):
+    cdef Tensor ta, tb
+    cdef ag_tensor *r
+    if isinstance(a, Tensor):
+        ta = <Tensor>a
+        tb = _coerce(b, ta.t.dtype)
+    elif isinstance(b, Tensor):
+        tb = <Tensor>b
+        ta = _coerce(a, tb.t.dtype)
+    else:
+        ta = _coerce(a, -1)
+        tb = _coerce(b, ta.t.dtype)
+    if ta.t.size + tb.t.size >= NOGIL_N:
+        with nogil:
+            r = ag_binary(op, ta.t, tb.t)
+    else:
+        r = ag_binary(op, ta.t, tb.t)
+    return _wrap(r)
+
+
+cdef Tensor _unary(int op, object x):
+    cdef Tensor tx = _coerce(x, -1)
+    cdef ag_tensor *r
+    if tx.t.size >= NOGIL_N:
+        with nogil:
+            r = ag_unary(op, tx.t)
+    else:
+        r = ag_unary(op, tx.t)
+    return _wrap(r)
+
+
+cdef Tensor _unary_p(int op, object x, double param):
+    cdef Tensor tx = _coerce(x, -1)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_unary_p(op, tx.t, param)
+    return _wrap(r)
+
+
+cdef int _axes(object axis, int ndim, int *out) except -2:
+    """None -> -1 (all axes); an int or a sequence of ints -> their count."""
+    cdef int n = 0
+    if axis is None:
+        return -1
+    if isinstance(axis, (tuple, list)):
+        if len(axis) > AG_MAXDIM:
+            raise ValueError(f"too many axes: {axis}")
+        for a in axis:
+            out[n] = operator.index(a)
+            n += 1
+        return n
+    out[0] = operator.index(axis)
+    return 1
+
+
+cdef Tensor _reduce(int op, object x, object axis, bint keepdims):
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int axes[8]
+    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_reduce(op, tx.t, nax, axes, keepdims)
+    return _wrap(r)
+
+
+# ---- elementwise functions
+def neg(x):
+    """-x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.neg(ag.tensor([1.0, -2.0]))
+    tensor([-1.,  2.])
+    """
+    return _unary(AG_OP_neg, x)
+
+def abs(x):
+    """|x|, elementwise (gradient 0 at 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.abs(ag.tensor([-1.5, 2.0]))
+    tensor([1.5, 2. ])
+    """
+    return _unary(AG_OP_abs, x)
+
+def exp(x):
+    """e**x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.exp(ag.tensor([0.0, 1.0]))
+    tensor([1.    , 2.7183])
+    """
+    return _unary(AG_OP_exp, x)
+
+def log(x):
+    """Natural logarithm, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log(ag.tensor([1.0, 4.0]))
+    tensor([0.    , 1.3863])
+    """
+    return _unary(AG_OP_log, x)
+
+def log1p(x):
+    """log(1 + x), accurate for small x.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log1p(ag.tensor([0.0, 1e-10], dtype='float64')).tolist()
+    [0.0, 9.999999999500001e-11]
+    """
+    return _unary(AG_OP_log1p, x)
+
+def sqrt(x):
+    """Square root, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sqrt(ag.tensor([4.0, 9.0]))
+    tensor([2., 3.])
+    """
+    return _unary(AG_OP_sqrt, x)
+
+def sin(x):
+    """Sine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sin(ag.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(AG_OP_sin, x)
+
+def cos(x):
+    """Cosine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.cos(ag.tensor([0.0]))
+    tensor([1.])
+    """
+    return _unary(AG_OP_cos, x)
+
+def tan(x):
+    """Tangent, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tan(ag.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(AG_OP_tan, x)
+
+def tanh(x):
+    """Hyperbolic tangent, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tanh(ag.tensor([0.0, 100.0]))
+    tensor([0., 1.])
+    """
+    return _unary(AG_OP_tanh, x)
+
+def sigmoid(x):
+    """Logistic function 1 / (1 + exp(-x)), computed stably.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sigmoid(ag.tensor([0.0, -1000.0]))
+    tensor([0.5, 0. ])
+    """
+    return _unary(AG_OP_sigmoid, x)
+
+def relu(x):
+    """max(x, 0), elementwise (gradient 0 at 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.relu(ag.tensor([-1.0, 2.0]))
+    tensor([0., 2.])
+    """
+    return _unary(AG_OP_relu, x)
+
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.leaky_relu(ag.tensor([-1.0, 2.0]), 0.1)
+    tensor([-0.1,  2. ])
+    """
+    return _unary_p(AG_OP_leaky_relu, x, negative_slope)
+
+def elu(x, alpha=1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.elu(ag.tensor([0.0, 1.0]))
+    tensor([0., 1.])
+    """
+    return _unary_p(AG_OP_elu, x, alpha)
+
+def softplus(x):
+    """log(1 + exp(x)), computed stably.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.softplus(ag.tensor([0.0], dtype='float64')).item() == np.log(2.0)
+    np.True_
+    """
+    return _unary(AG_OP_softplus, x)
+
+def gelu(x):
+    """Exact GELU: x * Phi(x) with Phi the standard normal CDF.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.gelu(ag.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(AG_OP_gelu, x)
+
+def silu(x):
+    """x * sigmoid(x) (also called swish).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.silu(ag.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(AG_OP_silu, x)
+
+def erf(x):
+    """The error function, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.erf(ag.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(AG_OP_erf, x)
+
+def sign(x):
+    """-1, 0 or 1 by the sign of x (no gradient).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sign(ag.tensor([-2.0, 0.0, 3.0]))
+    tensor([-1.,  0.,  1.])
+    """
+    return _unary(AG_OP_sign, x)
+
+def add(a, b):
+    """a + b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.add(ag.ones(2, 2), ag.tensor([1.0, 2.0]))
+    tensor([[2., 3.],
+            [2., 3.]])
+    """
+    return _binop(AG_OP_add, a, b)
+
+def subtract(a, b):
+    """a - b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.subtract(ag.tensor([3.0]), 1.0)
+    tensor([2.])
+    """
+    return _binop(AG_OP_sub, a, b)
+
+def multiply(a, b):
+    """a * b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.multiply(ag.tensor([2.0, 3.0]), ag.tensor([4.0, 5.0]))
+    tensor([ 8., 15.])
+    """
+    return _binop(AG_OP_mul, a, b)
+
+def divide(a, b):
+    """a / b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.divide(ag.tensor([1.0, 3.0]), 2.0)
+    tensor([0.5, 1.5])
+    """
+    return _binop(AG_OP_div, a, b)
+
+def power(a, b):
+    """a ** b with broadcasting.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.power(ag.tensor([2.0, 3.0]), 2.0)
+    tensor([4., 9.])
+    """
+    return _binop(AG_OP_pow, a, b)
+
+def maximum(a, b):
+    """Elementwise maximum; at ties the gradient is split equally.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.maximum(ag.tensor([1.0, 5.0]), ag.tensor([3.0, 2.0]))
+    tensor([3., 5.])
+    """
+    return _binop(AG_OP_maximum, a, b)
+
+def minimum(a, b):
+    """Elementwise minimum; at ties the gradient is split equally.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.minimum(ag.tensor([1.0, 5.0]), ag.tensor([3.0, 2.0]))
+    tensor([1., 2.])
+    """
+    return _binop(AG_OP_minimum, a, b)
+
+def equal(a, b):
+    """a == b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 3.0]))
+    tensor([1., 0.])
+    """
+    return _binop(AG_OP_eq, a, b)
+
+def not_equal(a, b):
+    """a != b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.not_equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 3.0]))
+    tensor([0., 1.])
+    """
+    return _binop(AG_OP_ne, a, b)
+
+def less(a, b):
+    """a < b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.less(ag.tensor([1.0, 2.0]), ag.tensor([1.5, 1.5]))
+    tensor([1., 0.])
+    """
+    return _binop(AG_OP_lt, a, b)
+
+def less_equal(a, b):
+    """a <= b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.less_equal(ag.tensor([1.0, 2.0]), ag.tensor([1.0, 1.0]))
+    tensor([1., 0.])
+    """
+    return _binop(AG_OP_le, a, b)
+
+def greater(a, b):
+    """a > b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.greater(ag.tensor([1.0, 2.0]), ag.tensor([1.5, 1.5]))
+    tensor([0., 1.])
+    """
+    return _binop(AG_OP_gt, a, b)
+
+def greater_equal(a, b):
+    """a >= b elementwise with broadcasting, as a 0/1 float tensor (not differentiable).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.greater_equal(ag.tensor([1.0, 2.0]), ag.tensor([2.0, 2.0]))
+    tensor([0., 1.])
+    """
+    return _binop(AG_OP_ge, a, b)
+
+def where(condition, a, b):
+    """Elementwise ``a if condition else b`` (condition: nonzero is true; it gets no gradient).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.where(ag.tensor([1.0, 0.0]), ag.tensor([1.0, 2.0]), ag.tensor([9.0, 9.0]))
+    tensor([1., 9.])
+    """
+    cdef Tensor ta, tb, tc
+    code = _code_of(a)
+    if code < 0:
+        code = _code_of(b)
+    ta = _coerce(a, code)
+    tb = _coerce(b, ta.t.dtype)
+    if isinstance(condition, Tensor) and (<Tensor>condition).t.dtype == ta.t.dtype:
+        tc = <Tensor>condition
+    else:
+        tc = _coerce(np.asarray(condition, dtype=_DTYPES[ta.t.dtype]) if not isinstance(condition, Tensor)
+                     else condition.astype(_DTYPES[ta.t.dtype]), ta.t.dtype)
+    return _wrap(ag_where(tc.t, ta.t, tb.t))
+
+def clip(x, a_min=None, a_max=None):
+    """Limit x to [a_min, a_max] (either may be None); gradient 1 inside, 0 outside.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.clip(ag.tensor([-2.0, 0.5, 2.0]), -1.0, 1.0)
+    tensor([-1. ,  0.5,  1. ])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    if a_min is None and a_max is None:
+        raise ValueError("clip: at least one of a_min and a_max must be given")
+    return _wrap(ag_clip(tx.t, 0.0 if a_min is None else float(a_min),
+                         0.0 if a_max is None else float(a_max), a_min is not None, a_max is not None))

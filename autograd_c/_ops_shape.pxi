@@ -1,0 +1,450 @@
+# _ops_shape.pxi -- reductions, contractions and shape functions (included by _core.pyx).
+
+# ---- reductions
+def sum(x, axis=None, keepdims=False):
+    """Sum over ``axis`` (None: all axes; an int or a tuple).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sum(ag.ones(2, 3), axis=1)
+    tensor([3., 3.])
+    """
+    return _reduce(AG_OP_sum, x, axis, keepdims)
+
+def max(x, axis=None, keepdims=False):
+    """Maximum over ``axis``; tied maxima share the gradient.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.max(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=0)
+    tensor([3., 5.])
+    """
+    return _reduce(AG_OP_max, x, axis, keepdims)
+
+def min(x, axis=None, keepdims=False):
+    """Minimum over ``axis``; tied minima share the gradient.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.min(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
+    tensor([1., 2.])
+    """
+    return _reduce(AG_OP_min, x, axis, keepdims)
+
+def prod(x, axis=None, keepdims=False):
+    """Product over ``axis`` (exact gradient also where entries are zero).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.prod(ag.tensor([2.0, 3.0, 4.0]))
+    tensor(24.)
+    """
+    return _reduce(AG_OP_prod, x, axis, keepdims)
+
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over ``axis``, max-shifted for stability.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.logsumexp(ag.tensor([0.0, 0.0], dtype='float64')).item() == np.log(2.0)
+    np.True_
+    """
+    return _reduce(AG_OP_logsumexp, x, axis, keepdims)
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over ``axis``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.mean(ag.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([2., 3.])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int axes[8]
+    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    return _wrap(ag_mean(tx.t, nax, axes, keepdims))
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over ``axis`` with numpy's convention (``ddof=0``: divide by n).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.var(ag.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int axes[8]
+    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    return _wrap(ag_var(tx.t, nax, axes, keepdims, ddof))
+
+def std(x, axis=None, keepdims=False, ddof=0):
+    """Standard deviation over ``axis`` (numpy's ``ddof`` convention).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.std(ag.tensor([1.0, 3.0]))
+    tensor(1.)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int axes[8]
+    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    return _wrap(ag_std(tx.t, nax, axes, keepdims, ddof))
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.softmax(ag.tensor([0.0, 0.0]))
+    tensor([0.5, 0.5])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(ag_softmax(tx.t, operator.index(axis), 0))
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis`` (stable).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.log_softmax(ag.tensor([1.0, 1.0], dtype='float64')).tolist() == [-np.log(2.0)] * 2
+    True
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(ag_softmax(tx.t, operator.index(axis), 1))
+
+
+# ---- contractions
+def matmul(a, b):
+    """Matrix product with numpy's rules: 1-D operands, 2-D, and broadcast batches.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.matmul(ag.ones(2, 3), ag.ones(3, 4)).shape
+    (2, 4)
+    """
+    cdef Tensor ta, tb
+    cdef ag_tensor *r
+    code = _code_of(a)
+    if code < 0:
+        code = _code_of(b)
+    ta = _coerce(a, code)
+    tb = _coerce(b, ta.t.dtype)
+    with nogil:
+        r = ag_matmul(ta.t, tb.t)
+    return _wrap(r)
+
+_ACTS = {None: 0, "none": 0, "identity": 0, "relu": 1, "leaky_relu": 2, "tanh": 3, "sigmoid": 4,
+         "gelu": 5, "elu": 6}
+
+def linear(x, weight, bias=None, activation=None, negative_slope=0.01, alpha=1.0):
+    """Fused dense layer ``activation(x @ weight.T + bias)``: one GEMM with the bias and the
+    activation applied in its epilogue, one node on the tape.
+
+    ``weight`` has shape (out_features, in_features) as in PyTorch.  ``activation`` is one of
+    None, "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu".
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag._core.linear(ag.ones(2, 3), ag.ones(4, 3), ag.zeros(4), 'relu')
+    tensor([[3., 3., 3., 3.],
+            [3., 3., 3., 3.]])
+    """
+    cdef Tensor tx, tw, tb = None
+    cdef ag_tensor *r
+    cdef double prm = 0.0
+    if activation not in _ACTS:
+        raise ValueError(f"linear: unknown activation {activation!r}; expected one of "
+                         "None, 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu', 'elu'")
+    cdef int act = _ACTS[activation]
+    if act == 2:
+        prm = negative_slope
+    elif act == 6:
+        prm = alpha
+    tx = _coerce(x, _code_of(weight))
+    tw = _coerce(weight, tx.t.dtype)
+    if bias is not None:
+        tb = _coerce(bias, tx.t.dtype)
+    with nogil:
+        r = ag_linear(tx.t, tw.t, tb.t if tb is not None else NULL, act, prm)
+    return _wrap(r)
+
+
+# ---- shapes
+cdef object _shape_arg(tuple shape):
+    if len(shape) == 1 and not isinstance(shape[0], int) and not hasattr(shape[0], "__index__"):
+        shape = tuple(shape[0])
+    return tuple(operator.index(s) for s in shape)
+
+
+def reshape(x, *shape):
+    """A tensor with the same data and a new shape (-1 infers one dimension); a view when the
+    strides allow it.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.reshape(ag.arange(6), (2, 3)).shape
+    (2, 3)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int64_t sh[8]
+    shp = _shape_arg(shape)
+    if len(shp) > AG_MAXDIM:
+        raise ValueError(f"reshape: at most {AG_MAXDIM} dimensions")
+    for i, s in enumerate(shp):
+        sh[i] = s
+    return _wrap(ag_reshape(tx.t, len(shp), sh))
+
+
+def permute(x, *dims):
+    """Reorder the dimensions (a view).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.permute(ag.zeros(2, 3, 4), (2, 0, 1)).shape
+    (4, 2, 3)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int perm[8]
+    d = _shape_arg(dims)
+    if len(d) != tx.t.ndim:
+        raise ValueError(f"permute: expected {tx.t.ndim} dimensions, got {len(d)}")
+    for i, a in enumerate(d):
+        perm[i] = a
+    return _wrap(ag_permute(tx.t, perm))
+
+
+def transpose(x, axes=None):
+    """Permute the dimensions; by default reverse them (numpy's rule).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.transpose(ag.zeros(2, 3)).shape
+    (3, 2)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    if axes is None:
+        axes = tuple(range(tx.t.ndim))[::-1]
+    return permute(tx, tuple(axes))
+
+
+def swapaxes(x, axis1, axis2):
+    """Exchange two dimensions (a view).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.swapaxes(ag.zeros(2, 3, 4), 0, 2).shape
+    (4, 3, 2)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    n = tx.t.ndim
+    a1, a2 = operator.index(axis1), operator.index(axis2)
+    if not (-n <= a1 < n and -n <= a2 < n):
+        raise ValueError(f"swapaxes: axes ({axis1}, {axis2}) out of bounds for dimension {n}")
+    p = list(range(n))
+    p[a1], p[a2] = p[a2], p[a1]
+    return permute(tx, tuple(p))
+
+
+def squeeze(x, axis=None):
+    """Remove size-1 dimensions (all of them, or those in ``axis``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.squeeze(ag.zeros(1, 3, 1)).shape
+    (3,)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    shape = tx.shape
+    n = len(shape)
+    if axis is None:
+        new = tuple(s for s in shape if s != 1)
+    else:
+        axs = (axis,) if isinstance(axis, int) else tuple(axis)
+        norm = set()
+        for a in axs:
+            if not -n <= a < n:
+                raise ValueError(f"squeeze: axis {a} is out of bounds for dimension {n}")
+            a = a % n
+            if shape[a] != 1:
+                raise ValueError(f"squeeze: cannot select axis {a} of size {shape[a]} (must be 1)")
+            norm.add(a)
+        new = tuple(s for i, s in enumerate(shape) if i not in norm)
+    return reshape(tx, new)
+
+
+def unsqueeze(x, axis):
+    """Insert a size-1 dimension at ``axis`` (numpy's expand_dims).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.unsqueeze(ag.zeros(3), 0).shape
+    (1, 3)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    n = tx.t.ndim
+    a = operator.index(axis)
+    if not -n - 1 <= a <= n:
+        raise ValueError(f"unsqueeze: axis {a} is out of bounds for a result of dimension {n + 1}")
+    if a < 0:
+        a += n + 1
+    shape = list(tx.shape)
+    shape.insert(a, 1)
+    return reshape(tx, tuple(shape))
+
+expand_dims = unsqueeze
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    """Merge dimensions start_dim..end_dim into one.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.flatten(ag.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    shape = tx.shape
+    n = len(shape)
+    if n == 0:
+        return reshape(tx, (1,))
+    if not (-n <= start_dim < n and -n <= end_dim < n):
+        raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for dimension {n}")
+    s, e = start_dim % n, end_dim % n
+    if s > e:
+        raise ValueError("flatten: start_dim must not come after end_dim")
+    mid = 1
+    for d in shape[s:e + 1]:
+        mid *= d
+    return reshape(tx, shape[:s] + (mid,) + shape[e + 1:])
+
+
+def broadcast_to(x, shape):
+    """View ``x`` broadcast to ``shape`` (stride 0 along broadcast axes).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.broadcast_to(ag.tensor([1.0, 2.0]), (3, 2)).shape
+    (3, 2)
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    cdef int64_t sh[8]
+    shp = _shape_arg((shape,) if not isinstance(shape, int) else ((shape,),))
+    if len(shp) > AG_MAXDIM:
+        raise ValueError(f"broadcast_to: at most {AG_MAXDIM} dimensions")
+    for i, s in enumerate(shp):
+        sh[i] = s
+    return _wrap(ag_expand(tx.t, len(shp), sh))
+
+expand = broadcast_to
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.concatenate([ag.ones(2), ag.zeros(1)])
+    tensor([1., 1., 0.])
+    """
+    seq = list(tensors)
+    if not seq:
+        raise ValueError("concatenate: need at least one tensor")
+    code = -1
+    for s in seq:
+        code = _code_of(s)
+        if code >= 0:
+            break
+    ts = [_coerce(s, code) for s in seq]
+    cdef int n = len(ts), i
+    cdef ag_tensor **arr = <ag_tensor **>malloc(sizeof(ag_tensor *) * n)
+    cdef ag_tensor *r
+    if arr == NULL:
+        raise MemoryError()
+    for i in range(n):
+        arr[i] = (<Tensor>ts[i]).t
+    r = ag_concat(n, arr, operator.index(axis))
+    free(arr)
+    return _wrap(r)
+
+cat = concatenate
+
+
+def stack(tensors, axis=0):
+    """Join tensors along a new axis.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.stack([ag.ones(2), ag.zeros(2)]).shape
+    (2, 2)
+    """
+    seq = list(tensors)
+    if not seq:
+        raise ValueError("stack: need at least one tensor")
+    code = -1
+    for s in seq:
+        code = _code_of(s)
+        if code >= 0:
+            break
+    ts = [_coerce(s, code) for s in seq]
+    shape0 = ts[0].shape
+    for i, t in enumerate(ts):
+        if t.shape != shape0:
+            raise ValueError(f"stack: all tensors must have the same shape; tensor 0 has {shape0}, "
+                             f"tensor {i} has {t.shape}")
+    return concatenate([unsqueeze(t, axis) for t in ts], axis)
+
+
+def split(x, indices_or_sections, axis=0):
+    """Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> [t.tolist() for t in ag.split(ag.arange(4), 2)]
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    n = tx.t.ndim
+    if n == 0:
+        raise ValueError("split: cannot split a 0-d tensor")
+    ax = operator.index(axis)
+    if not -n <= ax < n:
+        raise ValueError(f"split: axis {axis} is out of bounds for dimension {n}")
+    ax %= n
+    length = tx.shape[ax]
+    if isinstance(indices_or_sections, int):
+        k = indices_or_sections
+        if k <= 0 or length % k:
+            raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
+        bounds = [i * (length // k) for i in range(k + 1)]
+    else:
+        bounds = [0] + [builtins_min(builtins_max(int(i), 0), length) for i in indices_or_sections] + [length]
+    pre = (slice(None),) * ax
+    return [tx[pre + (slice(bounds[i], builtins_max(bounds[i], bounds[i + 1])),)]
+            for i in range(len(bounds) - 1)]
+
+import builtins as _builtins
+builtins_min = _builtins.min
+builtins_max = _builtins.max
