@@ -1,0 +1,53 @@
+"""The fused dense layer relu(x W^T + b) (one GEMM with bias and activation in its epilogue)
+against numpy's three passes np.maximum(X @ W + b, 0) and PyTorch's relu(linear(...)) when
+installed; forward only, float32, 2 threads, at the MLP shapes (M, K, N).
+
+    python benchmarks/bench_dense.py
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import blas_report, clean_blas_env, median_time, optional  # noqa: E402
+
+clean_blas_env()
+
+import numpy as np  # noqa: E402
+
+import autograd_c as ag  # noqa: E402
+
+SHAPES = [(64, 784, 128), (256, 784, 512), (256, 512, 256), (512, 1024, 2048), (512, 2048, 2048)]
+
+
+def main():
+    ag.set_num_threads(2)
+    print(f"numpy BLAS: {blas_report()}")
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(2)
+    rng = np.random.default_rng(0)
+    print(f"\n{'M,K,N':<18}{'ours us':>10}{'numpy us':>10}{'torch us':>10}{'numpy/ours':>12}{'torch/ours':>12}")
+    for (m, k, n) in SHAPES:
+        X = rng.standard_normal((m, k)).astype(np.float32)
+        W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        Wt = np.ascontiguousarray(W.T)            # ours and torch take (out, in)
+        x, w, bb = ag.tensor(X), ag.tensor(Wt), ag.tensor(b)
+        ref = np.maximum(X @ W + b, 0)
+        assert np.allclose(ag._core.linear(x, w, bb, activation="relu").numpy(), ref, atol=1e-3)
+        reps = 41 if m * k * n < 1e8 else 11
+        ours = median_time(lambda: ag._core.linear(x, w, bb, activation="relu"), repeat=reps)
+        npy = median_time(lambda: np.maximum(X @ W + b, 0), repeat=reps)
+        tt = None
+        if torch is not None:
+            tx, tw, tb = torch.from_numpy(X), torch.from_numpy(Wt), torch.from_numpy(b)
+            F = torch.nn.functional
+            tt = median_time(lambda: F.relu(F.linear(tx, tw, tb)), repeat=reps)
+        tstr = f"{tt * 1e6:>10.1f}" if tt else f"{'-':>10}"
+        trat = f"{tt / ours:>12.2f}" if tt else f"{'-':>12}"
+        print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}")
+    print("\ntarget: numpy/ours >= 1.2 at every shape (2 threads)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""GFLOPS of autograd_c's GEMM against numpy's matmul (OpenBLAS), measured in one run.
+
+numpy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (its best kernel; the kernel
+threadpoolctl reports is printed).  1 and 2 threads, square n = 64 ... 2048 and the MLP shapes,
+float32 and float64; best-of-median timing after warm-up.
+
+    python benchmarks/bench_matmul.py [--quick]
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import blas_report, clean_blas_env  # noqa: E402
+
+clean_blas_env()
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import autograd_c as ag  # noqa: E402
+
+SQUARE = [64, 128, 256, 512, 1024, 2048]
+MLP = [(64, 784, 128), (256, 784, 512), (256, 512, 256), (512, 1024, 2048), (512, 2048, 2048)]
+
+
+def gflops(fn, flop, min_time=0.03, samples=5):
+    fn()
+    reps = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= min_time:
+            break
+        reps *= 2
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        times.append((time.perf_counter() - t0) / reps)
+    return flop / sorted(times)[len(times) // 2] / 1e9
+
+
+def main():
+    quick = "--quick" in sys.argv
+    print(f"numpy BLAS: {blas_report()}")
+    print(f"autograd_c ISA: {ag._core.isa()}")
+    shapes = [(n, n, n) for n in SQUARE] + MLP
+    if quick:
+        shapes = [(n, n, n) for n in (64, 256, 1024)] + MLP[:3]
+    rng = np.random.default_rng(0)
+    print(f"\n{'dtype':<8}{'M,K,N':<18}{'thr':>4}{'ours GF/s':>11}{'numpy GF/s':>12}{'ratio':>8}")
+    scaling = {}
+    for dtype in (np.float32, np.float64):
+        for (m, k, n) in shapes:
+            a = rng.standard_normal((m, k)).astype(dtype)
+            b = rng.standard_normal((k, n)).astype(dtype)
+            ta, tb = ag.from_numpy(a), ag.from_numpy(b)
+            for threads in (1, 2):
+                ag.set_num_threads(threads)
+                ours = gflops(lambda: ta @ tb, 2.0 * m * k * n)
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    ref = gflops(lambda: a @ b, 2.0 * m * k * n)
+                scaling[(dtype, m, k, n, threads)] = ours
+                print(f"{np.dtype(dtype).name:<8}{f'{m},{k},{n}':<18}{threads:>4}{ours:>11.1f}{ref:>12.1f}{ours / ref:>8.2f}")
+    for dtype in (np.float32, np.float64):
+        key = (dtype, 1024, 1024, 1024)
+        if key + (1,) in scaling:
+            print(f"{np.dtype(dtype).name} n=1024: 2 threads / 1 thread = {scaling[key + (2,)] / scaling[key + (1,)]:.2f}")
+    ag.set_num_threads(2)
+
+
+if __name__ == "__main__":
+    main()
