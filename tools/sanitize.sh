@@ -23,6 +23,9 @@ echo "sanitize.sh: scratch tree $WORK"
 # copy tracked + untracked-not-ignored files (never the in-place .so or build/)
 (cd "$ROOT" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | (cd "$WORK" && tar -xf -)
 
+# the build tools setup.py needs (pip's isolated build env has them; a plain venv may not)
+"$PY" -c "import Cython, setuptools, numpy" 2>/dev/null || "$PY" -m pip install -q "Cython>=3.0" "setuptools>=64" numpy
+
 t0=$(date +%s)
 if [ "${SANITIZE_REUSE:-0}" = 1 ] && ls "$WORK"/autograd_c/_core*.so >/dev/null 2>&1; then
     echo "sanitize.sh: SANITIZE_REUSE=1, reusing the instrumented build in $WORK"
