@@ -94,6 +94,11 @@ cdef class _FusedGroup:
     def get_steps(self):
         return [self.steps[i] for i in range(self.n)]
 
+    def __reduce__(self):
+        # pickle / deepcopy: the same parameters (shared with the model through the pickle memo),
+        # the state buffers and the step counters
+        return (_rebuild_fused_group, (self._params, list(self._bufs), self.get_steps()))
+
     def set_steps(self, steps):
         cdef int i
         st = [int(s) for s in steps]
@@ -179,3 +184,13 @@ cdef class _FusedGroup:
             st = ag_optim_scale_grads(self.n, self.params, s)
         if st:
             _raise()
+
+
+def _rebuild_fused_group(params, bufs, steps):
+    """Unpickle a _FusedGroup written by ``_FusedGroup.__reduce__``."""
+    g = _FusedGroup(params)
+    for k, b in enumerate(bufs):
+        if b is not None:
+            g.set_buffers(k, b)
+    g.set_steps(steps)
+    return g

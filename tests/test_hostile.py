@@ -2,8 +2,8 @@
 failure.  Each case gets a clear Python exception or a correct result -- never a crash -- and the
 library stays usable afterwards (the live-object counters return to where they were).
 
-Still to come when autograd_c.nn lands: ag.load of truncated/crafted files, load_state_dict with
-wrong shapes.
+ag.load of truncated or crafted files and load_state_dict with wrong shapes are tested in
+tests/test_nn.py (test_load_rejects_corrupt_files, test_load_state_dict_errors_leave_model_unchanged).
 """
 import gc
 import os

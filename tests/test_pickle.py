@@ -100,3 +100,51 @@ def test_rebuild_refuses_crafted_payload():
         _rebuild_tensor(np.array(["a", "b"]), False)
     with pytest.raises(TypeError, match="float32/float64"):
         _rebuild_tensor([1.0, 2.0], False)
+
+
+# ---- modules, optimizers and fitted estimators
+
+def _trained_model_and_optimizer():
+    from autograd_c import nn, optim
+    ag.manual_seed(0)
+    m = nn.Sequential(nn.Linear(4, 8, activation="tanh"), nn.Linear(8, 3))
+    opt = optim.Adam(m.parameters(), lr=1e-2)
+    x, y = ag.randn(5, 4), np.array([0, 1, 2, 0, 1])
+    for _ in range(2):
+        loss = nn.functional.cross_entropy(m(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return m, opt, x, y
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_module_and_optimizer_round_trip_and_keep_training_identically(how):
+    from autograd_c import nn
+    m, opt, x, y = _trained_model_and_optimizer()
+    m2, opt2 = (pickle.loads(pickle.dumps((m, opt))) if how == "pickle" else copy.deepcopy((m, opt)))
+    np.testing.assert_array_equal(m2(x).numpy(), m(x).numpy())
+    for o, mm in ((opt, m), (opt2, m2)):   # the optimizer state (moments, steps) came along
+        loss = nn.functional.cross_entropy(mm(x), y)
+        o.zero_grad()
+        loss.backward()
+        o.step()
+    np.testing.assert_array_equal(m2(x).numpy(), m(x).numpy())
+    p_new = next(iter(m2.parameters()))
+    assert any(p is p_new for g in opt2.param_groups for p in g["params"])  # still shared
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "LogisticRegression", "MLPRegressor"])
+def test_fitted_estimators_round_trip(name):
+    import warnings
+    from autograd_c import models
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 4))
+    y = X[:, 0] + 0.1 * X[:, 1] if name == "MLPRegressor" else (X[:, 0] > 0).astype(int)
+    kw = {"max_iter": 5} if name.startswith("MLP") else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = getattr(models, name)(**kw).fit(X, y)
+    for clone in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
+        np.testing.assert_array_equal(clone.predict(X), est.predict(X))
+        assert clone.get_params() == est.get_params()
