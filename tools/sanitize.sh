@@ -63,7 +63,7 @@ for path in sorted(glob.glob(sys.argv[1] + "/*")):
     text = open(path, errors="replace").read()
     for block in re.split(r"\n(?=(?:Direct|Indirect) leak of )", text):
         if re.match(r"(Direct|Indirect) leak of ", block):
-            if re.search(r"csrc/|autograd_c/|_core\.c", block):
+            if re.search(r"csrc/|autograd_c/|\b_core\.c:", block):  # not other packages' _core.cpython-*.so
                 ours.append(block.split("\n\n")[0])
             else:
                 theirs += 1
