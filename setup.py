@@ -173,6 +173,10 @@ class BuildExt(build_ext):
             with ThreadPoolExecutor(max(1, min(jobs, len(special) or 1))) as pool:
                 objects = [o for objs in pool.map(compile_isa, special) for o in objs]
             ext.extra_objects = list(ext.extra_objects or []) + objects
+            # relink when an ISA file or a header changes (extra_objects are not checked, and the
+            # headers are not sources): setuptools skips an extension whose depends are older
+            headers = glob.glob("csrc/**/*.h", recursive=True) + glob.glob("csrc/**/*.def", recursive=True)
+            ext.depends = list(ext.depends or []) + special + headers
             ext.extra_compile_args = common + extra_cflags
             ext.extra_link_args = link + extra_ldflags
             super().build_extension(ext)

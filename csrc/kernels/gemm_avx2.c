@@ -12,6 +12,7 @@
 
 #include <immintrin.h>
 #include <string.h>
+#include "vmath_avx2.h"
 
 #define MR_S 6
 #define NR_S 16
@@ -38,45 +39,8 @@ AG_INLINE __m256i mask4x64(int n)
 /* ------------------------------------------------------------------ */
 /* tile epilogue                                                        */
 
-/* f32 vector math: the same approximations as gemm_avx512.c (see there
-   for the error analysis); 2^n is applied as two factors 2^(n/2) 2^(n-n/2)
-   so that underflow to denormals and overflow to inf come out right. */
-AG_INLINE __m256 v_pow2i(__m256i n)
-{
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
-}
-
-AG_INLINE __m256 v_exp(__m256 x)
-{
-    __m256 n, r, p;
-    __m256i ni, n1;
-    x = _mm256_max_ps(_mm256_set1_ps(-104.0f), x); /* NaN passes through */
-    x = _mm256_min_ps(_mm256_set1_ps(89.0f), x);
-    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504f)),
-                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    p = _mm256_set1_ps(1.0f / 5040.0f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-    ni = _mm256_cvtps_epi32(n);
-    n1 = _mm256_srai_epi32(ni, 1);
-    p = _mm256_mul_ps(p, v_pow2i(n1));
-    p = _mm256_mul_ps(p, v_pow2i(_mm256_sub_epi32(ni, n1)));
-    /* NaN input: n converts to INT_MIN, so restore NaN explicitly */
-    return _mm256_blendv_ps(p, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
-}
-
-AG_INLINE __m256 v_abs(__m256 x)
-{
-    return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-}
-
+/* f32 vector math: v_exp, v_abs, v_tanh, v_sigmoid come from vmath_avx2.h (shared with the
+   elementwise ops); v_expm1 and v_gelu as in gemm_avx512.c */
 AG_INLINE __m256 v_expm1(__m256 x)
 {
     __m256 p = _mm256_set1_ps(1.0f / 40320.0f);
@@ -89,33 +53,6 @@ AG_INLINE __m256 v_expm1(__m256 x)
     p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(0.5f));
     p = _mm256_mul_ps(_mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f)), x);
     return _mm256_blendv_ps(_mm256_sub_ps(v_exp(x), _mm256_set1_ps(1.0f)), p, small);
-}
-
-AG_INLINE __m256 v_tanh(__m256 x)
-{
-    __m256 ax = v_abs(x), x2 = _mm256_mul_ps(x, x), p, big;
-    __m256 small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.4f), _CMP_LT_OQ);
-    p = _mm256_set1_ps(-929569.0f / 638512875.0f);
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(21844.0f / 6081075.0f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1382.0f / 155925.0f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(62.0f / 2835.0f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-17.0f / 315.0f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(2.0f / 15.0f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.0f / 3.0f));
-    p = _mm256_mul_ps(p, x2);
-    p = _mm256_fmadd_ps(p, x, x);
-    big = _mm256_add_ps(v_exp(_mm256_add_ps(ax, ax)), _mm256_set1_ps(1.0f));
-    big = _mm256_sub_ps(_mm256_set1_ps(1.0f), _mm256_div_ps(_mm256_set1_ps(2.0f), big));
-    /* sign of x onto big */
-    big = _mm256_or_ps(big, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));
-    return _mm256_blendv_ps(big, p, small);
-}
-
-AG_INLINE __m256 v_sigmoid(__m256 x)
-{
-    __m256 one = _mm256_set1_ps(1.0f);
-    __m256 e = v_exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
-    return _mm256_div_ps(one, _mm256_add_ps(one, e));
 }
 
 AG_INLINE __m256 v_gelu(__m256 x)

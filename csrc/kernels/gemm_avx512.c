@@ -13,6 +13,7 @@
 
 #include <immintrin.h>
 #include <string.h>
+#include "vmath_avx512.h"
 
 #define MR_S 14
 #define NR_S 32
@@ -20,44 +21,8 @@
 #define NR_D 16
 
 /* ------------------------------------------------------------------ */
-/* f32 vector math, a few ulp                                           */
-
-/* e^x = 2^n * e^r with n = round(x/ln2), r = x - n*ln2 split in two parts
-   (Cody-Waite), |r| <= ln2/2; e^r by its degree-7 Taylor polynomial
-   (truncation error < 1e-8 relative). scalef handles over/underflow. */
-AG_INLINE __m512 v_exp(__m512 x)
-{
-    __m512 n, r, p;
-    x = _mm512_max_ps(_mm512_set1_ps(-104.0f), x); /* NaN passes through */
-    x = _mm512_min_ps(_mm512_set1_ps(89.0f), x);
-    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
-AG_INLINE __m512 v_abs(__m512 x)
-{
-    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x),
-                                                _mm512_set1_epi32(0x7fffffff)));
-}
-
-/* sign of s on magnitude m (m >= 0) */
-AG_INLINE __m512 v_copysign(__m512 m, __m512 s)
-{
-    __m512i sign = _mm512_and_si512(_mm512_castps_si512(s),
-                                    _mm512_set1_epi32((int)0x80000000u));
-    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(m), sign));
-}
+/* f32 vector math, a few ulp: v_exp, v_abs, v_tanh, v_sigmoid come from  */
+/* vmath_avx512.h (shared with the elementwise ops)                     */
 
 /* e^x - 1: Taylor to x^8 for |x| < ln2/2 (no cancellation), else e^x - 1 */
 AG_INLINE __m512 v_expm1(__m512 x)
@@ -73,33 +38,6 @@ AG_INLINE __m512 v_expm1(__m512 x)
     p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(0.5f));
     p = _mm512_mul_ps(_mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f)), x);
     return _mm512_mask_blend_ps(small, _mm512_sub_ps(v_exp(x), _mm512_set1_ps(1.0f)), p);
-}
-
-/* tanh: odd Taylor series to x^15 for |x| < 0.4, else
-   sign(x) * (1 - 2/(e^{2|x|} + 1)) (cancellation at most ~1.6x there) */
-AG_INLINE __m512 v_tanh(__m512 x)
-{
-    __m512 ax = v_abs(x), x2 = _mm512_mul_ps(x, x), p, big;
-    __mmask16 small = _mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.4f), _CMP_LT_OQ);
-    p = _mm512_set1_ps(-929569.0f / 638512875.0f);
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(21844.0f / 6081075.0f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1382.0f / 155925.0f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(62.0f / 2835.0f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-17.0f / 315.0f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(2.0f / 15.0f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.0f / 3.0f));
-    p = _mm512_mul_ps(p, x2);
-    p = _mm512_fmadd_ps(p, x, x);
-    big = _mm512_add_ps(v_exp(_mm512_add_ps(ax, ax)), _mm512_set1_ps(1.0f));
-    big = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_div_ps(_mm512_set1_ps(2.0f), big));
-    return _mm512_mask_blend_ps(small, v_copysign(big, x), p);
-}
-
-AG_INLINE __m512 v_sigmoid(__m512 x)
-{
-    __m512 one = _mm512_set1_ps(1.0f);
-    __m512 e = v_exp(_mm512_sub_ps(_mm512_setzero_ps(), x));
-    return _mm512_div_ps(one, _mm512_add_ps(one, e));
 }
 
 /* gelu(x) = x/2 (1 + erf(z)), z = x/sqrt2.

@@ -1,8 +1,17 @@
-/* vmath.h -- vectorised elementwise math (exp, log, tanh, sigmoid, ...) for contiguous tensors,
- * dispatched per ISA.  Returns 1 when it handled the op (o = f(x)), 0 to fall back to the
- * portable strided loop. */
+/* vmath.h -- vectorised elementwise math (exp, log, tanh, sigmoid, relu, softplus) for
+ * contiguous float32 tensors, dispatched per ISA (AVX-512, AVX2; the generic ISA keeps the
+ * scalar libm loop).  ag_vmath_unary returns 1 when it handled the op (o = f(x)), 0 to fall back
+ * to the portable strided loop.  The vector functions themselves live in vmath_avx512.h and
+ * vmath_avx2.h, shared with the GEMM epilogue. */
 #ifndef AG_VMATH_H
 #define AG_VMATH_H
+#include <stdint.h>
 #include "../ag.h"
 int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o);
+
+/* internal: y[i] = f(x[i]) for i < n (x and y contiguous; y may equal x) */
+typedef void (*ag_vmath_f32_fn)(const float *x, float *y, int64_t n);
+/* kernel for an AG_OP_* id, or NULL where that ISA has none */
+ag_vmath_f32_fn ag_vmath_f32_avx512(int op);
+ag_vmath_f32_fn ag_vmath_f32_avx2(int op);
 #endif

@@ -1,0 +1,125 @@
+/* vmath_avx2.h -- f32 vector math on 8 lanes (exp, log, tanh, sigmoid, relu, softplus), shared
+ * by vmath_avx2.c (elementwise ops) and gemm_avx2.c (GEMM epilogue).  Include only from files
+ * compiled with -mavx2 -mfma.  Same algorithms as vmath_avx512.h (see the error analysis there);
+ * AVX2 lacks scalef, so 2^n is applied as two exact powers of two and the second multiply rounds
+ * once into the denormal range.  Exact IEEE special values; tests/test_vmath.py measures ulps. */
+#ifndef AG_VMATH_AVX2_H
+#define AG_VMATH_AVX2_H
+#include <immintrin.h>
+#include <math.h>
+#include "gemm_internal.h"
+
+#define VS8 _mm256_set1_ps /* undefined at the end */
+
+/* 2^n for integer n in [-126, 127] */
+AG_INLINE __m256 v_pow2i(__m256i n)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+}
+
+/* e^x = 2^n e^r, |r| <= ln2/2, degree-7 Taylor; x clamped to [-104, 89] (NaN passes) so
+   n in [-150, 128] splits into two halves in [-75, 64] */
+AG_INLINE __m256 v_exp(__m256 x)
+{
+    __m256 n, r, p;
+    __m256i ni, n1;
+    x = _mm256_max_ps(VS8(-104.0f), x);
+    x = _mm256_min_ps(VS8(89.0f), x);
+    n = _mm256_round_ps(_mm256_mul_ps(x, VS8(1.44269504f)),
+                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, VS8(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, VS8(-2.12194440e-4f), r);
+    p = VS8(1.0f / 5040.0f);
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f / 720.0f));
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f / 120.0f));
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f / 24.0f));
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f / 6.0f));
+    p = _mm256_fmadd_ps(p, r, VS8(0.5f));
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f));
+    p = _mm256_fmadd_ps(p, r, VS8(1.0f));
+    ni = _mm256_cvtps_epi32(n);
+    n1 = _mm256_srai_epi32(ni, 1);
+    p = _mm256_mul_ps(p, v_pow2i(n1));
+    return _mm256_mul_ps(p, v_pow2i(_mm256_sub_epi32(ni, n1)));
+}
+
+AG_INLINE __m256 v_abs(__m256 x)
+{
+    return _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
+}
+
+/* log x = k ln2 + log1p(f), as in vmath_avx512.c */
+AG_INLINE __m256 v_log(__m256 x)
+{
+    __m256 den = _mm256_cmp_ps(x, VS8(1.17549435e-38f), _CMP_LT_OQ);
+    __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, VS8(8388608.0f)), den);
+    __m256 kadj = _mm256_and_ps(den, VS8(-23.0f));
+    __m256i ix = _mm256_sub_epi32(_mm256_castps_si256(xs), _mm256_set1_epi32(0x3f3504f3));
+    __m256 dk = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(ix, 23)), kadj);
+    __m256i mb = _mm256_and_si256(ix, _mm256_set1_epi32(0x7fffff));
+    __m256 m = _mm256_castsi256_ps(_mm256_add_epi32(mb, _mm256_set1_epi32(0x3f3504f3)));
+    __m256 f = _mm256_sub_ps(m, VS8(1.0f));
+    __m256 s = _mm256_div_ps(f, _mm256_add_ps(f, VS8(2.0f)));
+    __m256 z = _mm256_mul_ps(s, s), R, hfsq, res;
+    R = VS8(2.0f / 9.0f);
+    R = _mm256_fmadd_ps(R, z, VS8(2.0f / 7.0f));
+    R = _mm256_fmadd_ps(R, z, VS8(2.0f / 5.0f));
+    R = _mm256_fmadd_ps(R, z, VS8(2.0f / 3.0f));
+    R = _mm256_mul_ps(R, z);
+    hfsq = _mm256_mul_ps(_mm256_mul_ps(f, f), VS8(0.5f));
+    res = _mm256_fmadd_ps(s, _mm256_add_ps(hfsq, R), _mm256_mul_ps(dk, VS8(-2.12194440e-4f)));
+    res = _mm256_sub_ps(_mm256_sub_ps(hfsq, res), f);
+    res = _mm256_fmsub_ps(dk, VS8(0.693359375f), res);
+    /* specials: log(0) = -inf, log(x < 0) = log(nan) = nan, log(inf) = inf */
+    res = _mm256_blendv_ps(res, VS8(-INFINITY), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
+    res = _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, VS8(INFINITY), _CMP_EQ_OQ));
+    res = _mm256_blendv_ps(res, VS8(NAN), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NGE_UQ));
+    return res;
+}
+
+/* tanh: odd Taylor series to x^15 for |x| < 0.4, else sign(x) (1 - 2/(e^{2|x|} + 1)) */
+AG_INLINE __m256 v_tanh(__m256 x)
+{
+    __m256 ax = v_abs(x), x2 = _mm256_mul_ps(x, x), p, big;
+    __m256 small = _mm256_cmp_ps(ax, VS8(0.4f), _CMP_LT_OQ);
+    p = VS8(-929569.0f / 638512875.0f);
+    p = _mm256_fmadd_ps(p, x2, VS8(21844.0f / 6081075.0f));
+    p = _mm256_fmadd_ps(p, x2, VS8(-1382.0f / 155925.0f));
+    p = _mm256_fmadd_ps(p, x2, VS8(62.0f / 2835.0f));
+    p = _mm256_fmadd_ps(p, x2, VS8(-17.0f / 315.0f));
+    p = _mm256_fmadd_ps(p, x2, VS8(2.0f / 15.0f));
+    p = _mm256_fmadd_ps(p, x2, VS8(-1.0f / 3.0f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), ax, ax);
+    big = _mm256_add_ps(v_exp(_mm256_add_ps(ax, ax)), VS8(1.0f));
+    big = _mm256_sub_ps(VS8(1.0f), _mm256_div_ps(VS8(2.0f), big));
+    big = _mm256_blendv_ps(big, p, small); /* tanh|x| >= 0; the sign of x (-0 too) goes on last */
+    return _mm256_or_ps(big, _mm256_and_ps(x, VS8(-0.0f)));
+}
+
+/* sigmoid: e = e^{-|x|}; 1/(1+e) for x >= 0, e/(1+e) for x < 0 */
+AG_INLINE __m256 v_sigmoid(__m256 x)
+{
+    __m256 e = v_exp(_mm256_sub_ps(_mm256_setzero_ps(), v_abs(x)));
+    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 num = _mm256_blendv_ps(VS8(1.0f), e, neg);
+    return _mm256_div_ps(num, _mm256_add_ps(e, VS8(1.0f)));
+}
+
+/* relu: x <= 0 ? 0 : x (NaN passes) */
+AG_INLINE __m256 v_relu(__m256 x)
+{
+    return _mm256_and_ps(x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NLE_UQ));
+}
+
+/* softplus = max(x, 0) + log1p(e^{-|x|}), as in vmath_avx512.c */
+AG_INLINE __m256 v_softplus(__m256 x)
+{
+    __m256 e = v_exp(_mm256_sub_ps(_mm256_setzero_ps(), v_abs(x)));
+    __m256 u = _mm256_add_ps(e, VS8(1.0f));
+    __m256 c = _mm256_div_ps(_mm256_sub_ps(e, _mm256_sub_ps(u, VS8(1.0f))), u);
+    return _mm256_add_ps(_mm256_max_ps(_mm256_setzero_ps(), x), _mm256_add_ps(v_log(u), c));
+}
+
+#undef VS8
+
+#endif /* AG_VMATH_AVX2_H */

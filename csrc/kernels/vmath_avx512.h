@@ -1,0 +1,130 @@
+/* vmath_avx512.h -- f32 vector math on 16 lanes (exp, log, tanh, sigmoid, relu, softplus), shared
+ * by vmath_avx512.c (elementwise ops) and gemm_avx512.c (GEMM epilogue).  Include only from files
+ * compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma.  Accurate to a few ulp over
+ * the whole float range, denormals included, with exact IEEE special values (tests/test_vmath.py
+ * measures both). */
+#ifndef AG_VMATH_AVX512_H
+#define AG_VMATH_AVX512_H
+#include <immintrin.h>
+#include <math.h>
+#include "gemm_internal.h"
+
+#define VS16 _mm512_set1_ps /* undefined at the end */
+
+/* e^x = 2^n e^r, n = round(x/ln2), r = x - n ln2 in two parts (Cody-Waite), |r| <= ln2/2;
+   e^r by its degree-7 Taylor polynomial (truncation < 6e-9 relative).  x is clamped to
+   [-104, 89] (NaN passes: max/min return their second operand on NaN); scalef rounds once into
+   the denormal range and overflows to inf. */
+AG_INLINE __m512 v_exp(__m512 x)
+{
+    __m512 n, r, p;
+    x = _mm512_max_ps(VS16(-104.0f), x);
+    x = _mm512_min_ps(VS16(89.0f), x);
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, VS16(1.44269504f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, VS16(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, VS16(-2.12194440e-4f), r);
+    p = VS16(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, VS16(0.5f));
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f));
+    p = _mm512_fmadd_ps(p, r, VS16(1.0f));
+    return _mm512_scalef_ps(p, n);
+}
+
+AG_INLINE __m512 v_abs(__m512 x)
+{
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(x),
+                                                _mm512_set1_epi32(0x7fffffff)));
+}
+
+/* log x = k ln2 + log1p(f), x = 2^k (1 + f), 1 + f in [sqrt(1/2), sqrt 2) (found by offsetting
+   the bit pattern by that of sqrt(1/2)); denormals are first scaled by 2^23.  With
+   s = f/(2+f), z = s^2: log1p(f) = 2 atanh(s) = f - (f^2/2 - s (f^2/2 + R)),
+   R = 2z/3 + 2z^2/5 + 2z^3/7 + 2z^4/9 (truncation < 3e-9 relative); f is exact, so only the
+   small correction carries rounding error.  k ln2_hi is exact. */
+AG_INLINE __m512 v_log(__m512 x)
+{
+    __mmask16 den = _mm512_cmp_ps_mask(x, VS16(1.17549435e-38f), _CMP_LT_OQ);
+    __m512 xs = _mm512_mask_mul_ps(x, den, x, VS16(8388608.0f));
+    __m512 kadj = _mm512_maskz_mov_ps(den, VS16(-23.0f));
+    __m512i ix = _mm512_sub_epi32(_mm512_castps_si512(xs), _mm512_set1_epi32(0x3f3504f3));
+    __m512 dk = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(ix, 23)), kadj);
+    __m512i mb = _mm512_and_si512(ix, _mm512_set1_epi32(0x7fffff));
+    __m512 m = _mm512_castsi512_ps(_mm512_add_epi32(mb, _mm512_set1_epi32(0x3f3504f3)));
+    __m512 f = _mm512_sub_ps(m, VS16(1.0f));
+    __m512 s = _mm512_div_ps(f, _mm512_add_ps(f, VS16(2.0f)));
+    __m512 z = _mm512_mul_ps(s, s), R, hfsq, res;
+    R = VS16(2.0f / 9.0f);
+    R = _mm512_fmadd_ps(R, z, VS16(2.0f / 7.0f));
+    R = _mm512_fmadd_ps(R, z, VS16(2.0f / 5.0f));
+    R = _mm512_fmadd_ps(R, z, VS16(2.0f / 3.0f));
+    R = _mm512_mul_ps(R, z);
+    hfsq = _mm512_mul_ps(_mm512_mul_ps(f, f), VS16(0.5f));
+    res = _mm512_fmadd_ps(s, _mm512_add_ps(hfsq, R), _mm512_mul_ps(dk, VS16(-2.12194440e-4f)));
+    res = _mm512_sub_ps(_mm512_sub_ps(hfsq, res), f);
+    res = _mm512_fmsub_ps(dk, VS16(0.693359375f), res);
+    /* specials: log(0) = -inf, log(x < 0) = log(nan) = nan, log(inf) = inf */
+    res = _mm512_mask_mov_ps(res, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ),
+                             VS16(-INFINITY));
+    res = _mm512_mask_mov_ps(res, _mm512_cmp_ps_mask(x, VS16(INFINITY), _CMP_EQ_OQ), x);
+    res = _mm512_mask_mov_ps(res, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ),
+                             VS16(NAN));
+    return res;
+}
+
+/* tanh: odd Taylor series to x^15 for |x| < 0.4 (truncation < 2e-9 relative), else
+   sign(x) (1 - 2/(e^{2|x|} + 1)); the cancellation there costs at most a factor 1.7. */
+AG_INLINE __m512 v_tanh(__m512 x)
+{
+    __m512 ax = v_abs(x), x2 = _mm512_mul_ps(x, x), p, big;
+    __mmask16 small = _mm512_cmp_ps_mask(ax, VS16(0.4f), _CMP_LT_OQ);
+    p = VS16(-929569.0f / 638512875.0f);
+    p = _mm512_fmadd_ps(p, x2, VS16(21844.0f / 6081075.0f));
+    p = _mm512_fmadd_ps(p, x2, VS16(-1382.0f / 155925.0f));
+    p = _mm512_fmadd_ps(p, x2, VS16(62.0f / 2835.0f));
+    p = _mm512_fmadd_ps(p, x2, VS16(-17.0f / 315.0f));
+    p = _mm512_fmadd_ps(p, x2, VS16(2.0f / 15.0f));
+    p = _mm512_fmadd_ps(p, x2, VS16(-1.0f / 3.0f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, x2), ax, ax);
+    big = _mm512_add_ps(v_exp(_mm512_add_ps(ax, ax)), VS16(1.0f));
+    big = _mm512_sub_ps(VS16(1.0f), _mm512_div_ps(VS16(2.0f), big));
+    big = _mm512_mask_mov_ps(big, small, p); /* tanh|x| >= 0; the sign of x (-0 too) goes on last */
+    return _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(big),
+        _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+}
+
+/* sigmoid: e = e^{-|x|} never overflows; 1/(1+e) for x >= 0, e/(1+e) for x < 0 (no cancellation,
+   denormal results for x < -87 come out right) */
+AG_INLINE __m512 v_sigmoid(__m512 x)
+{
+    __m512 e = v_exp(_mm512_sub_ps(_mm512_setzero_ps(), v_abs(x)));
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    __m512 num = _mm512_mask_mov_ps(VS16(1.0f), neg, e);
+    return _mm512_div_ps(num, _mm512_add_ps(e, VS16(1.0f)));
+}
+
+/* relu: x <= 0 ? 0 : x (NaN passes, like the portable loop) */
+AG_INLINE __m512 v_relu(__m512 x)
+{
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NLE_UQ), x);
+}
+
+/* softplus = max(x, 0) + log1p(e), e = e^{-|x|} in (0, 1]; with u = 1 + e rounded,
+   log1p(e) = log u + (e - (u - 1))/u to first order in the rounding error of u
+   (so denormal e comes out as e) */
+AG_INLINE __m512 v_softplus(__m512 x)
+{
+    __m512 e = v_exp(_mm512_sub_ps(_mm512_setzero_ps(), v_abs(x)));
+    __m512 u = _mm512_add_ps(e, VS16(1.0f));
+    __m512 c = _mm512_div_ps(_mm512_sub_ps(e, _mm512_sub_ps(u, VS16(1.0f))), u);
+    return _mm512_add_ps(_mm512_max_ps(_mm512_setzero_ps(), x), _mm512_add_ps(v_log(u), c));
+}
+
+#undef VS16
+
+#endif /* AG_VMATH_AVX512_H */
