@@ -705,7 +705,9 @@ def _first_derivative(fn, w):
         with ag.enable_grad():
             xt.requires_grad = True
             (fn(xt) * w).sum().backward(create_graph=True)
-            return xt.grad
+            g = xt.grad
+            xt.grad = None   # break the leaf -> grad -> graph -> leaf cycle (as in PyTorch)
+            return g
     return grad_of
 
 
@@ -742,6 +744,7 @@ def test_second_derivative_exact_values():
     x.grad = None
     g.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 6 * x0 - np.sin(x0), rtol=1e-13)
+    x.grad = None
 
 
 def test_mixed_second_derivative_two_inputs(rng):
@@ -756,6 +759,7 @@ def test_mixed_second_derivative_two_inputs(rng):
     # d/da (b a^(b-1)) = b (b-1) a^(b-2);  d/db (b a^(b-1)) = a^(b-1) (1 + b log a)
     np.testing.assert_allclose(a.grad.numpy(), b0 * (b0 - 1) * a0 ** (b0 - 2), rtol=1e-12)
     np.testing.assert_allclose(b.grad.numpy(), a0 ** (b0 - 1) * (1 + b0 * np.log(a0)), rtol=1e-12)
+    a.grad = b.grad = None
 
 
 def test_large_tensors_through_parallel_kernels(rng):
