@@ -517,6 +517,10 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
             if (!gin[i] || !n->needs[i]) continue;
             gi = ag_sum_to(gin[i], x->ndim, x->shape);
             if (!gi) { status = -1; break; }
+            /* drop the rule's reference now: a fresh gradient is then solely owned, and a leaf
+               can take it as its .grad without a copy */
+            ag_tensor_decref(gin[i]);
+            gin[i] = NULL;
             if (x->grad_fn) {
                 if (accumulate(&x->grad_fn->gradbuf, gi, create)) status = -1;
             } else if (cap) {
