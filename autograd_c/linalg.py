@@ -135,12 +135,11 @@ def diag(v, k=0):
     v = _core._coerce_public(v, None)
     if v.ndim == 1:
         n = v.shape[0] + abs(k)
-        # scatter v into an n x n zero matrix through a 0/1 selection matrix (differentiable)
-        sel = np.zeros((n * n, v.shape[0]))
-        rows = np.arange(v.shape[0]) + max(-k, 0)
-        cols = np.arange(v.shape[0]) + max(k, 0)
-        sel[rows * n + cols, np.arange(v.shape[0])] = 1.0
-        return _core.reshape(_core.matmul(_core.tensor(sel, dtype=v.dtype), v), (n, n))
+        # the entry at (row, col) of the k-th diagonal is v[col - max(k, 0)]: scale the columns
+        # of that diagonal's 0/1 mask by v placed at its columns (differentiable, O(n^2))
+        pad = _core.zeros_like_tensor(_core.tensor(np.zeros(abs(k)), dtype=v.dtype))
+        vcol = _core.concatenate([pad, v] if k >= 0 else [v, pad]) if k else v
+        return _core.tensor(np.eye(n, k=k), dtype=v.dtype) * vcol
     if v.ndim == 2:
         m, n = v.shape
         i = np.arange(max(0, -k), min(m, n - k))
