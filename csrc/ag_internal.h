@@ -145,7 +145,6 @@ int ag_broadcast_shapes(const char *opname, int na, const int64_t *sa, int nb, c
 int ag_normalize_axes(const char *opname, int ndim, int nax, const int *axes, int *mask_out);
 /* strided view of t broadcast to (ndim, shape): byte strides into bs */
 void ag_broadcast_strides(const ag_tensor *t, int ndim, const int64_t *shape, int64_t *bs);
-int64_t ag_omp_threshold(void);
 
 /* N-ary strided iteration: fn is called once per innermost row */
 typedef void (*ag_row_fn)(int64_t n, char **ptrs, const int64_t *bstrides, void *ctx);
@@ -179,10 +178,7 @@ ag_tensor *ag_mul(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_div(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_neg(ag_tensor *a);
 ag_tensor *ag_swap_last2(ag_tensor *a);
-ag_tensor *ag_unsqueeze_lead(ag_tensor *t, int lead_ins, int at); /* insert ones after `at` leading dims */
 ag_tensor *ag_align_tangent(ag_tensor *t, const ag_tensor *x, int out_ndim);
-ag_tensor *ag_zeros_like(ag_tensor *t);
-ag_tensor *ag_const_like(ag_tensor *t, double v);
 ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v,
                               const ag_params *p);
 ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p);
@@ -201,10 +197,5 @@ ag_tensor *ag_permute_core(ag_tensor *x, int core, const int64_t *perm);
 #define AG_OP(name, nin, flags) extern const ag_oprules ag_rules_##name;
 #include "ops/ops.def"
 #undef AG_OP
-
-/* lead = number of leading batch axes of a tangent-like tensor t relative to core dims */
-static inline int ag_lead(const ag_tensor *t, int core) { return t->ndim - core; }
-
-#define AG_RET_NULL_IF(cond) do { if (cond) return NULL; } while (0)
 
 #endif

@@ -161,7 +161,7 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
 /* ------------------------------------------------------------------ apply */
 static ag_tensor *compute_tangent(int op, ag_tensor **in, int nin, ag_tensor *out, const ag_params *p)
 {
-    ag_tensor *tin_small[4], **tin = tin_small, *t = NULL;
+    ag_tensor *tin_small[4], **tin = tin_small, *t = NULL, *first = NULL;
     int i, lead = -1, any = 0, pg, pf;
     if (nin > 4) {
         tin = (ag_tensor **)ag_malloc(sizeof(ag_tensor *) * (size_t)nin);
@@ -172,9 +172,15 @@ static ag_tensor *compute_tangent(int op, ag_tensor **in, int nin, ag_tensor *ou
         tin[i] = ti;
         if (!ti) continue;
         any = 1;
-        if (lead < 0) lead = ti->ndim - in[i]->ndim;
-        else if (lead != ti->ndim - in[i]->ndim || (lead && ti->shape[0] != tin[0 == i ? i : i]->shape[0])) {
-            /* tangents of different batch layouts cannot meet */
+        if (!first) {
+            first = ti;
+            lead = ti->ndim - in[i]->ndim;
+        } else if (lead != ti->ndim - in[i]->ndim || (lead && ti->shape[0] != first->shape[0])) {
+            /* tangents carrying different batches of directions cannot meet in one op */
+            ag_set_error(AG_EVALUE, "%s: the inputs' tangents have different batch sizes", ag_op_name(op));
+            if (tin != tin_small) free(tin);
+            ag_tensor_decref(out);
+            return NULL;
         }
     }
     if (!any) { if (tin != tin_small) free(tin); return out; }

@@ -304,3 +304,12 @@ def test_bad_input_errors():
         ag.jvp(ag.sin, (np.ones(2),), ())
     with pytest.raises(ValueError, match="argnums"):
         ag.grad(lambda x: x.sum(), argnums=3)(np.ones(2))
+
+
+def test_tangents_with_different_batch_sizes_are_refused():
+    a = ag.tensor(np.ones(3), dtype="float64")
+    b = ag.tensor(np.ones(3), dtype="float64")
+    a._set_tangent(np.ones((2, 3)))
+    b._set_tangent(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="tangents have different batch sizes"):
+        a + b

@@ -637,6 +637,3 @@ static ag_tensor *jvp_where(int op, ag_tensor **in, int nin, ag_tensor *out, ag_
 }
 
 const ag_oprules ag_rules_where = {where_fwd, vjp_where, jvp_where, 1u};
-
-ag_tensor *ag_zeros_like(ag_tensor *t) { return ag_tensor_zeros(t->dtype, t->ndim, t->shape); }
-ag_tensor *ag_const_like(ag_tensor *t, double v) { return ag_tensor_full(t->dtype, t->ndim, t->shape, v); }
