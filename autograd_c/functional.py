@@ -344,9 +344,7 @@ def hessian(f, x):
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
     """
-    t = _input(x, requires_grad=True)
-    if isinstance(x, Tensor) and x.requires_grad:
-        t = _core.tensor(x, dtype=x.dtype, requires_grad=True)
+    t = _fresh_leaf(x)
     n = t.size
     t._set_tangent(np.eye(n, dtype=t.dtype).reshape((n,) + tuple(t.shape)))
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian")
@@ -362,14 +360,19 @@ def hvp(f, x, v):
     >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
     [6.0, 0.0]
     """
-    t = _input(x, requires_grad=True)
-    if isinstance(x, Tensor) and x.requires_grad:
-        t = _core.tensor(x, dtype=x.dtype, requires_grad=True)
+    t = _fresh_leaf(x)
     vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
     t._set_tangent(vv.astype(t.dtype))
     return _second_order(f, t, tuple(t.shape), "hvp")
+
+
+def _fresh_leaf(x):
+    """A new float leaf holding x's values: hessian/hvp attach their own tangent to it."""
+    if isinstance(x, Tensor):
+        return _core.tensor(x, dtype=x.dtype, requires_grad=True)
+    return _input(x, requires_grad=True)
 
 
 def _second_order(f, t, shape, who):
