@@ -139,7 +139,7 @@ class BuildExt(build_ext):
             openmp = "/openmp (MSVC, vcomp)"
         elif mac:
             # Apple clang: the driver does not know -fopenmp, the preprocessor does; link libomp
-            common = ["-O3", "-Xpreprocessor", "-fopenmp", "-fno-math-errno"]
+            common = ["-O3", "-Xpreprocessor", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
             prefix = macos_openmp_prefix()
             if prefix:
                 include_dirs.append(os.path.join(prefix, "include"))
@@ -148,7 +148,10 @@ class BuildExt(build_ext):
             link.append("-lomp")
             openmp = "-Xpreprocessor -fopenmp, libomp" + (f" from {prefix}" if prefix else "")
         else:
-            common = ["-O3", "-fopenmp", "-fno-math-errno"]
+            # -fno-trapping-math: nothing here enables FP traps, and without it GCC keeps
+            # `g * (x > 0)` (ReLU's backward) as a branch per element instead of a vector blend
+            # (15x slower on random signs).  Results are unchanged: no fast-math.
+            common = ["-O3", "-fopenmp", "-fno-math-errno", "-fno-trapping-math"]
             link = ["-fopenmp"]
             openmp = "-fopenmp"
         native = os.environ.get("AUTOGRAD_C_NATIVE") == "1" and not msvc

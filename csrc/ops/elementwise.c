@@ -78,8 +78,9 @@ typedef struct { double a, b; } uparams;
         int64_t i;                                                                             \
         (void)a; (void)b;                                                                      \
         if (s[0] == sizeof(T) && s[1] == sizeof(T) && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
-            T *o = (T *)p[0];                                                                  \
-            const T *vs = (const T *)p[1], *xs = (const T *)p[2], *ys = (const T *)p[3];       \
+            T *restrict o = (T *)p[0]; /* a fresh tensor: aliases no input */                  \
+            const T *restrict vs = (const T *)p[1], *restrict xs = (const T *)p[2];            \
+            const T *restrict ys = (const T *)p[3];                                            \
             AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; const T y = ys[i]; (void)x; (void)y; o[i] = vs[i] * (T)(DX););\
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
