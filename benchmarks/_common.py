@@ -33,8 +33,13 @@ def blas_report():
     return "; ".join(parts) or "no BLAS found by threadpoolctl"
 
 
-def median_time(fn, repeat=21, number=1, warmup=3):
-    """Median wall time of ``fn()`` in seconds (``number`` calls per sample) after warm-up."""
+def median_time(fn, repeat=21, number=1, warmup=3, settle=0.1):
+    """Median wall time of ``fn()`` in seconds (``number`` calls per sample) after warm-up.
+
+    It first sleeps ``settle`` seconds: the library measured before may leave OpenMP or
+    OpenBLAS worker threads spinning for a while, and on a 2-core machine they would take a
+    core from this measurement (seen: a 4.4 ms GEMM timed at 8.4 ms right after PyTorch)."""
+    time.sleep(settle)
     for _ in range(warmup):
         fn()
     samples = []

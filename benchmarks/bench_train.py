@@ -4,7 +4,8 @@ Configurations (issue 5): tiny 2-16-1 tanh MSE batch 32; small 784-128-10 ReLU C
 medium 784-512-256-10 ReLU CE batch 256; wide 1024-2048-2048-10 ReLU CE batch 512;
 deep-narrow 64-(32 x 20)-10 tanh CE batch 16.  Peers: pure numpy with hand-written backprop
 (always), and PyTorch eager, HIPS autograd and JAX (jax.jit of the whole step) when installed.
-Reported: median microseconds per step over repeats, after warm-up.
+Reported: median microseconds per step over repeats, after warm-up; the repeats of all
+libraries are interleaved round by round.
 
     python benchmarks/bench_train.py [--repeats 7] [--only tiny,small]
 """
@@ -49,20 +50,31 @@ def init(sizes, rng):
     return Ws, bs
 
 
-def timeit(step, target_s=0.25, repeats=7):
-    for _ in range(3):
-        step()
-    t0 = time.perf_counter()
-    step()
-    one = max(time.perf_counter() - t0, 1e-7)
-    n = max(1, int(target_s / one / 2))
-    res = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(n):
+def timeit_interleaved(steps, target_s=0.25, repeats=7):
+    """Median us per step for each named step function.  The repeats are interleaved (one
+    block of every library, then the next round), so a slow spell of this shared machine
+    falls on all libraries alike instead of on whichever ran during it.  Each block starts after
+    a short sleep and one untimed step, so idle threads of the library before it (OpenMP and
+    OpenBLAS workers spin for a while after their last job) do not compete with it."""
+    counts = {}
+    for name, step in steps.items():
+        for _ in range(3):
             step()
-        res.append((time.perf_counter() - t0) / n * 1e6)
-    return float(np.median(res))
+        t0 = time.perf_counter()
+        step()
+        one = max(time.perf_counter() - t0, 1e-7)
+        counts[name] = max(1, int(target_s / one / 2))
+    res = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            n = counts[name]
+            time.sleep(0.05)  # let the previous library's idle worker threads stop spinning
+            step()            # then one untimed step: this library's threads awake, caches warm
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            res[name].append((time.perf_counter() - t0) / n * 1e6)
+    return {name: float(np.median(r)) for name, r in res.items()}
 
 
 # ---------------------------------------------------------------- autograd_c
@@ -247,13 +259,17 @@ def main():
         rng = np.random.default_rng(0)
         X, y = make_data(sizes, loss, batch, rng)
         Ws, bs = init(sizes, rng)
-        ours = timeit(step_autograd_c(sizes, act, loss, X, y, Ws, bs), repeats=args.repeats)
-        peers = {}
+        steps = {"autograd_c": step_autograd_c(sizes, act, loss, X, y, Ws, bs)}
         for pn, fn in avail:
             try:
-                peers[pn] = timeit(fn(sizes, act, loss, X, y, Ws, bs), repeats=args.repeats)
+                steps[pn] = fn(sizes, act, loss, X, y, Ws, bs)
+                steps[pn]()
             except Exception as e:  # a peer that fails to run is reported, not fatal
+                steps.pop(pn, None)
                 print(f"  {pn} failed on {name}: {type(e).__name__}: {e}")
+        times = timeit_interleaved(steps, repeats=args.repeats)
+        ours = times.pop("autograd_c")
+        peers = times
         best = min(peers.values()) if peers else float("nan")
         row = f"{name:12s} {ours:11.1f} " + " ".join(
             f"{peers.get(pn, float('nan')):13.1f}" for pn, _ in avail)

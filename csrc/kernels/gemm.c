@@ -191,7 +191,9 @@ static int gemm_blocked(job *jb, int nt)
 {
     const ag_gemm_kernels *kt = jb->kt;
     int64_t MR = kt->mr, NR = kt->nr;
-    int64_t nkb = (jb->K + kt->kc - 1) / kt->kc;
+    /* a K a little over KC (784 = 28x28 inputs against KC = 768) runs as one
+       block: a second pass over C costs more than the slightly larger panels */
+    int64_t nkb = (jb->K * 8 + kt->kc * 9 - 1) / (kt->kc * 9);
     int64_t nti = (jb->M + MR - 1) / MR, ntj = (jb->N + NR - 1) / NR;
     int64_t ncmax;
     double best = -1.0;
@@ -242,19 +244,29 @@ static int gemm_blocked(job *jb, int nt)
     return 0;
 }
 
+/* small path: split the dimension that gives the smaller largest share
+   (MR-row strips of A or NR-column blocks of B) */
+static int small_by_cols(const job *jb, int nt)
+{
+    const int64_t MR = jb->kt->mr, NR = jb->kt->nr;
+    int64_t nbj = (jb->N + NR - 1) / NR, nbi = (jb->M + MR - 1) / MR;
+    int64_t rmax = (nbi + nt - 1) / nt * MR, cmax = (nbj + nt - 1) / nt * NR;
+    return (double)(rmax < jb->M ? rmax : jb->M) * (double)jb->N >
+           (double)(cmax < jb->N ? cmax : jb->N) * (double)jb->M;
+}
+
 /* small path, part tid of nt: a contiguous range of MR-row strips or of
-   NR-column blocks */
+   NR-column blocks.  pack != 0 (column split only): B has no unit column
+   stride and B points at the whole-B buffer; this part first packs its own
+   NR-column blocks into it (k x NR row-major each), so the threads pack in
+   parallel and never read each other's blocks */
 static void small_part(const job *jb, const char *B, int64_t rsb, int64_t bps,
-                       int tid, int nt)
+                       int tid, int nt, int by_cols, int pack)
 {
     const ag_gemm_kernels *kt = jb->kt;
     const int64_t es = jb->es;
     const int64_t MR = kt->mr, NR = kt->nr;
     int64_t nbj = (jb->N + NR - 1) / NR, nbi = (jb->M + MR - 1) / MR;
-    /* split the dimension that gives the smaller largest share */
-    int64_t rmax = (nbi + nt - 1) / nt * MR, cmax = (nbj + nt - 1) / nt * NR;
-    int by_cols = (double)(rmax < jb->M ? rmax : jb->M) * (double)jb->N >
-                  (double)(cmax < jb->N ? cmax : jb->N) * (double)jb->M;
     int64_t nb = by_cols ? nbj : nbi;
     int64_t b0 = nb * tid / nt, b1 = nb * (tid + 1) / nt;
     int64_t i0 = 0, m = jb->M, j0 = 0, n = jb->N;
@@ -265,30 +277,42 @@ static void small_part(const job *jb, const char *B, int64_t rsb, int64_t bps,
         i0 = b0 * MR;
         m = (b1 * MR < jb->M ? b1 * MR : jb->M) - i0;
     }
-    if (m > 0 && n > 0)
-        kt->small(m, n, jb->K, jb->A + i0 * jb->rsa * es, jb->rsa, jb->csa,
-                  B + (j0 / NR) * bps * es, rsb, bps,
-                  jb->C + (i0 * jb->rsc + j0 * jb->csc) * es, jb->rsc, jb->csc,
-                  jb->bias ? jb->bias + j0 * es : NULL, jb->epi[0]);
+    if (m <= 0 || n <= 0)
+        return;
+    if (pack)
+        kt->packB(jb->K, n, jb->B + j0 * jb->csb * es, jb->rsb, jb->csb,
+                  (char *)B + (j0 / NR) * bps * es);
+    kt->small(m, n, jb->K, jb->A + i0 * jb->rsa * es, jb->rsa, jb->csa,
+              B + (j0 / NR) * bps * es, rsb, bps,
+              jb->C + (i0 * jb->rsc + j0 * jb->csc) * es, jb->rsc, jb->csc,
+              jb->bias ? jb->bias + j0 * es : NULL, jb->epi[0]);
 }
 
+/* pack != 0: B is the buffer to pack jb->B into (see small_part) */
 static void gemm_small(const job *jb, const char *B, int64_t rsb, int64_t bps,
-                       int nt)
+                       int nt, int pack)
 {
     const int64_t nb = (jb->M + jb->kt->mr - 1) / jb->kt->mr +
                        (jb->N + jb->kt->nr - 1) / jb->kt->nr;
+    int by_cols;
     if (nt > nb)
         nt = (int)nb;
+    by_cols = small_by_cols(jb, nt);
+    if (pack && !by_cols) {
+        /* every row strip reads all of B: pack it first */
+        jb->kt->packB(jb->K, jb->N, jb->B, jb->rsb, jb->csb, (char *)B);
+        pack = 0;
+    }
 #ifdef _OPENMP
     if (nt > 1) {
         int tid;
 #pragma omp parallel for num_threads(nt) schedule(static, 1)
         for (tid = 0; tid < nt; tid++)
-            small_part(jb, B, rsb, bps, tid, nt);
+            small_part(jb, B, rsb, bps, tid, nt, by_cols, pack);
         return;
     }
 #endif
-    small_part(jb, B, rsb, bps, 0, 1);
+    small_part(jb, B, rsb, bps, 0, 1, by_cols, pack);
 }
 
 /* Packing costs about 12 (1/M + 1/N) relative to the multiply-adds (one
@@ -314,7 +338,7 @@ static void gemm_run(job *jb, int nt)
     if (use_small(jb)) {
         const int64_t NR = jb->kt->nr;
         if (jb->csb == 1 || jb->N == 1) {
-            gemm_small(jb, jb->B, jb->rsb, NR, nt);
+            gemm_small(jb, jb->B, jb->rsb, NR, nt, 0);
             return;
         } else if ((double)jb->K * (double)jb->N * (double)jb->es <=
                    8.0 * 1024.0 * 1024.0) {
@@ -323,8 +347,7 @@ static void gemm_run(job *jb, int nt)
             size_t bytes = (size_t)(jb->K * ((jb->N + NR - 1) / NR) * NR * jb->es);
             char *bp = (char *)scratch(bytes);
             if (bp) {
-                jb->kt->packB(jb->K, jb->N, jb->B, jb->rsb, jb->csb, bp);
-                gemm_small(jb, bp, NR, jb->K * NR, nt);
+                gemm_small(jb, bp, NR, jb->K * NR, nt, 1);
                 return;
             }
         }
@@ -339,7 +362,7 @@ static void gemm_run(job *jb, int nt)
             one.B = jb->B + j * jb->csb * jb->es;
             one.C = jb->C + j * jb->csc * jb->es;
             one.bias = jb->bias ? jb->bias + j * jb->es : NULL;
-            gemm_small(&one, one.B, jb->rsb, jb->kt->nr, 1);
+            gemm_small(&one, one.B, jb->rsb, jb->kt->nr, 1, 0);
         }
     }
 }
