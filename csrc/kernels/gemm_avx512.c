@@ -449,6 +449,40 @@ static const small_tile_f64_fn st64[MR_D][2] = {
     AG_SMALL_ROW(st64, 10), AG_SMALL_ROW(st64, 11), AG_SMALL_ROW(st64, 12),
     AG_SMALL_ROW(st64, 13), AG_SMALL_ROW(st64, 14)};
 
+/* blocked-path tiles with fewer than MR rows (the last strip of M, e.g. 4
+   rows of M = 256) or at most half of NR columns: the packed panels read as
+   A (rsa 1, csa MR) and B (rsb NR) by the small kernel of that size, so the
+   tile costs its own rows instead of a full MR-row tile */
+static void ukr_f32_edge(int64_t k, const void *Ap, const void *Bp, void *C,
+                         int64_t rsc, int64_t csc, int m, int n,
+                         const void *bias, const void *epi)
+{
+    AG_ALIGN(64) float t[MR_S * NR_S];
+    if (m == MR_S && n > NR_S / 2) {
+        ukr_f32(k, Ap, Bp, C, rsc, csc, m, n, bias, epi);
+        return;
+    }
+    st32[m - 1][n > NR_S / 2]((int64_t)k, (const float *)Ap, 1, MR_S,
+                              (const float *)Bp, NR_S, 0xFFFF, 0xFFFF, t);
+    store_tile_f32(t, (float *)C, rsc, csc, m, n, (const float *)bias,
+                   (const ag_epi_f32 *)epi);
+}
+
+static void ukr_f64_edge(int64_t k, const void *Ap, const void *Bp, void *C,
+                         int64_t rsc, int64_t csc, int m, int n,
+                         const void *bias, const void *epi)
+{
+    AG_ALIGN(64) double t[MR_D * NR_D];
+    if (m == MR_D && n > NR_D / 2) {
+        ukr_f64(k, Ap, Bp, C, rsc, csc, m, n, bias, epi);
+        return;
+    }
+    st64[m - 1][n > NR_D / 2]((int64_t)k, (const double *)Ap, 1, MR_D,
+                              (const double *)Bp, NR_D, 0xFF, 0xFF, t);
+    store_tile_f64(t, (double *)C, rsc, csc, m, n, (const double *)bias,
+                   (const ag_epi_f64 *)epi);
+}
+
 static void small_f32(int64_t m, int64_t n, int64_t k, const void *A_,
                       int64_t rsa, int64_t csa, const void *B_, int64_t rsb,
                       int64_t bps, void *C_, int64_t rsc, int64_t csc,
@@ -726,9 +760,9 @@ void ag_fill_table_avx512(ag_kernel_table *t)
 {
     /* {MR, NR, MC, KC, NC}: see the top of gemm.c for the reasoning */
     ag_gemm_kernels s = {MR_S, NR_S, 168, 768, 2048,
-                         packA_f32, packB_f32, ukr_f32, small_f32};
+                         packA_f32, packB_f32, ukr_f32_edge, small_f32};
     ag_gemm_kernels d = {MR_D, NR_D, 126, 512, 2048,
-                         packA_f64, packB_f64, ukr_f64, small_f64};
+                         packA_f64, packB_f64, ukr_f64_edge, small_f64};
     t->f32 = s;
     t->f64 = d;
 }
