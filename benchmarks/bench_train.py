@@ -53,7 +53,8 @@ def init(sizes, rng):
 def timeit_interleaved(steps, target_s=0.25, repeats=7):
     """Median us per step for each named step function.  The repeats are interleaved (one
     block of every library, then the next round), so a slow spell of this shared machine
-    falls on all libraries alike instead of on whichever ran during it.  Each block starts after
+    falls on all libraries alike instead of on whichever ran during it; the order rotates from
+    round to round.  Each block starts after
     a short sleep and one untimed step, so idle threads of the library before it (OpenMP and
     OpenBLAS workers spin for a while after their last job) do not compete with it."""
     counts = {}
@@ -65,8 +66,11 @@ def timeit_interleaved(steps, target_s=0.25, repeats=7):
         one = max(time.perf_counter() - t0, 1e-7)
         counts[name] = max(1, int(target_s / one / 2))
     res = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
+    names = list(steps)
+    for r in range(repeats):
+        # rotate the order each round: no library always runs right after the same one
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            step = steps[name]
             n = counts[name]
             time.sleep(0.05)  # let the previous library's idle worker threads stop spinning
             step()            # then one untimed step: this library's threads awake, caches warm
