@@ -150,7 +150,8 @@ static int deriv_mul_diag(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, upar
     if (!dv || v->ndim != x->ndim + 1 || x->dtype != v->dtype || !ag_tensor_is_contiguous(x) ||
         memcmp(x->shape, v->shape + 1, sizeof(int64_t) * (size_t)x->ndim) != 0)
         return 0;
-    if (y && (!ag_same_shape(y, x) || y->dtype != x->dtype || !ag_tensor_is_contiguous(y))) return 0;
+    if (y && (!ag_same_shape(y, x) || y->dtype != x->dtype || !ag_tensor_is_contiguous(y)))
+        return 0;
     n = dv->size;
     w = ag_tensor_empty(v->dtype, 1, &n);
     if (!w) return -1;

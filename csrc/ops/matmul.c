@@ -33,8 +33,8 @@ static void gemm_call(int dtype, int64_t M, int64_t N, int64_t K, const char *A,
  * dense zeros the GEMM would add (0 * m) change nothing; otherwise the GEMM runs instead. */
 #define DIAG_TILE 32
 #define GEN_DIAG_MM_T(T, sfx, ABS, MAXV)                                                         \
-    static int diag_left_##sfx(int64_t n, int64_t R, int64_t C, int64_t N, const T *v,           \
-                               const T *m, int64_t rsm, int64_t csm, T *o)                       \
+    static int diag_left_##sfx(int64_t n, int64_t R, int64_t C, int64_t N, const T *restrict v,  \
+                               const T *restrict m, int64_t rsm, int64_t csm, T *restrict o)     \
     {                                                                                            \
         int64_t k, j;                                                                            \
         int bad = 0;                                                                             \
@@ -42,20 +42,31 @@ static void gemm_call(int dtype, int64_t M, int64_t N, int64_t K, const char *A,
         for (k = 0; k < n; k++) {                                                                \
             T *ok = o + k * R * N + (k / C) * N;                                                 \
             const T *mk = m + (k % C) * rsm, vk = v[k];                                          \
-            for (j = 0; j < N; j++) {                                                            \
-                T x = vk * mk[j * csm];                                                          \
-                ok[j] = x;                                                                       \
-                bad |= !(ABS(x) <= MAXV);                                                        \
-            }                                                                                    \
+            if (csm == 1) /* unit stride: a loop the compiler vectorises */                      \
+                for (j = 0; j < N; j++) { T x = vk * mk[j]; ok[j] = x; bad |= !(ABS(x) <= MAXV); } \
+            else                                                                                 \
+                for (j = 0; j < N; j++) {                                                        \
+                    T x = vk * mk[j * csm];                                                      \
+                    ok[j] = x;                                                                   \
+                    bad |= !(ABS(x) <= MAXV);                                                    \
+                }                                                                                \
         }                                                                                        \
         return !bad;                                                                             \
     }                                                                                            \
-    static int diag_right_##sfx(int64_t n, int64_t P, int64_t C, const T *v, const T *m,         \
-                                int64_t rsm, int64_t csm, T *o)                                  \
+    static int diag_right_##sfx(int64_t n, int64_t P, int64_t C, const T *restrict v,            \
+                                const T *restrict m, int64_t rsm, int64_t csm, T *restrict o)    \
     {                                                                                            \
         int64_t k0, p0, k, p;                                                                    \
         int bad = 0;                                                                             \
         if (C > 1) memset(o, 0, sizeof(T) * (size_t)(n * P * C));                                \
+        if (rsm == 1 && C == 1) { /* unit strides on both sides: a vectorised loop per k */      \
+            for (k = 0; k < n; k++) {                                                            \
+                T *ok = o + k * P;                                                               \
+                const T *mk = m + k * csm, vk = v[k];                                            \
+                for (p = 0; p < P; p++) { T x = vk * mk[p]; ok[p] = x; bad |= !(ABS(x) <= MAXV); } \
+            }                                                                                    \
+            return !bad;                                                                         \
+        }                                                                                        \
         /* tiles: out[k, p, k % C] reads M[p, k / C]; either can be the strided side */          \
         for (k0 = 0; k0 < n; k0 += DIAG_TILE)                                                    \
             for (p0 = 0; p0 < P; p0 += DIAG_TILE) {                                              \
@@ -81,20 +92,22 @@ static int matmul_diag(ag_tensor *a, ag_tensor *b, ag_tensor *o)
 {
     ag_tensor *v;
     int f = a->dtype == AG_F32;
-    if (a->ndim == 3 && b->ndim == 2 && (v = ag_diag_vec(a)))
-        return f ? diag_left_f32(a->shape[0], a->shape[1], a->shape[2], b->shape[1],
-                                 (const float *)ag_ptr(v), (const float *)ag_ptr(b), b->strides[0],
-                                 b->strides[1], (float *)ag_ptr(o))
-                 : diag_left_f64(a->shape[0], a->shape[1], a->shape[2], b->shape[1],
-                                 (const double *)ag_ptr(v), (const double *)ag_ptr(b), b->strides[0],
-                                 b->strides[1], (double *)ag_ptr(o));
-    if (a->ndim == 2 && b->ndim == 3 && (v = ag_diag_vec(b)))
-        return f ? diag_right_f32(b->shape[0], a->shape[0], b->shape[2], (const float *)ag_ptr(v),
-                                  (const float *)ag_ptr(a), a->strides[0], a->strides[1],
-                                  (float *)ag_ptr(o))
-                 : diag_right_f64(b->shape[0], a->shape[0], b->shape[2], (const double *)ag_ptr(v),
-                                  (const double *)ag_ptr(a), a->strides[0], a->strides[1],
-                                  (double *)ag_ptr(o));
+    if (a->ndim == 3 && b->ndim == 2 && (v = ag_diag_vec(a))) {
+        int64_t n = a->shape[0], R = a->shape[1], C = a->shape[2], N = b->shape[1];
+        int64_t rs = b->strides[0], cs = b->strides[1];
+        return f ? diag_left_f32(n, R, C, N, (const float *)ag_ptr(v), (const float *)ag_ptr(b),
+                                 rs, cs, (float *)ag_ptr(o))
+                 : diag_left_f64(n, R, C, N, (const double *)ag_ptr(v), (const double *)ag_ptr(b),
+                                 rs, cs, (double *)ag_ptr(o));
+    }
+    if (a->ndim == 2 && b->ndim == 3 && (v = ag_diag_vec(b))) {
+        int64_t n = b->shape[0], P = a->shape[0], C = b->shape[2];
+        int64_t rs = a->strides[0], cs = a->strides[1];
+        return f ? diag_right_f32(n, P, C, (const float *)ag_ptr(v), (const float *)ag_ptr(a), rs,
+                                  cs, (float *)ag_ptr(o))
+                 : diag_right_f64(n, P, C, (const double *)ag_ptr(v), (const double *)ag_ptr(a), rs,
+                                  cs, (double *)ag_ptr(o));
+    }
     return 0;
 }
 
