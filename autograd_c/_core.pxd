@@ -133,6 +133,9 @@ cdef extern from "ag.h" nogil:
     int ag_inplace_binary(ag_tensor *t, ag_tensor *other, int op)
     void ag_bump_version(ag_tensor *t)
     int ag_set_tangent(ag_tensor *t, ag_tensor *tangent)
+    ag_tensor *ag_tensor_eye_batched(int dtype, int ndim, const int64_t *shape)
+    void ag_storage_drop_diag(ag_storage *s)
+    int ag_tensor_has_diag(ag_tensor *t)
     int ag_set_requires_grad(ag_tensor *t, int flag)
 
     int ag_backward(ag_tensor *root, ag_tensor *grad, int retain_graph, int create_graph)

@@ -317,6 +317,8 @@ cdef class Tensor:
         cdef int i
         if meta == NULL:
             raise MemoryError()
+        # numpy writes do not bump the version: a structural hint cannot survive the export
+        ag_storage_drop_diag(self.t.storage)
         for i in range(self.t.ndim):
             meta[i] = self.t.shape[i]
             meta[self.t.ndim + i] = self.t.strides[i] * isz

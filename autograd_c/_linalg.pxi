@@ -50,3 +50,16 @@ def zeros_like_tensor(x):
     """Zeros with the shape and dtype of tensor x (outside the graph)."""
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_tensor_zeros(tx.t.dtype, tx.t.ndim, tx.t.shape))
+
+
+def eye_batched_like(x):
+    """The batched identity of shape (x.size,) + x.shape in x's dtype (outside the graph): the
+    seed of a Jacobian, carrying the diagonal hint that lets ops skip dense work."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(ag_tensor_eye_batched(tx.t.dtype, tx.t.ndim, tx.t.shape))
+
+
+def _has_diag_hint(Tensor x):
+    """Whether x's values are known to be diag(v) through a valid structural hint (for tests;
+    does not export the memory, so it does not drop the hint)."""
+    return ag_tensor_has_diag(x.t) != 0

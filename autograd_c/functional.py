@@ -286,13 +286,17 @@ def _jacobian_forward(f, args, nums, d):
     for i in nums:
         xs[i] = _input(args[i], requires_grad=False)
     targets = [xs[i] for i in nums]
-    off = 0
-    for t in targets:
-        n = t.size
-        tan = np.zeros((d, n), dtype=t.dtype)
-        tan[off:off + n] = np.eye(n, dtype=t.dtype)
-        t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
-        off += n
+    if len(targets) == 1:
+        # the identity made by the core carries the diagonal hint (ops skip the dense work)
+        targets[0]._set_tangent(_core.eye_batched_like(targets[0]))
+    else:
+        off = 0
+        for t in targets:
+            n = t.size
+            tan = np.zeros((d, n), dtype=t.dtype)
+            tan[off:off + n] = np.eye(n, dtype=t.dtype)
+            t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
+            off += n
     out = _as_output(f(*xs), "jacobian")
     tan = out.tangent
     if tan is None:
@@ -319,7 +323,7 @@ def _jacobian_reverse(out, targets):
     if not out.requires_grad:
         return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
     seed = _core.zeros_like_tensor(out)
-    seed._set_tangent(np.eye(m, dtype=out.dtype).reshape((m,) + tuple(out.shape)))
+    seed._set_tangent(_core.eye_batched_like(out))
     gs = _core._grad([out], [seed], targets, False, False, True)
     res = []
     for t, g in zip(targets, gs):
@@ -345,8 +349,7 @@ def hessian(f, x):
     [[2.0, 2.0], [2.0, 6.0]]
     """
     t = _fresh_leaf(x)
-    n = t.size
-    t._set_tangent(np.eye(n, dtype=t.dtype).reshape((n,) + tuple(t.shape)))
+    t._set_tangent(_core.eye_batched_like(t))
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian")
 
 

@@ -38,6 +38,10 @@ typedef struct ag_storage {
     int64_t version;            /* bumped by every in-place write */
     void *owner;                /* external owner (e.g. a numpy array) or NULL */
     void (*release)(void *owner);
+    struct ag_tensor *diag;     /* owning, or NULL: a structural hint (see diag.c): the first n*n
+                                   elements hold diag(diag), n = diag->size, while the version
+                                   still equals diag_version */
+    int64_t diag_version;
 } ag_storage;
 
 struct ag_node;
@@ -114,6 +118,13 @@ int ag_fill(ag_tensor *t, double value);
 int ag_inplace_binary(ag_tensor *t, ag_tensor *other, int op); /* t op= other; op is AG_OP_* */
 void ag_bump_version(ag_tensor *t);
 int ag_set_tangent(ag_tensor *t, ag_tensor *tangent);
+/* the batched identity, shape (n, *shape) with n = prod(shape): the seed of a Jacobian.  It
+   carries the diagonal hint, so ops it meets can skip the dense work (diag.c) */
+ag_tensor *ag_tensor_eye_batched(int dtype, int ndim, const int64_t *shape);
+/* forget a storage's diagonal hint for good: its memory is exported (numpy may write to it) */
+void ag_storage_drop_diag(ag_storage *s);
+/* 1 when t's values are known to be diag(v) through a valid hint (introspection for tests) */
+int ag_tensor_has_diag(ag_tensor *t);
 int ag_set_requires_grad(ag_tensor *t, int flag);
 
 /* ---- backward ---- */

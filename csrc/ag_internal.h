@@ -193,6 +193,17 @@ int ag_copy_raw(ag_tensor *dst, ag_tensor *src);
 ag_tensor *ag_reshape_core(ag_tensor *x, int core, int ndim, const int64_t *shape);
 ag_tensor *ag_permute_core(ag_tensor *x, int core, const int64_t *perm);
 
+/* structured (diagonal) batched tensors (diag.c): the flat vector v when t's values are known
+ * to be diag(v) -- t contiguous at offset 0, t->shape[0] == n, n*n elements, batch element k
+ * equal to v_k e_k -- else NULL (borrowed) */
+ag_tensor *ag_diag_vec(ag_tensor *t);
+/* a fresh tensor of `shape` (shape[0] = n = w->size, n*n elements) equal to diag(w), carrying
+ * the hint; takes ownership of w (a contiguous vector that nothing else writes) */
+ag_tensor *ag_diag_new(ag_tensor *w, int ndim, const int64_t *shape);
+/* every element of a contiguous tensor is finite: a fast path that skips the dense zeros is
+ * exact only then (0 * inf is nan) */
+int ag_all_finite(const ag_tensor *t);
+
 /* rules of each family, collected by tape.c */
 #define AG_OP(name, nin, flags) extern const ag_oprules ag_rules_##name;
 #include "ops/ops.def"

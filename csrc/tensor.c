@@ -88,6 +88,8 @@ ag_storage *ag_storage_new(int64_t nbytes)
     s->version = 0;
     s->owner = NULL;
     s->release = NULL;
+    s->diag = NULL;
+    s->diag_version = -1;
     AG_ATOMIC_INC(&live_storages);
     return s;
 }
@@ -102,6 +104,8 @@ ag_storage *ag_storage_wrap(void *data, int64_t nbytes, void *owner, void (*rele
     s->version = 0;
     s->owner = owner;
     s->release = release;
+    s->diag = NULL;
+    s->diag_version = -1;
     AG_ATOMIC_INC(&live_storages);
     return s;
 }
@@ -112,6 +116,7 @@ void ag_storage_decref(ag_storage *s)
 {
     if (!s) return;
     if (AG_ATOMIC_DEC(&s->refcount) == 0) {
+        ag_tensor_decref(s->diag); /* a plain vector: its own storage carries no hint */
         if (s->release) s->release(s->owner);
         else if (s->data != (void *)inline_data(s)) ag_aligned_free(s->data);
         if (!s->release && s->data == (void *)inline_data(s) && (size_t)s->nbytes <= AG_POOL_STORAGE_DATA)

@@ -6,6 +6,8 @@
  */
 #include "../ag_internal.h"
 #include "../kernels/gemm.h"
+#include <float.h>
+#include <math.h>
 
 static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
 
@@ -19,6 +21,94 @@ static void gemm_call(int dtype, int64_t M, int64_t N, int64_t K, const char *A,
     else
         ag_gemm_f64(M, N, K, 1.0, (const double *)A, rsa, csa, (const double *)B, rsb, csb, 0.0,
                     (double *)C, rsc, csc, (const double *)bias, act, act_param);
+}
+
+/* ------------------------------------------------------------------ matmul with a diagonal operand
+ * A batched operand T of shape (n, R, C) known to be diag(v) (diag.c: batch element k holds v_k
+ * at row k / C, column k % C) against a plain 2-D operand M: each product is one scaled row or
+ * column of M, so the (n x ...) GEMM becomes O(n * out) writes.
+ *   T @ M (M: C x N):  out[k] = 0 except row k / C    = v_k * M[k % C, :]
+ *   M @ T (M: P x R):  out[k] = 0 except column k % C = v_k * M[:, k / C]
+ * Every element of M is read, so an output that is all finite means M is finite, and then the
+ * dense zeros the GEMM would add (0 * m) change nothing; otherwise the GEMM runs instead. */
+#define DIAG_TILE 32
+#define GEN_DIAG_MM_T(T, sfx, ABS, MAXV)                                                         \
+    static int diag_left_##sfx(int64_t n, int64_t R, int64_t C, int64_t N, const T *restrict v,  \
+                               const T *restrict m, int64_t rsm, int64_t csm, T *restrict o)     \
+    {                                                                                            \
+        int64_t k, j;                                                                            \
+        int bad = 0;                                                                             \
+        if (R > 1) memset(o, 0, sizeof(T) * (size_t)(n * R * N));                                \
+        for (k = 0; k < n; k++) {                                                                \
+            T *ok = o + k * R * N + (k / C) * N;                                                 \
+            const T *mk = m + (k % C) * rsm, vk = v[k];                                          \
+            if (csm == 1) /* unit stride: a loop the compiler vectorises */                      \
+                for (j = 0; j < N; j++) { T x = vk * mk[j]; ok[j] = x; bad |= !(ABS(x) <= MAXV); } \
+            else                                                                                 \
+                for (j = 0; j < N; j++) {                                                        \
+                    T x = vk * mk[j * csm];                                                      \
+                    ok[j] = x;                                                                   \
+                    bad |= !(ABS(x) <= MAXV);                                                    \
+                }                                                                                \
+        }                                                                                        \
+        return !bad;                                                                             \
+    }                                                                                            \
+    static int diag_right_##sfx(int64_t n, int64_t P, int64_t C, const T *restrict v,            \
+                                const T *restrict m, int64_t rsm, int64_t csm, T *restrict o)    \
+    {                                                                                            \
+        int64_t k0, p0, k, p;                                                                    \
+        int bad = 0;                                                                             \
+        if (C > 1) memset(o, 0, sizeof(T) * (size_t)(n * P * C));                                \
+        if (rsm == 1 && C == 1) { /* unit strides on both sides: a vectorised loop per k */      \
+            for (k = 0; k < n; k++) {                                                            \
+                T *ok = o + k * P;                                                               \
+                const T *mk = m + k * csm, vk = v[k];                                            \
+                for (p = 0; p < P; p++) { T x = vk * mk[p]; ok[p] = x; bad |= !(ABS(x) <= MAXV); } \
+            }                                                                                    \
+            return !bad;                                                                         \
+        }                                                                                        \
+        /* tiles: out[k, p, k % C] reads M[p, k / C]; either can be the strided side */          \
+        for (k0 = 0; k0 < n; k0 += DIAG_TILE)                                                    \
+            for (p0 = 0; p0 < P; p0 += DIAG_TILE) {                                              \
+                int64_t k1 = k0 + DIAG_TILE < n ? k0 + DIAG_TILE : n;                            \
+                int64_t p1 = p0 + DIAG_TILE < P ? p0 + DIAG_TILE : P;                            \
+                for (k = k0; k < k1; k++) {                                                      \
+                    T *ok = o + k * P * C + k % C;                                               \
+                    const T *mk = m + (k / C) * csm, vk = v[k];                                  \
+                    for (p = p0; p < p1; p++) {                                                  \
+                        T x = vk * mk[p * rsm];                                                  \
+                        ok[p * C] = x;                                                           \
+                        bad |= !(ABS(x) <= MAXV);                                                \
+                    }                                                                            \
+                }                                                                                \
+            }                                                                                    \
+        return !bad;                                                                             \
+    }
+GEN_DIAG_MM_T(float, f32, fabsf, FLT_MAX)
+GEN_DIAG_MM_T(double, f64, fabs, DBL_MAX)
+
+/* o = a @ b when one operand is a diagonal batch and the other is 2-D: 1 when done */
+static int matmul_diag(ag_tensor *a, ag_tensor *b, ag_tensor *o)
+{
+    ag_tensor *v;
+    int f = a->dtype == AG_F32;
+    if (a->ndim == 3 && b->ndim == 2 && (v = ag_diag_vec(a))) {
+        int64_t n = a->shape[0], R = a->shape[1], C = a->shape[2], N = b->shape[1];
+        int64_t rs = b->strides[0], cs = b->strides[1];
+        return f ? diag_left_f32(n, R, C, N, (const float *)ag_ptr(v), (const float *)ag_ptr(b),
+                                 rs, cs, (float *)ag_ptr(o))
+                 : diag_left_f64(n, R, C, N, (const double *)ag_ptr(v), (const double *)ag_ptr(b),
+                                 rs, cs, (double *)ag_ptr(o));
+    }
+    if (a->ndim == 2 && b->ndim == 3 && (v = ag_diag_vec(b))) {
+        int64_t n = b->shape[0], P = a->shape[0], C = b->shape[2];
+        int64_t rs = a->strides[0], cs = a->strides[1];
+        return f ? diag_right_f32(n, P, C, (const float *)ag_ptr(v), (const float *)ag_ptr(a), rs,
+                                  cs, (float *)ag_ptr(o))
+                 : diag_right_f64(n, P, C, (const double *)ag_ptr(v), (const double *)ag_ptr(a), rs,
+                                  cs, (double *)ag_ptr(o));
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ matmul, both operands >= 2-D */
@@ -63,6 +153,7 @@ static ag_tensor *matmul_fwd(int op, ag_tensor **in, int nin, const ag_params *p
     osh[nbd + 1] = N;
     o = ag_tensor_empty(a->dtype, nbd + 2, osh);
     if (!o || o->size == 0) return o;
+    if (matmul_diag(a, b, o)) return o;
     es = (int64_t)ag_dtype_size(a->dtype);
     for (d = 0; d < nbd; d++) nb *= bsh[d];
     /* b has no batch and a's batch folds into its rows: one GEMM with M' = batch * M */
