@@ -56,6 +56,36 @@ def test_gemm_large_and_odd_shapes(dtype):
         assert np.all(np.abs(got - ref) <= _tol(dtype, k) * scale)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("la", ["C", "T", "strided"])
+def test_matrix_vector_products_large_enough_to_be_threaded(dtype, la):
+    """N == 1 takes the matrix-vector loops (dot form for contiguous rows of A, axpy form for
+    contiguous columns), chunked over the threads: compare with a float64 reference."""
+    rng = np.random.default_rng(5)
+    for (m, k) in [(3000, 300), (257, 1100), (5, 4000)]:
+        a, an = _operand(rng, (m, k), dtype, la)
+        v = rng.standard_normal(k).astype(dtype)
+        for x, xn in [(ag.from_numpy(v), v), (ag.from_numpy(v[:, None]), v[:, None])]:
+            ref = an.astype(np.float64) @ xn.astype(np.float64)
+            got = (a @ x).numpy()
+            scale = np.abs(an).astype(np.float64) @ np.abs(xn).astype(np.float64)
+            assert got.shape == ref.shape
+            assert np.all(np.abs(got - ref) <= _tol(dtype, k) * scale), (m, k, la)
+
+
+@pytest.mark.parametrize("act", ["relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu", None])
+def test_fused_linear_with_one_output_applies_bias_and_activation(act):
+    """out_features == 1 is a matrix-vector product: the bias and the activation still apply."""
+    rng = np.random.default_rng(6)
+    x0, w0, b0 = rng.standard_normal((700, 400)), rng.standard_normal((1, 400)) * 0.05, rng.standard_normal(1)
+    x, w, b = (ag.tensor(v, dtype="float64") for v in (x0, w0, b0))
+    z = x0 @ w0.T + b0
+    ref = {"relu": np.maximum(z, 0), "leaky_relu": np.where(z > 0, z, 0.01 * z), "tanh": np.tanh(z),
+           "sigmoid": 1 / (1 + np.exp(-z)), "elu": np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+           "gelu": _unfused(x, w, b, "gelu").numpy() if act == "gelu" else None, None: z}[act]
+    np.testing.assert_allclose(ag._core.linear(x, w, b, activation=act).numpy(), ref, rtol=1e-12, atol=1e-12)
+
+
 def test_batched_and_broadcast_matmul():
     rng = np.random.default_rng(2)
     for sa, sb in [((4, 7, 13), (4, 13, 5)), ((3, 1, 6, 4), (5, 4, 2)), ((6, 4), (3, 4, 9)), ((2, 3, 5), (5, 1))]:

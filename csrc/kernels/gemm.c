@@ -397,6 +397,92 @@ static void scale_f64(int64_t M, int64_t N, double beta, double *C,
         }
 }
 
+/* Matrix-vector products (N == 1) with A rows or A columns contiguous:
+   the tile kernels would fill one lane of each vector, so these loops
+   vectorise along K (dot form, csa == 1) or along M (axpy form, rsa == 1)
+   instead.  Every element of C is summed in the same order whatever the
+   thread count.  AG_GEMV_ROWS rows per chunk: the axpy accumulators stay in
+   L1. */
+#define AG_GEMV_ROWS 256
+#define AG_GEMV_LANES 16
+#define AG_GEMV_DEF(T, sfx, ACT)                                               \
+    static void gemv_chunk_##sfx(int64_t i0, int64_t m, int64_t K, T alpha,   \
+                                 const T *A, int64_t rsa, int64_t csa,        \
+                                 const T *B, int64_t rsb, T beta, T *C,       \
+                                 int64_t rsc, const T *bias, int act, T prm)  \
+    {                                                                          \
+        T y[AG_GEMV_ROWS];                                                     \
+        int64_t i, k;                                                          \
+        if (csa == 1) {                                                        \
+            for (i = 0; i < m; i++) {                                          \
+                const T *a = A + (i0 + i) * rsa;                               \
+                T acc[AG_GEMV_LANES] = {0}, s = 0;                             \
+                int l;                                                         \
+                for (k = 0; k + AG_GEMV_LANES <= K; k += AG_GEMV_LANES)       \
+                    for (l = 0; l < AG_GEMV_LANES; l++)                        \
+                        acc[l] += a[k + l] * B[(k + l) * rsb];                 \
+                for (; k < K; k++)                                             \
+                    s += a[k] * B[k * rsb];                                    \
+                for (l = AG_GEMV_LANES / 2; l > 0; l /= 2) {                   \
+                    int j;                                                     \
+                    for (j = 0; j < l; j++)                                    \
+                        acc[j] += acc[j + l];                                  \
+                }                                                              \
+                y[i] = acc[0] + s;                                             \
+            }                                                                  \
+        } else {                                                               \
+            for (i = 0; i < m; i++)                                            \
+                y[i] = 0;                                                      \
+            for (k = 0; k < K; k++) {                                          \
+                const T *a = A + i0 + k * csa, bk = B[k * rsb];               \
+                for (i = 0; i < m; i++)                                        \
+                    y[i] += a[i] * bk;                                         \
+            }                                                                  \
+        }                                                                      \
+        for (i = 0; i < m; i++) {                                              \
+            T *c = C + (i0 + i) * rsc;                                         \
+            T v = alpha * y[i];                                                \
+            if (beta != 0)                                                     \
+                v += beta * *c;                                                \
+            if (bias)                                                          \
+                v += bias[0];                                                  \
+            *c = ACT(v, act, prm);                                             \
+        }                                                                      \
+    }                                                                          \
+    /* chunks tid, tid + nt, ... of AG_GEMV_ROWS rows */                     \
+    static void gemv_part_##sfx(int tid, int nt, int64_t M, int64_t K,        \
+                                T alpha, const T *A, int64_t rsa, int64_t csa,\
+                                const T *B, int64_t rsb, T beta, T *C,        \
+                                int64_t rsc, const T *bias, int act, T prm)   \
+    {                                                                          \
+        int64_t i0;                                                            \
+        for (i0 = tid * AG_GEMV_ROWS; i0 < M; i0 += (int64_t)nt * AG_GEMV_ROWS) \
+            gemv_chunk_##sfx(i0, M - i0 < AG_GEMV_ROWS ? M - i0 : AG_GEMV_ROWS, \
+                             K, alpha, A, rsa, csa, B, rsb, beta, C, rsc,     \
+                             bias, act, prm);                                  \
+    }                                                                          \
+    static void gemv_##sfx(int64_t M, int64_t K, T alpha, const T *A,         \
+                           int64_t rsa, int64_t csa, const T *B, int64_t rsb, \
+                           T beta, T *C, int64_t rsc, const T *bias, int act, \
+                           T prm, int nt)                                      \
+    {                                                                          \
+        int64_t nch = (M + AG_GEMV_ROWS - 1) / AG_GEMV_ROWS;                   \
+        int tid;                                                               \
+        if (nt > nch)                                                          \
+            nt = (int)nch;                                                     \
+        if (nt > 1) {                                                          \
+            _Pragma("omp parallel for num_threads(nt) schedule(static, 1)")    \
+            for (tid = 0; tid < nt; tid++)                                     \
+                gemv_part_##sfx(tid, nt, M, K, alpha, A, rsa, csa, B, rsb,    \
+                                beta, C, rsc, bias, act, prm);                 \
+            return;                                                            \
+        }                                                                      \
+        gemv_part_##sfx(0, 1, M, K, alpha, A, rsa, csa, B, rsb, beta, C, rsc, \
+                        bias, act, prm);                                       \
+    }
+AG_GEMV_DEF(float, f32, ag_act_scalar_f32)
+AG_GEMV_DEF(double, f64, ag_act_scalar_f64)
+
 static void init_job(job *jb, const ag_gemm_kernels *kt, int64_t es,
                      int64_t M, int64_t N, int64_t K,
                      const void *A, int64_t rsa, int64_t csa,
@@ -430,6 +516,10 @@ static void gemm_f32_nt(int64_t M, int64_t N, int64_t K, float alpha,
         scale_f32(M, N, beta, C, rsc, csc, bias, act, p);
         return;
     }
+    if (N == 1 && (csa == 1 || rsa == 1)) {
+        gemv_f32(M, K, alpha, A, rsa, csa, B, rsb, beta, C, rsc, bias, act, p, nt);
+        return;
+    }
     e[0].alpha = alpha; e[0].beta = beta; e[0].act_param = p; e[0].act = act;
     e[1] = e[0]; e[1].act = AG_ACT_NONE;
     e[2] = e[1]; e[2].beta = 1.0f;
@@ -451,6 +541,10 @@ static void gemm_f64_nt(int64_t M, int64_t N, int64_t K, double alpha,
         return;
     if (K <= 0 || alpha == 0.0) {
         scale_f64(M, N, beta, C, rsc, csc, bias, act, p);
+        return;
+    }
+    if (N == 1 && (csa == 1 || rsa == 1)) {
+        gemv_f64(M, K, alpha, A, rsa, csa, B, rsb, beta, C, rsc, bias, act, p, nt);
         return;
     }
     e[0].alpha = alpha; e[0].beta = beta; e[0].act_param = p; e[0].act = act;
