@@ -50,7 +50,7 @@ def init(sizes, rng):
     return Ws, bs
 
 
-def timeit_interleaved(steps, target_s=0.25, repeats=7):
+def timeit_interleaved(steps, target_s=0.25, repeats=7, sequential=False):
     """Median us per step for each named step function.  The repeats are interleaved (one
     block of every library, then the next round), so a slow spell of this shared machine
     falls on all libraries alike instead of on whichever ran during it; the order rotates from
@@ -67,17 +67,19 @@ def timeit_interleaved(steps, target_s=0.25, repeats=7):
         counts[name] = max(1, int(target_s / one / 2))
     res = {name: [] for name in steps}
     names = list(steps)
-    for r in range(repeats):
-        # rotate the order each round: no library always runs right after the same one
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            step = steps[name]
-            n = counts[name]
-            time.sleep(0.05)  # let the previous library's idle worker threads stop spinning
-            step()            # then one untimed step: this library's threads awake, caches warm
-            t0 = time.perf_counter()
-            for _ in range(n):
-                step()
-            res[name].append((time.perf_counter() - t0) / n * 1e6)
+    if sequential:  # all repeats of one library, then the next
+        order = [name for name in names for _ in range(repeats)]
+    else:  # rotate the order each round: no library always runs right after the same one
+        order = [name for r in range(repeats) for name in names[r % len(names):] + names[:r % len(names)]]
+    for name in order:
+        step = steps[name]
+        n = counts[name]
+        time.sleep(0.05)  # let the previous library's idle worker threads stop spinning
+        step()            # then one untimed step: this library's threads awake, caches warm
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        res[name].append((time.perf_counter() - t0) / n * 1e6)
     return {name: float(np.median(r)) for name, r in res.items()}
 
 
@@ -245,6 +247,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--only", default="")
+    ap.add_argument("--sequential", action="store_true",
+                    help="time each library's repeats back to back instead of interleaving rounds")
     args = ap.parse_args()
     import importlib.util
     import autograd_c as ag
@@ -255,7 +259,8 @@ def main():
           f"{blas_info()}")
     if missing:
         print(f"skipped (not installed): {', '.join(missing)}")
-    print(f"median us per training step over {args.repeats} repeats (after warm-up)")
+    print(f"median us per training step over {args.repeats} repeats (after warm-up), "
+          f"{'sequential' if args.sequential else 'interleaved'}")
     head = f"{'config':12s} {'autograd_c':>11s} " + " ".join(f"{n:>13s}" for n, _ in avail) + "  speed-up vs best peer"
     print(head)
     for name in names:
@@ -271,7 +276,7 @@ def main():
             except Exception as e:  # a peer that fails to run is reported, not fatal
                 steps.pop(pn, None)
                 print(f"  {pn} failed on {name}: {type(e).__name__}: {e}")
-        times = timeit_interleaved(steps, repeats=args.repeats)
+        times = timeit_interleaved(steps, repeats=args.repeats, sequential=args.sequential)
         ours = times.pop("autograd_c")
         peers = times
         best = min(peers.values()) if peers else float("nan")
