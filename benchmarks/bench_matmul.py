@@ -5,6 +5,8 @@ threadpoolctl reports is printed).  1 and 2 threads, square n = 64 ... 2048 and 
 float32 and float64; best-of-median timing after warm-up.
 
     python benchmarks/bench_matmul.py [--quick]
+    python benchmarks/bench_matmul.py --scaling     # n = 2048 at 1, 2, 4, 8, 16 threads (as
+                                                    # many as the machine has cores)
 """
 import os
 import sys
@@ -44,7 +46,38 @@ def gflops(fn, flop, min_time=0.03, samples=5):
     return flop / sorted(times)[len(times) // 2] / 1e9
 
 
+def scaling_table():
+    """GFLOPS at n = 2048 for 1, 2, 4, ... threads up to the core count, ours and numpy's,
+    with the speed-up over one thread (issue 3: the 16-core scaling, when such a machine is
+    lent)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    counts = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= cores]
+    rng = np.random.default_rng(0)
+    n = 2048
+    print(f"\nn = {n}, {cores} cores available")
+    print(f"{'dtype':<8}{'thr':>4}{'ours GF/s':>11}{'speed-up':>10}{'numpy GF/s':>12}{'speed-up':>10}{'ratio':>8}")
+    for dtype in (np.float32, np.float64):
+        a = rng.standard_normal((n, n)).astype(dtype)
+        b = rng.standard_normal((n, n)).astype(dtype)
+        ta, tb = ag.from_numpy(a), ag.from_numpy(b)
+        base = None
+        for t in counts:
+            ag.set_num_threads(t)
+            ours = gflops(lambda: ta @ tb, 2.0 * n ** 3)
+            with threadpool_limits(limits=t, user_api="blas"):
+                ref = gflops(lambda: a @ b, 2.0 * n ** 3)
+            base = base or (ours, ref)
+            print(f"{np.dtype(dtype).name:<8}{t:>4}{ours:>11.1f}{ours / base[0]:>10.2f}{ref:>12.1f}"
+                  f"{ref / base[1]:>10.2f}{ours / ref:>8.2f}")
+    ag.set_num_threads(2)
+
+
 def main():
+    if "--scaling" in sys.argv:
+        print(f"numpy BLAS: {blas_report()}")
+        print(f"autograd_c ISA: {ag._core.isa()}")
+        scaling_table()
+        return
     quick = "--quick" in sys.argv
     print(f"numpy BLAS: {blas_report()}")
     print(f"autograd_c ISA: {ag._core.isa()}")
