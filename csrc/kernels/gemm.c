@@ -34,7 +34,9 @@
  *
  * Small path: when the product is small the packing costs more than it
  * saves, so the per-ISA "small" kernel reads A and B in place (B must have
- * unit column stride; otherwise it is first copied into a row-major buffer).
+ * unit column stride; otherwise it is first copied into NR-column blocks, by
+ * each thread for its own columns when the threads split the columns).
+ * Matrix-vector products (N == 1) take dot-form or axpy-form loops instead.
  */
 #include "gemm.h"
 #include "cpu.h"
