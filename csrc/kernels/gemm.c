@@ -406,7 +406,6 @@ static void scale_f64(int64_t M, int64_t N, double beta, double *C,
    thread count.  AG_GEMV_ROWS rows per chunk: the axpy accumulators stay in
    L1. */
 #define AG_GEMV_ROWS 256
-#define AG_GEMV_LANES 16
 #define AG_GEMV_DEF(T, sfx, ACT)                                               \
     static void gemv_chunk_##sfx(int64_t i0, int64_t m, int64_t K, T alpha,   \
                                  const T *A, int64_t rsa, int64_t csa,        \
@@ -415,22 +414,37 @@ static void scale_f64(int64_t M, int64_t N, double beta, double *C,
     {                                                                          \
         T y[AG_GEMV_ROWS];                                                     \
         int64_t i, k;                                                          \
-        if (csa == 1) {                                                        \
+        if (csa == 1 && rsb == 1) {                                            \
+            /* four rows at a time: four independent vector sums share the   \
+               loads of B; the simd reduction fixes one summation order */    \
+            for (i = 0; i + 4 <= m; i += 4) {                                  \
+                const T *a0 = A + (i0 + i) * rsa, *a1 = a0 + rsa;              \
+                const T *a2 = a1 + rsa, *a3 = a2 + rsa;                        \
+                T s0 = 0, s1 = 0, s2 = 0, s3 = 0;                              \
+                _Pragma("omp simd reduction(+:s0,s1,s2,s3)")                   \
+                for (k = 0; k < K; k++) {                                      \
+                    s0 += a0[k] * B[k];                                        \
+                    s1 += a1[k] * B[k];                                        \
+                    s2 += a2[k] * B[k];                                        \
+                    s3 += a3[k] * B[k];                                        \
+                }                                                              \
+                y[i] = s0; y[i + 1] = s1; y[i + 2] = s2; y[i + 3] = s3;        \
+            }                                                                  \
+            for (; i < m; i++) {                                               \
+                const T *a = A + (i0 + i) * rsa;                               \
+                T s = 0;                                                       \
+                _Pragma("omp simd reduction(+:s)")                             \
+                for (k = 0; k < K; k++)                                        \
+                    s += a[k] * B[k];                                          \
+                y[i] = s;                                                      \
+            }                                                                  \
+        } else if (csa == 1) {                                                 \
             for (i = 0; i < m; i++) {                                          \
                 const T *a = A + (i0 + i) * rsa;                               \
-                T acc[AG_GEMV_LANES] = {0}, s = 0;                             \
-                int l;                                                         \
-                for (k = 0; k + AG_GEMV_LANES <= K; k += AG_GEMV_LANES)       \
-                    for (l = 0; l < AG_GEMV_LANES; l++)                        \
-                        acc[l] += a[k + l] * B[(k + l) * rsb];                 \
-                for (; k < K; k++)                                             \
+                T s = 0;                                                       \
+                for (k = 0; k < K; k++)                                        \
                     s += a[k] * B[k * rsb];                                    \
-                for (l = AG_GEMV_LANES / 2; l > 0; l /= 2) {                   \
-                    int j;                                                     \
-                    for (j = 0; j < l; j++)                                    \
-                        acc[j] += acc[j + l];                                  \
-                }                                                              \
-                y[i] = acc[0] + s;                                             \
+                y[i] = s;                                                      \
             }                                                                  \
         } else {                                                               \
             for (i = 0; i < m; i++)                                            \
