@@ -186,6 +186,9 @@ cdef extern from "kernels/cpu.h" nogil:
     int ag_set_isa(int isa)
     const char *ag_isa_warning()
 
+cdef extern from "kernels/gemm.h" nogil:
+    int64_t ag_gemm_scratch_bytes()
+
 
 cdef class Tensor:
     cdef ag_tensor *t

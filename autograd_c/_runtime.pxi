@@ -90,6 +90,11 @@ def live_nodes():
     """
     return ag_live_nodes()
 
+def _gemm_scratch_bytes():
+    """Bytes of GEMM packing scratch held by all threads (each thread that ran a large product
+    keeps one buffer for the next and frees it when it exits); for leak tests."""
+    return ag_gemm_scratch_bytes()
+
 def get_num_threads():
     """Number of threads the kernels use.
 

@@ -269,3 +269,38 @@ def test_matmul_in_forked_child(parent_uses_threads):
     assert r.returncode == 0, r.stdout + r.stderr
     # the child runs on one thread and says so when asked for more
     assert "child threads 1 warned 1" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_scratch_of_finished_threads_is_freed(dtype):
+    # Each thread that runs a packed (large) product keeps one packing buffer for its next
+    # product; a thread that ends must give it back, or a program running products in
+    # short-lived threads grows without bound.  The buffer is freed by a thread-exit destructor,
+    # which runs after Thread.join() returns, so the count is polled.
+    import time
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((600, 500)).astype(dtype)
+    b = rng.standard_normal((500, 700)).astype(dtype)
+    ta, tb = ag.tensor(a), ag.tensor(b)
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    tol = 1e-3 if dtype == np.float32 else 1e-10
+    before = ag._core._gemm_scratch_bytes()
+    held, results = [], []
+
+    def work():
+        results.append((ta @ tb).numpy())
+        held.append(ag._core._gemm_scratch_bytes())
+
+    for _ in range(6):
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    assert len(results) == 6
+    for r in results:
+        np.testing.assert_allclose(r, expected, rtol=tol, atol=tol)
+    assert max(held) > before          # the threads did take a buffer (the packed path ran)
+    deadline = time.monotonic() + 10.0
+    while ag._core._gemm_scratch_bytes() != before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ag._core._gemm_scratch_bytes() == before

@@ -92,16 +92,80 @@ static int threads_for(double mnk)
 }
 
 /* Per-calling-thread scratch (64-byte aligned), grown on demand and kept for
-   the next call: avoids an mmap + page faults on every product. */
+   the next call: avoids an mmap + page faults on every product.  The buffer
+   is also registered under a thread-exit key, whose destructor frees it when
+   the thread ends (a program that runs products in short-lived threads would
+   otherwise lose one buffer per thread).  scratch_bytes counts the bytes held
+   by all threads, for the tests. */
 static AG_TLS char *tls_raw = NULL;
 static AG_TLS size_t tls_cap = 0;
+static int64_t scratch_bytes = 0;
+
+#if defined(_MSC_VER)
+#define SCRATCH_ADD(v) _InterlockedExchangeAdd64((volatile __int64 *)&scratch_bytes, (v))
+#else
+#define SCRATCH_ADD(v) __atomic_add_fetch(&scratch_bytes, (v), __ATOMIC_RELAXED)
+#endif
+
+int64_t ag_gemm_scratch_bytes(void)
+{
+    return SCRATCH_ADD(0);
+}
+
+/* thread-exit destructor (runs in the exiting thread) */
+static void scratch_release(void *p)
+{
+    if (p && p == (void *)tls_raw) {
+        SCRATCH_ADD(-(int64_t)tls_cap);
+        tls_raw = NULL;
+        tls_cap = 0;
+    }
+    free(p);
+}
+
+#if defined(_WIN32)
+#include <windows.h>
+static DWORD scratch_key = FLS_OUT_OF_INDEXES;
+static INIT_ONCE scratch_once = INIT_ONCE_STATIC_INIT;
+static VOID WINAPI scratch_release_fls(PVOID p) { scratch_release(p); }
+static BOOL CALLBACK scratch_key_init(PINIT_ONCE once, PVOID arg, PVOID *ctx)
+{
+    (void)once; (void)arg; (void)ctx;
+    scratch_key = FlsAlloc(scratch_release_fls);
+    return TRUE;
+}
+static void scratch_register(void *p)
+{
+    InitOnceExecuteOnce(&scratch_once, scratch_key_init, NULL, NULL);
+    if (scratch_key != FLS_OUT_OF_INDEXES)
+        FlsSetValue(scratch_key, p);
+}
+#else
+#include <pthread.h>
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok = 0;
+static void scratch_key_init(void)
+{
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_release) == 0;
+}
+static void scratch_register(void *p)
+{
+    pthread_once(&scratch_once, scratch_key_init);
+    if (scratch_key_ok)
+        pthread_setspecific(scratch_key, p);
+}
+#endif
 
 static void *scratch(size_t bytes)
 {
     if (bytes > tls_cap) {
+        SCRATCH_ADD(-(int64_t)tls_cap);
         free(tls_raw);
         tls_raw = (char *)malloc(bytes + 64);
         tls_cap = tls_raw ? bytes : 0;
+        SCRATCH_ADD((int64_t)tls_cap);
+        scratch_register(tls_raw);
         if (!tls_raw)
             return NULL;
     }

@@ -63,6 +63,10 @@ void ag_gemm_batched_f64(int64_t batch, int64_t strideA, int64_t strideB,
 void ag_set_num_threads(int n);
 int ag_get_num_threads(void);
 
+/* bytes of packing scratch held by all threads (each calling thread keeps
+   one buffer between products and frees it when it exits) */
+int64_t ag_gemm_scratch_bytes(void);
+
 #ifdef __cplusplus
 }
 #endif
