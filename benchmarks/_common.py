@@ -5,8 +5,12 @@ benchmark that compares against numpy calls ``clean_blas_env()`` first thing, wh
 the script without them (for its own process only) and prints the kernel OpenBLAS then uses.
 """
 import os
+import shutil
 import statistics
+import subprocess
 import sys
+import sysconfig
+import tempfile
 import time
 
 _VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -56,4 +60,38 @@ def optional(name):
     try:
         return __import__(name)
     except Exception:
+        return None
+
+
+_ISA_FLAGS = {"avx512": ["-mavx512f", "-mfma"], "avx2": ["-mavx2", "-mfma"]}
+_peak_bin = {}
+
+
+def fma_peak(dtype, threads):
+    """The machine's multiply-add peak in GFLOPS for ``dtype`` ("f32" or "f64") on
+    ``threads`` threads, measured by peak_fma.c (register-only FMA chains) built with the
+    flags of the ISA autograd_c dispatches to; None where that cannot be built or run (no C
+    compiler, or a CPU with neither AVX2 nor AVX-512)."""
+    import autograd_c as ag
+    isa = ag._core.isa()
+    if isa not in _ISA_FLAGS:
+        return None
+    if isa not in _peak_bin:
+        cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
+        out = os.path.join(tempfile.mkdtemp(prefix="ag_peak_"), "peak_fma")
+        src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peak_fma.c")
+        try:
+            subprocess.run([cc, "-O3", "-fopenmp", *_ISA_FLAGS[isa], src, "-o", out],
+                           check=True, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError):
+            shutil.rmtree(os.path.dirname(out), ignore_errors=True)
+            out = None
+        _peak_bin[isa] = out
+    if _peak_bin[isa] is None:
+        return None
+    try:
+        res = subprocess.run([_peak_bin[isa], dtype, str(threads)], check=True,
+                             capture_output=True, text=True, timeout=120)
+        return float(res.stdout.strip())
+    except (OSError, subprocess.SubprocessError, ValueError):
         return None

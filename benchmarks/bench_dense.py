@@ -2,13 +2,17 @@
 against numpy's three passes np.maximum(X @ W + b, 0) and PyTorch's relu(linear(...)) when
 installed; forward only, float32, 2 threads, at the MLP shapes (M, K, N).
 
+The last two columns put the figures against the machine's measured multiply-add peak
+(peak_fma.c, 2 threads): the share of it that our layer reaches, and the share that a layer
+1.2x as fast as numpy's would have to reach.
+
     python benchmarks/bench_dense.py
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blas_report, clean_blas_env, median_time, optional  # noqa: E402
+from _common import blas_report, clean_blas_env, fma_peak, median_time, optional  # noqa: E402
 
 clean_blas_env()
 
@@ -25,8 +29,12 @@ def main():
     torch = optional("torch")
     if torch is not None:
         torch.set_num_threads(2)
+    peak = fma_peak("f32", 2)
+    print("float32 multiply-add peak, 2 threads: "
+          + (f"{peak:.0f} GFLOPS (peak_fma.c)" if peak else "unknown (peak_fma.c not built)"))
     rng = np.random.default_rng(0)
-    print(f"\n{'M,K,N':<18}{'ours us':>10}{'numpy us':>10}{'torch us':>10}{'numpy/ours':>12}{'torch/ours':>12}")
+    print(f"\n{'M,K,N':<18}{'ours us':>10}{'numpy us':>10}{'torch us':>10}{'numpy/ours':>12}{'torch/ours':>12}"
+          f"{'ours %pk':>10}{'1.2x %pk':>10}")
     for (m, k, n) in SHAPES:
         X = rng.standard_normal((m, k)).astype(np.float32)
         W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
@@ -45,7 +53,12 @@ def main():
             tt = median_time(lambda: F.relu(F.linear(tx, tw, tb)), repeat=reps)
         tstr = f"{tt * 1e6:>10.1f}" if tt else f"{'-':>10}"
         trat = f"{tt / ours:>12.2f}" if tt else f"{'-':>12}"
-        print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}")
+        flop = 2.0 * m * k * n
+        if peak:
+            pk = f"{100 * flop / ours / 1e9 / peak:>9.0f}%{100 * 1.2 * flop / npy / 1e9 / peak:>9.0f}%"
+        else:
+            pk = f"{'-':>10}{'-':>10}"
+        print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}{pk}")
     print("\ntarget: numpy/ours >= 1.2 at every shape (2 threads)")
 
 
