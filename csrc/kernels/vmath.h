@@ -1,5 +1,5 @@
 /* vmath.h -- vectorised elementwise math (exp, log, tanh, sigmoid, relu, softplus) for
- * contiguous float32 tensors, dispatched per ISA (AVX-512, AVX2; the generic ISA keeps the
+ * contiguous float32 and float64 tensors, dispatched per ISA (AVX-512, AVX2; the generic ISA keeps the
  * scalar libm loop).  ag_vmath_unary returns 1 when it handled the op (o = f(x)), 0 to fall back
  * to the portable strided loop.  The vector functions themselves live in vmath_avx512.h and
  * vmath_avx2.h, shared with the GEMM epilogue. */
@@ -9,9 +9,18 @@
 #include "../ag.h"
 int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o);
 
+/* the ops with vector kernels: X(op) for each (vector functions v_<op> / vd_<op>, kernels
+   <op>_f32 / <op>_f64 in each ISA file) */
+#define AG_VMATH_OPS(X) X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(softplus)
+#define AG_VMATH_CASE32(op) case AG_OP_##op: return op##_f32;
+#define AG_VMATH_CASE64(op) case AG_OP_##op: return op##_f64;
+
 /* internal: y[i] = f(x[i]) for i < n (x and y contiguous; y may equal x) */
 typedef void (*ag_vmath_f32_fn)(const float *x, float *y, int64_t n);
 /* kernel for an AG_OP_* id, or NULL where that ISA has none */
 ag_vmath_f32_fn ag_vmath_f32_avx512(int op);
 ag_vmath_f32_fn ag_vmath_f32_avx2(int op);
+typedef void (*ag_vmath_f64_fn)(const double *x, double *y, int64_t n);
+ag_vmath_f64_fn ag_vmath_f64_avx512(int op);
+ag_vmath_f64_fn ag_vmath_f64_avx2(int op);
 #endif

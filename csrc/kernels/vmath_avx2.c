@@ -1,5 +1,5 @@
-/* vmath_avx2.c -- elementwise f32 exp, log, tanh, sigmoid, relu, softplus on 8 lanes (the math
- * is in vmath_avx2.h).  Compiled with -mavx2 -mfma and only reached after cpu.c has checked the
+/* vmath_avx2.c -- elementwise exp, log, tanh, sigmoid, relu, softplus on 8 float32 or 4 float64
+ * lanes (the math is in vmath_avx2.h and vmath_f64.h).  Compiled with -mavx2 -mfma and only reached after cpu.c has checked the
  * CPU and OS support.  Tails go through an 8-float buffer.
  */
 #include "gemm_internal.h"
@@ -29,22 +29,42 @@
         }                                                                    \
     }
 
-AG_VM_LOOP(exp_f32, v_exp)
-AG_VM_LOOP(log_f32, v_log)
-AG_VM_LOOP(tanh_f32, v_tanh)
-AG_VM_LOOP(sigmoid_f32, v_sigmoid)
-AG_VM_LOOP(relu_f32, v_relu)
-AG_VM_LOOP(softplus_f32, v_softplus)
+#define AG_VM_DEF32(op) AG_VM_LOOP(op##_f32, v_##op)
+AG_VMATH_OPS(AG_VM_DEF32)
+
+#define AG_VM_LOOP64(NAME, F)                                                \
+    static void NAME(const double *x, double *y, int64_t n)                  \
+    {                                                                        \
+        int64_t i = 0;                                                       \
+        for (; i + 8 <= n; i += 8) {                                         \
+            __m256d a = _mm256_loadu_pd(x + i), b = _mm256_loadu_pd(x + i + 4); \
+            _mm256_storeu_pd(y + i, F(a));                                   \
+            _mm256_storeu_pd(y + i + 4, F(b));                               \
+        }                                                                    \
+        for (; i < n; i += 4) {                                              \
+            double buf[4] = {0};                                             \
+            size_t r = (size_t)(n - i < 4 ? n - i : 4);                      \
+            memcpy(buf, x + i, r * sizeof(double));                          \
+            _mm256_storeu_pd(buf, F(_mm256_loadu_pd(buf)));                  \
+            memcpy(y + i, buf, r * sizeof(double));                          \
+        }                                                                    \
+    }
+
+#define AG_VM_DEF64(op) AG_VM_LOOP64(op##_f64, vd_##op)
+AG_VMATH_OPS(AG_VM_DEF64)
 
 ag_vmath_f32_fn ag_vmath_f32_avx2(int op)
 {
     switch (op) {
-    case AG_OP_exp: return exp_f32;
-    case AG_OP_log: return log_f32;
-    case AG_OP_tanh: return tanh_f32;
-    case AG_OP_sigmoid: return sigmoid_f32;
-    case AG_OP_relu: return relu_f32;
-    case AG_OP_softplus: return softplus_f32;
+    AG_VMATH_OPS(AG_VMATH_CASE32)
+    default: return 0;
+    }
+}
+
+ag_vmath_f64_fn ag_vmath_f64_avx2(int op)
+{
+    switch (op) {
+    AG_VMATH_OPS(AG_VMATH_CASE64)
     default: return 0;
     }
 }

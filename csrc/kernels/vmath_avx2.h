@@ -122,4 +122,39 @@ AG_INLINE __m256 v_softplus(__m256 x)
 
 #undef VS8
 
+/* ---- float64: the shared algorithms of vmath_f64.h on 4 lanes (no scalef: 2^n is applied as
+   two exact powers of two, the second multiply rounding once into the denormal range) ---- */
+#define VD __m256d
+#define VI __m256i
+#define VM __m256d
+#define VD1 _mm256_set1_pd
+#define VI1 _mm256_set1_epi64x
+#define VADD _mm256_add_pd
+#define VSUB _mm256_sub_pd
+#define VMUL _mm256_mul_pd
+#define VDIV _mm256_div_pd
+#define VMAX _mm256_max_pd
+#define VMIN _mm256_min_pd
+#define VFMA _mm256_fmadd_pd
+#define VFNMA _mm256_fnmadd_pd
+#define VROUND(x) _mm256_round_pd((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VFLOOR(x) _mm256_round_pd((x), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#define VLT(a, b) _mm256_cmp_pd((a), (b), _CMP_LT_OQ)
+#define VGT(a, b) _mm256_cmp_pd((a), (b), _CMP_GT_OQ)
+#define VEQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
+#define VNGE(a, b) _mm256_cmp_pd((a), (b), _CMP_NGE_UQ)
+#define VSEL(m, t, f) _mm256_blendv_pd((f), (t), (m))
+#define VBITS _mm256_castpd_si256
+#define VFROMBITS _mm256_castsi256_pd
+#define VIADD _mm256_add_epi64
+#define VISUB _mm256_sub_epi64
+#define VIAND _mm256_and_si256
+#define VIOR _mm256_or_si256
+#define VISRL _mm256_srli_epi64
+#define VISLL _mm256_slli_epi64
+#define VSCALE(p, n)                                                                      \
+    VMUL(VMUL((p), vd_pow2(VFLOOR(VMUL((n), VD1(0.5))))),                                  \
+         vd_pow2(VSUB((n), VFLOOR(VMUL((n), VD1(0.5))))))
+#include "vmath_f64.h"
+
 #endif /* AG_VMATH_AVX2_H */

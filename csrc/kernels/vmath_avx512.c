@@ -1,5 +1,5 @@
-/* vmath_avx512.c -- elementwise f32 exp, log, tanh, sigmoid, relu, softplus on 16 lanes (the
- * math is in vmath_avx512.h).  Compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma and
+/* vmath_avx512.c -- elementwise exp, log, tanh, sigmoid, relu, softplus on 16 float32 or 8
+ * float64 lanes (the math is in vmath_avx512.h and vmath_f64.h).  Compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma and
  * only reached after cpu.c has checked the CPU and OS support.  Tails use masked loads/stores.
  */
 #include "gemm_internal.h"
@@ -26,22 +26,40 @@
         }                                                                          \
     }
 
-AG_VM_LOOP(exp_f32, v_exp)
-AG_VM_LOOP(log_f32, v_log)
-AG_VM_LOOP(tanh_f32, v_tanh)
-AG_VM_LOOP(sigmoid_f32, v_sigmoid)
-AG_VM_LOOP(relu_f32, v_relu)
-AG_VM_LOOP(softplus_f32, v_softplus)
+#define AG_VM_DEF32(op) AG_VM_LOOP(op##_f32, v_##op)
+AG_VMATH_OPS(AG_VM_DEF32)
+
+#define AG_VM_LOOP64(NAME, F)                                                      \
+    static void NAME(const double *x, double *y, int64_t n)                        \
+    {                                                                              \
+        int64_t i = 0;                                                             \
+        for (; i + 16 <= n; i += 16) {                                             \
+            __m512d a = _mm512_loadu_pd(x + i), b = _mm512_loadu_pd(x + i + 8);    \
+            _mm512_storeu_pd(y + i, F(a));                                         \
+            _mm512_storeu_pd(y + i + 8, F(b));                                     \
+        }                                                                          \
+        for (; i < n; i += 8) {                                                    \
+            int64_t r = n - i;                                                     \
+            __mmask8 k = r >= 8 ? (__mmask8)0xff : (__mmask8)((1u << r) - 1);     \
+            _mm512_mask_storeu_pd(y + i, k, F(_mm512_maskz_loadu_pd(k, x + i)));   \
+        }                                                                          \
+    }
+
+#define AG_VM_DEF64(op) AG_VM_LOOP64(op##_f64, vd_##op)
+AG_VMATH_OPS(AG_VM_DEF64)
 
 ag_vmath_f32_fn ag_vmath_f32_avx512(int op)
 {
     switch (op) {
-    case AG_OP_exp: return exp_f32;
-    case AG_OP_log: return log_f32;
-    case AG_OP_tanh: return tanh_f32;
-    case AG_OP_sigmoid: return sigmoid_f32;
-    case AG_OP_relu: return relu_f32;
-    case AG_OP_softplus: return softplus_f32;
+    AG_VMATH_OPS(AG_VMATH_CASE32)
+    default: return 0;
+    }
+}
+
+ag_vmath_f64_fn ag_vmath_f64_avx512(int op)
+{
+    switch (op) {
+    AG_VMATH_OPS(AG_VMATH_CASE64)
     default: return 0;
     }
 }

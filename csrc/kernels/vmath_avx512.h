@@ -127,4 +127,36 @@ AG_INLINE __m512 v_softplus(__m512 x)
 
 #undef VS16
 
+/* ---- float64: the shared algorithms of vmath_f64.h on 8 lanes ---- */
+#define VD __m512d
+#define VI __m512i
+#define VM __mmask8
+#define VD1 _mm512_set1_pd
+#define VI1 _mm512_set1_epi64
+#define VADD _mm512_add_pd
+#define VSUB _mm512_sub_pd
+#define VMUL _mm512_mul_pd
+#define VDIV _mm512_div_pd
+#define VMAX _mm512_max_pd
+#define VMIN _mm512_min_pd
+#define VFMA _mm512_fmadd_pd
+#define VFNMA _mm512_fnmadd_pd
+#define VROUND(x) _mm512_roundscale_pd((x), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define VFLOOR(x) _mm512_roundscale_pd((x), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC)
+#define VLT(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_LT_OQ)
+#define VGT(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_GT_OQ)
+#define VEQ(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_EQ_OQ)
+#define VNGE(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_NGE_UQ)
+#define VSEL(m, t, f) _mm512_mask_blend_pd((m), (f), (t))
+#define VBITS _mm512_castpd_si512
+#define VFROMBITS _mm512_castsi512_pd
+#define VIADD _mm512_add_epi64
+#define VISUB _mm512_sub_epi64
+#define VIAND _mm512_and_si512
+#define VIOR _mm512_or_si512
+#define VISRL _mm512_srli_epi64
+#define VISLL _mm512_slli_epi64
+#define VSCALE _mm512_scalef_pd
+#include "vmath_f64.h"
+
 #endif /* AG_VMATH_AVX512_H */

@@ -1,0 +1,65 @@
+"""Vectorised elementwise math against numpy: exp, log, tanh, sigmoid and softplus on a
+256 x 512 array, float32 and float64, 1 and 2 threads, median microseconds per call; then the
+fused dense layer with a tanh / sigmoid epilogue in float64 against numpy's three passes.
+
+numpy's sigmoid is 1 / (1 + exp(-x)) and its softplus np.logaddexp(0, x) (what a numpy user
+writes); both libraries get the same contiguous input.
+
+    python benchmarks/bench_vmath.py
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import blas_report, clean_blas_env, median_time  # noqa: E402
+
+clean_blas_env()
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import autograd_c as ag  # noqa: E402
+
+NUMPY = {
+    "exp": np.exp,
+    "log": np.log,
+    "tanh": np.tanh,
+    "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "softplus": lambda v: np.logaddexp(0, v),
+}
+
+
+def main():
+    print(f"numpy BLAS: {blas_report()}")
+    print(f"autograd_c ISA: {ag._core.isa()}")
+    rng = np.random.default_rng(0)
+    print(f"\n{'op':<10}{'dtype':<9}{'thr':>4}{'ours us':>10}{'numpy us':>10}{'numpy/ours':>12}")
+    for dtype in (np.float32, np.float64):
+        base = rng.standard_normal((256, 512)).astype(dtype)
+        for name, npf in NUMPY.items():
+            a = np.abs(base) + dtype(0.5) if name == "log" else base
+            t = ag.tensor(a)
+            fn = getattr(ag, name)
+            for threads in (1, 2):
+                ag.set_num_threads(threads)
+                ours = median_time(lambda: fn(t), repeat=41)
+                with np.errstate(over="ignore"):
+                    ref = median_time(lambda: npf(a), repeat=41)
+                print(f"{name:<10}{np.dtype(dtype).name:<9}{threads:>4}{ours * 1e6:>10.1f}"
+                      f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}")
+    ag.set_num_threads(2)
+    print(f"\nfused float64 layer act(x W^T + b), x 256 x 512, W 512 x 512, 2 threads")
+    print(f"{'activation':<12}{'ours us':>10}{'numpy us':>10}{'numpy/ours':>12}")
+    X = rng.standard_normal((256, 512))
+    W = rng.standard_normal((512, 512)) / np.sqrt(512)
+    b = rng.standard_normal(512)
+    x, w, bb = ag.tensor(X), ag.tensor(np.ascontiguousarray(W.T)), ag.tensor(b)
+    for act, npf in (("tanh", np.tanh), ("sigmoid", NUMPY["sigmoid"])):
+        ours = median_time(lambda: ag._core.linear(x, w, bb, activation=act), repeat=41)
+        with threadpool_limits(limits=2, user_api="blas"):
+            ref = median_time(lambda: npf(X @ W + b), repeat=41)
+        print(f"{act:<12}{ours * 1e6:>10.1f}{ref * 1e6:>10.1f}{ref / ours:>12.2f}")
+
+
+if __name__ == "__main__":
+    main()
