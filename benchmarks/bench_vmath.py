@@ -1,6 +1,7 @@
 """Vectorised elementwise math against numpy: exp, log, tanh, sigmoid and softplus on a
-256 x 512 array, float32 and float64, 1 and 2 threads, median microseconds per call; then the
-fused dense layer with a tanh / sigmoid epilogue in float64 against numpy's three passes.
+256 x 512 array, float32 and float64, 1 and 2 threads, median microseconds per call; softmax and
+logsumexp along the last axis (rows of 10 and of 1000); then the fused dense layer with a tanh /
+sigmoid epilogue in float64 against numpy's three passes.
 
 numpy's sigmoid is 1 / (1 + exp(-x)) and its softplus np.logaddexp(0, x) (what a numpy user
 writes); both libraries get the same contiguous input.
@@ -48,6 +49,28 @@ def main():
                 print(f"{name:<10}{np.dtype(dtype).name:<9}{threads:>4}{ours * 1e6:>10.1f}"
                       f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}")
     ag.set_num_threads(2)
+    print(f"\nsoftmax / logsumexp along the last axis, 2 threads (numpy: exp(x - max), then the"
+          " sum)")
+    print(f"{'op':<11}{'dtype':<9}{'shape':<12}{'ours us':>10}{'numpy us':>10}{'numpy/ours':>12}")
+    for dtype in (np.float32, np.float64):
+        for shape in ((256, 10), (256, 1000)):
+            a = (rng.standard_normal(shape) * 3).astype(dtype)
+            t = ag.tensor(a)
+
+            def np_softmax():
+                e = np.exp(a - a.max(-1, keepdims=True))
+                return e / e.sum(-1, keepdims=True)
+
+            def np_lse():
+                m = a.max(-1, keepdims=True)
+                return m[:, 0] + np.log(np.exp(a - m).sum(-1))
+
+            for name, ours_fn, np_fn in (("softmax", lambda: ag.softmax(t, -1), np_softmax),
+                                         ("logsumexp", lambda: ag.logsumexp(t, -1), np_lse)):
+                ours = median_time(ours_fn, repeat=41)
+                ref = median_time(np_fn, repeat=41)
+                print(f"{name:<11}{np.dtype(dtype).name:<9}{str(shape):<12}{ours * 1e6:>10.1f}"
+                      f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}")
     print(f"\nfused float64 layer act(x W^T + b), x 256 x 512, W 512 x 512, 2 threads")
     print(f"{'activation':<12}{'ours us':>10}{'numpy us':>10}{'numpy/ours':>12}")
     X = rng.standard_normal((256, 512))

@@ -233,3 +233,61 @@ def test_noncontiguous_inputs_take_the_portable_loop_with_the_same_accuracy():
         for xt in (x.T, x.astype(np.float32).T):
             err, bad = ulp_errors(name, xt, fn(ag.tensor(xt[::-1].T).T[::-1]).numpy())
             assert not bad.any() and err.max() <= MAX_ULP_F64, name
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_softmax_and_logsumexp_rows_on_each_isa(dtype):
+    # the row kernels (max and sum over 8 interleaved partials, exp through the ISA's vector
+    # kernel) against a float64 / long double reference, for every row length 0..41 (tails),
+    # rows holding +-inf and NaN (the same results as the portable generic path), trailing
+    # multi-axis reductions and a non-trailing axis (the general path)
+    rng = np.random.default_rng(3)
+    wide = np.float64 if dtype == np.float32 else np.longdouble
+    rtol = 2e-6 if dtype == np.float32 else 4e-15
+
+    def ref_lse(a, axis):
+        a = a.astype(wide)
+        m = np.max(a, axis=axis, keepdims=True)
+        return np.squeeze(m + np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)), axis=axis)
+
+    special = np.array([[np.inf, 1.0, 2.0], [-np.inf, -np.inf, -np.inf], [np.nan, 0.0, 1.0],
+                        [-np.inf, 3.0, 4.0], [1e30, -1e30, 0.0]], dtype=dtype)
+    order = ["generic", "avx2", "avx512"]
+    isas = order[:order.index(ag._core.best_isa()) + 1]
+    start = ag._core.isa()
+    outs = {}
+    try:
+        for isa in isas:
+            ag._core._set_isa(isa)
+            for L in range(0, 42):
+                x = (rng.standard_normal((3, L)) * 4).astype(dtype)
+                t = ag.tensor(x)
+                if L:
+                    sm, lsm = ag.softmax(t, -1).numpy(), ag.log_softmax(t, -1).numpy()
+                    lse = ref_lse(x, -1)
+                    np.testing.assert_allclose(sm, np.exp(x.astype(wide) - lse[:, None]).astype(np.float64),
+                                               rtol=rtol, atol=1e-300)
+                    np.testing.assert_allclose(lsm, (x.astype(wide) - lse[:, None]).astype(np.float64),
+                                               rtol=rtol, atol=rtol * 10)
+                    np.testing.assert_allclose(ag.logsumexp(t, -1).numpy(), lse.astype(np.float64),
+                                               rtol=rtol, atol=rtol)
+                else:
+                    assert (ag.logsumexp(t, -1).numpy() == -np.inf).all()
+            y = (rng.standard_normal((4, 5, 6)) * 3).astype(dtype)
+            ty = ag.tensor(y)
+            for axis in ((-2, -1), (1, 2), 0, (0, 1)):
+                np.testing.assert_allclose(ag.logsumexp(ty, axis).numpy(), ref_lse(y, axis).astype(np.float64),
+                                           rtol=rtol, atol=rtol)
+            ts = ag.tensor(special)
+            outs[isa] = [ag.softmax(ts, -1).numpy(), ag.log_softmax(ts, -1).numpy(),
+                         ag.logsumexp(ts, -1).numpy()]
+    finally:
+        ag._core._set_isa(start)
+    for isa in isas[1:]:
+        for got, want in zip(outs[isa], outs["generic"]):
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            np.testing.assert_allclose(got, want, rtol=rtol)
+    lse_sp = outs[isas[-1]][2]
+    assert lse_sp[0] == np.inf and lse_sp[1] == -np.inf and np.isnan(lse_sp[2])
+    np.testing.assert_allclose(lse_sp[3], np.log(np.exp(3.0) + np.exp(4.0)), rtol=rtol)
+    assert lse_sp[4] == dtype(1e30)

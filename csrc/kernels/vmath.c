@@ -9,6 +9,32 @@
 
 #define AG_VM_BLOCK 1024
 
+ag_vmath_f32_fn ag_vmath_active_f32(int op)
+{
+#if defined(AG_X86_64)
+    switch (ag_isa_active()) {
+    case AG_ISA_AVX512: return ag_vmath_f32_avx512(op);
+    case AG_ISA_AVX2: return ag_vmath_f32_avx2(op);
+    default: break;
+    }
+#endif
+    (void)op;
+    return 0;
+}
+
+ag_vmath_f64_fn ag_vmath_active_f64(int op)
+{
+#if defined(AG_X86_64)
+    switch (ag_isa_active()) {
+    case AG_ISA_AVX512: return ag_vmath_f64_avx512(op);
+    case AG_ISA_AVX2: return ag_vmath_f64_avx2(op);
+    default: break;
+    }
+#endif
+    (void)op;
+    return 0;
+}
+
 int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o)
 {
     ag_vmath_f32_fn f32 = 0;
@@ -18,19 +44,8 @@ int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o)
     if (x->dtype != o->dtype || (x->dtype != AG_F32 && x->dtype != AG_F64) ||
         x->size != o->size || !ag_tensor_is_contiguous(x) || !ag_tensor_is_contiguous(o))
         return 0;
-#if defined(AG_X86_64)
-    switch (ag_isa_active()) {
-    case AG_ISA_AVX512:
-        if (x->dtype == AG_F32) f32 = ag_vmath_f32_avx512(op);
-        else f64 = ag_vmath_f64_avx512(op);
-        break;
-    case AG_ISA_AVX2:
-        if (x->dtype == AG_F32) f32 = ag_vmath_f32_avx2(op);
-        else f64 = ag_vmath_f64_avx2(op);
-        break;
-    default: break;
-    }
-#endif
+    if (x->dtype == AG_F32) f32 = ag_vmath_active_f32(op);
+    else f64 = ag_vmath_active_f64(op);
     if (!f32 && !f64) return 0;
     xp = (char *)ag_ptr(x);
     yp = (char *)ag_ptr(o);

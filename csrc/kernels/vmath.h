@@ -23,4 +23,8 @@ ag_vmath_f32_fn ag_vmath_f32_avx2(int op);
 typedef void (*ag_vmath_f64_fn)(const double *x, double *y, int64_t n);
 ag_vmath_f64_fn ag_vmath_f64_avx512(int op);
 ag_vmath_f64_fn ag_vmath_f64_avx2(int op);
+/* the kernel of the active ISA for op (contiguous x and y, y may equal x), or NULL where it has
+   none (the generic ISA: callers then use libm) */
+ag_vmath_f32_fn ag_vmath_active_f32(int op);
+ag_vmath_f64_fn ag_vmath_active_f64(int op);
 #endif

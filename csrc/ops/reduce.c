@@ -5,7 +5,9 @@
  * trailing dims.  Reductions accumulate in a fixed order, so results do not depend on threads.
  */
 #include "../ag_internal.h"
+#include "../kernels/vmath.h"
 #include <math.h>
+#include <stdlib.h>
 
 #define PAR_ROWS 64
 
@@ -117,12 +119,17 @@ static ag_tensor *squeeze_reduced(ag_tensor *o, const int *mask)
     return r;
 }
 
+static ag_tensor *lse_trailing(ag_tensor *x, const int *mask);
+
 static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
 {
-    ag_tensor *m = reduce_keep_raw(AG_OP_max, x, mask), *s;
+    ag_tensor *m, *s = lse_trailing(x, mask);
     int64_t bs[3][AG_MAXDIM], i;
     char *base[3];
     int d;
+    if (s) return s;
+    ag_clear_error();
+    m = reduce_keep_raw(AG_OP_max, x, mask);
     if (!m) return NULL;
     /* rows that are all -inf (or contain +inf) keep their max; shift by 0 there */
     for (i = 0; i < m->size; i++) {
@@ -362,38 +369,103 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     return r;
 }
 
-/* ------------------------------------------------------------------ softmax along one axis:
- * one pass per row over a contiguous copy with the axis last */
-#define GEN_SOFTMAX(T, sfx, EXP, LOG)                                                    \
-    static void softmax_row_##sfx(const T *xr, T *yr, int64_t L, int logm)              \
+/* ------------------------------------------------------------------ row kernels of softmax,
+ * log_softmax and logsumexp over contiguous rows of length L.  The max and the sum run over RW
+ * interleaved partial results combined in a fixed order: the compiler vectorises them, and the
+ * result is the same on every ISA and thread count.  exp(x - m) goes through the active ISA's
+ * vector kernel when it has one (libm otherwise). */
+#define RW 8
+#define GEN_ROWS(T, sfx, EXP, LOG)                                                      \
+    /* the shift m of a row: its max, 0 where that is +-inf (or the row is empty), NaN where \
+       the row holds a NaN */                                                           \
+    static T row_shift_##sfx(const T *x, int64_t L)                                    \
     {                                                                                   \
-        T m = -INFINITY, s = 0;                                                         \
+        T mx[RW], m;                                                                    \
         int64_t j;                                                                      \
-        for (j = 0; j < L; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];             \
-        if (!isfinite(m)) m = (m != m) ? m : 0;                                         \
+        int k, nan = 0;                                                                 \
+        for (k = 0; k < RW; k++) mx[k] = -INFINITY;                                     \
+        for (j = 0; j + RW <= L; j += RW)                                               \
+            for (k = 0; k < RW; k++) {                                                  \
+                T v = x[j + k];                                                         \
+                mx[k] = v > mx[k] ? v : mx[k];                                          \
+                nan |= v != v;                                                          \
+            }                                                                           \
+        for (; j < L; j++) { T v = x[j]; mx[0] = v > mx[0] ? v : mx[0]; nan |= v != v; } \
+        m = mx[0];                                                                      \
+        for (k = 1; k < RW; k++) m = mx[k] > m ? mx[k] : m;                             \
+        return nan ? (T)NAN : isfinite(m) ? m : 0;                                      \
+    }                                                                                   \
+    /* y = exp(x - m); returns the sum of y */                                          \
+    static T row_expsum_##sfx(const T *x, T *y, int64_t L, T m, ag_vmath_##sfx##_fn vexp) \
+    {                                                                                   \
+        T acc[RW] = {0};                                                                \
+        int64_t j;                                                                      \
+        int k;                                                                          \
+        for (j = 0; j < L; j++) y[j] = x[j] - m;                                        \
+        if (vexp) vexp(y, y, L);                                                        \
+        else for (j = 0; j < L; j++) y[j] = EXP(y[j]);                                  \
+        for (j = 0; j + RW <= L; j += RW)                                               \
+            for (k = 0; k < RW; k++) acc[k] += y[j + k];                                \
+        for (; j < L; j++) acc[0] += y[j];                                              \
+        return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); \
+    }                                                                                   \
+    static void softmax_row_##sfx(const T *xr, T *yr, int64_t L, int logm,              \
+                                  ag_vmath_##sfx##_fn vexp)                             \
+    {                                                                                   \
+        T m = row_shift_##sfx(xr, L), s = row_expsum_##sfx(xr, yr, L, m, vexp);         \
+        int64_t j;                                                                      \
         if (logm) {                                                                     \
-            for (j = 0; j < L; j++) s += EXP(xr[j] - m);                                \
             s = LOG(s);                                                                 \
             for (j = 0; j < L; j++) yr[j] = xr[j] - m - s;                              \
         } else {                                                                        \
-            for (j = 0; j < L; j++) { yr[j] = EXP(xr[j] - m); s += yr[j]; }             \
             s = 1 / s;                                                                  \
             for (j = 0; j < L; j++) yr[j] *= s;                                         \
         }                                                                               \
     }                                                                                   \
     static void softmax_rows_##sfx(const T *x, T *y, int64_t rows, int64_t L, int logm) \
     {                                                                                   \
+        ag_vmath_##sfx##_fn vexp = ag_vmath_active_##sfx(AG_OP_exp);                    \
         int64_t r;                                                                      \
-        /* a plain branch: `omp parallel for if (0)` still costs a futex syscall */     \
-        if (rows * L >= 32768 && rows >= 2 && ag_num_threads() > 1) {                  \
-            _Pragma("omp parallel for num_threads(ag_num_threads()) schedule(static)")  \
-            for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
-        } else {                                                                        \
-            for (r = 0; r < rows; r++) softmax_row_##sfx(x + r * L, y + r * L, L, logm); \
-        }                                                                               \
+        AG_PAR_FOR(rows * L >= 32768 && rows >= 2, r, rows,                             \
+                   { softmax_row_##sfx(x + r * L, y + r * L, L, logm, vexp); });        \
+    }                                                                                   \
+    /* o[r] = logsumexp of row r; tmp: rows * L scratch */                              \
+    static void lse_rows_##sfx(const T *x, T *tmp, T *o, int64_t rows, int64_t L)       \
+    {                                                                                   \
+        ag_vmath_##sfx##_fn vexp = ag_vmath_active_##sfx(AG_OP_exp);                    \
+        int64_t r;                                                                      \
+        AG_PAR_FOR(rows * L >= 32768 && rows >= 2, r, rows, {                           \
+            T m = row_shift_##sfx(x + r * L, L);                                        \
+            o[r] = m + LOG(row_expsum_##sfx(x + r * L, tmp + r * L, L, m, vexp));       \
+        });                                                                             \
     }
-GEN_SOFTMAX(float, f32, expf, logf)
-GEN_SOFTMAX(double, f64, exp, log)
+GEN_ROWS(float, f32, expf, logf)
+GEN_ROWS(double, f64, exp, log)
+
+/* logsumexp over trailing dims of a contiguous x as rows (keepdims shape); NULL where x is
+   not contiguous or a reduced dim precedes a kept one (the general path then runs) */
+static ag_tensor *lse_trailing(ag_tensor *x, const int *mask)
+{
+    int64_t shape[AG_MAXDIM], rows = 1, L = 1;
+    int d, k = x->ndim;
+    ag_tensor *o;
+    void *tmp;
+    while (k > 0 && mask[k - 1]) k--;
+    for (d = 0; d < k; d++) if (mask[d]) return NULL;
+    if (!ag_tensor_is_contiguous(x)) return NULL;
+    for (d = 0; d < x->ndim; d++) {
+        shape[d] = d < k ? x->shape[d] : 1;
+        if (d < k) rows *= x->shape[d]; else L *= x->shape[d];
+    }
+    o = ag_tensor_empty(x->dtype, x->ndim, shape);
+    if (!o) return NULL;
+    tmp = malloc((size_t)(x->size ? x->size : 1) * ag_dtype_size(x->dtype));
+    if (!tmp) { ag_tensor_decref(o); return NULL; }
+    if (x->dtype == AG_F32) lse_rows_f32((const float *)ag_ptr(x), (float *)tmp, (float *)ag_ptr(o), rows, L);
+    else lse_rows_f64((const double *)ag_ptr(x), (double *)tmp, (double *)ag_ptr(o), rows, L);
+    free(tmp);
+    return o;
+}
 
 static ag_tensor *softmax_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
