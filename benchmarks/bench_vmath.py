@@ -1,7 +1,9 @@
 """Vectorised elementwise math against numpy: exp, log, tanh, sigmoid and softplus on a
 256 x 512 array, float32 and float64, 1 and 2 threads, median microseconds per call; softmax and
 logsumexp along the last axis (rows of 10 and of 1000); then the fused dense layer with a tanh /
-sigmoid epilogue in float64 against numpy's three passes.
+sigmoid epilogue in float64 against numpy's three passes; last, forward + backward of two loss
+patterns whose upstream gradient is broadcast from one value (relu(x).sum(), the mean squared
+error), against PyTorch when it is installed.
 
 numpy's sigmoid is 1 / (1 + exp(-x)) and its softplus np.logaddexp(0, x) (what a numpy user
 writes); both libraries get the same contiguous input.
@@ -12,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blas_report, clean_blas_env, median_time  # noqa: E402
+from _common import blas_report, clean_blas_env, median_time, optional  # noqa: E402
 
 clean_blas_env()
 
@@ -82,6 +84,35 @@ def main():
         with threadpool_limits(limits=2, user_api="blas"):
             ref = median_time(lambda: npf(X @ W + b), repeat=41)
         print(f"{act:<12}{ours * 1e6:>10.1f}{ref * 1e6:>10.1f}{ref / ours:>12.2f}")
+    losses(rng)
+
+
+def losses(rng):
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(2)
+    print("\nforward + backward, float32 256 x 512, 2 threads")
+    print(f"{'loss':<20}{'ours us':>10}{'torch us':>10}{'torch/ours':>12}")
+    X = rng.standard_normal((256, 512)).astype(np.float32)
+    T = rng.standard_normal((256, 512)).astype(np.float32)
+    x, t = ag.tensor(X, requires_grad=True), ag.tensor(T)
+    cases = {"relu(x).sum()": (lambda: ag.relu(x).sum(), lambda a, b: torch.relu(a).sum()),
+             "((x - t)**2).mean()": (lambda: ((x - t) ** 2).mean(), lambda a, b: ((a - b) ** 2).mean())}
+    for name, (ours_f, torch_f) in cases.items():
+        def ours_step():
+            x.grad = None
+            ours_f().backward()
+        ours = median_time(ours_step, repeat=41)
+        ref = None
+        if torch is not None:
+            tx, tt = torch.from_numpy(X).requires_grad_(True), torch.from_numpy(T)
+
+            def torch_step():
+                tx.grad = None
+                torch_f(tx, tt).backward()
+            ref = median_time(torch_step, repeat=41)
+        rs = f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}" if ref else f"{'-':>10}{'-':>12}"
+        print(f"{name:<20}{ours * 1e6:>10.1f}{rs}")
 
 
 if __name__ == "__main__":

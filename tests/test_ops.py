@@ -777,3 +777,52 @@ def test_large_tensors_through_parallel_kernels(rng):
     gt = gz * (1 - np.tanh(a0 * b0 + a0) ** 2)
     np.testing.assert_allclose(a.grad.numpy(), gt * (b0 + 1), rtol=1e-10, atol=1e-13)
     np.testing.assert_allclose(b.grad.numpy(), gt * a0 - gz / 3.0, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_power_by_2_1_and_minus_1_is_exact_and_other_exponents_match_numpy(dtype):
+    # x**2, x**1 and x**-1 are computed as x*x, x and 1/x (correctly rounded, like numpy's
+    # square and reciprocal); any other exponent goes through pow.  Special values included, as
+    # a large parallel array, a small one and per-element exponents.
+    rng = np.random.default_rng(11)
+    sp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -1.0, 1e-30, -3.5, 1e20], dtype=dtype)
+    for n in (7, 70_001):
+        x = np.concatenate([sp, (rng.standard_normal(n) * 10).astype(dtype)])
+        t = ag.tensor(x)
+        with np.errstate(all="ignore"):
+            for e, want in ((2, np.square(x)), (1, x.copy()), (-1, np.reciprocal(x))):
+                got = (t ** e).numpy()
+                assert got.dtype == dtype
+                np.testing.assert_array_equal(got, want)
+                np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+            for e in (3.0, 2.5, -2.0, 1.5):  # (numpy takes sqrt for 0.5: -0 and -inf differ from pow)
+                np.testing.assert_allclose((t ** e).numpy(), np.power(x.astype(np.float64), e).astype(dtype),
+                                           rtol=4 * np.finfo(dtype).eps, atol=0)
+            ex = rng.choice([2.0, 1.0, -1.0, 3.0], x.size).astype(dtype)
+            got = (t ** ag.tensor(ex)).numpy()
+            np.testing.assert_allclose(got, np.power(x.astype(np.float64), ex).astype(dtype),
+                                       rtol=4 * np.finfo(dtype).eps, atol=0)
+    # the gradient of a mean of squares (the MSE pattern: a broadcast upstream gradient)
+    x = rng.standard_normal((300, 200))
+    xt = ag.tensor(x, requires_grad=True)
+    ((xt - 1.0) ** 2).mean().backward()
+    np.testing.assert_allclose(xt.grad.numpy(), 2 * (x - 1.0) / x.size, rtol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [5, 70_001])
+def test_unary_gradient_of_a_sum_or_mean_equals_the_dense_upstream_case(dtype, n):
+    # sum() / mean() hand back a broadcast (stride-0) upstream gradient; the derivative kernels
+    # have a path for it, which must give what a dense upstream gradient of the same value gives
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal(n) * 2).astype(dtype)
+    x[:3] = [0.0, -1.5, 2.0]
+    ops = [ag.relu, ag.tanh, ag.sigmoid, ag.exp, ag.abs, ag.softplus, ag.gelu, ag.sin,
+           lambda t: ag.log(ag.abs(t) + 1), lambda t: ag.leaky_relu(t, 0.1), lambda t: ag.elu(t, 1.0)]
+    for op in ops:
+        for reduce_, scale in (("sum", 1.0), ("mean", 1.0 / n)):
+            a = ag.tensor(x, requires_grad=True)
+            getattr(op(a), reduce_)().backward()
+            b = ag.tensor(x, requires_grad=True)
+            op(b).backward(ag.tensor(np.full(n, scale, dtype=dtype)))
+            np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())

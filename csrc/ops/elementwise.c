@@ -82,6 +82,12 @@ typedef struct { double a, b; } uparams;
             const T *restrict vs = (const T *)p[1], *restrict xs = (const T *)p[2];            \
             const T *restrict ys = (const T *)p[3];                                            \
             AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; const T y = ys[i]; (void)x; (void)y; o[i] = vs[i] * (T)(DX););\
+        } else if (s[0] == sizeof(T) && s[1] == 0 && s[2] == sizeof(T) && s[3] == sizeof(T)) { \
+            /* v broadcast from one value: the gradient of a sum or mean */                    \
+            T *restrict o = (T *)p[0];                                                         \
+            const T v = *(const T *)p[1], *restrict xs = (const T *)p[2];                      \
+            const T *restrict ys = (const T *)p[3];                                            \
+            AG_PAR_FOR(n >= PAR_N, i, n, const T x = xs[i]; const T y = ys[i]; (void)x; (void)y; o[i] = v * (T)(DX););\
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T x = *(const T *)(p[2] + i * s[2]), y = *(const T *)(p[3] + i * s[3]);  \
@@ -330,12 +336,16 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
 }
 
 /* ------------------------------------------------------------------ binary */
+/* a^b with the exponents whose exact (correctly rounded) forms are cheap: a^2 = a*a, a^1 = a,
+   a^-1 = 1/a (libm's pow is within ~0.52 ulp, these are exact to 0.5); with a scalar exponent
+   the test is loop-invariant, so the loop is specialised */
+#define POWX(a, b) ((b) == 2 ? (a) * (a) : (b) == 1 ? (a) : (b) == -1 ? 1 / (a) : pow(a, b))
 #define BINARY_OPS(X)                        \
     X(add, a + b)                            \
     X(sub, a - b)                            \
     X(mul, a * b)                            \
     X(div, a / b)                            \
-    X(pow, pow(a, b))                        \
+    X(pow, POWX(a, b))                       \
     X(maximum, (a != a || a > b) ? a : (b != b ? b : (a == b ? a : b))) \
     X(minimum, (a != a || a < b) ? a : (b != b ? b : (a == b ? a : b))) \
     X(eq, a == b)                            \
@@ -363,6 +373,10 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
             T *o = (T *)p[0];                                                                  \
             const T a = *(const T *)p[1], *bs = (const T *)p[2];                               \
             AG_PAR_FOR(n >= PAR_N, i, n, const T b = bs[i]; o[i] = (T)(EX););                  \
+        } else if (s[0] == es && s[1] == 0 && s[2] == 0) { /* both broadcast: a fill */        \
+            T *o = (T *)p[0];                                                                  \
+            const T a = *(const T *)p[1], b = *(const T *)p[2], r = (T)(EX);                   \
+            AG_PAR_FOR(n >= PAR_N, i, n, o[i] = r;);                                           \
         } else {                                                                               \
             for (i = 0; i < n; i++) {                                                          \
                 const T a = *(const T *)(p[1] + i * s[1]), b = *(const T *)(p[2] + i * s[2]);  \

@@ -19,20 +19,37 @@
 #define STEP_max(acc, x) if (NOT_NAN(acc) && (x > acc || !NOT_NAN(x))) acc = x
 #define STEP_min(acc, x) if (NOT_NAN(acc) && (x < acc || !NOT_NAN(x))) acc = x
 
+/* a contiguous run summed into one output goes through 8 interleaved partial sums, combined in
+   a fixed order: the compiler vectorises it (a single running sum is a chain of dependent adds)
+   and the result still does not depend on the thread count */
+#define PARTIAL_sum 1
+#define PARTIAL_prod 0
+#define PARTIAL_max 0
+#define PARTIAL_min 0
+
 #define GEN_ACC(name, T, AT, sfx)                                                 \
     static void acc_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *c) \
     {                                                                             \
-        int64_t i;                                                                \
+        int64_t i = 0;                                                            \
         (void)c;                                                                  \
         if (s[0] == 0) {                                                          \
             AT acc = *(T *)p[0];                                                  \
-            for (i = 0; i < n; i++) {                                             \
+            if (PARTIAL_##name && s[1] == (int64_t)sizeof(T) && n >= 16) {        \
+                const T *xs = (const T *)p[1];                                    \
+                AT part[8] = {0};                                                 \
+                int k;                                                            \
+                for (; i + 8 <= n; i += 8)                                        \
+                    for (k = 0; k < 8; k++) part[k] += (AT)xs[i + k];             \
+                acc += ((part[0] + part[1]) + (part[2] + part[3])) +              \
+                       ((part[4] + part[5]) + (part[6] + part[7]));               \
+            }                                                                     \
+            for (; i < n; i++) {                                                  \
                 AT x = *(const T *)(p[1] + i * s[1]);                             \
                 STEP_##name(acc, x);                                              \
             }                                                                     \
             *(T *)p[0] = (T)acc;                                                  \
         } else {                                                                  \
-            for (i = 0; i < n; i++) {                                             \
+            for (; i < n; i++) {                                                  \
                 T *o = (T *)(p[0] + i * s[0]);                                    \
                 T x = *(const T *)(p[1] + i * s[1]);                              \
                 STEP_##name(*o, x);                                               \
