@@ -34,17 +34,29 @@ def _sigmoid64(x):
         return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def _gelu_ref(v):
+    """x/2 erfc(-x/sqrt 2) with scipy's double erfc (used for float32 results)"""
+    from scipy.special import erfc
+    v = v.astype(np.float64)
+    return 0.5 * v * erfc(-v * np.sqrt(0.5))
+
+
 def _ref(name, x):
     """float64 reference for float32 x, long double reference for float64 x"""
     x64 = x.astype(np.float64 if x.dtype == np.float32 else np.longdouble)
     with np.errstate(all="ignore"):
         return {"exp": np.exp, "log": np.log, "tanh": np.tanh, "sigmoid": _sigmoid64,
                 "relu": lambda v: np.where(v <= 0, 0.0, v),
-                "softplus": lambda v: np.maximum(v, 0) + np.log1p(np.exp(-np.abs(v)))}[name](x64)
+                "softplus": lambda v: np.maximum(v, 0) + np.log1p(np.exp(-np.abs(v))),
+                "gelu": _gelu_ref}[name](x64)
 
 
 OPS = {"exp": ag.exp, "log": ag.log, "tanh": ag.tanh, "sigmoid": ag.sigmoid, "relu": ag.relu,
-       "softplus": ag.softplus}
+       "softplus": ag.softplus, "gelu": ag.gelu}
+# float32 gelu (x/2 erfc(-x/sqrt2) from a degree-9 erfc fit, exp and three products) is within
+# 6 ulp.  float64 gelu calls libm's erfc; it has no long-double reference here, so the float64
+# sweep leaves it out (test_gelu_float64_has_no_cancellation_in_the_tail checks it)
+MAX_ULP_OP = {"gelu": 6.0}
 
 # (op, input, exact output)
 SPECIALS = [
@@ -59,6 +71,8 @@ SPECIALS = [
     ("relu", -0.0, 0.0), ("relu", -np.inf, 0.0), ("relu", np.inf, np.inf), ("relu", 3.0, 3.0),
     ("softplus", np.inf, np.inf), ("softplus", -np.inf, 0.0), ("softplus", 1e4, 1e4),
     ("softplus", -1e4, 0.0), ("softplus", 0.0, "log2"),
+    ("gelu", np.inf, np.inf), ("gelu", -np.inf, np.nan), ("gelu", 0.0, 0.0), ("gelu", -0.0, -0.0),
+    ("gelu", 100.0, 100.0), ("gelu", -100.0, -0.0), ("gelu", 3e38, 3e38),
 ] + [(op, np.nan, np.nan) for op in OPS] + [(op, -np.nan, np.nan) for op in OPS]
 # float32 only: overflow and underflow of float32
 SPECIALS_F32 = [("exp", 100.0, np.inf), ("exp", -200.0, 0.0)]
@@ -134,9 +148,11 @@ def check_all(dtype="float32"):
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(1234)
     x = _inputs(rng) if dtype == np.float32 else _inputs64(rng)
-    tol = MAX_ULP if dtype == np.float32 else MAX_ULP_F64
     worst = {}
     for name, fn in OPS.items():
+        if dtype == np.float64 and name == "gelu":
+            continue
+        tol = max(MAX_ULP if dtype == np.float32 else MAX_ULP_F64, MAX_ULP_OP.get(name, 0.0))
         y = fn(ag.tensor(x)).numpy()
         assert y.dtype == dtype
         err, bad = ulp_errors(name, x, y)
@@ -169,6 +185,8 @@ def check_all(dtype="float32"):
         assert not bb.any() and eb.max() <= tol, name
     specials = SPECIALS + (SPECIALS_F64 if dtype == np.float64 else SPECIALS_F32)
     for name, xin, want in specials:
+        if dtype == np.float64 and name == "gelu" and xin == 3e38:
+            xin = want = 1e300
         if want == "log2":
             want = np.log(dtype.type(2.0))
         got = OPS[name](ag.tensor(np.full(19, xin, dtype=dtype))).numpy()
@@ -195,7 +213,8 @@ def test_float32_math_within_4_ulp_on_each_isa(isa):
         pytest.skip(f"CPU lacks {isa}")
     active, worst = _run_isa(isa)
     assert active == isa
-    assert set(worst) == set(OPS) and max(worst.values()) <= MAX_ULP
+    assert set(worst) == set(OPS)
+    assert all(v <= max(MAX_ULP, MAX_ULP_OP.get(k, 0.0)) for k, v in worst.items()), worst
     print(isa, worst)
 
 
@@ -205,7 +224,7 @@ def test_float64_math_within_4_ulp_on_each_isa(isa):
         pytest.skip(f"CPU lacks {isa}")
     active, worst = _run_isa(isa, "float64")
     assert active == isa
-    assert set(worst) == set(OPS) and max(worst.values()) <= MAX_ULP_F64
+    assert set(worst) == set(OPS) - {"gelu"} and max(worst.values()) <= MAX_ULP_F64
     print(isa, worst)
 
 
@@ -291,3 +310,18 @@ def test_softmax_and_logsumexp_rows_on_each_isa(dtype):
     assert lse_sp[0] == np.inf and lse_sp[1] == -np.inf and np.isnan(lse_sp[2])
     np.testing.assert_allclose(lse_sp[3], np.log(np.exp(3.0) + np.exp(4.0)), rtol=rtol)
     assert lse_sp[4] == dtype(1e30)
+
+
+def test_gelu_float64_has_no_cancellation_in_the_tail():
+    # x/2 (1 + erf(x/sqrt2)) loses every digit for x < -8 (1 + erf rounds to a few ulp of 1);
+    # the erfc form keeps the relative error at the level of erfc's, here checked against
+    # scipy's erfc (cephes) and, for the gradient, against x/2 erfc + x phi(x)
+    from scipy.special import erfc
+    x = np.array([-3.0, -8.0, -10.0, -12.0, -15.0, -20.0, -30.0])
+    ref = 0.5 * x * erfc(-x / np.sqrt(2.0))
+    xt = ag.tensor(x, requires_grad=True)
+    y = ag.gelu(xt)
+    np.testing.assert_allclose(y.numpy(), ref, rtol=1e-12)  # (x/sqrt2 rounds: ~2y^2 eps)
+    y.sum().backward()
+    dref = 0.5 * erfc(-x / np.sqrt(2.0)) + x * np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(xt.grad.numpy(), dref, rtol=1e-11)

@@ -39,58 +39,8 @@ AG_INLINE __m256i mask4x64(int n)
 /* ------------------------------------------------------------------ */
 /* tile epilogue                                                        */
 
-/* f32 vector math: v_exp, v_abs, v_tanh, v_sigmoid come from vmath_avx2.h (shared with the
-   elementwise ops); v_expm1 and v_gelu as in gemm_avx512.c */
-AG_INLINE __m256 v_expm1(__m256 x)
-{
-    __m256 p = _mm256_set1_ps(1.0f / 40320.0f);
-    __m256 small = _mm256_cmp_ps(v_abs(x), _mm256_set1_ps(0.34657359f), _CMP_LT_OQ);
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 5040.0f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 720.0f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 120.0f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 24.0f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f / 6.0f));
-    p = _mm256_fmadd_ps(p, x, _mm256_set1_ps(0.5f));
-    p = _mm256_mul_ps(_mm256_fmadd_ps(p, x, _mm256_set1_ps(1.0f)), x);
-    return _mm256_blendv_ps(_mm256_sub_ps(v_exp(x), _mm256_set1_ps(1.0f)), p, small);
-}
-
-AG_INLINE __m256 v_gelu(__m256 x)
-{
-    const __m256 half = _mm256_set1_ps(0.5f);
-    __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678f));
-    __m256 az = v_abs(z), z2 = _mm256_mul_ps(z, z), q, sm, hi, lo, e, t, g, h;
-    __m256 small = _mm256_cmp_ps(az, half, _CMP_LT_OQ);
-    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    q = _mm256_set1_ps(1.0f / 9360.0f);
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(-1.0f / 1320.0f));
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f / 216.0f));
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(-1.0f / 42.0f));
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f / 10.0f));
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(-1.0f / 3.0f));
-    q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f));
-    q = _mm256_mul_ps(_mm256_mul_ps(q, z), _mm256_set1_ps(1.12837917f));
-    sm = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.0f), q));
-    hi = _mm256_mul_ps(x, x);
-    lo = _mm256_fmsub_ps(x, x, hi);
-    e = v_exp(_mm256_mul_ps(hi, _mm256_set1_ps(-0.5f)));
-    e = _mm256_fnmadd_ps(e, _mm256_mul_ps(lo, half), e);
-    t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(az, half, _mm256_set1_ps(1.0f)));
-    g = _mm256_set1_ps(-7.369133085e-02f);
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(3.482938111e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(-6.057823300e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(4.012553990e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(-1.050045565e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.342185974e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.351179570e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.835982442e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.819840014e-01f));
-    g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(3.565166708e-06f));
-    h = _mm256_mul_ps(_mm256_mul_ps(e, g), half);
-    h = _mm256_mul_ps(x, h);
-    h = _mm256_blendv_ps(_mm256_sub_ps(x, h), h, neg);
-    return _mm256_blendv_ps(h, sm, small);
-}
+/* f32 vector math: v_exp, v_expm1, v_tanh, v_sigmoid, v_gelu come from vmath_avx2.h (shared
+   with the elementwise ops) */
 
 /* activation in place on the m x ld tile (ld a multiple of 8) */
 static void act_f32(float *t, int m, int n, int ld, int act, float prm)

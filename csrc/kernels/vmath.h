@@ -12,6 +12,8 @@ int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o);
 /* the ops with vector kernels: X(op) for each (vector functions v_<op> / vd_<op>, kernels
    <op>_f32 / <op>_f64 in each ISA file) */
 #define AG_VMATH_OPS(X) X(exp) X(log) X(tanh) X(sigmoid) X(relu) X(softplus)
+/* float32 only (float64 gelu goes through libm's erf) */
+#define AG_VMATH_OPS32(X) X(gelu)
 #define AG_VMATH_CASE32(op) case AG_OP_##op: return op##_f32;
 #define AG_VMATH_CASE64(op) case AG_OP_##op: return op##_f64;
 

@@ -31,6 +31,7 @@
 
 #define AG_VM_DEF32(op) AG_VM_LOOP(op##_f32, v_##op)
 AG_VMATH_OPS(AG_VM_DEF32)
+AG_VMATH_OPS32(AG_VM_DEF32)
 
 #define AG_VM_LOOP64(NAME, F)                                                \
     static void NAME(const double *x, double *y, int64_t n)                  \
@@ -57,6 +58,7 @@ ag_vmath_f32_fn ag_vmath_f32_avx2(int op)
 {
     switch (op) {
     AG_VMATH_OPS(AG_VMATH_CASE32)
+    AG_VMATH_OPS32(AG_VMATH_CASE32)
     default: return 0;
     }
 }

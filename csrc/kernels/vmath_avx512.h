@@ -125,6 +125,69 @@ AG_INLINE __m512 v_softplus(__m512 x)
     return _mm512_add_ps(_mm512_max_ps(_mm512_setzero_ps(), x), _mm512_add_ps(v_log(u), c));
 }
 
+/* e^x - 1: Taylor to x^8 for |x| < ln2/2 (no cancellation), else e^x - 1 */
+AG_INLINE __m512 v_expm1(__m512 x)
+{
+    __m512 p = _mm512_set1_ps(1.0f / 40320.0f);
+    __mmask16 small = _mm512_cmp_ps_mask(v_abs(x), _mm512_set1_ps(0.34657359f),
+                                         _CMP_LT_OQ);
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f / 5040.0f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, x, _mm512_set1_ps(0.5f));
+    p = _mm512_mul_ps(_mm512_fmadd_ps(p, x, _mm512_set1_ps(1.0f)), x);
+    return _mm512_mask_blend_ps(small, _mm512_sub_ps(v_exp(x), _mm512_set1_ps(1.0f)), p);
+}
+
+/* gelu(x) = x/2 (1 + erf(z)), z = x/sqrt2.
+   |z| < 0.5: erf(z) = 2/sqrt(pi) z (1 - z^2/3 + z^4/10 - ...) to z^13.
+   else: h = erfc(|z|)/2 = e^{-z^2} G(t)/2, t = 1/(1 + |z|/2), G a degree-9
+   fit of erfc(z) e^{z^2} (rel. error 4e-9 on [0.5, 10.5]); z^2 = x*x/2 is
+   taken as hi + lo (FMA) so e^{-z^2} keeps full precision; then
+   gelu = x - x h (x > 0) or x h (x < 0), free of cancellation. */
+AG_INLINE __m512 v_gelu(__m512 x)
+{
+    const __m512 half = _mm512_set1_ps(0.5f);
+    /* |x| > 20: h < 1e-88 is 0 in float; the clamp keeps x*x finite (NaN passes) */
+    __m512 xc = _mm512_min_ps(_mm512_set1_ps(20.0f), _mm512_max_ps(_mm512_set1_ps(-20.0f), x));
+    __m512 z = _mm512_mul_ps(xc, _mm512_set1_ps(0.70710678f));
+    __m512 az = v_abs(z), z2 = _mm512_mul_ps(z, z), q, sm, hi, lo, e, t, g, h;
+    __mmask16 small = _mm512_cmp_ps_mask(az, half, _CMP_LT_OQ);
+    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    __mmask16 big = _mm512_cmp_ps_mask(x, _mm512_set1_ps(20.0f), _CMP_GT_OQ);
+    q = _mm512_set1_ps(1.0f / 9360.0f);
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(-1.0f / 1320.0f));
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f / 216.0f));
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(-1.0f / 42.0f));
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f / 10.0f));
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(-1.0f / 3.0f));
+    q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f));
+    q = _mm512_mul_ps(_mm512_mul_ps(q, z), _mm512_set1_ps(1.12837917f));
+    sm = _mm512_mul_ps(_mm512_mul_ps(half, x), _mm512_add_ps(_mm512_set1_ps(1.0f), q));
+    hi = _mm512_mul_ps(xc, xc);
+    lo = _mm512_fmsub_ps(xc, xc, hi);
+    e = v_exp(_mm512_mul_ps(hi, _mm512_set1_ps(-0.5f)));
+    e = _mm512_fnmadd_ps(e, _mm512_mul_ps(lo, half), e);
+    t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(az, half, _mm512_set1_ps(1.0f)));
+    g = _mm512_set1_ps(-7.369133085e-02f);
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(3.482938111e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(-6.057823300e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(4.012553990e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(-1.050045565e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.342185974e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.351179570e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.835982442e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.819840014e-01f));
+    g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(3.565166708e-06f));
+    /* x h = (x g/2) e: no denormal intermediate in the far negative tail */
+    h = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_mul_ps(g, half)), e);
+    h = _mm512_mask_blend_ps(neg, _mm512_sub_ps(x, h), h);
+    h = _mm512_mask_blend_ps(big, h, x);
+    return _mm512_mask_blend_ps(small, h, sm);
+}
+
 #undef VS16
 
 /* ---- float64: the shared algorithms of vmath_f64.h on 8 lanes ---- */
