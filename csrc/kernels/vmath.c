@@ -61,3 +61,38 @@ int ag_vmath_unary(int op, const ag_tensor *x, ag_tensor *o)
     });
     return 1;
 }
+
+int ag_vmath_deriv_mul(int op, const ag_tensor *v, const ag_tensor *x, ag_tensor *o)
+{
+    ag_vmath_dmul_f32_fn fn = 0;
+    const float *vp, *xp;
+    float *op_;
+    int64_t n, nb, b, vs = 1;
+    int d;
+    if (v->dtype != AG_F32 || x->dtype != AG_F32 || o->dtype != AG_F32 || v->size != o->size ||
+        x->size != o->size || !ag_tensor_is_contiguous(x) || !ag_tensor_is_contiguous(o))
+        return 0;
+    if (!ag_tensor_is_contiguous(v)) {
+        for (d = 0; d < v->ndim; d++)
+            if (v->strides[d] != 0) return 0;
+        vs = 0;
+    }
+#if defined(AG_X86_64)
+    switch (ag_isa_active()) {
+    case AG_ISA_AVX512: fn = ag_vmath_dmul_f32_avx512(op); break;
+    case AG_ISA_AVX2: fn = ag_vmath_dmul_f32_avx2(op); break;
+    default: break;
+    }
+#endif
+    if (!fn) return 0;
+    vp = (const float *)ag_ptr(v);
+    xp = (const float *)ag_ptr(x);
+    op_ = (float *)ag_ptr(o);
+    n = o->size;
+    nb = (n + AG_VM_BLOCK - 1) / AG_VM_BLOCK;
+    AG_PAR_FOR(n >= 32768, b, nb, {
+        int64_t s = b * AG_VM_BLOCK, len = n - s < AG_VM_BLOCK ? n - s : AG_VM_BLOCK;
+        fn(vp + s * vs, vs, xp + s, op_ + s, len);
+    });
+    return 1;
+}

@@ -28,5 +28,15 @@ ag_vmath_f64_fn ag_vmath_f64_avx2(int op);
 /* the kernel of the active ISA for op (contiguous x and y, y may equal x), or NULL where it has
    none (the generic ISA: callers then use libm) */
 ag_vmath_f32_fn ag_vmath_active_f32(int op);
+/* o[i] = v[i * vs] * f'(x[i]) (vs 1, or 0 for one broadcast value) for the ops whose derivative
+   has a vector kernel (float32 gelu) */
+typedef void (*ag_vmath_dmul_f32_fn)(const float *v, int64_t vs, const float *x, float *o,
+                                     int64_t n);
+ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx512(int op);
+ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx2(int op);
+/* o = v * f'(x) through such a kernel when x and o are contiguous float32 of one size and v is
+   too or is one value broadcast (the gradient of a sum or mean): returns 1 when it handled it, 0
+   for the portable loop */
+int ag_vmath_deriv_mul(int op, const ag_tensor *v, const ag_tensor *x, ag_tensor *o);
 ag_vmath_f64_fn ag_vmath_active_f64(int op);
 #endif

@@ -71,4 +71,27 @@ ag_vmath_f64_fn ag_vmath_f64_avx2(int op)
     }
 }
 
+/* o = v * gelu'(x) */
+static void gelu_dmul_f32(const float *v, int64_t vs, const float *x, float *o, int64_t n)
+{
+    const __m256 v0 = _mm256_set1_ps(*v);
+    int64_t i, j;
+    for (i = 0; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(o + i, _mm256_mul_ps(vs ? _mm256_loadu_ps(v + i) : v0,
+                                              v_gelu_grad(_mm256_loadu_ps(x + i))));
+    if (i < n) {
+        float bv[8] = {0}, bx[8] = {0};
+        size_t r = (size_t)(n - i);
+        for (j = 0; j < (int64_t)r; j++) bv[j] = v[(i + j) * vs];
+        memcpy(bx, x + i, r * sizeof(float));
+        _mm256_storeu_ps(bv, _mm256_mul_ps(_mm256_loadu_ps(bv), v_gelu_grad(_mm256_loadu_ps(bx))));
+        memcpy(o + i, bv, r * sizeof(float));
+    }
+}
+
+ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx2(int op)
+{
+    return op == AG_OP_gelu ? gelu_dmul_f32 : 0;
+}
+
 #endif /* AG_X86_64 */

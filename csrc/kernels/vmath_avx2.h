@@ -135,15 +135,15 @@ AG_INLINE __m256 v_expm1(__m256 x)
     return _mm256_blendv_ps(_mm256_sub_ps(v_exp(x), _mm256_set1_ps(1.0f)), p, small);
 }
 
-AG_INLINE __m256 v_gelu(__m256 x)
+/* the pieces of gelu and its derivative: erf(z) by its series (used where *small), e^(-x^2/2)
+   (x clamped to +-20, where it is 0 in float anyway) and G(t)/2, so that erfc(|z|)/2 = e G/2 */
+AG_INLINE void v_gelu_core(__m256 x, __m256 *erfz, __m256 *e, __m256 *ghalf, __m256 *small)
 {
     const __m256 half = _mm256_set1_ps(0.5f);
     __m256 xc = _mm256_min_ps(_mm256_set1_ps(20.0f), _mm256_max_ps(_mm256_set1_ps(-20.0f), x));
     __m256 z = _mm256_mul_ps(xc, _mm256_set1_ps(0.70710678f));
-    __m256 az = v_abs(z), z2 = _mm256_mul_ps(z, z), q, sm, hi, lo, e, t, g, h;
-    __m256 small = _mm256_cmp_ps(az, half, _CMP_LT_OQ);
-    __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-    __m256 big = _mm256_cmp_ps(x, _mm256_set1_ps(20.0f), _CMP_GT_OQ);
+    __m256 az = v_abs(z), z2 = _mm256_mul_ps(z, z), q, hi, lo, t, g;
+    *small = _mm256_cmp_ps(az, half, _CMP_LT_OQ);
     q = _mm256_set1_ps(1.0f / 9360.0f);
     q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(-1.0f / 1320.0f));
     q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f / 216.0f));
@@ -151,12 +151,11 @@ AG_INLINE __m256 v_gelu(__m256 x)
     q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f / 10.0f));
     q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(-1.0f / 3.0f));
     q = _mm256_fmadd_ps(q, z2, _mm256_set1_ps(1.0f));
-    q = _mm256_mul_ps(_mm256_mul_ps(q, z), _mm256_set1_ps(1.12837917f));
-    sm = _mm256_mul_ps(_mm256_mul_ps(half, x), _mm256_add_ps(_mm256_set1_ps(1.0f), q));
+    *erfz = _mm256_mul_ps(_mm256_mul_ps(q, z), _mm256_set1_ps(1.12837917f));
     hi = _mm256_mul_ps(xc, xc);
     lo = _mm256_fmsub_ps(xc, xc, hi);
-    e = v_exp(_mm256_mul_ps(hi, _mm256_set1_ps(-0.5f)));
-    e = _mm256_fnmadd_ps(e, _mm256_mul_ps(lo, half), e);
+    *e = v_exp(_mm256_mul_ps(hi, _mm256_set1_ps(-0.5f)));
+    *e = _mm256_fnmadd_ps(*e, _mm256_mul_ps(lo, half), *e);
     t = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(az, half, _mm256_set1_ps(1.0f)));
     g = _mm256_set1_ps(-7.369133085e-02f);
     g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(3.482938111e-01f));
@@ -168,10 +167,33 @@ AG_INLINE __m256 v_gelu(__m256 x)
     g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.835982442e-01f));
     g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(2.819840014e-01f));
     g = _mm256_fmadd_ps(g, t, _mm256_set1_ps(3.565166708e-06f));
-    h = _mm256_mul_ps(_mm256_mul_ps(x, _mm256_mul_ps(g, half)), e);
+    *ghalf = _mm256_mul_ps(g, half);
+}
+
+AG_INLINE __m256 v_gelu(__m256 x)
+{
+    __m256 erfz, e, ghalf, h;
+    __m256 small, neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    __m256 big = _mm256_cmp_ps(x, _mm256_set1_ps(20.0f), _CMP_GT_OQ);
+    v_gelu_core(x, &erfz, &e, &ghalf, &small);
+    /* x h = (x G/2) e: no denormal intermediate in the far negative tail */
+    h = _mm256_mul_ps(_mm256_mul_ps(x, ghalf), e);
     h = _mm256_blendv_ps(_mm256_sub_ps(x, h), h, neg);
     h = _mm256_blendv_ps(h, x, big);
-    return _mm256_blendv_ps(h, sm, small);
+    return _mm256_blendv_ps(h, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), erfz)), small);
+}
+
+/* gelu'(x) = Phi(x) + x phi(x): Phi = (1 + erf z)/2 where |z| < 0.5, else erfc(|z|)/2 = e G/2
+   (x < 0) or 1 minus it; phi = e / sqrt(2 pi).  +-inf give NaN (x * 0), like the libm loop. */
+AG_INLINE __m256 v_gelu_grad(__m256 x)
+{
+    __m256 erfz, e, ghalf, hc, Phi;
+    __m256 small, neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
+    v_gelu_core(x, &erfz, &e, &ghalf, &small);
+    hc = _mm256_mul_ps(ghalf, e);
+    Phi = _mm256_blendv_ps(_mm256_sub_ps(_mm256_set1_ps(1.0f), hc), hc, neg);
+    Phi = _mm256_blendv_ps(Phi, _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_add_ps(_mm256_set1_ps(1.0f), erfz)), small);
+    return _mm256_fmadd_ps(_mm256_mul_ps(x, e), _mm256_set1_ps(0.39894228f), Phi);
 }
 
 #undef VS8

@@ -66,4 +66,23 @@ ag_vmath_f64_fn ag_vmath_f64_avx512(int op)
     }
 }
 
+/* o = v * gelu'(x) */
+static void gelu_dmul_f32(const float *v, int64_t vs, const float *x, float *o, int64_t n)
+{
+    const __m512 v0 = _mm512_set1_ps(*v);
+    int64_t i;
+    for (i = 0; i < n; i += 16) {
+        int64_t r = n - i;
+        __mmask16 k = r >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << r) - 1);
+        __m512 g = v_gelu_grad(_mm512_maskz_loadu_ps(k, x + i));
+        __m512 vv = vs ? _mm512_maskz_loadu_ps(k, v + i) : v0;
+        _mm512_mask_storeu_ps(o + i, k, _mm512_mul_ps(vv, g));
+    }
+}
+
+ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx512(int op)
+{
+    return op == AG_OP_gelu ? gelu_dmul_f32 : 0;
+}
+
 #endif /* AG_X86_64 */

@@ -147,16 +147,15 @@ AG_INLINE __m512 v_expm1(__m512 x)
    fit of erfc(z) e^{z^2} (rel. error 4e-9 on [0.5, 10.5]); z^2 = x*x/2 is
    taken as hi + lo (FMA) so e^{-z^2} keeps full precision; then
    gelu = x - x h (x > 0) or x h (x < 0), free of cancellation. */
-AG_INLINE __m512 v_gelu(__m512 x)
+/* the pieces of gelu and its derivative: erf(z) by its series (used where *small), e^(-x^2/2)
+   (x clamped to +-20, where it is 0 in float anyway) and G(t)/2, so that erfc(|z|)/2 = e G/2 */
+AG_INLINE void v_gelu_core(__m512 x, __m512 *erfz, __m512 *e, __m512 *ghalf, __mmask16 *small)
 {
     const __m512 half = _mm512_set1_ps(0.5f);
-    /* |x| > 20: h < 1e-88 is 0 in float; the clamp keeps x*x finite (NaN passes) */
     __m512 xc = _mm512_min_ps(_mm512_set1_ps(20.0f), _mm512_max_ps(_mm512_set1_ps(-20.0f), x));
     __m512 z = _mm512_mul_ps(xc, _mm512_set1_ps(0.70710678f));
-    __m512 az = v_abs(z), z2 = _mm512_mul_ps(z, z), q, sm, hi, lo, e, t, g, h;
-    __mmask16 small = _mm512_cmp_ps_mask(az, half, _CMP_LT_OQ);
-    __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
-    __mmask16 big = _mm512_cmp_ps_mask(x, _mm512_set1_ps(20.0f), _CMP_GT_OQ);
+    __m512 az = v_abs(z), z2 = _mm512_mul_ps(z, z), q, hi, lo, t, g;
+    *small = _mm512_cmp_ps_mask(az, half, _CMP_LT_OQ);
     q = _mm512_set1_ps(1.0f / 9360.0f);
     q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(-1.0f / 1320.0f));
     q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f / 216.0f));
@@ -164,12 +163,11 @@ AG_INLINE __m512 v_gelu(__m512 x)
     q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f / 10.0f));
     q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(-1.0f / 3.0f));
     q = _mm512_fmadd_ps(q, z2, _mm512_set1_ps(1.0f));
-    q = _mm512_mul_ps(_mm512_mul_ps(q, z), _mm512_set1_ps(1.12837917f));
-    sm = _mm512_mul_ps(_mm512_mul_ps(half, x), _mm512_add_ps(_mm512_set1_ps(1.0f), q));
+    *erfz = _mm512_mul_ps(_mm512_mul_ps(q, z), _mm512_set1_ps(1.12837917f));
     hi = _mm512_mul_ps(xc, xc);
     lo = _mm512_fmsub_ps(xc, xc, hi);
-    e = v_exp(_mm512_mul_ps(hi, _mm512_set1_ps(-0.5f)));
-    e = _mm512_fnmadd_ps(e, _mm512_mul_ps(lo, half), e);
+    *e = v_exp(_mm512_mul_ps(hi, _mm512_set1_ps(-0.5f)));
+    *e = _mm512_fnmadd_ps(*e, _mm512_mul_ps(lo, half), *e);
     t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(az, half, _mm512_set1_ps(1.0f)));
     g = _mm512_set1_ps(-7.369133085e-02f);
     g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(3.482938111e-01f));
@@ -181,11 +179,33 @@ AG_INLINE __m512 v_gelu(__m512 x)
     g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.835982442e-01f));
     g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(2.819840014e-01f));
     g = _mm512_fmadd_ps(g, t, _mm512_set1_ps(3.565166708e-06f));
-    /* x h = (x g/2) e: no denormal intermediate in the far negative tail */
-    h = _mm512_mul_ps(_mm512_mul_ps(x, _mm512_mul_ps(g, half)), e);
+    *ghalf = _mm512_mul_ps(g, half);
+}
+
+AG_INLINE __m512 v_gelu(__m512 x)
+{
+    __m512 erfz, e, ghalf, h;
+    __mmask16 small, neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    __mmask16 big = _mm512_cmp_ps_mask(x, _mm512_set1_ps(20.0f), _CMP_GT_OQ);
+    v_gelu_core(x, &erfz, &e, &ghalf, &small);
+    /* x h = (x G/2) e: no denormal intermediate in the far negative tail */
+    h = _mm512_mul_ps(_mm512_mul_ps(x, ghalf), e);
     h = _mm512_mask_blend_ps(neg, _mm512_sub_ps(x, h), h);
     h = _mm512_mask_blend_ps(big, h, x);
-    return _mm512_mask_blend_ps(small, h, sm);
+    return _mm512_mask_blend_ps(small, h, _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), erfz)));
+}
+
+/* gelu'(x) = Phi(x) + x phi(x): Phi = (1 + erf z)/2 where |z| < 0.5, else erfc(|z|)/2 = e G/2
+   (x < 0) or 1 minus it; phi = e / sqrt(2 pi).  +-inf give NaN (x * 0), like the libm loop. */
+AG_INLINE __m512 v_gelu_grad(__m512 x)
+{
+    __m512 erfz, e, ghalf, hc, Phi;
+    __mmask16 small, neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
+    v_gelu_core(x, &erfz, &e, &ghalf, &small);
+    hc = _mm512_mul_ps(ghalf, e);
+    Phi = _mm512_mask_blend_ps(neg, _mm512_sub_ps(_mm512_set1_ps(1.0f), hc), hc);
+    Phi = _mm512_mask_blend_ps(small, Phi, _mm512_mul_ps(_mm512_set1_ps(0.5f), _mm512_add_ps(_mm512_set1_ps(1.0f), erfz)));
+    return _mm512_fmadd_ps(_mm512_mul_ps(x, e), _mm512_set1_ps(0.39894228f), Phi);
 }
 
 #undef VS16

@@ -182,6 +182,7 @@ ag_tensor *ag_unary_deriv_mul(int op, ag_tensor *x, ag_tensor *y, ag_tensor *v, 
     if (k) return k > 0 ? o : NULL;
     o = ag_tensor_empty(v->dtype, v->ndim, v->shape);
     if (!o) return NULL;
+    if (ag_vmath_deriv_mul(op, v, x, o)) return o; /* vectorised contiguous path, if any */
     ops[0] = o; ops[1] = v; ops[2] = x; ops[3] = y ? y : x;
     if (ag_iter_single_row(4, ops, unary_dmul[op][v->dtype], &u)) return o;
     for (k = 0; k < 4; k++) {
