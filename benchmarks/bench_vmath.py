@@ -3,7 +3,7 @@
 logsumexp along the last axis (rows of 10 and of 1000); then the fused dense layer with a tanh /
 sigmoid epilogue in float64 against numpy's three passes; last, forward + backward of two loss
 patterns whose upstream gradient is broadcast from one value (relu(x).sum(), the mean squared
-error), against PyTorch when it is installed.
+error) and of gelu, against PyTorch when it is installed.
 
 numpy's sigmoid is 1 / (1 + exp(-x)) and its softplus np.logaddexp(0, x) (what a numpy user
 writes); both libraries get the same contiguous input.
@@ -97,7 +97,9 @@ def losses(rng):
     T = rng.standard_normal((256, 512)).astype(np.float32)
     x, t = ag.tensor(X, requires_grad=True), ag.tensor(T)
     cases = {"relu(x).sum()": (lambda: ag.relu(x).sum(), lambda a, b: torch.relu(a).sum()),
-             "((x - t)**2).mean()": (lambda: ((x - t) ** 2).mean(), lambda a, b: ((a - b) ** 2).mean())}
+             "((x - t)**2).mean()": (lambda: ((x - t) ** 2).mean(), lambda a, b: ((a - b) ** 2).mean()),
+             "gelu(x).sum()": (lambda: ag.gelu(x).sum(),
+                               lambda a, b: torch.nn.functional.gelu(a).sum())}
     for name, (ours_f, torch_f) in cases.items():
         def ours_step():
             x.grad = None
