@@ -66,28 +66,17 @@ static void act_f32(float *t, int m, int n, int ld, int act, float prm)
 
 static void act_f64(double *t, int m, int n, int ld, int act, double prm)
 {
-    const __m256d zero = _mm256_setzero_pd(), pv = _mm256_set1_pd(prm);
+    const __m256d pv = _mm256_set1_pd(prm);
     int i, j;
-    if (act == AG_ACT_GELU) { /* libm's erf */
+    if (act == AG_ACT_GELU) { /* libm's erfc */
         for (i = 0; i < m; i++)
             for (j = 0; j < n; j++)
                 t[i * ld + j] = ag_act_scalar_f64(t[i * ld + j], act, prm);
         return;
     }
     for (i = 0; i < m; i++)
-        for (j = 0; j < ld; j += 4) {
-            __m256d x = _mm256_load_pd(t + i * ld + j), y;
-            __m256d le = _mm256_cmp_pd(x, zero, _CMP_LE_OQ);
-            switch (act) {
-            case AG_ACT_RELU: y = _mm256_blendv_pd(x, zero, le); break;
-            case AG_ACT_LEAKY_RELU: y = _mm256_blendv_pd(x, _mm256_mul_pd(x, pv), le); break;
-            case AG_ACT_TANH: y = vd_tanh(x); break;
-            case AG_ACT_SIGMOID: y = vd_sigmoid(x); break;
-            case AG_ACT_ELU: y = _mm256_blendv_pd(x, _mm256_mul_pd(pv, vd_expm1(x)), le); break;
-            default: y = x; break;
-            }
-            _mm256_store_pd(t + i * ld + j, y);
-        }
+        for (j = 0; j < ld; j += 4)
+            _mm256_store_pd(t + i * ld + j, vd_act(_mm256_load_pd(t + i * ld + j), act, pv));
 }
 
 static void store_tile_f32(float *t, float *C, int64_t rsc, int64_t csc,

@@ -48,29 +48,18 @@ static void act_f32(float *t, int n, int act, float prm)
     }
 }
 
-/* f64: vectorised (vmath_f64.h) except gelu, which goes through libm's erf */
+/* f64: vectorised (vd_act, vmath_f64.h) except gelu, which goes through libm's erfc */
 static void act_f64(double *t, int n, int act, double prm)
 {
-    const __m512d zero = _mm512_setzero_pd(), pv = _mm512_set1_pd(prm);
+    const __m512d pv = _mm512_set1_pd(prm);
     int i;
     if (act == AG_ACT_GELU) {
         for (i = 0; i < n; i++)
             t[i] = ag_act_scalar_f64(t[i], act, prm);
         return;
     }
-    for (i = 0; i < n; i += 8) {
-        __m512d x = _mm512_load_pd(t + i), y;
-        __mmask8 le = _mm512_cmp_pd_mask(x, zero, _CMP_LE_OQ);
-        switch (act) {
-        case AG_ACT_RELU: y = _mm512_mask_blend_pd(le, x, zero); break;
-        case AG_ACT_LEAKY_RELU: y = _mm512_mask_blend_pd(le, x, _mm512_mul_pd(x, pv)); break;
-        case AG_ACT_TANH: y = vd_tanh(x); break;
-        case AG_ACT_SIGMOID: y = vd_sigmoid(x); break;
-        case AG_ACT_ELU: y = _mm512_mask_blend_pd(le, x, _mm512_mul_pd(pv, vd_expm1(x))); break;
-        default: y = x; break;
-        }
-        _mm512_store_pd(t + i, y);
-    }
+    for (i = 0; i < n; i += 8)
+        _mm512_store_pd(t + i, vd_act(_mm512_load_pd(t + i), act, pv));
 }
 
 /* ------------------------------------------------------------------ */

@@ -166,6 +166,23 @@ AG_INLINE VD vd_softplus(VD x)
     return VADD(VMAX(VD1(0.0), x), VADD(vd_log(u), c));
 }
 
+#ifdef AG_GEMM_H
+/* the GEMM epilogue's activations (gemm.h codes): relu, leaky_relu (slope pv), tanh, sigmoid,
+   elu (alpha pv); gelu is not here (its callers use libm's erfc).  NaN passes. */
+AG_INLINE VD vd_act(VD x, int act, VD pv)
+{
+    VM pos = VNGE(VD1(0.0), x); /* x > 0 or NaN: x itself */
+    switch (act) {
+    case AG_ACT_RELU: return VSEL(pos, x, VD1(0.0));
+    case AG_ACT_LEAKY_RELU: return VSEL(pos, x, VMUL(x, pv));
+    case AG_ACT_TANH: return vd_tanh(x);
+    case AG_ACT_SIGMOID: return vd_sigmoid(x);
+    case AG_ACT_ELU: return VSEL(pos, x, VMUL(pv, vd_expm1(x)));
+    default: return x;
+    }
+}
+#endif
+
 #undef LN2_HI
 #undef LN2_LO
 #undef LOG2E
