@@ -255,7 +255,7 @@ def test_noncontiguous_inputs_take_the_portable_loop_with_the_same_accuracy():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_softmax_and_logsumexp_rows_on_each_isa(dtype):
+def test_softmax_logsumexp_and_cross_entropy_rows_on_each_isa(dtype):
     # the row kernels (max and sum over 8 interleaved partials, exp through the ISA's vector
     # kernel) against a float64 / long double reference, for every row length 0..41 (tails),
     # rows holding +-inf and NaN (the same results as the portable generic path), trailing
@@ -297,6 +297,18 @@ def test_softmax_and_logsumexp_rows_on_each_isa(dtype):
             for axis in ((-2, -1), (1, 2), 0, (0, 1)):
                 np.testing.assert_allclose(ag.logsumexp(ty, axis).numpy(), ref_lse(y, axis).astype(np.float64),
                                            rtol=rtol, atol=rtol)
+            # the fused cross-entropy runs on the same row kernels: loss and its gradient
+            for C in (1, 3, 10, 37):
+                z = (rng.standard_normal((9, C)) * 3).astype(dtype)
+                lab = rng.integers(0, C, 9)
+                zt = ag.tensor(z, requires_grad=True)
+                loss = ag.nn.functional.cross_entropy(zt, lab, reduction="none")
+                want = ref_lse(z, -1) - z.astype(wide)[np.arange(9), lab]
+                np.testing.assert_allclose(loss.numpy(), want.astype(np.float64), rtol=rtol, atol=rtol)
+                loss.sum().backward()
+                sm = np.exp(z.astype(wide) - ref_lse(z, -1)[:, None])
+                sm[np.arange(9), lab] -= 1
+                np.testing.assert_allclose(zt.grad.numpy(), sm.astype(np.float64), rtol=rtol, atol=rtol)
             ts = ag.tensor(special)
             outs[isa] = [ag.softmax(ts, -1).numpy(), ag.log_softmax(ts, -1).numpy(),
                          ag.logsumexp(ts, -1).numpy()]

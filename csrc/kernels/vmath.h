@@ -38,5 +38,13 @@ ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx2(int op);
    too or is one value broadcast (the gradient of a sum or mean): returns 1 when it handled it, 0
    for the portable loop */
 int ag_vmath_deriv_mul(int op, const ag_tensor *v, const ag_tensor *x, ag_tensor *o);
+
+/* row kernels of softmax, logsumexp and cross-entropy (ops/reduce.c): the shift of a row (its
+   max; 0 where that is +-inf or the row is empty; NaN if the row holds one), and y = exp(x - m)
+   with its sum (vexp: ag_vmath_active_*(AG_OP_exp), or NULL for libm) */
+float ag_row_shift_f32(const float *x, int64_t L);
+double ag_row_shift_f64(const double *x, int64_t L);
+float ag_row_expsum_f32(const float *x, float *y, int64_t L, float m, ag_vmath_f32_fn vexp);
+double ag_row_expsum_f64(const double *x, double *y, int64_t L, double m, ag_vmath_f64_fn vexp);
 ag_vmath_f64_fn ag_vmath_active_f64(int op);
 #endif

@@ -5,40 +5,40 @@
  * loss_n = logsumexp(x_n) - x_n[y_n]
  */
 #include "../ag_internal.h"
+#include "../kernels/vmath.h"
 #include <math.h>
+#include <stdlib.h>
 
-#define GEN_CE_FWD(T, sfx, EXP, LOG)                                                          \
-    static void ce_rows_##sfx(const T *x, T *out, int64_t rows, int64_t N, int64_t C,         \
+/* rows through the softmax row kernels of reduce.c (vectorised max, sum and exp); tmp: C
+   elements of scratch for the forward */
+#define GEN_CE_FWD(T, sfx, LOG)                                                               \
+    static void ce_rows_##sfx(const T *x, T *out, T *tmp, int64_t rows, int64_t N, int64_t C, \
                               const int64_t *y)                                               \
     {                                                                                         \
-        int64_t r, j;                                                                         \
+        ag_vmath_##sfx##_fn vexp = ag_vmath_active_##sfx(AG_OP_exp);                          \
+        int64_t r;                                                                            \
         for (r = 0; r < rows; r++) {                                                          \
             const T *xr = x + r * C;                                                          \
-            T m = -INFINITY, s = 0;                                                           \
-            for (j = 0; j < C; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];               \
-            if (!isfinite(m)) m = (m != m) ? m : 0;                                           \
-            for (j = 0; j < C; j++) s += EXP(xr[j] - m);                                      \
-            out[r] = m + LOG(s) - xr[y[r % N]];                                               \
+            T m = ag_row_shift_##sfx(xr, C);                                                  \
+            out[r] = m + LOG(ag_row_expsum_##sfx(xr, tmp, C, m, vexp)) - xr[y[r % N]];        \
         }                                                                                     \
     }                                                                                         \
     /* gx = g * (softmax(x) - onehot(y)) */                                                   \
     static void ce_grad_rows_##sfx(const T *x, const T *g, T *gx, int64_t rows, int64_t N,    \
                                    int64_t C, const int64_t *y)                               \
     {                                                                                         \
+        ag_vmath_##sfx##_fn vexp = ag_vmath_active_##sfx(AG_OP_exp);                          \
         int64_t r, j;                                                                         \
         for (r = 0; r < rows; r++) {                                                          \
             const T *xr = x + r * C;                                                          \
-            T *o = gx + r * C, m = -INFINITY, s = 0, gr = g[r];                               \
-            for (j = 0; j < C; j++) if (xr[j] > m || xr[j] != xr[j]) m = xr[j];               \
-            if (!isfinite(m)) m = (m != m) ? m : 0;                                           \
-            for (j = 0; j < C; j++) { o[j] = EXP(xr[j] - m); s += o[j]; }                     \
-            s = gr / s;                                                                       \
+            T *o = gx + r * C, gr = g[r], m = ag_row_shift_##sfx(xr, C), s;                   \
+            s = gr / ag_row_expsum_##sfx(xr, o, C, m, vexp);                                  \
             for (j = 0; j < C; j++) o[j] *= s;                                                \
             o[y[r % N]] -= gr;                                                                \
         }                                                                                     \
     }
-GEN_CE_FWD(float, f32, expf, logf)
-GEN_CE_FWD(double, f64, exp, log)
+GEN_CE_FWD(float, f32, logf)
+GEN_CE_FWD(double, f64, log)
 
 static ag_tensor *contig(ag_tensor *x)
 {
@@ -50,6 +50,7 @@ static ag_tensor *ce_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
     ag_tensor *x = in[0], *xc, *o;
     int64_t N = p->ibuf->n, C = x->shape[x->ndim - 1], rows;
+    void *tmp;
     (void)op; (void)nin;
     if (x->ndim < 2 || x->shape[x->ndim - 2] != N) {
         ag_set_error(AG_EVALUE, "cross_entropy: logits must be (..., N, C) with N = %lld labels",
@@ -61,8 +62,18 @@ static ag_tensor *ce_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
     xc = contig(x);
     if (!xc) { ag_tensor_decref(o); return NULL; }
     rows = C ? x->size / C : 0;
-    if (x->dtype == AG_F32) ce_rows_f32((const float *)ag_ptr(xc), (float *)ag_ptr(o), rows, N, C, p->ibuf->data);
-    else ce_rows_f64((const double *)ag_ptr(xc), (double *)ag_ptr(o), rows, N, C, p->ibuf->data);
+    tmp = malloc((size_t)(C ? C : 1) * ag_dtype_size(x->dtype));
+    if (!tmp) {
+        ag_tensor_decref(xc);
+        ag_tensor_decref(o);
+        ag_set_error(AG_ENOMEM, "cross_entropy: out of memory");
+        return NULL;
+    }
+    if (x->dtype == AG_F32)
+        ce_rows_f32((const float *)ag_ptr(xc), (float *)ag_ptr(o), (float *)tmp, rows, N, C, p->ibuf->data);
+    else
+        ce_rows_f64((const double *)ag_ptr(xc), (double *)ag_ptr(o), (double *)tmp, rows, N, C, p->ibuf->data);
+    free(tmp);
     ag_tensor_decref(xc);
     return o;
 }

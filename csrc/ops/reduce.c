@@ -395,7 +395,7 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
 #define GEN_ROWS(T, sfx, EXP, LOG)                                                      \
     /* the shift m of a row: its max, 0 where that is +-inf (or the row is empty), NaN where \
        the row holds a NaN */                                                           \
-    static T row_shift_##sfx(const T *x, int64_t L)                                    \
+    T ag_row_shift_##sfx(const T *x, int64_t L)                                        \
     {                                                                                   \
         T mx[RW], m;                                                                    \
         int64_t j;                                                                      \
@@ -413,7 +413,7 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
         return nan ? (T)NAN : isfinite(m) ? m : 0;                                      \
     }                                                                                   \
     /* y = exp(x - m); returns the sum of y */                                          \
-    static T row_expsum_##sfx(const T *x, T *y, int64_t L, T m, ag_vmath_##sfx##_fn vexp) \
+    T ag_row_expsum_##sfx(const T *x, T *y, int64_t L, T m, ag_vmath_##sfx##_fn vexp)  \
     {                                                                                   \
         T acc[RW] = {0};                                                                \
         int64_t j;                                                                      \
@@ -429,7 +429,7 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     static void softmax_row_##sfx(const T *xr, T *yr, int64_t L, int logm,              \
                                   ag_vmath_##sfx##_fn vexp)                             \
     {                                                                                   \
-        T m = row_shift_##sfx(xr, L), s = row_expsum_##sfx(xr, yr, L, m, vexp);         \
+        T m = ag_row_shift_##sfx(xr, L), s = ag_row_expsum_##sfx(xr, yr, L, m, vexp);         \
         int64_t j;                                                                      \
         if (logm) {                                                                     \
             s = LOG(s);                                                                 \
@@ -452,8 +452,8 @@ ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double d
         ag_vmath_##sfx##_fn vexp = ag_vmath_active_##sfx(AG_OP_exp);                    \
         int64_t r;                                                                      \
         AG_PAR_FOR(rows * L >= 32768 && rows >= 2, r, rows, {                           \
-            T m = row_shift_##sfx(x + r * L, L);                                        \
-            o[r] = m + LOG(row_expsum_##sfx(x + r * L, tmp + r * L, L, m, vexp));       \
+            T m = ag_row_shift_##sfx(x + r * L, L);                                     \
+            o[r] = m + LOG(ag_row_expsum_##sfx(x + r * L, tmp + r * L, L, m, vexp));    \
         });                                                                             \
     }
 GEN_ROWS(float, f32, expf, logf)
