@@ -127,7 +127,10 @@ case "$(basename "$REPAIRED")" in
     *manylinux*) ;;
     *) die "repaired wheel has no manylinux tag: $(basename "$REPAIRED")" ;;
 esac
-unzip -l "$REPAIRED" | grep -qE 'autograd_c\.libs/libgomp-[0-9a-f]+\.so' \
+# list into a file first: with pipefail, `unzip -l | grep -q` fails at random when grep exits on
+# its first match and unzip then dies of SIGPIPE
+unzip -l "$REPAIRED" >"$T/repaired.list"
+grep -qE 'autograd_c\.libs/libgomp-[0-9a-f]+\.so' "$T/repaired.list" \
     || die "auditwheel did not bundle libgomp"
 "$TPY" "$REPO/tools/repair_wheel_linux.py" "$REPAIRED" -w "$T/wheelhouse"
 WHEEL=$(ls "$T"/wheelhouse/*.whl)
