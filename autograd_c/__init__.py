@@ -8,6 +8,7 @@ from ._core import (  # noqa: F401
     matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,
     broadcast_to, expand, concatenate, cat, stack, split,
     is_grad_enabled, get_num_threads, set_num_threads, live_storages, live_tensors, live_nodes,
+    empty_cache, cached_bytes, get_cache_limit, set_cache_limit,
 )
 from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
 from .gradcheck import numerical_grad, gradcheck, GradcheckError  # noqa: F401

@@ -95,6 +95,58 @@ def _gemm_scratch_bytes():
     keeps one buffer for the next and frees it when it exits); for leak tests."""
     return ag_gemm_scratch_bytes()
 
+def empty_cache():
+    """Give every freed storage block that autograd_c keeps for reuse back to the allocator.
+
+    Freed tensors of 64 KiB and more are kept, up to ``get_cache_limit()`` bytes, for the next
+    tensor of about the same size: a training loop or a repeated Jacobian then reuses its
+    buffers instead of having the operating system map fresh pages on every step.  The blocks
+    are released when the limit requires it, by ``empty_cache()``, or at exit.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> x = ag.zeros(100_000)      # 400 kB
+    >>> del x                      # freed into the cache
+    >>> ag.cached_bytes() > 0
+    True
+    >>> ag.empty_cache(); ag.cached_bytes()
+    0
+    """
+    ag_cache_empty()
+
+def cached_bytes():
+    """Bytes of freed storage blocks kept for reuse now (see ``empty_cache``)."""
+    return ag_cache_bytes()
+
+def get_cache_limit():
+    """The most bytes of freed storage blocks kept for reuse (default 128 MiB; always 0 in an
+    address-sanitizer build, which keeps nothing so that every freed block is checked)."""
+    return ag_cache_limit()
+
+def set_cache_limit(nbytes):
+    """Keep at most ``nbytes`` bytes of freed storage blocks for reuse (0 keeps none); blocks
+    over the new limit go back to the allocator now.  A single block larger than a quarter
+    of the limit is never kept.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> old = ag.get_cache_limit()
+    >>> ag.set_cache_limit(0); ag.cached_bytes()
+    0
+    >>> ag.set_cache_limit(old)
+    """
+    import operator
+    try:
+        n = operator.index(nbytes)
+    except TypeError:
+        raise TypeError(f"set_cache_limit: nbytes must be an int, got {type(nbytes).__name__}") from None
+    if n < 0:
+        raise ValueError(f"set_cache_limit: nbytes must be >= 0, got {n}")
+    cdef size_t most = <size_t>-1
+    ag_cache_set_limit(most if n > most else <size_t>n)
+
 def get_num_threads():
     """Number of threads the kernels use.
 

@@ -42,6 +42,7 @@ typedef struct ag_storage {
                                    elements hold diag(diag), n = diag->size, while the version
                                    still equals diag_version */
     int64_t diag_version;
+    int64_t capacity;           /* data bytes the block holds (owned storages; >= nbytes) */
 } ag_storage;
 
 struct ag_node;
@@ -83,6 +84,11 @@ ag_storage *ag_storage_new(int64_t nbytes);
 ag_storage *ag_storage_wrap(void *data, int64_t nbytes, void *owner, void (*release)(void *));
 void ag_storage_incref(ag_storage *s);
 void ag_storage_decref(ag_storage *s);
+/* freed large storage blocks wait for reuse, up to a byte limit (pool.c) */
+void ag_cache_empty(void);                 /* give every kept block back to malloc */
+void ag_cache_set_limit(size_t nbytes);    /* 0 keeps none */
+size_t ag_cache_limit(void);
+size_t ag_cache_bytes(void);               /* bytes kept now */
 
 ag_tensor *ag_tensor_empty(int dtype, int ndim, const int64_t *shape);
 ag_tensor *ag_tensor_zeros(int dtype, int ndim, const int64_t *shape);

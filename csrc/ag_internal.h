@@ -124,6 +124,11 @@ enum { AG_POOL_TENSOR = 0, AG_POOL_NODE = 1, AG_POOL_STORAGE = 2, AG_POOL_COUNT 
 #define AG_POOL_STORAGE_BYTES (sizeof(ag_storage) + 64 + AG_POOL_STORAGE_DATA)
 void *ag_pool_get(int cls);
 void ag_pool_put(int cls, void *block);
+/* the large-block cache (pool.c): blocks whose data capacity is at least AG_BIG_MIN bytes */
+#define AG_BIG_MIN ((size_t)64 << 10)
+#define AG_CACHE_DEFAULT_LIMIT ((size_t)128 << 20)
+void *ag_cache_get(size_t cap, size_t *got); /* a block for >= cap data bytes, or NULL */
+int ag_cache_put(void *block, size_t cap);   /* 1: kept; 0: the caller frees it */
 
 /* record-or-not application of a primitive: forward, tape node, tangent */
 ag_tensor *ag_apply(int op, ag_tensor **in, int nin, const ag_params *p);

@@ -71,13 +71,23 @@ static char *inline_data(ag_storage *s)
 ag_storage *ag_storage_new(int64_t nbytes)
 {
     ag_storage *s;
+    size_t cap;
     if (nbytes < 0) { ag_set_error(AG_EVALUE, "negative storage size"); return NULL; }
     if ((uint64_t)nbytes > SIZE_MAX - sizeof *s - 128) {
         ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
         return NULL;
     }
-    if ((size_t)nbytes <= AG_POOL_STORAGE_DATA) s = (ag_storage *)ag_pool_get(AG_POOL_STORAGE);
-    else s = (ag_storage *)malloc(sizeof *s + 64 + (((size_t)nbytes + 63) & ~(size_t)63));
+    cap = ((size_t)nbytes + 63) & ~(size_t)63;
+    if ((size_t)nbytes <= AG_POOL_STORAGE_DATA) {
+        s = (ag_storage *)ag_pool_get(AG_POOL_STORAGE);
+        cap = AG_POOL_STORAGE_DATA;
+    } else if (!(s = (ag_storage *)ag_cache_get(cap, &cap))) {
+        s = (ag_storage *)malloc(sizeof *s + 64 + cap);
+        if (!s) {                   /* the kept blocks go back first, then one more try */
+            ag_cache_empty();
+            s = (ag_storage *)malloc(sizeof *s + 64 + cap);
+        }
+    }
     if (!s) {
         ag_set_error(AG_ENOMEM, "out of memory allocating a tensor of %lld bytes", (long long)nbytes);
         return NULL;
@@ -90,6 +100,7 @@ ag_storage *ag_storage_new(int64_t nbytes)
     s->release = NULL;
     s->diag = NULL;
     s->diag_version = -1;
+    s->capacity = (int64_t)cap;
     AG_ATOMIC_INC(&live_storages);
     return s;
 }
@@ -106,6 +117,7 @@ ag_storage *ag_storage_wrap(void *data, int64_t nbytes, void *owner, void (*rele
     s->release = release;
     s->diag = NULL;
     s->diag_version = -1;
+    s->capacity = 0;
     AG_ATOMIC_INC(&live_storages);
     return s;
 }
@@ -119,9 +131,11 @@ void ag_storage_decref(ag_storage *s)
         ag_tensor_decref(s->diag); /* a plain vector: its own storage carries no hint */
         if (s->release) s->release(s->owner);
         else if (s->data != (void *)inline_data(s)) ag_aligned_free(s->data);
-        if (!s->release && s->data == (void *)inline_data(s) && (size_t)s->nbytes <= AG_POOL_STORAGE_DATA)
+        if (s->release || s->data != (void *)inline_data(s))
+            free(s);
+        else if ((size_t)s->capacity == AG_POOL_STORAGE_DATA)
             ag_pool_put(AG_POOL_STORAGE, s);
-        else
+        else if (!ag_cache_put(s, (size_t)s->capacity))
             free(s);
         AG_ATOMIC_DEC(&live_storages);
     }

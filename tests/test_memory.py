@@ -1,6 +1,7 @@
 """The tape frees what it records: live storage/tensor/node counters return to their starting
 values; long chains run backward without recursion."""
 import gc
+import os
 import time
 
 import numpy as np
@@ -128,3 +129,128 @@ def test_million_node_chain_dropped_without_backward():
         y = ag.tanh(y)
     del y                                        # the release walks the chain without recursion
     assert counters() == start
+
+
+# ---- the large-block cache (csrc/pool.c) ----------------------------------------------------
+SANITIZED = bool(os.environ.get("AUTOGRAD_C_SANITIZED"))
+
+
+def data_address(t):
+    a = np.asarray(t)
+    return a.__array_interface__["data"][0]
+
+
+@pytest.fixture
+def cache_limit():
+    """restore the cache limit (and empty the cache) after the test"""
+    old = ag.get_cache_limit()
+    ag.empty_cache()
+    yield old
+    ag.set_cache_limit(old)
+    ag.empty_cache()
+
+
+def test_cache_reuses_a_freed_large_block_and_never_a_live_one(cache_limit):
+    if SANITIZED:               # sanitizer builds keep nothing: every free is checked by ASan
+        assert cache_limit == 0
+        x = ag.full((300, 300), 7.0)
+        del x
+        assert ag.cached_bytes() == 0
+        return
+    assert cache_limit == 128 << 20
+    x = ag.full((300, 300), 7.0)                  # 360 kB of float32
+    nbytes = x.numpy().nbytes
+    addr = data_address(x)
+    keep = ag.full((300, 300), 1.0)               # a live block is never handed out
+    assert data_address(keep) != addr
+    del x
+    assert ag.cached_bytes() >= nbytes
+    y = ag.zeros((300, 300))                      # same size: the freed block comes back ...
+    assert data_address(y) == addr
+    assert ag.cached_bytes() == 0
+    np.testing.assert_array_equal(y.numpy(), 0.0)  # ... holding the new values, not the old
+    np.testing.assert_array_equal(keep.numpy(), 1.0)
+    del y
+    z = ag.zeros((150, 150))                      # far smaller (90 kB): not the 360 kB block
+    assert data_address(z) != addr
+    assert ag.cached_bytes() >= nbytes
+    ag.empty_cache()
+    assert ag.cached_bytes() == 0
+
+
+def test_cache_limit_bounds_what_is_kept(cache_limit):
+    ag.set_cache_limit(1 << 20)
+    assert ag.get_cache_limit() == (0 if SANITIZED else 1 << 20)
+    big = ag.zeros(80_000)                        # 320 kB > a quarter of 1 MiB: never kept
+    del big
+    assert ag.cached_bytes() == 0
+    ts = [ag.zeros(50_000) for _ in range(10)]    # 200 kB each
+    del ts
+    kept = ag.cached_bytes()
+    assert kept <= 1 << 20
+    assert kept == (0 if SANITIZED else 5 * 200_000)   # the five newest fit under 1 MiB
+    ag.set_cache_limit(450_000)                   # lowering the limit drops the oldest now
+    assert ag.cached_bytes() == (0 if SANITIZED else 2 * 200_000)
+    ag.set_cache_limit(0)
+    assert ag.cached_bytes() == 0
+    t = ag.zeros(50_000)
+    del t
+    assert ag.cached_bytes() == 0
+
+
+def test_cache_limit_argument_errors(cache_limit):
+    with pytest.raises(ValueError, match="set_cache_limit: nbytes must be >= 0, got -1"):
+        ag.set_cache_limit(-1)
+    with pytest.raises(TypeError, match="set_cache_limit: nbytes must be an int, got float"):
+        ag.set_cache_limit(1.5)
+    ag.set_cache_limit(2 ** 80)                   # larger than size_t: clamped, not an error
+    assert ag.get_cache_limit() == (0 if SANITIZED else 2 ** 64 - 1)
+
+
+def test_training_loop_reuses_its_buffers(cache_limit):
+    """the working set of a step is reused: the cache and the live counters stay flat"""
+    rng = np.random.default_rng(0)
+    x = ag.tensor(rng.standard_normal((256, 512)).astype(np.float32))
+    t = ag.tensor(rng.standard_normal((256, 512)).astype(np.float32))
+    w = ag.tensor(rng.standard_normal((512, 512)).astype(np.float32) * 0.05, requires_grad=True)
+
+    def step():
+        w.grad = None
+        loss = ((x @ w - t) ** 2).mean()
+        loss.backward()
+        return loss.item()
+
+    first = step()
+    step()
+    start, cached = counters(), ag.cached_bytes()
+    for _ in range(20):
+        assert step() == first                     # the same numbers from reused memory
+    assert counters() == start
+    assert ag.cached_bytes() == cached
+    assert SANITIZED or cached > 0
+
+
+def test_cache_is_safe_across_threads(cache_limit):
+    """threads freeing and allocating large tensors at once get distinct, correct blocks"""
+    import threading
+    errors = []
+
+    def work(seed):
+        try:
+            r = np.random.default_rng(seed)
+            for _ in range(40):
+                a = r.standard_normal((200, 150))
+                ta = ag.tensor(a)
+                tb = ag.exp(ta) * 2.0 - ta
+                np.testing.assert_allclose(tb.numpy(), np.exp(a) * 2.0 - a, rtol=1e-15)
+                del ta, tb
+        except Exception as e:           # pragma: no cover - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(s,)) for s in range(4)]
+    for th in ts:
+        th.start()
+    for th in ts:
+        th.join()
+    assert not errors
+    assert ag.cached_bytes() <= ag.get_cache_limit()
