@@ -17,26 +17,34 @@ AG_INLINE __m256 v_pow2i(__m256i n)
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
 }
 
-/* e^x = 2^n e^r, |r| <= ln2/2, degree-7 Taylor; x clamped to [-104, 89] (NaN passes) so
-   n in [-150, 128] splits into two halves in [-75, 64] */
-AG_INLINE __m256 v_exp(__m256 x)
+/* x = n ln2 + r, |r| <= ln2/2, and h = expm1(r)/r (see vmath_avx512.h) */
+AG_INLINE __m256 v_exp_reduce(__m256 x, __m256 *n, __m256 *h)
 {
-    __m256 n, r, p;
-    __m256i ni, n1;
-    x = _mm256_max_ps(VS8(-104.0f), x);
-    x = _mm256_min_ps(VS8(89.0f), x);
-    n = _mm256_round_ps(_mm256_mul_ps(x, VS8(1.44269504f)),
-                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm256_fnmadd_ps(n, VS8(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, VS8(-2.12194440e-4f), r);
+    __m256 r, p;
+    *n = _mm256_round_ps(_mm256_mul_ps(x, VS8(1.44269504f)),
+                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(*n, VS8(0.693359375f), x);
+    r = _mm256_fnmadd_ps(*n, VS8(-2.12194440e-4f), r);
     p = VS8(1.0f / 5040.0f);
     p = _mm256_fmadd_ps(p, r, VS8(1.0f / 720.0f));
     p = _mm256_fmadd_ps(p, r, VS8(1.0f / 120.0f));
     p = _mm256_fmadd_ps(p, r, VS8(1.0f / 24.0f));
     p = _mm256_fmadd_ps(p, r, VS8(1.0f / 6.0f));
     p = _mm256_fmadd_ps(p, r, VS8(0.5f));
-    p = _mm256_fmadd_ps(p, r, VS8(1.0f));
-    p = _mm256_fmadd_ps(p, r, VS8(1.0f));
+    *h = _mm256_fmadd_ps(p, r, VS8(1.0f));
+    return r;
+}
+
+/* e^x = 2^n (1 + r h); x clamped to [-104, 89] (NaN passes) so n in [-150, 128] splits into
+   two halves in [-75, 64] */
+AG_INLINE __m256 v_exp(__m256 x)
+{
+    __m256 n, h, r, p;
+    __m256i ni, n1;
+    x = _mm256_max_ps(VS8(-104.0f), x);
+    x = _mm256_min_ps(VS8(89.0f), x);
+    r = v_exp_reduce(x, &n, &h);
+    p = _mm256_fmadd_ps(h, r, VS8(1.0f));
     ni = _mm256_cvtps_epi32(n);
     n1 = _mm256_srai_epi32(ni, 1);
     p = _mm256_mul_ps(p, v_pow2i(n1));
@@ -77,23 +85,15 @@ AG_INLINE __m256 v_log(__m256 x)
     return res;
 }
 
-/* tanh: odd Taylor series to x^15 for |x| < 0.4, else sign(x) (1 - 2/(e^{2|x|} + 1)) */
+/* tanh|x| = -m / (2 + m), m = expm1(-2|x|), |x| clamped to 10 (see vmath_avx512.h) */
 AG_INLINE __m256 v_tanh(__m256 x)
 {
-    __m256 ax = v_abs(x), x2 = _mm256_mul_ps(x, x), p, big;
-    __m256 small = _mm256_cmp_ps(ax, VS8(0.4f), _CMP_LT_OQ);
-    p = VS8(-929569.0f / 638512875.0f);
-    p = _mm256_fmadd_ps(p, x2, VS8(21844.0f / 6081075.0f));
-    p = _mm256_fmadd_ps(p, x2, VS8(-1382.0f / 155925.0f));
-    p = _mm256_fmadd_ps(p, x2, VS8(62.0f / 2835.0f));
-    p = _mm256_fmadd_ps(p, x2, VS8(-17.0f / 315.0f));
-    p = _mm256_fmadd_ps(p, x2, VS8(2.0f / 15.0f));
-    p = _mm256_fmadd_ps(p, x2, VS8(-1.0f / 3.0f));
-    p = _mm256_fmadd_ps(_mm256_mul_ps(p, x2), ax, ax);
-    big = _mm256_add_ps(v_exp(_mm256_add_ps(ax, ax)), VS8(1.0f));
-    big = _mm256_sub_ps(VS8(1.0f), _mm256_div_ps(VS8(2.0f), big));
-    big = _mm256_blendv_ps(big, p, small); /* tanh|x| >= 0; the sign of x (-0 too) goes on last */
-    return _mm256_or_ps(big, _mm256_and_ps(x, VS8(-0.0f)));
+    __m256 u = _mm256_mul_ps(_mm256_min_ps(VS8(10.0f), v_abs(x)), VS8(-2.0f));
+    __m256 n, h, r = v_exp_reduce(u, &n, &h);
+    __m256 t = v_pow2i(_mm256_cvtps_epi32(n));
+    __m256 m = _mm256_fmadd_ps(t, _mm256_mul_ps(r, h), _mm256_sub_ps(t, VS8(1.0f)));
+    __m256 th = _mm256_div_ps(_mm256_sub_ps(_mm256_setzero_ps(), m), _mm256_add_ps(m, VS8(2.0f)));
+    return _mm256_or_ps(th, _mm256_and_ps(x, VS8(-0.0f)));
 }
 
 /* sigmoid: e = e^{-|x|}; 1/(1+e) for x >= 0, e/(1+e) for x < 0 */

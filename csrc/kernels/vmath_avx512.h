@@ -11,28 +11,35 @@
 
 #define VS16 _mm512_set1_ps /* undefined at the end */
 
-/* e^x = 2^n e^r, n = round(x/ln2), r = x - n ln2 in two parts (Cody-Waite), |r| <= ln2/2;
-   e^r by its degree-7 Taylor polynomial (truncation < 6e-9 relative).  x is clamped to
-   [-104, 89] (NaN passes: max/min return their second operand on NaN); scalef rounds once into
-   the denormal range and overflows to inf. */
-AG_INLINE __m512 v_exp(__m512 x)
+/* x = n ln2 + r, n = round(x/ln2), r in two parts (Cody-Waite), |r| <= ln2/2; also
+   h = expm1(r)/r by the Taylor polynomial of e^r to r^7 (truncation < 6e-9 relative), so
+   that e^r = 1 + r h and expm1(r) = r h */
+AG_INLINE __m512 v_exp_reduce(__m512 x, __m512 *n, __m512 *h)
 {
-    __m512 n, r, p;
-    x = _mm512_max_ps(VS16(-104.0f), x);
-    x = _mm512_min_ps(VS16(89.0f), x);
-    n = _mm512_roundscale_ps(_mm512_mul_ps(x, VS16(1.44269504f)),
-                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    r = _mm512_fnmadd_ps(n, VS16(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, VS16(-2.12194440e-4f), r);
+    __m512 r, p;
+    *n = _mm512_roundscale_ps(_mm512_mul_ps(x, VS16(1.44269504f)),
+                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(*n, VS16(0.693359375f), x);
+    r = _mm512_fnmadd_ps(*n, VS16(-2.12194440e-4f), r);
     p = VS16(1.0f / 5040.0f);
     p = _mm512_fmadd_ps(p, r, VS16(1.0f / 720.0f));
     p = _mm512_fmadd_ps(p, r, VS16(1.0f / 120.0f));
     p = _mm512_fmadd_ps(p, r, VS16(1.0f / 24.0f));
     p = _mm512_fmadd_ps(p, r, VS16(1.0f / 6.0f));
     p = _mm512_fmadd_ps(p, r, VS16(0.5f));
-    p = _mm512_fmadd_ps(p, r, VS16(1.0f));
-    p = _mm512_fmadd_ps(p, r, VS16(1.0f));
-    return _mm512_scalef_ps(p, n);
+    *h = _mm512_fmadd_ps(p, r, VS16(1.0f));
+    return r;
+}
+
+/* e^x = 2^n (1 + r h).  x is clamped to [-104, 89] (NaN passes: max/min return their second
+   operand on NaN); scalef rounds once into the denormal range and overflows to inf. */
+AG_INLINE __m512 v_exp(__m512 x)
+{
+    __m512 n, h, r;
+    x = _mm512_max_ps(VS16(-104.0f), x);
+    x = _mm512_min_ps(VS16(89.0f), x);
+    r = v_exp_reduce(x, &n, &h);
+    return _mm512_scalef_ps(_mm512_fmadd_ps(h, r, VS16(1.0f)), n);
 }
 
 AG_INLINE __m512 v_abs(__m512 x)
@@ -76,25 +83,19 @@ AG_INLINE __m512 v_log(__m512 x)
     return res;
 }
 
-/* tanh: odd Taylor series to x^15 for |x| < 0.4 (truncation < 2e-9 relative), else
-   sign(x) (1 - 2/(e^{2|x|} + 1)); the cancellation there costs at most a factor 1.7. */
+/* tanh|x| = -m / (2 + m) with m = expm1(-2|x|) in [-1, 0]: no cancellation at any x, one
+   branch-free path.  |x| is clamped to 10 (tanh rounds to 1 beyond 9.01; NaN passes), so
+   n = round(-2|x|/ln2) lies in [-29, 0] and m = 2^n (r h) + (2^n - 1) with 2^n - 1 exact for
+   n >= -24.  The sign of x (-0 too) goes on last. */
 AG_INLINE __m512 v_tanh(__m512 x)
 {
-    __m512 ax = v_abs(x), x2 = _mm512_mul_ps(x, x), p, big;
-    __mmask16 small = _mm512_cmp_ps_mask(ax, VS16(0.4f), _CMP_LT_OQ);
-    p = VS16(-929569.0f / 638512875.0f);
-    p = _mm512_fmadd_ps(p, x2, VS16(21844.0f / 6081075.0f));
-    p = _mm512_fmadd_ps(p, x2, VS16(-1382.0f / 155925.0f));
-    p = _mm512_fmadd_ps(p, x2, VS16(62.0f / 2835.0f));
-    p = _mm512_fmadd_ps(p, x2, VS16(-17.0f / 315.0f));
-    p = _mm512_fmadd_ps(p, x2, VS16(2.0f / 15.0f));
-    p = _mm512_fmadd_ps(p, x2, VS16(-1.0f / 3.0f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, x2), ax, ax);
-    big = _mm512_add_ps(v_exp(_mm512_add_ps(ax, ax)), VS16(1.0f));
-    big = _mm512_sub_ps(VS16(1.0f), _mm512_div_ps(VS16(2.0f), big));
-    big = _mm512_mask_mov_ps(big, small, p); /* tanh|x| >= 0; the sign of x (-0 too) goes on last */
+    __m512 u = _mm512_mul_ps(_mm512_min_ps(VS16(10.0f), v_abs(x)), VS16(-2.0f));
+    __m512 n, h, r = v_exp_reduce(u, &n, &h);
+    __m512 t = _mm512_scalef_ps(VS16(1.0f), n);
+    __m512 m = _mm512_fmadd_ps(t, _mm512_mul_ps(r, h), _mm512_sub_ps(t, VS16(1.0f)));
+    __m512 th = _mm512_div_ps(_mm512_sub_ps(_mm512_setzero_ps(), m), _mm512_add_ps(m, VS16(2.0f)));
     return _mm512_castsi512_ps(_mm512_or_si512(
-        _mm512_castps_si512(big),
+        _mm512_castps_si512(th),
         _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
 }
 
