@@ -206,3 +206,20 @@ static size_t locked_read(const size_t *field)
 
 size_t ag_cache_limit(void) { return locked_read(&big.limit); }
 size_t ag_cache_bytes(void) { return locked_read(&big.bytes); }
+
+/* fork(): a child has only the forking thread, so a lock held by another thread at that moment
+   would never be released there.  The prepare handler takes every lock (waiting for holders to
+   finish), and both sides release them after the fork. */
+void ag_pool_atfork_prepare(void)
+{
+    int i;
+    for (i = 0; i < AG_POOL_COUNT; i++) lock(&pools[i]);
+    spin_lock(&big.lock);
+}
+
+void ag_pool_atfork_release(void)
+{
+    int i;
+    spin_unlock(&big.lock);
+    for (i = AG_POOL_COUNT - 1; i >= 0; i--) unlock(&pools[i]);
+}

@@ -13,6 +13,7 @@ static int forked_child;
 #if !defined(_WIN32)
 static void on_fork_child(void)
 {
+    ag_pool_atfork_release();
     forked_child = 1;
     ag_set_num_threads(1);
 }
@@ -25,7 +26,7 @@ void ag_init(void)
     if (done) return;
     done = 1;
 #if !defined(_WIN32)
-    pthread_atfork(NULL, NULL, on_fork_child);
+    pthread_atfork(ag_pool_atfork_prepare, ag_pool_atfork_release, on_fork_child);
 #endif
 }
 int ag_num_threads(void) { return ag_get_num_threads(); }
