@@ -522,9 +522,19 @@ AG_INLINE void transpose8(__m512d r[8])
 }
 
 /* rows of src (nr rows, stride ld, k contiguous elements each) become
-   k-major panels: dst[p*ldd + r] for r < 16, 16 rows at a time */
+   k-major panels: dst[p*ldd + r] for r < 16, 16 rows at a time.  Meanwhile the
+   same columns of the npf rows at pf (the next panel's rows) are prefetched into
+   L2: a transposing pack reads 16 short row runs at once, and the hardware
+   prefetchers lose the first lines of each run (measured: 512x2048x2048 and
+   512x1024x2048 products 0.4-1.9% faster, B = W^T of a dense layer) */
+static int next_rows(int64_t left, int half, int w)
+{
+    left -= (int64_t)half * w;
+    return left >= w ? w : left > 0 ? (int)left : 0;
+}
+
 static void pack_t16(int nr, int64_t k, const float *src, int64_t ld,
-                     float *dst, int64_t ldd, __mmask16 kst)
+                     float *dst, int64_t ldd, __mmask16 kst, const float *pf, int npf)
 {
     int64_t p0;
     int r, q;
@@ -532,6 +542,8 @@ static void pack_t16(int nr, int64_t k, const float *src, int64_t ld,
         int kk = (int)(k - p0 < 16 ? k - p0 : 16);
         __mmask16 kl = mask16(kk);
         __m512 v[16];
+        for (r = 0; r < npf; r++)
+            _mm_prefetch((const char *)(pf + r * ld + p0), _MM_HINT_T1);
         for (r = 0; r < 16; r++)
             v[r] = r < nr ? _mm512_maskz_loadu_ps(kl, src + r * ld + p0)
                           : _mm512_setzero_ps();
@@ -542,7 +554,7 @@ static void pack_t16(int nr, int64_t k, const float *src, int64_t ld,
 }
 
 static void pack_t8(int nr, int64_t k, const double *src, int64_t ld,
-                    double *dst, int64_t ldd, __mmask8 kst)
+                    double *dst, int64_t ldd, __mmask8 kst, const double *pf, int npf)
 {
     int64_t p0;
     int r, q;
@@ -550,6 +562,8 @@ static void pack_t8(int nr, int64_t k, const double *src, int64_t ld,
         int kk = (int)(k - p0 < 8 ? k - p0 : 8);
         __mmask8 kl = mask8(kk);
         __m512d v[8];
+        for (r = 0; r < npf; r++)
+            _mm_prefetch((const char *)(pf + r * ld + p0), _MM_HINT_T1);
         for (r = 0; r < 8; r++)
             v[r] = r < nr ? _mm512_maskz_loadu_pd(kl, src + r * ld + p0)
                           : _mm512_setzero_pd();
@@ -576,7 +590,7 @@ static void packA_f32(int64_t m, int64_t k, const void *A_, int64_t rsa,
                                       _mm512_maskz_loadu_ps(km, a + p * csa));
         } else if (csa == 1) {
             /* row-major A: 16 x 16 transposes (rows >= mm read as zero) */
-            pack_t16(mm, k, a, rsa, Ap, MR_S, mask16(MR_S));
+            pack_t16(mm, k, a, rsa, Ap, MR_S, mask16(MR_S), a, 0);
         } else {
             ag_packA_ref_f32(MR_S, mm, k, a, rsa, csa, Ap);
         }
@@ -616,9 +630,12 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
         int64_t j0;
         for (j0 = 0; j0 < n; j0 += NR_S) {
             int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
-            pack_t16(nn < 16 ? nn : 16, k, B + j0 * csb, csb, Bp, NR_S, 0xFFFF);
-            pack_t16(nn > 16 ? nn - 16 : 0, k, B + (j0 + 16) * csb, csb, Bp + 16,
-                     NR_S, 0xFFFF);
+            const float *b = B + j0 * csb, *next = b + NR_S * csb;
+            int64_t left = n - j0 - NR_S;
+            pack_t16(nn < 16 ? nn : 16, k, b, csb, Bp, NR_S, 0xFFFF,
+                     next, next_rows(left, 0, 16));
+            pack_t16(nn > 16 ? nn - 16 : 0, k, b + 16 * csb, csb, Bp + 16, NR_S, 0xFFFF,
+                     next + 16 * csb, next_rows(left, 1, 16));
             Bp += NR_S * k;
         }
         return;
@@ -644,9 +661,9 @@ static void packA_f64(int64_t m, int64_t k, const void *A_, int64_t rsa,
             }
         } else if (csa == 1) {
             /* rows 0-7 and 8-13 through 8 x 8 transposes */
-            pack_t8(mm < 8 ? mm : 8, k, a, rsa, Ap, MR_D, 0xFF);
+            pack_t8(mm < 8 ? mm : 8, k, a, rsa, Ap, MR_D, 0xFF, a, 0);
             pack_t8(mm > 8 ? mm - 8 : 0, k, a + 8 * rsa, rsa, Ap + 8, MR_D,
-                    mask8(MR_D - 8));
+                    mask8(MR_D - 8), a, 0);
         } else {
             ag_packA_ref_f64(MR_D, mm, k, a, rsa, csa, Ap);
         }
@@ -683,9 +700,11 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
         int64_t j0;
         for (j0 = 0; j0 < n; j0 += NR_D) {
             int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
-            pack_t8(nn < 8 ? nn : 8, k, B + j0 * csb, csb, Bp, NR_D, 0xFF);
-            pack_t8(nn > 8 ? nn - 8 : 0, k, B + (j0 + 8) * csb, csb, Bp + 8,
-                    NR_D, 0xFF);
+            const double *b = B + j0 * csb, *next = b + NR_D * csb;
+            int64_t left = n - j0 - NR_D;
+            pack_t8(nn < 8 ? nn : 8, k, b, csb, Bp, NR_D, 0xFF, next, next_rows(left, 0, 8));
+            pack_t8(nn > 8 ? nn - 8 : 0, k, b + 8 * csb, csb, Bp + 8, NR_D, 0xFF,
+                    next + 8 * csb, next_rows(left, 1, 8));
             Bp += NR_D * k;
         }
         return;
