@@ -116,12 +116,26 @@ def empty_cache():
     ag_cache_empty()
 
 def cached_bytes():
-    """Bytes of freed storage blocks kept for reuse now (see ``empty_cache``)."""
+    """Bytes of freed storage blocks kept for reuse now (see ``empty_cache``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.cached_bytes() <= ag.get_cache_limit()
+    True
+    """
     return ag_cache_bytes()
 
 def get_cache_limit():
     """The most bytes of freed storage blocks kept for reuse (default 128 MiB; always 0 in an
-    address-sanitizer build, which keeps nothing so that every freed block is checked)."""
+    address-sanitizer build, which keeps nothing so that every freed block is checked).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.get_cache_limit() in (0, 128 << 20)
+    True
+    """
     return ag_cache_limit()
 
 def set_cache_limit(nbytes):
