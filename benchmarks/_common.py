@@ -23,6 +23,18 @@ def clean_blas_env():
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
 
+def force_avx2():
+    """Re-exec the running script (before numpy is imported) with autograd_c forced onto its
+    AVX2 kernels (AUTOGRAD_C_ISA=avx2) and OpenBLAS onto its Haswell (AVX2) kernels
+    (OPENBLAS_CORETYPE=Haswell, OPENBLAS_L2_SIZE unset): both libraries as an AVX2-only CPU
+    would run them, timed on this machine's cores and caches."""
+    want = {"AUTOGRAD_C_ISA": "avx2", "OPENBLAS_CORETYPE": "Haswell"}
+    if any(os.environ.get(k) != v for k, v in want.items()) or "OPENBLAS_L2_SIZE" in os.environ:
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_L2_SIZE"}
+        env.update(want)
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
 def blas_report():
     """One line naming the BLAS kernels numpy uses (threadpoolctl), or why it is unknown."""
     try:

@@ -7,15 +7,25 @@ float32 and float64; best-of-median timing after warm-up.
     python benchmarks/bench_matmul.py [--quick]
     python benchmarks/bench_matmul.py --scaling     # n = 2048 at 1, 2, 4, 8, 16 threads (as
                                                     # many as the machine has cores)
+    python benchmarks/bench_matmul.py --forms       # the three products of a dense layer
+    python benchmarks/bench_matmul.py --avx2 ...    # both libraries on their AVX2 kernels
+
+--forms times, at the MLP shapes (M, K, N), the products a dense layer runs with weights W of
+shape (N, K): the forward X @ W^T, the weight gradient G^T @ X and the input gradient G @ W
+(G the (M, N) upstream gradient); the transposes come from the packing, not from copies.
+--avx2 re-runs the script with AUTOGRAD_C_ISA=avx2 and OPENBLAS_CORETYPE=Haswell.
 """
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blas_report, clean_blas_env  # noqa: E402
+from _common import blas_report, clean_blas_env, force_avx2  # noqa: E402
 
-clean_blas_env()
+if "--avx2" in sys.argv:
+    force_avx2()
+else:
+    clean_blas_env()
 
 import numpy as np  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
@@ -72,7 +82,37 @@ def scaling_table():
     ag.set_num_threads(2)
 
 
+def forms_table():
+    """ours / numpy GFLOPS for X @ W^T, G^T @ X and G @ W at the MLP shapes"""
+    rng = np.random.default_rng(0)
+    print(f"\n{'dtype':<8}{'M,K,N':<16}{'thr':>4}" + "".join(f"{h:>14}" for h in ("X W^T", "G^T X", "G W"))
+          + "   (ours/numpy GFLOPS ratio)")
+    for dtype in (np.float32, np.float64):
+        for (m, k, n) in MLP:
+            X = rng.standard_normal((m, k)).astype(dtype)
+            W = rng.standard_normal((n, k)).astype(dtype)
+            G = rng.standard_normal((m, n)).astype(dtype)
+            x, w, g = ag.from_numpy(X), ag.from_numpy(W), ag.from_numpy(G)
+            pairs = [(lambda: x @ w.T, lambda: X @ W.T), (lambda: g.T @ x, lambda: G.T @ X),
+                     (lambda: g @ w, lambda: G @ W)]
+            flop = 2.0 * m * k * n
+            for threads in (1, 2):
+                ag.set_num_threads(threads)
+                cells = []
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    for ours_fn, np_fn in pairs:
+                        cells.append(gflops(ours_fn, flop) / gflops(np_fn, flop))
+                print(f"{np.dtype(dtype).name:<8}{f'{m},{k},{n}':<16}{threads:>4}"
+                      + "".join(f"{c:>14.2f}" for c in cells))
+    ag.set_num_threads(2)
+
+
 def main():
+    if "--forms" in sys.argv:
+        print(f"numpy BLAS: {blas_report()}")
+        print(f"autograd_c ISA: {ag._core.isa()}")
+        forms_table()
+        return
     if "--scaling" in sys.argv:
         print(f"numpy BLAS: {blas_report()}")
         print(f"autograd_c ISA: {ag._core.isa()}")

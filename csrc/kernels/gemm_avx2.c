@@ -2,8 +2,9 @@
  * reached after cpu.c has checked the CPU and OS support.
  *
  * f32: 6 x 16 register tile (12 ymm accumulators), f64: 6 x 8.  Same
- * structure as gemm_avx512.c; the f32 epilogue is fully vectorised, f64
- * transcendental activations use libm per element.
+ * structure as gemm_avx512.c: packing by vector copies and in-register
+ * transposes, the C tile prefetched, and a vectorised epilogue (f64 gelu
+ * calls libm per element).
  */
 #include "gemm_internal.h"
 #include "gemm.h"
@@ -196,11 +197,20 @@ static void store_tile_f64(double *t, double *C, int64_t rsc, int64_t csc,
 /* ------------------------------------------------------------------ */
 /* micro-kernels                                                        */
 
+/* the C tile a packed micro-kernel call will update, for prefetch_c (the small
+   path passes NULL: its C tile is read right after its few k steps) */
+typedef struct {
+    const char *c;
+    int64_t rsb, csc;
+    int m;
+    int64_t last;
+} pf_c;
+
 /* ROWS x 16 f32 tile: a[r*sr + p*sk] times rows b + p*sb (masks k0/k1 for
    the two 8-lane halves); packed panels pass sr=1, sk=MR, sb=NR */
 AG_INLINE void tile_f32(const int ROWS, int64_t k, const float *a, int64_t sr,
                         int64_t sk, const float *b, int64_t sb, __m256i k0,
-                        __m256i k1, const int masked, float *t)
+                        __m256i k1, const int masked, float *t, const pf_c *pf)
 {
     __m256 c[MR_S][2];
     int64_t p;
@@ -210,10 +220,14 @@ AG_INLINE void tile_f32(const int ROWS, int64_t k, const float *a, int64_t sr,
         c[r][0] = _mm256_setzero_ps();
         c[r][1] = _mm256_setzero_ps();
     }
+    if (pf)
+        prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T1);
     for (p = 0; p < k; p++) {
         const float *bp = b + p * sb, *ap = a + p * sk;
         __m256 b0 = masked ? _mm256_maskload_ps(bp, k0) : _mm256_loadu_ps(bp);
         __m256 b1 = masked ? _mm256_maskload_ps(bp + 8, k1) : _mm256_loadu_ps(bp + 8);
+        if (pf && p == k - AG_PF_C)
+            prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T0);
 #pragma GCC unroll 6
         for (r = 0; r < ROWS; r++) {
             __m256 av = _mm256_broadcast_ss(ap + r * sr);
@@ -221,6 +235,8 @@ AG_INLINE void tile_f32(const int ROWS, int64_t k, const float *a, int64_t sr,
             c[r][1] = _mm256_fmadd_ps(av, b1, c[r][1]);
         }
     }
+    if (pf && k < AG_PF_C)
+        prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T0);
 #pragma GCC unroll 6
     for (r = 0; r < ROWS; r++) {
         _mm256_store_ps(t + r * NR_S, c[r][0]);
@@ -230,7 +246,7 @@ AG_INLINE void tile_f32(const int ROWS, int64_t k, const float *a, int64_t sr,
 
 AG_INLINE void tile_f64(const int ROWS, int64_t k, const double *a, int64_t sr,
                         int64_t sk, const double *b, int64_t sb, __m256i k0,
-                        __m256i k1, const int masked, double *t)
+                        __m256i k1, const int masked, double *t, const pf_c *pf)
 {
     __m256d c[MR_D][2];
     int64_t p;
@@ -240,10 +256,14 @@ AG_INLINE void tile_f64(const int ROWS, int64_t k, const double *a, int64_t sr,
         c[r][0] = _mm256_setzero_pd();
         c[r][1] = _mm256_setzero_pd();
     }
+    if (pf)
+        prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T1);
     for (p = 0; p < k; p++) {
         const double *bp = b + p * sb, *ap = a + p * sk;
         __m256d b0 = masked ? _mm256_maskload_pd(bp, k0) : _mm256_loadu_pd(bp);
         __m256d b1 = masked ? _mm256_maskload_pd(bp + 4, k1) : _mm256_loadu_pd(bp + 4);
+        if (pf && p == k - AG_PF_C)
+            prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T0);
 #pragma GCC unroll 6
         for (r = 0; r < ROWS; r++) {
             __m256d av = _mm256_broadcast_sd(ap + r * sr);
@@ -251,6 +271,8 @@ AG_INLINE void tile_f64(const int ROWS, int64_t k, const double *a, int64_t sr,
             c[r][1] = _mm256_fmadd_pd(av, b1, c[r][1]);
         }
     }
+    if (pf && k < AG_PF_C)
+        prefetch_c(pf->c, pf->rsb, pf->csc, pf->m, pf->last, _MM_HINT_T0);
 #pragma GCC unroll 6
     for (r = 0; r < ROWS; r++) {
         _mm256_store_pd(t + r * NR_D, c[r][0]);
@@ -264,7 +286,8 @@ static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
 {
     AG_ALIGN(32) float t[MR_S * NR_S];
     const __m256i z = _mm256_setzero_si256();
-    tile_f32(MR_S, k, (const float *)Ap, 1, MR_S, (const float *)Bp, NR_S, z, z, 0, t);
+    const pf_c pf = {(const char *)C, rsc * 4, csc, m, n * 4 - 4};
+    tile_f32(MR_S, k, (const float *)Ap, 1, MR_S, (const float *)Bp, NR_S, z, z, 0, t, &pf);
     store_tile_f32(t, (float *)C, rsc, csc, m, n, (const float *)bias,
                    (const ag_epi_f32 *)epi);
 }
@@ -275,7 +298,8 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
 {
     AG_ALIGN(32) double t[MR_D * NR_D];
     const __m256i z = _mm256_setzero_si256();
-    tile_f64(MR_D, k, (const double *)Ap, 1, MR_D, (const double *)Bp, NR_D, z, z, 0, t);
+    const pf_c pf = {(const char *)C, rsc * 8, csc, m, n * 8 - 8};
+    tile_f64(MR_D, k, (const double *)Ap, 1, MR_D, (const double *)Bp, NR_D, z, z, 0, t, &pf);
     store_tile_f64(t, (double *)C, rsc, csc, m, n, (const double *)bias,
                    (const ag_epi_f64 *)epi);
 }
@@ -287,11 +311,11 @@ static void ukr_f64(int64_t k, const void *Ap, const void *Bp, void *C,
     static void st32_##R(int64_t k, const float *a, int64_t sr, int64_t sk,   \
                          const float *b, int64_t sb, __m256i k0, __m256i k1,  \
                          float *t)                                            \
-    { tile_f32(R, k, a, sr, sk, b, sb, k0, k1, 1, t); }                       \
+    { tile_f32(R, k, a, sr, sk, b, sb, k0, k1, 1, t, NULL); }                       \
     static void st64_##R(int64_t k, const double *a, int64_t sr, int64_t sk,  \
                          const double *b, int64_t sb, __m256i k0, __m256i k1, \
                          double *t)                                           \
-    { tile_f64(R, k, a, sr, sk, b, sb, k0, k1, 1, t); }
+    { tile_f64(R, k, a, sr, sk, b, sb, k0, k1, 1, t, NULL); }
 AG_SMALL_INST(1) AG_SMALL_INST(2) AG_SMALL_INST(3)
 AG_SMALL_INST(4) AG_SMALL_INST(5) AG_SMALL_INST(6)
 
@@ -349,18 +373,118 @@ static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
 }
 
 /* ------------------------------------------------------------------ */
-/* packing: vector copies for unit-stride rows of B, reference otherwise */
+/* packing: vector copies of unit-stride rows, 8 x 8 (f32) or 4 x 4 (f64) */
+/* in-register transposes of unit-stride columns, reference otherwise    */
 
-static void packA_f32(int64_t m, int64_t k, const void *A, int64_t rsa,
-                      int64_t csa, void *Ap)
+/* in-register transpose of an 8 x 8 float block */
+AG_INLINE void transpose8_ps(__m256 r[8])
 {
-    ag_packA_ref_f32(MR_S, m, k, (const float *)A, rsa, csa, (float *)Ap);
+    __m256 t[8], u[8];
+    int i;
+    for (i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    /* u[4h + c]: column c (c + 4 in the upper lane) of rows 4h..4h+3 */
+    for (i = 0; i < 2; i++) {
+        u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+        u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+        u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+        u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+    }
+    for (i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[4 + i], 0x31);
+    }
 }
 
-static void packA_f64(int64_t m, int64_t k, const void *A, int64_t rsa,
-                      int64_t csa, void *Ap)
+/* in-register transpose of a 4 x 4 double block */
+AG_INLINE void transpose4_pd(__m256d r[4])
 {
-    ag_packA_ref_f64(MR_D, m, k, (const double *)A, rsa, csa, (double *)Ap);
+    __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+    __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
+    r[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+    r[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+    r[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+    r[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+}
+
+/* rows of src (nr <= W rows, stride ld, k contiguous elements each) become
+   k-major panels: dst[p*ldd + r] for r < nst (rows >= nr are written as 0),
+   W x W blocks transposed in registers: pack_t8_ps (8 floats per ymm) and
+   pack_t4_pd (4 doubles) */
+#define AG_PACK_T(NAME, T, V, W, MASK, LOAD, STORE, ZERO, TRANSPOSE)                 \
+    static void NAME(int nr, int64_t k, const T *src, int64_t ld, T *dst,            \
+                     int64_t ldd, int nst)                                           \
+    {                                                                                \
+        const __m256i st = MASK(nst);                                                \
+        int64_t p0;                                                                  \
+        int r, q;                                                                    \
+        for (p0 = 0; p0 < k; p0 += W) {                                              \
+            int kk = (int)(k - p0 < W ? k - p0 : W);                                 \
+            __m256i kl = MASK(kk);                                                   \
+            V v[W];                                                                  \
+            for (r = 0; r < W; r++)                                                  \
+                v[r] = r < nr ? LOAD(src + r * ld + p0, kl) : ZERO();                \
+            TRANSPOSE(v);                                                            \
+            for (q = 0; q < kk; q++)                                                 \
+                STORE(dst + (p0 + q) * ldd, st, v[q]);                               \
+        }                                                                            \
+    }
+AG_PACK_T(pack_t8_ps, float, __m256, 8, mask8x32, _mm256_maskload_ps, _mm256_maskstore_ps,
+          _mm256_setzero_ps, transpose8_ps)
+AG_PACK_T(pack_t4_pd, double, __m256d, 4, mask4x64, _mm256_maskload_pd, _mm256_maskstore_pd,
+          _mm256_setzero_pd, transpose4_pd)
+
+static void packA_f32(int64_t m, int64_t k, const void *A_, int64_t rsa,
+                      int64_t csa, void *Ap_)
+{
+    const float *A = (const float *)A_;
+    float *Ap = (float *)Ap_;
+    const __m256i st = mask8x32(MR_S);
+    int64_t i0, p;
+    for (i0 = 0; i0 < m; i0 += MR_S) {
+        int mm = (int)(m - i0 < MR_S ? m - i0 : MR_S);
+        const float *a = A + i0 * rsa;
+        if (rsa == 1) {
+            /* column-major A: each k holds the MR rows contiguously */
+            __m256i km = mask8x32(mm);
+            for (p = 0; p < k; p++)
+                _mm256_maskstore_ps(Ap + p * MR_S, st, _mm256_maskload_ps(a + p * csa, km));
+        } else if (csa == 1) {
+            pack_t8_ps(mm, k, a, rsa, Ap, MR_S, MR_S);
+        } else {
+            ag_packA_ref_f32(MR_S, mm, k, a, rsa, csa, Ap);
+        }
+        Ap += MR_S * k;
+    }
+}
+
+static void packA_f64(int64_t m, int64_t k, const void *A_, int64_t rsa,
+                      int64_t csa, void *Ap_)
+{
+    const double *A = (const double *)A_;
+    double *Ap = (double *)Ap_;
+    const __m256i st = mask4x64(MR_D - 4);
+    int64_t i0, p;
+    for (i0 = 0; i0 < m; i0 += MR_D) {
+        int mm = (int)(m - i0 < MR_D ? m - i0 : MR_D);
+        const double *a = A + i0 * rsa;
+        if (rsa == 1) {
+            __m256i k0 = mask4x64(mm), k1 = mask4x64(mm - 4);
+            for (p = 0; p < k; p++) {
+                _mm256_storeu_pd(Ap + p * MR_D, _mm256_maskload_pd(a + p * csa, k0));
+                _mm256_maskstore_pd(Ap + p * MR_D + 4, st,
+                                    _mm256_maskload_pd(a + p * csa + 4, k1));
+            }
+        } else if (csa == 1) {
+            pack_t4_pd(mm < 4 ? mm : 4, k, a, rsa, Ap, MR_D, 4);
+            pack_t4_pd(mm > 4 ? mm - 4 : 0, k, a + 4 * rsa, rsa, Ap + 4, MR_D, MR_D - 4);
+        } else {
+            ag_packA_ref_f64(MR_D, mm, k, a, rsa, csa, Ap);
+        }
+        Ap += MR_D * k;
+    }
 }
 
 static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
@@ -369,17 +493,24 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
     const float *B = (const float *)B_;
     float *Bp = (float *)Bp_;
     int64_t j0, p;
-    if (csb != 1) {
+    if (csb != 1 && rsb != 1) {
         ag_packB_ref_f32(NR_S, k, n, B, rsb, csb, Bp);
         return;
     }
     for (j0 = 0; j0 < n; j0 += NR_S) {
         int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
-        __m256i k0 = mask8x32(nn), k1 = mask8x32(nn - 8);
-        for (p = 0; p < k; p++) {
-            const float *b = B + p * rsb + j0;
-            _mm256_store_ps(Bp + p * NR_S, _mm256_maskload_ps(b, k0));
-            _mm256_store_ps(Bp + p * NR_S + 8, _mm256_maskload_ps(b + 8, k1));
+        if (csb == 1) {
+            __m256i k0 = mask8x32(nn), k1 = mask8x32(nn - 8);
+            for (p = 0; p < k; p++) {
+                const float *b = B + p * rsb + j0;
+                _mm256_store_ps(Bp + p * NR_S, _mm256_maskload_ps(b, k0));
+                _mm256_store_ps(Bp + p * NR_S + 8, _mm256_maskload_ps(b + 8, k1));
+            }
+        } else {
+            /* B^T stored row-major (a weight matrix): columns of B are contiguous */
+            const float *b = B + j0 * csb;
+            pack_t8_ps(nn < 8 ? nn : 8, k, b, csb, Bp, NR_S, 8);
+            pack_t8_ps(nn > 8 ? nn - 8 : 0, k, b + 8 * csb, csb, Bp + 8, NR_S, 8);
         }
         Bp += NR_S * k;
     }
@@ -391,17 +522,23 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
     const double *B = (const double *)B_;
     double *Bp = (double *)Bp_;
     int64_t j0, p;
-    if (csb != 1) {
+    if (csb != 1 && rsb != 1) {
         ag_packB_ref_f64(NR_D, k, n, B, rsb, csb, Bp);
         return;
     }
     for (j0 = 0; j0 < n; j0 += NR_D) {
         int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
-        __m256i k0 = mask4x64(nn), k1 = mask4x64(nn - 4);
-        for (p = 0; p < k; p++) {
-            const double *b = B + p * rsb + j0;
-            _mm256_store_pd(Bp + p * NR_D, _mm256_maskload_pd(b, k0));
-            _mm256_store_pd(Bp + p * NR_D + 4, _mm256_maskload_pd(b + 4, k1));
+        if (csb == 1) {
+            __m256i k0 = mask4x64(nn), k1 = mask4x64(nn - 4);
+            for (p = 0; p < k; p++) {
+                const double *b = B + p * rsb + j0;
+                _mm256_store_pd(Bp + p * NR_D, _mm256_maskload_pd(b, k0));
+                _mm256_store_pd(Bp + p * NR_D + 4, _mm256_maskload_pd(b + 4, k1));
+            }
+        } else {
+            const double *b = B + j0 * csb;
+            pack_t4_pd(nn < 4 ? nn : 4, k, b, csb, Bp, NR_D, 4);
+            pack_t4_pd(nn > 4 ? nn - 4 : 0, k, b + 4 * csb, csb, Bp + 4, NR_D, 4);
         }
         Bp += NR_D * k;
     }

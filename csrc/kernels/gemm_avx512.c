@@ -185,24 +185,6 @@ static void store_tile_f64(double *t, double *C, int64_t rsc, int64_t csc,
 /* ------------------------------------------------------------------ */
 /* micro-kernels on packed panels                                       */
 
-/* k iterations before the end at which the C tile is prefetched */
-#define AG_PF_C 32
-
-/* prefetch the first and last element of each of the m rows of a C tile:
-   rsb = row stride in bytes, csb = column stride in elements, last = byte
-   offset of the row's last element (used when csb == 1).  The kernels
-   prefetch into L2 when they start and into L1 AG_PF_C steps before the
-   end (earlier, the A and B streams would evict the lines from L1 again). */
-#define prefetch_c(C, rsb, csb, m, last, hint)                               \
-    do {                                                                      \
-        const char *c_ = (const char *)(C);                                   \
-        int r_;                                                               \
-        for (r_ = 0; r_ < (m); r_++) {                                        \
-            _mm_prefetch(c_ + r_ * (rsb), hint);                              \
-            _mm_prefetch(c_ + r_ * (rsb) + (last) * ((csb) == 1), hint);      \
-        }                                                                     \
-    } while (0)
-
 static void ukr_f32(int64_t k, const void *Ap, const void *Bp, void *C,
                     int64_t rsc, int64_t csc, int m, int n, const void *bias,
                     const void *epi)

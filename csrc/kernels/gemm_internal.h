@@ -71,6 +71,25 @@ void ag_fill_table_generic(ag_kernel_table *t);
 #ifdef AG_X86_64
 void ag_fill_table_avx2(ag_kernel_table *t);
 void ag_fill_table_avx512(ag_kernel_table *t);
+
+#include <xmmintrin.h>
+/* k iterations before the end at which the C tile is prefetched */
+#define AG_PF_C 32
+
+/* prefetch the first and last element of each of the m rows of a C tile:
+   rsb = row stride in bytes, csb = column stride in elements, last = byte
+   offset of the row's last element (used when csb == 1).  The kernels
+   prefetch into L2 when they start and into L1 AG_PF_C steps before the
+   end (earlier, the A and B streams would evict the lines from L1 again). */
+#define prefetch_c(C, rsb, csb, m, last, hint)                               \
+    do {                                                                      \
+        const char *c_ = (const char *)(C);                                   \
+        int r_;                                                               \
+        for (r_ = 0; r_ < (m); r_++) {                                        \
+            _mm_prefetch(c_ + r_ * (rsb), hint);                              \
+            _mm_prefetch(c_ + r_ * (rsb) + (last) * ((csb) == 1), hint);      \
+        }                                                                     \
+    } while (0)
 #endif
 
 /* portable reference packers (gemm_generic.c), used as fallbacks */
