@@ -107,8 +107,8 @@ def empty_cache():
     --------
     >>> import autograd_c as ag
     >>> x = ag.zeros(100_000)      # 400 kB
-    >>> del x                      # freed into the cache
-    >>> ag.cached_bytes() > 0
+    >>> del x                      # freed into the cache (unless the limit is 0)
+    >>> ag.cached_bytes() <= ag.get_cache_limit()
     True
     >>> ag.empty_cache(); ag.cached_bytes()
     0

@@ -6,9 +6,14 @@ The last two columns put the figures against the machine's measured multiply-add
 (peak_fma.c, 2 threads): the share of it that our layer reaches, and the share that a layer
 1.2x as fast as numpy's would have to reach.
 
-    python benchmarks/bench_dense.py
+    python benchmarks/bench_dense.py [--rounds N]
+
+With --rounds N (default 1) the whole table is measured N times in the same process and a last
+table gives, per shape, the lowest, median and highest numpy/ours ratio over the rounds (this
+VM's neighbours move single runs by 10-20%).
 """
 import os
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +29,11 @@ SHAPES = [(64, 784, 128), (256, 784, 512), (256, 512, 256), (512, 1024, 2048), (
 
 
 def main():
+    rounds = 1
+    if "--rounds" in sys.argv:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1])
+        if rounds < 1:
+            raise SystemExit("--rounds: N must be >= 1")
     ag.set_num_threads(2)
     print(f"numpy BLAS: {blas_report()}")
     torch = optional("torch")
@@ -32,6 +42,19 @@ def main():
     peak = fma_peak("f32", 2)
     print("float32 multiply-add peak, 2 threads: "
           + (f"{peak:.0f} GFLOPS (peak_fma.c)" if peak else "unknown (peak_fma.c not built)"))
+    ratios = {shape: [] for shape in SHAPES}
+    for r in range(rounds):
+        if rounds > 1:
+            print(f"\nround {r + 1} of {rounds}", end="")
+        table(torch, peak, ratios)
+    if rounds > 1:
+        print(f"\n{'M,K,N':<18}{'lowest':>10}{'median':>10}{'highest':>10}   numpy/ours over {rounds} rounds")
+        for (m, k, n), rs in ratios.items():
+            print(f"{f'{m},{k},{n}':<18}{min(rs):>10.2f}{statistics.median(rs):>10.2f}{max(rs):>10.2f}")
+    print("\ntarget: numpy/ours >= 1.2 at every shape (2 threads)")
+
+
+def table(torch, peak, ratios):
     rng = np.random.default_rng(0)
     print(f"\n{'M,K,N':<18}{'ours us':>10}{'numpy us':>10}{'torch us':>10}{'numpy/ours':>12}{'torch/ours':>12}"
           f"{'ours %pk':>10}{'1.2x %pk':>10}")
@@ -59,7 +82,7 @@ def main():
         else:
             pk = f"{'-':>10}{'-':>10}"
         print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}{pk}")
-    print("\ntarget: numpy/ours >= 1.2 at every shape (2 threads)")
+        ratios[(m, k, n)].append(npy / ours)
 
 
 if __name__ == "__main__":
