@@ -1,9 +1,10 @@
 /* pool.c -- free lists of fixed-size blocks for the objects every op allocates (tensor structs,
- * tape nodes, small storages), and a bounded cache of large storage blocks (see below).  glibc's per-thread cache holds only 7 blocks per size, so a
- * backward pass freeing a thousand nodes in a row falls through to its slow path; a bounded
- * free list keeps those blocks for the next forward pass.  One global list per size class under
- * a spin lock (uncontended in the common one-thread case), so blocks never strand in exited
- * threads.  Address-sanitizer builds bypass the pools so every block is checked. */
+ * tape nodes, small storages), and a bounded cache of large storage blocks (see below).
+ * glibc's per-thread cache holds only 7 blocks per size, so a backward pass freeing a thousand
+ * nodes in a row falls through to its slow path; a bounded free list keeps those blocks for the
+ * next forward pass.  One global list per size class under a spin lock (uncontended in the
+ * common one-thread case), so blocks never strand in exited threads.  Address-sanitizer builds
+ * bypass the pools so every block is checked. */
 #include "ag_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -80,7 +81,7 @@ void ag_pool_put(int cls, void *block)
 /* ------------------------------------------------------------ large blocks
  * Storages of AG_BIG_MIN bytes and more come from malloc's mmap path or the top of its heap,
  * and glibc hands them back to the kernel on free until its adaptive thresholds have grown: a
- * training step or a reverse-mode Jacobian that frees and reallocates the same few 0.5-4 MiB
+ * training step or a reverse-mode Jacobian that frees and reallocates the same few 0.5-8 MiB
  * temporaries then faults every page in again on each call (measured in a fresh process: 460
  * minor faults per step of a 256x512 MSE loss, 620-760 us instead of 80; 3,400 faults per
  * reverse-mode (1000, 10) Jacobian, 7.1 ms instead of 0.16-0.27).

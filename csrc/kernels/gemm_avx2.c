@@ -479,7 +479,8 @@ static void packA_f64(int64_t m, int64_t k, const void *A_, int64_t rsa,
             }
         } else if (csa == 1) {
             pack_t4_pd(mm < 4 ? mm : 4, k, a, rsa, Ap, MR_D, 4);
-            pack_t4_pd(mm > 4 ? mm - 4 : 0, k, a + 4 * rsa, rsa, Ap + 4, MR_D, MR_D - 4);
+            pack_t4_pd(mm > 4 ? mm - 4 : 0, k, mm > 4 ? a + 4 * rsa : a, rsa, Ap + 4, MR_D,
+                       MR_D - 4);
         } else {
             ag_packA_ref_f64(MR_D, mm, k, a, rsa, csa, Ap);
         }
@@ -510,7 +511,7 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
             /* B^T stored row-major (a weight matrix): columns of B are contiguous */
             const float *b = B + j0 * csb;
             pack_t8_ps(nn < 8 ? nn : 8, k, b, csb, Bp, NR_S, 8);
-            pack_t8_ps(nn > 8 ? nn - 8 : 0, k, b + 8 * csb, csb, Bp + 8, NR_S, 8);
+            pack_t8_ps(nn > 8 ? nn - 8 : 0, k, nn > 8 ? b + 8 * csb : b, csb, Bp + 8, NR_S, 8);
         }
         Bp += NR_S * k;
     }
@@ -538,7 +539,7 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
         } else {
             const double *b = B + j0 * csb;
             pack_t4_pd(nn < 4 ? nn : 4, k, b, csb, Bp, NR_D, 4);
-            pack_t4_pd(nn > 4 ? nn - 4 : 0, k, b + 4 * csb, csb, Bp + 4, NR_D, 4);
+            pack_t4_pd(nn > 4 ? nn - 4 : 0, k, nn > 4 ? b + 4 * csb : b, csb, Bp + 4, NR_D, 4);
         }
         Bp += NR_D * k;
     }

@@ -612,12 +612,13 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
         int64_t j0;
         for (j0 = 0; j0 < n; j0 += NR_S) {
             int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
-            const float *b = B + j0 * csb, *next = b + NR_S * csb;
             int64_t left = n - j0 - NR_S;
+            const float *b = B + j0 * csb, *next = left > 0 ? b + NR_S * csb : b;
+            int pf1 = next_rows(left, 1, 16);   /* pointers stay inside B */
             pack_t16(nn < 16 ? nn : 16, k, b, csb, Bp, NR_S, 0xFFFF,
                      next, next_rows(left, 0, 16));
-            pack_t16(nn > 16 ? nn - 16 : 0, k, b + 16 * csb, csb, Bp + 16, NR_S, 0xFFFF,
-                     next + 16 * csb, next_rows(left, 1, 16));
+            pack_t16(nn > 16 ? nn - 16 : 0, k, nn > 16 ? b + 16 * csb : b, csb, Bp + 16,
+                     NR_S, 0xFFFF, pf1 ? next + 16 * csb : next, pf1);
             Bp += NR_S * k;
         }
         return;
@@ -644,7 +645,7 @@ static void packA_f64(int64_t m, int64_t k, const void *A_, int64_t rsa,
         } else if (csa == 1) {
             /* rows 0-7 and 8-13 through 8 x 8 transposes */
             pack_t8(mm < 8 ? mm : 8, k, a, rsa, Ap, MR_D, 0xFF, a, 0);
-            pack_t8(mm > 8 ? mm - 8 : 0, k, a + 8 * rsa, rsa, Ap + 8, MR_D,
+            pack_t8(mm > 8 ? mm - 8 : 0, k, mm > 8 ? a + 8 * rsa : a, rsa, Ap + 8, MR_D,
                     mask8(MR_D - 8), a, 0);
         } else {
             ag_packA_ref_f64(MR_D, mm, k, a, rsa, csa, Ap);
@@ -682,11 +683,12 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
         int64_t j0;
         for (j0 = 0; j0 < n; j0 += NR_D) {
             int nn = (int)(n - j0 < NR_D ? n - j0 : NR_D);
-            const double *b = B + j0 * csb, *next = b + NR_D * csb;
             int64_t left = n - j0 - NR_D;
+            const double *b = B + j0 * csb, *next = left > 0 ? b + NR_D * csb : b;
+            int pf1 = next_rows(left, 1, 8);    /* pointers stay inside B */
             pack_t8(nn < 8 ? nn : 8, k, b, csb, Bp, NR_D, 0xFF, next, next_rows(left, 0, 8));
-            pack_t8(nn > 8 ? nn - 8 : 0, k, b + 8 * csb, csb, Bp + 8, NR_D, 0xFF,
-                    next + 8 * csb, next_rows(left, 1, 8));
+            pack_t8(nn > 8 ? nn - 8 : 0, k, nn > 8 ? b + 8 * csb : b, csb, Bp + 8, NR_D, 0xFF,
+                    pf1 ? next + 8 * csb : next, pf1);
             Bp += NR_D * k;
         }
         return;
