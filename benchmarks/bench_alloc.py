@@ -24,35 +24,25 @@ import numpy as np
 lib, case, cache = sys.argv[1], sys.argv[2], sys.argv[3] == "on"
 rng = np.random.default_rng(0)
 if lib == "ours":
-    import autograd_c as ag
-    ag.set_num_threads(2)
+    import autograd_c as L
     if not cache:
-        ag.set_cache_limit(0)
-    if case == "mse":
-        x = ag.tensor(rng.standard_normal((256, 512)).astype(np.float32), requires_grad=True)
-        t = ag.tensor(rng.standard_normal((256, 512)).astype(np.float32))
-        def call():
-            x.grad = None
-            ((x - t) ** 2).mean().backward()
-    else:
-        A = ag.tensor(rng.standard_normal((1000, 10)))
-        v = ag.tensor(rng.standard_normal(10))
-        def call():
-            ag.jacobian(lambda z: ag.tanh(A @ z), v, mode="reverse")
+        L.set_cache_limit(0)
+    jac = lambda f, v: L.jacobian(f, v, mode="reverse")
 else:
-    import torch
-    torch.set_num_threads(2)
-    if case == "mse":
-        x = torch.tensor(rng.standard_normal((256, 512)).astype(np.float32), requires_grad=True)
-        t = torch.tensor(rng.standard_normal((256, 512)).astype(np.float32))
-        def call():
-            x.grad = None
-            ((x - t) ** 2).mean().backward()
-    else:
-        A = torch.tensor(rng.standard_normal((1000, 10)))
-        v = torch.tensor(rng.standard_normal(10))
-        def call():
-            torch.func.jacrev(lambda z: torch.tanh(A @ z))(v)
+    import torch as L
+    jac = lambda f, v: L.func.jacrev(f)(v)
+L.set_num_threads(2)
+if case == "mse":
+    x = L.tensor(rng.standard_normal((256, 512)).astype(np.float32), requires_grad=True)
+    t = L.tensor(rng.standard_normal((256, 512)).astype(np.float32))
+    def call():
+        x.grad = None
+        ((x - t) ** 2).mean().backward()
+else:
+    A = L.tensor(rng.standard_normal((1000, 10)))
+    v = L.tensor(rng.standard_normal(10))
+    def call():
+        jac(lambda z: L.tanh(A @ z), v)
 for _ in range(3):
     call()
 f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
