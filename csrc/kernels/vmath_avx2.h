@@ -220,6 +220,7 @@ AG_INLINE __m256 v_gelu_grad(__m256 x)
 #define VEQ(a, b) _mm256_cmp_pd((a), (b), _CMP_EQ_OQ)
 #define VNGE(a, b) _mm256_cmp_pd((a), (b), _CMP_NGE_UQ)
 #define VSEL(m, t, f) _mm256_blendv_pd((f), (t), (m))
+#define VANY(m) (_mm256_movemask_pd(m) != 0)
 #define VBITS _mm256_castpd_si256
 #define VFROMBITS _mm256_castsi256_pd
 #define VIADD _mm256_add_epi64

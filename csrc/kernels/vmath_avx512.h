@@ -232,6 +232,7 @@ AG_INLINE __m512 v_gelu_grad(__m512 x)
 #define VEQ(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_EQ_OQ)
 #define VNGE(a, b) _mm512_cmp_pd_mask((a), (b), _CMP_NGE_UQ)
 #define VSEL(m, t, f) _mm512_mask_blend_pd((m), (f), (t))
+#define VANY(m) ((m) != 0)
 #define VBITS _mm512_castpd_si512
 #define VFROMBITS _mm512_castsi512_pd
 #define VIADD _mm512_add_epi64

@@ -96,12 +96,11 @@ AG_INLINE VD vd_expm1(VD x)
    offset by that of sqrt(1/2)); denormals are first scaled by 2^52.  With s = f/(2+f), z = s^2:
    log1p(f) = f - (f^2/2 - s (f^2/2 + R)), R = sum 2 z^i / (2i + 1), i = 1..10 (|z| < 0.0295:
    truncation < 1e-18 relative).  f is exact and k ln2_hi is exact, so only the small
-   correction carries rounding error. */
-AG_INLINE VD vd_log(VD x)
+   correction carries rounding error.  vd_log_core takes a positive normal xs (a denormal x
+   scaled by 2^52, kadj = -52); vd_log skips the scaling and the special-value fix-ups when every
+   lane is a positive normal number. */
+AG_INLINE VD vd_log_core(VD xs, VD kadj)
 {
-    VM den = VLT(x, VD1(0x1p-1022));
-    VD xs = VSEL(den, VMUL(x, VD1(0x1p52)), x);
-    VD kadj = VSEL(den, VD1(-52.0), VD1(0.0));
     VI ix = VISUB(VBITS(xs), VI1(0x3fe6a09e667f3bcdLL));
     /* k = floor(ix / 2^52): offset by 2^62 so that the logical shift sees a non-negative value,
        then read the small integer back through the mantissa of 2^52 */
@@ -126,11 +125,23 @@ AG_INLINE VD vd_log(VD x)
     hfsq = VMUL(VMUL(f, f), VD1(0.5));
     res = VFMA(s, VADD(hfsq, R), VMUL(dk, VD1(LN2_LO)));
     res = VSUB(VSUB(hfsq, res), f);
-    res = VSUB(VMUL(dk, VD1(LN2_HI)), res);
+    return VSUB(VMUL(dk, VD1(LN2_HI)), res);
+}
+
+AG_INLINE VD vd_log(VD x)
+{
+    VM den;
+    VD xs, out;
+    /* every lane a normal positive finite number (the common case): no fix-ups */
+    if (!VANY(VNGE(x, VD1(0x1p-1022))) && !VANY(VGT(x, VD1(0x1.fffffffffffffp1023))))
+        return vd_log_core(x, VD1(0.0));
+    den = VLT(x, VD1(0x1p-1022));
+    xs = VSEL(den, VMUL(x, VD1(0x1p52)), x);
+    out = vd_log_core(xs, VSEL(den, VD1(-52.0), VD1(0.0)));
     /* specials: log(+-0) = -inf, log(x < 0) = log(nan) = nan, log(inf) = inf */
-    res = VSEL(VEQ(x, VD1(0.0)), VD1(-INFINITY), res);
-    res = VSEL(VEQ(x, VD1(INFINITY)), x, res);
-    return VSEL(VNGE(x, VD1(0.0)), VD1(NAN), res);
+    out = VSEL(VEQ(x, VD1(0.0)), VD1(-INFINITY), out);
+    out = VSEL(VEQ(x, VD1(INFINITY)), x, out);
+    return VSEL(VNGE(x, VD1(0.0)), VD1(NAN), out);
 }
 
 /* tanh |x| = e / (e + 2), e = e^{2|x|} - 1 (no cancellation anywhere; |x| > 22 rounds to 1),
@@ -206,6 +217,7 @@ AG_INLINE VD vd_act(VD x, int act, VD pv)
 #undef VGT
 #undef VEQ
 #undef VNGE
+#undef VANY
 #undef VSEL
 #undef VBITS
 #undef VFROMBITS
