@@ -56,12 +56,10 @@ AG_INLINE __m256 v_abs(__m256 x)
     return _mm256_and_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)));
 }
 
-/* log x = k ln2 + log1p(f), as in vmath_avx512.c */
-AG_INLINE __m256 v_log(__m256 x)
+/* log x = k ln2 + log1p(f), as in vmath_avx512.h; v_log_core takes a positive normal xs (a
+   denormal x scaled by 2^23, kadj = -23) */
+AG_INLINE __m256 v_log_core(__m256 xs, __m256 kadj)
 {
-    __m256 den = _mm256_cmp_ps(x, VS8(1.17549435e-38f), _CMP_LT_OQ);
-    __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, VS8(8388608.0f)), den);
-    __m256 kadj = _mm256_and_ps(den, VS8(-23.0f));
     __m256i ix = _mm256_sub_epi32(_mm256_castps_si256(xs), _mm256_set1_epi32(0x3f3504f3));
     __m256 dk = _mm256_add_ps(_mm256_cvtepi32_ps(_mm256_srai_epi32(ix, 23)), kadj);
     __m256i mb = _mm256_and_si256(ix, _mm256_set1_epi32(0x7fffff));
@@ -77,7 +75,20 @@ AG_INLINE __m256 v_log(__m256 x)
     hfsq = _mm256_mul_ps(_mm256_mul_ps(f, f), VS8(0.5f));
     res = _mm256_fmadd_ps(s, _mm256_add_ps(hfsq, R), _mm256_mul_ps(dk, VS8(-2.12194440e-4f)));
     res = _mm256_sub_ps(_mm256_sub_ps(hfsq, res), f);
-    res = _mm256_fmsub_ps(dk, VS8(0.693359375f), res);
+    return _mm256_fmsub_ps(dk, VS8(0.693359375f), res);
+}
+
+/* all-positive-normal vectors skip the denormal scaling and the fix-ups */
+AG_INLINE __m256 v_log(__m256 x)
+{
+    __m256 odd = _mm256_or_ps(_mm256_cmp_ps(x, VS8(1.17549435e-38f), _CMP_NGE_UQ),
+                              _mm256_cmp_ps(x, VS8(3.40282347e+38f), _CMP_GT_OQ));
+    __m256 den, res;
+    if (!_mm256_movemask_ps(odd))
+        return v_log_core(x, _mm256_setzero_ps());
+    den = _mm256_cmp_ps(x, VS8(1.17549435e-38f), _CMP_LT_OQ);
+    res = v_log_core(_mm256_blendv_ps(x, _mm256_mul_ps(x, VS8(8388608.0f)), den),
+                     _mm256_and_ps(den, VS8(-23.0f)));
     /* specials: log(0) = -inf, log(x < 0) = log(nan) = nan, log(inf) = inf */
     res = _mm256_blendv_ps(res, VS8(-INFINITY), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
     res = _mm256_blendv_ps(res, x, _mm256_cmp_ps(x, VS8(INFINITY), _CMP_EQ_OQ));

@@ -52,12 +52,10 @@ AG_INLINE __m512 v_abs(__m512 x)
    the bit pattern by that of sqrt(1/2)); denormals are first scaled by 2^23.  With
    s = f/(2+f), z = s^2: log1p(f) = 2 atanh(s) = f - (f^2/2 - s (f^2/2 + R)),
    R = 2z/3 + 2z^2/5 + 2z^3/7 + 2z^4/9 (truncation < 3e-9 relative); f is exact, so only the
-   small correction carries rounding error.  k ln2_hi is exact. */
-AG_INLINE __m512 v_log(__m512 x)
+   small correction carries rounding error.  k ln2_hi is exact.  v_log_core takes a positive
+   normal xs (a denormal x scaled by 2^23, kadj = -23). */
+AG_INLINE __m512 v_log_core(__m512 xs, __m512 kadj)
 {
-    __mmask16 den = _mm512_cmp_ps_mask(x, VS16(1.17549435e-38f), _CMP_LT_OQ);
-    __m512 xs = _mm512_mask_mul_ps(x, den, x, VS16(8388608.0f));
-    __m512 kadj = _mm512_maskz_mov_ps(den, VS16(-23.0f));
     __m512i ix = _mm512_sub_epi32(_mm512_castps_si512(xs), _mm512_set1_epi32(0x3f3504f3));
     __m512 dk = _mm512_add_ps(_mm512_cvtepi32_ps(_mm512_srai_epi32(ix, 23)), kadj);
     __m512i mb = _mm512_and_si512(ix, _mm512_set1_epi32(0x7fffff));
@@ -73,7 +71,21 @@ AG_INLINE __m512 v_log(__m512 x)
     hfsq = _mm512_mul_ps(_mm512_mul_ps(f, f), VS16(0.5f));
     res = _mm512_fmadd_ps(s, _mm512_add_ps(hfsq, R), _mm512_mul_ps(dk, VS16(-2.12194440e-4f)));
     res = _mm512_sub_ps(_mm512_sub_ps(hfsq, res), f);
-    res = _mm512_fmsub_ps(dk, VS16(0.693359375f), res);
+    return _mm512_fmsub_ps(dk, VS16(0.693359375f), res);
+}
+
+/* vectors whose lanes are all positive normal numbers (the common case) skip the denormal
+   scaling and the special-value fix-ups */
+AG_INLINE __m512 v_log(__m512 x)
+{
+    __mmask16 den, odd = _mm512_cmp_ps_mask(x, VS16(1.17549435e-38f), _CMP_NGE_UQ) |
+                         _mm512_cmp_ps_mask(x, VS16(3.40282347e+38f), _CMP_GT_OQ);
+    __m512 res;
+    if (!odd)
+        return v_log_core(x, _mm512_setzero_ps());
+    den = _mm512_cmp_ps_mask(x, VS16(1.17549435e-38f), _CMP_LT_OQ);
+    res = v_log_core(_mm512_mask_mul_ps(x, den, x, VS16(8388608.0f)),
+                     _mm512_maskz_mov_ps(den, VS16(-23.0f)));
     /* specials: log(0) = -inf, log(x < 0) = log(nan) = nan, log(inf) = inf */
     res = _mm512_mask_mov_ps(res, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ),
                              VS16(-INFINITY));
