@@ -264,8 +264,12 @@ static int gemm_blocked(job *jb, int nt)
     int64_t ncmax;
     double best = -1.0;
     int tm, tid;
-    /* even out the K blocks */
+    /* even out the K blocks, rounded up to whole 64-byte lines so that every
+       block's rows of A and B start on a line (K = 2048: 688 + 688 + 672
+       instead of 3 x 683; the packers' loads then never split a line) */
     jb->kc = (jb->K + nkb - 1) / nkb;
+    if (nkb > 1)
+        jb->kc = (jb->kc * jb->es + 63) / 64 * 64 / jb->es;
     if (nt > nti * ntj)
         nt = (int)(nti * ntj);
     jb->tm = nt; jb->tn = 1;
