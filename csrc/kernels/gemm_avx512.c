@@ -508,15 +508,7 @@ AG_INLINE void transpose8(__m512d r[8])
    same columns of the npf rows at pf (the next panel's rows) are prefetched into
    L2: a transposing pack reads 16 short row runs at once, and the hardware
    prefetchers lose the first lines of each run (measured: 512x2048x2048 and
-   512x1024x2048 products 0.4-1.9% faster, B = W^T of a dense layer).  With
-   far != 0 each row is also prefetched into L1 four lines ahead: worth it
-   only when the rows come from L3 or memory (packB_f32 sets it for blocks
-   larger than L2: the pack itself 20.5 -> 22.4 GB/s from a 16 MiB W, the
-   512x1024x2048 layer 1.5-2.0% faster; on an L2-resident block it costs
-   ~1%) */
-/* blocks larger than this (bytes) cannot have come from L2 */
-#define AG_PACK_FAR_BYTES (1024.0 * 1024.0)
-
+   512x1024x2048 products 0.4-1.9% faster, B = W^T of a dense layer) */
 static int next_rows(int64_t left, int half, int w)
 {
     left -= (int64_t)half * w;
@@ -524,8 +516,7 @@ static int next_rows(int64_t left, int half, int w)
 }
 
 static void pack_t16(int nr, int64_t k, const float *src, int64_t ld,
-                     float *dst, int64_t ldd, __mmask16 kst, const float *pf,
-                     int npf, int far)
+                     float *dst, int64_t ldd, __mmask16 kst, const float *pf, int npf)
 {
     int64_t p0;
     int r, q;
@@ -535,9 +526,6 @@ static void pack_t16(int nr, int64_t k, const float *src, int64_t ld,
         __m512 v[16];
         for (r = 0; r < npf; r++)
             _mm_prefetch((const char *)(pf + r * ld + p0), _MM_HINT_T1);
-        if (far && p0 + 64 < k)     /* the address stays inside the row */
-            for (r = 0; r < nr; r++)
-                _mm_prefetch((const char *)(src + r * ld + p0 + 64), _MM_HINT_T0);
         for (r = 0; r < 16; r++)
             v[r] = r < nr ? _mm512_maskz_loadu_ps(kl, src + r * ld + p0)
                           : _mm512_setzero_ps();
@@ -584,7 +572,7 @@ static void packA_f32(int64_t m, int64_t k, const void *A_, int64_t rsa,
                                       _mm512_maskz_loadu_ps(km, a + p * csa));
         } else if (csa == 1) {
             /* row-major A: 16 x 16 transposes (rows >= mm read as zero) */
-            pack_t16(mm, k, a, rsa, Ap, MR_S, mask16(MR_S), a, 0, 0);
+            pack_t16(mm, k, a, rsa, Ap, MR_S, mask16(MR_S), a, 0);
         } else {
             ag_packA_ref_f32(MR_S, mm, k, a, rsa, csa, Ap);
         }
@@ -622,16 +610,15 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
     if (rsb == 1) {
         /* B^T stored row-major: columns of B are contiguous */
         int64_t j0;
-        const int far = (double)k * (double)n * sizeof(float) > AG_PACK_FAR_BYTES;
         for (j0 = 0; j0 < n; j0 += NR_S) {
             int nn = (int)(n - j0 < NR_S ? n - j0 : NR_S);
             int64_t left = n - j0 - NR_S;
             const float *b = B + j0 * csb, *next = left > 0 ? b + NR_S * csb : b;
             int pf1 = next_rows(left, 1, 16);   /* pointers stay inside B */
             pack_t16(nn < 16 ? nn : 16, k, b, csb, Bp, NR_S, 0xFFFF,
-                     next, next_rows(left, 0, 16), far);
+                     next, next_rows(left, 0, 16));
             pack_t16(nn > 16 ? nn - 16 : 0, k, nn > 16 ? b + 16 * csb : b, csb, Bp + 16,
-                     NR_S, 0xFFFF, pf1 ? next + 16 * csb : next, pf1, far);
+                     NR_S, 0xFFFF, pf1 ? next + 16 * csb : next, pf1);
             Bp += NR_S * k;
         }
         return;
