@@ -84,6 +84,21 @@ def fma_peak(dtype, threads):
     ``threads`` threads, measured by peak_fma.c (register-only FMA chains) built with the
     flags of the ISA autograd_c dispatches to; None where that cannot be built or run (no C
     compiler, or a CPU with neither AVX2 nor AVX-512)."""
+    return _peak_run(dtype, threads)
+
+
+def tile_peak(threads):
+    """GFLOPS of the float32 AVX-512 GEMM register tile (14 x 32) alone on ``threads``
+    threads, fed from packed panels as in the real loop nest but with no packing and no
+    epilogue (peak_fma.c ``tile``): the ceiling of any packed product with that tile. None
+    where autograd_c does not dispatch to AVX-512 or peak_fma.c cannot be built."""
+    import autograd_c as ag
+    if ag._core.isa() != "avx512":
+        return None
+    return _peak_run("tile", threads)
+
+
+def _peak_run(mode, threads):
     import autograd_c as ag
     isa = ag._core.isa()
     if isa not in _ISA_FLAGS:
@@ -102,7 +117,7 @@ def fma_peak(dtype, threads):
     if _peak_bin[isa] is None:
         return None
     try:
-        res = subprocess.run([_peak_bin[isa], dtype, str(threads)], check=True,
+        res = subprocess.run([_peak_bin[isa], mode, str(threads)], check=True,
                              capture_output=True, text=True, timeout=120)
         return float(res.stdout.strip())
     except (OSError, subprocess.SubprocessError, ValueError):

@@ -2,9 +2,12 @@
 against numpy's three passes np.maximum(X @ W + b, 0) and PyTorch's relu(linear(...)) when
 installed; forward only, float32, 2 threads, at the MLP shapes (M, K, N).
 
-The last two columns put the figures against the machine's measured multiply-add peak
+The next two columns put the figures against the machine's measured multiply-add peak
 (peak_fma.c, 2 threads): the share of it that our layer reaches, and the share that a layer
-1.2x as fast as numpy's would have to reach.
+1.2x as fast as numpy's would have to reach. The last column is the numpy/ours ratio of an
+ideal layer that spends no time packing, on edges or in its epilogue and runs at the speed of
+the AVX-512 micro-kernel tile alone (peak_fma.c tile, 2 threads): a shape where it is near 1.2
+cannot reach the target with packed operands.
 
     python benchmarks/bench_dense.py [--rounds N]
 
@@ -17,7 +20,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import blas_report, clean_blas_env, fma_peak, median_time, optional  # noqa: E402
+from _common import blas_report, clean_blas_env, fma_peak, median_time, optional, tile_peak  # noqa: E402
 
 clean_blas_env()
 
@@ -42,11 +45,15 @@ def main():
     peak = fma_peak("f32", 2)
     print("float32 multiply-add peak, 2 threads: "
           + (f"{peak:.0f} GFLOPS (peak_fma.c)" if peak else "unknown (peak_fma.c not built)"))
+    tile = tile_peak(2)
+    print("float32 14x32 micro-kernel tile alone, 2 threads: "
+          + (f"{tile:.0f} GFLOPS" + (f" ({100 * tile / peak:.0f}% of peak)" if peak else "")
+             if tile else "unknown (not an AVX-512 build, or peak_fma.c not built)"))
     ratios = {shape: [] for shape in SHAPES}
     for r in range(rounds):
         if rounds > 1:
             print(f"\nround {r + 1} of {rounds}", end="")
-        table(torch, peak, ratios)
+        table(torch, peak, tile, ratios)
     if rounds > 1:
         print(f"\n{'M,K,N':<18}{'lowest':>10}{'median':>10}{'highest':>10}   numpy/ours over {rounds} rounds")
         for (m, k, n), rs in ratios.items():
@@ -54,10 +61,10 @@ def main():
     print("\ntarget: numpy/ours >= 1.2 at every shape (2 threads)")
 
 
-def table(torch, peak, ratios):
+def table(torch, peak, tile, ratios):
     rng = np.random.default_rng(0)
     print(f"\n{'M,K,N':<18}{'ours us':>10}{'numpy us':>10}{'torch us':>10}{'numpy/ours':>12}{'torch/ours':>12}"
-          f"{'ours %pk':>10}{'1.2x %pk':>10}")
+          f"{'ours %pk':>10}{'1.2x %pk':>10}{'numpy/tile':>12}")
     for (m, k, n) in SHAPES:
         X = rng.standard_normal((m, k)).astype(np.float32)
         W = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
@@ -81,7 +88,8 @@ def table(torch, peak, ratios):
             pk = f"{100 * flop / ours / 1e9 / peak:>9.0f}%{100 * 1.2 * flop / npy / 1e9 / peak:>9.0f}%"
         else:
             pk = f"{'-':>10}{'-':>10}"
-        print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}{pk}")
+        ideal = f"{npy / (flop / tile / 1e9):>12.2f}" if tile else f"{'-':>12}"
+        print(f"{f'{m},{k},{n}':<18}{ours * 1e6:>10.1f}{npy * 1e6:>10.1f}{tstr}{npy / ours:>12.2f}{trat}{pk}{ideal}")
         ratios[(m, k, n)].append(npy / ours)
 
 
