@@ -3,7 +3,7 @@
 logsumexp along the last axis (rows of 10 and of 1000); then the fused dense layer with a tanh /
 sigmoid epilogue in float64 against numpy's three passes; last, forward + backward of two loss
 patterns whose upstream gradient is broadcast from one value (relu(x).sum(), the mean squared
-error) and of gelu, against PyTorch when it is installed.
+error) and of gelu (float32 and float64), against PyTorch when it is installed.
 
 numpy's sigmoid is 1 / (1 + exp(-x)) and its softplus np.logaddexp(0, x) (what a numpy user
 writes); both libraries get the same contiguous input.
@@ -115,6 +115,24 @@ def losses(rng):
             ref = median_time(torch_step, repeat=41)
         rs = f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}" if ref else f"{'-':>10}{'-':>12}"
         print(f"{name:<20}{ours * 1e6:>10.1f}{rs}")
+    # float64 gelu: the vector erfc of vmath_f64.h (libm's erfc before round 5)
+    X64 = X.astype(np.float64)
+    x64 = ag.tensor(X64, requires_grad=True)
+
+    def ours64():
+        x64.grad = None
+        ag.gelu(x64).sum().backward()
+    ours = median_time(ours64, repeat=41)
+    ref = None
+    if torch is not None:
+        tx64 = torch.from_numpy(X64).requires_grad_(True)
+
+        def torch64():
+            tx64.grad = None
+            torch.nn.functional.gelu(tx64).sum().backward()
+        ref = median_time(torch64, repeat=41)
+    rs = f"{ref * 1e6:>10.1f}{ref / ours:>12.2f}" if ref else f"{'-':>10}{'-':>12}"
+    print(f"{'gelu(x).sum() f64':<20}{ours * 1e6:>10.1f}{rs}")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,7 @@
  *
  * f32: 6 x 16 register tile (12 ymm accumulators), f64: 6 x 8.  Same
  * structure as gemm_avx512.c: packing by vector copies and in-register
- * transposes, the C tile prefetched, and a vectorised epilogue (f64 gelu
- * calls libm per element).
+ * transposes, the C tile prefetched, and a vectorised epilogue.
  */
 #include "gemm_internal.h"
 #include "gemm.h"
@@ -69,12 +68,7 @@ static void act_f64(double *t, int m, int n, int ld, int act, double prm)
 {
     const __m256d pv = _mm256_set1_pd(prm);
     int i, j;
-    if (act == AG_ACT_GELU) { /* libm's erfc */
-        for (i = 0; i < m; i++)
-            for (j = 0; j < n; j++)
-                t[i * ld + j] = ag_act_scalar_f64(t[i * ld + j], act, prm);
-        return;
-    }
+    (void)n;
     for (i = 0; i < m; i++)
         for (j = 0; j < ld; j += 4)
             _mm256_store_pd(t + i * ld + j, vd_act(_mm256_load_pd(t + i * ld + j), act, pv));

@@ -48,16 +48,11 @@ static void act_f32(float *t, int n, int act, float prm)
     }
 }
 
-/* f64: vectorised (vd_act, vmath_f64.h) except gelu, which goes through libm's erfc */
+/* f64: vd_act (vmath_f64.h) */
 static void act_f64(double *t, int n, int act, double prm)
 {
     const __m512d pv = _mm512_set1_pd(prm);
     int i;
-    if (act == AG_ACT_GELU) {
-        for (i = 0; i < n; i++)
-            t[i] = ag_act_scalar_f64(t[i], act, prm);
-        return;
-    }
     for (i = 0; i < n; i += 8)
         _mm512_store_pd(t + i, vd_act(_mm512_load_pd(t + i), act, pv));
 }

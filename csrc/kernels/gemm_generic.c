@@ -3,6 +3,7 @@
  * activations and the scalar tile epilogue shared by all ISAs. */
 #include "gemm_internal.h"
 #include "gemm.h"
+#include "vmath.h"
 
 #include <math.h>
 #include <string.h>
@@ -30,8 +31,7 @@ float ag_act_scalar_f32(float x, int act, float p)
     case AG_ACT_LEAKY_RELU: return x > 0.0f ? x : x * p;
     case AG_ACT_TANH: return (float)tanh(d);
     case AG_ACT_SIGMOID: return (float)(1.0 / (1.0 + exp(-d)));
-    /* gelu(x) = x/2 * (1 + erf(x/sqrt2)) = x/2 * erfc(-x/sqrt2) */
-    case AG_ACT_GELU: return (float)(0.5 * d * erfc(-d * 0.70710678118654752));
+    case AG_ACT_GELU: return (float)ag_gelu_scalar(d);
     case AG_ACT_ELU: return x > 0.0f ? x : (float)((double)p * expm1(d));
     default: return x;
     }
@@ -50,11 +50,7 @@ double ag_act_scalar_f64(double x, int act, double p)
             double e = exp(x);
             return e / (1.0 + e);
         }
-    case AG_ACT_GELU:
-        /* for x < 0 erfc avoids the cancellation in 1 + erf */
-        if (x < 0.0)
-            return 0.5 * x * erfc(-x * 0.70710678118654752440);
-        return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440));
+    case AG_ACT_GELU: return ag_gelu_scalar(x);
     case AG_ACT_ELU: return x > 0.0 ? x : p * expm1(x);
     default: return x;
     }

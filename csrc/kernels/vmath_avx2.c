@@ -1,4 +1,4 @@
-/* vmath_avx2.c -- elementwise exp, log, tanh, sigmoid, relu, softplus on 8 float32 or 4 float64
+/* vmath_avx2.c -- elementwise exp, log, tanh, sigmoid, relu, softplus, gelu on 8 float32 or 4 float64
  * lanes (the math is in vmath_avx2.h and vmath_f64.h).  Compiled with -mavx2 -mfma and only reached after cpu.c has checked the
  * CPU and OS support.  Tails go through an 8-float buffer.
  */
@@ -31,7 +31,6 @@
 
 #define AG_VM_DEF32(op) AG_VM_LOOP(op##_f32, v_##op)
 AG_VMATH_OPS(AG_VM_DEF32)
-AG_VMATH_OPS32(AG_VM_DEF32)
 
 #define AG_VM_LOOP64(NAME, F)                                                \
     static void NAME(const double *x, double *y, int64_t n)                  \
@@ -58,7 +57,6 @@ ag_vmath_f32_fn ag_vmath_f32_avx2(int op)
 {
     switch (op) {
     AG_VMATH_OPS(AG_VMATH_CASE32)
-    AG_VMATH_OPS32(AG_VMATH_CASE32)
     default: return 0;
     }
 }
@@ -89,9 +87,32 @@ static void gelu_dmul_f32(const float *v, int64_t vs, const float *x, float *o, 
     }
 }
 
+static void gelu_dmul_f64(const double *v, int64_t vs, const double *x, double *o, int64_t n)
+{
+    const __m256d v0 = _mm256_set1_pd(*v);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(o + i, _mm256_mul_pd(vs ? _mm256_loadu_pd(v + i) : v0,
+                                              vd_gelu_grad(_mm256_loadu_pd(x + i))));
+    if (i < n) {
+        double bv[4] = {0}, bx[4] = {0};
+        size_t r = (size_t)(n - i);
+        memcpy(bx, x + i, r * sizeof(double));
+        if (vs) memcpy(bv, v + i, r * sizeof(double));
+        else bv[0] = bv[1] = bv[2] = bv[3] = *v;
+        _mm256_storeu_pd(bv, _mm256_mul_pd(_mm256_loadu_pd(bv), vd_gelu_grad(_mm256_loadu_pd(bx))));
+        memcpy(o + i, bv, r * sizeof(double));
+    }
+}
+
 ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx2(int op)
 {
     return op == AG_OP_gelu ? gelu_dmul_f32 : 0;
+}
+
+ag_vmath_dmul_f64_fn ag_vmath_dmul_f64_avx2(int op)
+{
+    return op == AG_OP_gelu ? gelu_dmul_f64 : 0;
 }
 
 #endif /* AG_X86_64 */

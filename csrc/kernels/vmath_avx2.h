@@ -243,6 +243,26 @@ AG_INLINE __m256 v_gelu_grad(__m256 x)
 #define VSCALE(p, n)                                                                      \
     VMUL(VMUL((p), vd_pow2(VFLOOR(VMUL((n), VD1(0.5))))),                                  \
          vd_pow2(VSUB((n), VFLOOR(VMUL((n), VD1(0.5))))))
+/* table lookup on 4 lanes: each lane's index i picks the 32-bit pair (2i, 2i+1) of the table's
+   low or high half (vpermps), and the halves are blended on i >= 4 */
+typedef struct { __m256i pair; __m256d high; } ag_lut4;
+AG_INLINE ag_lut4 ag_lut4_prep(__m256i i)
+{
+    ag_lut4 p;
+    __m256i two = _mm256_slli_epi64(i, 1);
+    p.pair = _mm256_or_si256(two, _mm256_slli_epi64(_mm256_add_epi64(two, _mm256_set1_epi64x(1)), 32));
+    p.high = _mm256_castsi256_pd(_mm256_cmpgt_epi64(i, _mm256_set1_epi64x(3)));
+    return p;
+}
+AG_INLINE __m256d ag_lut4_get(const double *tab, ag_lut4 p)
+{
+    __m256 lo = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(tab)), p.pair);
+    __m256 hi = _mm256_permutevar8x32_ps(_mm256_castpd_ps(_mm256_loadu_pd(tab + 4)), p.pair);
+    return _mm256_blendv_pd(_mm256_castps_pd(lo), _mm256_castps_pd(hi), p.high);
+}
+#define VLUT_T ag_lut4
+#define VLUT_PREP ag_lut4_prep
+#define VLUT ag_lut4_get
 #include "vmath_f64.h"
 
 #endif /* AG_VMATH_AVX2_H */

@@ -1,4 +1,4 @@
-/* vmath_avx512.c -- elementwise exp, log, tanh, sigmoid, relu, softplus on 16 float32 or 8
+/* vmath_avx512.c -- elementwise exp, log, tanh, sigmoid, relu, softplus, gelu on 16 float32 or 8
  * float64 lanes (the math is in vmath_avx512.h and vmath_f64.h).  Compiled with -mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma and
  * only reached after cpu.c has checked the CPU and OS support.  Tails use masked loads/stores.
  */
@@ -28,7 +28,6 @@
 
 #define AG_VM_DEF32(op) AG_VM_LOOP(op##_f32, v_##op)
 AG_VMATH_OPS(AG_VM_DEF32)
-AG_VMATH_OPS32(AG_VM_DEF32)
 
 #define AG_VM_LOOP64(NAME, F)                                                      \
     static void NAME(const double *x, double *y, int64_t n)                        \
@@ -53,7 +52,6 @@ ag_vmath_f32_fn ag_vmath_f32_avx512(int op)
 {
     switch (op) {
     AG_VMATH_OPS(AG_VMATH_CASE32)
-    AG_VMATH_OPS32(AG_VMATH_CASE32)
     default: return 0;
     }
 }
@@ -80,9 +78,27 @@ static void gelu_dmul_f32(const float *v, int64_t vs, const float *x, float *o, 
     }
 }
 
+static void gelu_dmul_f64(const double *v, int64_t vs, const double *x, double *o, int64_t n)
+{
+    const __m512d v0 = _mm512_set1_pd(*v);
+    int64_t i;
+    for (i = 0; i < n; i += 8) {
+        int64_t r = n - i;
+        __mmask8 k = r >= 8 ? (__mmask8)0xff : (__mmask8)((1u << r) - 1);
+        __m512d g = vd_gelu_grad(_mm512_maskz_loadu_pd(k, x + i));
+        __m512d vv = vs ? _mm512_maskz_loadu_pd(k, v + i) : v0;
+        _mm512_mask_storeu_pd(o + i, k, _mm512_mul_pd(vv, g));
+    }
+}
+
 ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx512(int op)
 {
     return op == AG_OP_gelu ? gelu_dmul_f32 : 0;
+}
+
+ag_vmath_dmul_f64_fn ag_vmath_dmul_f64_avx512(int op)
+{
+    return op == AG_OP_gelu ? gelu_dmul_f64 : 0;
 }
 
 #endif /* AG_X86_64 */

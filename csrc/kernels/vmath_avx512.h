@@ -254,6 +254,9 @@ AG_INLINE __m512 v_gelu_grad(__m512 x)
 #define VISRL _mm512_srli_epi64
 #define VISLL _mm512_slli_epi64
 #define VSCALE _mm512_scalef_pd
+#define VLUT_T __m512i
+#define VLUT_PREP(i) (i)
+#define VLUT(tab, p) _mm512_permutexvar_pd((p), _mm512_loadu_pd(tab))
 #include "vmath_f64.h"
 
 #endif /* AG_VMATH_AVX512_H */

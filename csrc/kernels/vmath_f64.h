@@ -1,4 +1,4 @@
-/* vmath_f64.h -- float64 vector math (exp, expm1, log, tanh, sigmoid, relu, softplus), written
+/* vmath_f64.h -- float64 vector math (exp, expm1, log, tanh, sigmoid, relu, softplus, gelu), written
  * once over a small macro layer that vmath_avx512.h (8 lanes) and vmath_avx2.h (4 lanes) define
  * before including this file:
  *   VD, VI, VM          vector of doubles, of int64, and a lane mask
@@ -10,6 +10,8 @@
  *   VSEL(m, t, f)       m ? t : f per lane
  *   VBITS(x) VFROMBITS(i), VIADD VISUB VIAND VIOR, VISRL/VISLL(i, n) (logical shifts)
  *   VSCALE(p, n)        p * 2^n for integral n in [-1100, 1100], rounded once
+ *   VLUT_T, VLUT_PREP(i), VLUT(tab, p)   per-lane table lookup: p = VLUT_PREP(i) for int64
+ *                       lanes i in [0, 8), then VLUT(tab, p) gives tab[i] (tab: 8 doubles)
  * and undefines them at its end.
  * Accuracy target: a few ulp over the whole double range, denormals included, exact IEEE
  * special values (tests/test_vmath.py measures both against long-double references).  The
@@ -177,9 +179,74 @@ AG_INLINE VD vd_softplus(VD x)
     return VADD(VMAX(VD1(0.0), x), VADD(vd_log(u), c));
 }
 
+/* gelu(x) = x/2 erfc(-z), z = x/sqrt2, and its derivative.
+   |z| < 0.5: erf(z) = z sum_n a_n z^2n (Taylor to n = 12), gelu = x/2 (1 + erf z).
+   |z| >= 0.5: h = erfc(|z|)/2 = e^{-z^2} erfcx(|z|)/2, erfcx(z) = erfc(z) e^{z^2} from one
+   degree-20 polynomial per binade [2^j, 2^(j+1)), j = -1..4, in s = 2m - 3 where |z| = m 2^j:
+   each lane takes its binade's coefficients from a table (VLUT) indexed by the exponent bits.
+   The polynomials come from tools/gen_erfcx_table.py (relative error <= 3.1e-16 in double).
+   z^2 = x^2/2 is taken as hi + lo (FMA), so e^{-z^2} keeps full precision where z^2 is
+   hundreds; then gelu = x h (x < 0) or x - x h (x > 0): no cancellation anywhere. */
+#include "erfcx_f64_table.h"
+
+/* the pieces of gelu and gelu': erf(z) (used where *small, |z| < 0.5), e = e^{-x^2/2} and
+   hg = erfcx(|z|)/2, so that erfc(|z|)/2 = e hg; x is clamped to +-40 (beyond it e is 0, and
+   x^2 can no longer overflow into inf - inf in the FMA) */
+AG_INLINE void vd_gelu_core(VD x, VD *erfz, VD *e, VD *hg, VM *small)
+{
+    VD xc = VMIN(VD1(40.0), VMAX(x, VD1(-40.0))); /* NaN -> -40: the callers keep the NaN */
+    VD z = VMUL(xc, VD1(0.70710678118654752440));
+    VD az = vd_abs(z), w = VMUL(z, z), q, hi, lo, zc, m, s;
+    VI b;
+    VLUT_T p;
+    int k;
+    *small = VLT(az, VD1(0.5));
+    q = VD1(AG_ERF_SMALL[12]);
+    for (k = 11; k >= 0; k--)
+        q = VFMA(q, w, VD1(AG_ERF_SMALL[k]));
+    *erfz = VMUL(q, z);
+    hi = VMUL(xc, xc);
+    lo = VFMA(xc, xc, VSUB(VD1(0.0), hi)); /* x^2 - hi, exactly */
+    *e = vd_exp(VMUL(hi, VD1(-0.5)));
+    *e = VFNMA(*e, VMUL(lo, VD1(0.5)), *e);
+    zc = VMIN(VMAX(az, VD1(0.5)), VD1(31.0));
+    b = VBITS(zc);
+    m = VFROMBITS(VIOR(VIAND(b, VI1(0x000fffffffffffffLL)), VI1(0x3ff0000000000000LL)));
+    s = VFMA(m, VD1(2.0), VD1(-3.0));
+    p = VLUT_PREP(VISUB(VISRL(b, 52), VI1(1022))); /* binade 2^j -> slot j + 1 */
+    q = VLUT(AG_ERFCX_C[20], p);
+    for (k = 19; k >= 0; k--)
+        q = VFMA(q, s, VLUT(AG_ERFCX_C[k], p));
+    *hg = VMUL(q, VD1(0.5));
+}
+
+AG_INLINE VD vd_gelu(VD x)
+{
+    VD erfz, e, hg, h;
+    VM small;
+    vd_gelu_core(x, &erfz, &e, &hg, &small);
+    h = VMUL(VMUL(x, hg), e); /* x erfc(|z|)/2, the small factor last */
+    h = VSEL(VLT(x, VD1(0.0)), h, VSUB(x, h));
+    h = VSEL(VGT(x, VD1(40.0)), x, h);
+    return VSEL(small, VMUL(VMUL(VD1(0.5), x), VADD(VD1(1.0), erfz)), h);
+}
+
+/* gelu'(x) = Phi(x) + x phi(x): Phi = (1 + erf z)/2 where |z| < 0.5, else erfc(|z|)/2 = e hg
+   (x < 0) or 1 minus it; phi = e / sqrt(2 pi).  +-inf give NaN (x * 0), like the libm loop. */
+AG_INLINE VD vd_gelu_grad(VD x)
+{
+    VD erfz, e, hg, hc, Phi;
+    VM small;
+    vd_gelu_core(x, &erfz, &e, &hg, &small);
+    hc = VMUL(hg, e);
+    Phi = VSEL(VLT(x, VD1(0.0)), hc, VSUB(VD1(1.0), hc));
+    Phi = VSEL(small, VMUL(VD1(0.5), VADD(VD1(1.0), erfz)), Phi);
+    return VFMA(VMUL(x, e), VD1(0.39894228040143267794), Phi);
+}
+
 #ifdef AG_GEMM_H
 /* the GEMM epilogue's activations (gemm.h codes): relu, leaky_relu (slope pv), tanh, sigmoid,
-   elu (alpha pv); gelu is not here (its callers use libm's erfc).  NaN passes. */
+   gelu, elu (alpha pv).  NaN passes. */
 AG_INLINE VD vd_act(VD x, int act, VD pv)
 {
     VM pos = VNGE(VD1(0.0), x); /* x > 0 or NaN: x itself */
@@ -188,6 +255,7 @@ AG_INLINE VD vd_act(VD x, int act, VD pv)
     case AG_ACT_LEAKY_RELU: return VSEL(pos, x, VMUL(x, pv));
     case AG_ACT_TANH: return vd_tanh(x);
     case AG_ACT_SIGMOID: return vd_sigmoid(x);
+    case AG_ACT_GELU: return vd_gelu(x);
     case AG_ACT_ELU: return VSEL(pos, x, VMUL(pv, vd_expm1(x)));
     default: return x;
     }
@@ -228,3 +296,6 @@ AG_INLINE VD vd_act(VD x, int act, VD pv)
 #undef VISRL
 #undef VISLL
 #undef VSCALE
+#undef VLUT_T
+#undef VLUT_PREP
+#undef VLUT

@@ -40,10 +40,9 @@
     X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
     X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : y + a)                                  \
     X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
-    /* gelu via erfc(-x/sqrt2) = 1 + erf(x/sqrt2), without the cancellation for x < 0; in    \
-       double, so that the rounding of x/sqrt2 and x*x does not cost float32 the tail */     \
-    X(gelu, 0.5 * x * erfc(-(double)x * AG_SQRT1_2),                                     \
-      0.5 * erfc(-(double)x * AG_SQRT1_2) + x * AG_INV_SQRT_2PI * exp(-(double)x * x / 2)) \
+    /* gelu = x/2 erfc(-x/sqrt2) in double (kernels/vmath.c): no cancellation for x < 0,    \
+       and e^{-x^2/2} from an exact x^2, so the tail keeps its digits */                     \
+    X(gelu, ag_gelu_scalar((double)x), ag_gelu_grad_scalar((double)x))                 \
     X(silu, x * SIGM(x), SIGM(x) * (1 + x * (1 - SIGM(x))))                              \
     X(erf, erf(x), (T)AG_2_SQRTPI * exp(-x * x))                                         \
     X(sign, x != x ? x : (T)((x > 0) - (x < 0)), 0)                                      \
