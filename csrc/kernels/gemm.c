@@ -26,7 +26,7 @@
  * the 96 KiB B micro-panel in L1 (L2 feeds it fast enough); MC=168 keeps
  * the 504 KiB A block in L2; NC=2048 (6 MiB B panel in L3).  f64: MR=14,
  * NR=16, KC=512, MC=126, NC=2048.  KC and MC are evened out so that the
- * last block is not a sliver.
+ * last block is not a sliver (KC then rounded up to whole cache lines).
  *
  * The epilogue of the product is split across the pc loop: the first
  * rank-KC update applies beta and the bias, later ones accumulate

@@ -27,18 +27,34 @@ static double erf_small(double z)
     return q * z;
 }
 
+/* lo with hi + lo = x^2 exactly, hi = x * x rounded (|x| <= 40) */
+static double sq_lo(double x, double hi)
+{
+#ifdef FP_FAST_FMA
+    return fma(x, x, -hi);
+#else
+    /* Dekker's product: x split into two 26-bit halves */
+    double c = 134217729.0 * x, xh = c - (c - x), xl = x - xh;
+    return ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl;
+#endif
+}
+
+/* e^{-x^2/2} for |x| <= 40 */
 static double exp_neg_half_sq(double x)
 {
-    double hi = x * x, lo, e;
-#ifdef FP_FAST_FMA
-    lo = fma(x, x, -hi);
-#else
-    /* Dekker's product: x split into two 26-bit halves (|x| <= 40), hi + lo = x^2 exactly */
-    double c = 134217729.0 * x, xh = c - (c - x), xl = x - xh;
-    lo = ((xh * xh - hi) + 2.0 * xh * xl) + xl * xl;
-#endif
-    e = exp(-0.5 * hi);
+    double hi = x * x, lo = sq_lo(x, hi), e = exp(-0.5 * hi);
     return e - e * (0.5 * lo);
+}
+
+double ag_exp_neg_sq(double x)
+{
+    double hi, lo, e;
+    if (!(fabs(x) <= 40.0))
+        return x != x ? x : 0.0; /* e^-1600 underflows; NaN passes */
+    hi = x * x;
+    lo = sq_lo(x, hi);
+    e = exp(-hi);
+    return e - e * lo;
 }
 
 static double erfcx_half(double az)

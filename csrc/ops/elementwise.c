@@ -44,7 +44,7 @@
        and e^{-x^2/2} from an exact x^2, so the tail keeps its digits */                     \
     X(gelu, ag_gelu_scalar((double)x), ag_gelu_grad_scalar((double)x))                 \
     X(silu, x * SIGM(x), SIGM(x) * (1 + x * (1 - SIGM(x))))                              \
-    X(erf, erf(x), (T)AG_2_SQRTPI * exp(-x * x))                                         \
+    X(erf, erf(x), (T)(AG_2_SQRTPI * ag_exp_neg_sq((double)x)))                           \
     X(sign, x != x ? x : (T)((x > 0) - (x < 0)), 0)                                      \
     X(step, x > 0, 0)                                                                    \
     X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))
