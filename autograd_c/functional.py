@@ -17,6 +17,13 @@ import numpy as np
 
 from . import _core
 from ._core import Tensor
+from .autograd import enable_grad
+
+# Every transform evaluates f and runs its backward with recording on, whatever the caller's
+# grad mode: a transform's result must not depend on a no_grad() around the call (under one, the
+# reverse-mode transforms used to return zeros).  A no_grad() inside f is still respected, as
+# in torch.func.
+_recording = enable_grad()
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
@@ -82,6 +89,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
     >>> float(v), g.numpy().tolist()
     (5.0, [2.0, 4.0])
     """
+    @_recording
     def transformed(*args):
         if not args:
             raise TypeError("value_and_grad: the function needs at least one positional argument")
@@ -157,8 +165,10 @@ def vjp(f, *primals):
         raise TypeError("vjp: needs at least one primal")
     nested = _nested(primals)
     xs = [_input(p) for p in primals]
-    out = _as_output(f(*xs), "vjp")
+    with enable_grad():
+        out = _as_output(f(*xs), "vjp")
 
+    @_recording
     def vjp_fn(cotangent):
         ct = _core.tensor(cotangent, dtype=out.dtype) if not isinstance(cotangent, Tensor) else cotangent
         if tuple(ct.shape) != tuple(out.shape):
@@ -200,9 +210,10 @@ def jvp(f, primals, tangents):
                              f"shape {tuple(x.shape)}")
         x._set_tangent(tt.astype(x.dtype))
         xs.append(x)
-    # no no_grad() here: the inputs do not require grad, so nothing is recorded for them, and a
-    # grad inside f (jvp of grad: forward-over-reverse) must still be able to record
-    out = _as_output(f(*xs), "jvp")
+    # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
+    # inside f (jvp of grad: forward-over-reverse) must be able to record
+    with enable_grad():
+        out = _as_output(f(*xs), "jvp")
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
@@ -214,6 +225,7 @@ def jvp(f, primals, tangents):
 _MODES = ("auto", "forward", "reverse")
 
 
+@_recording
 def jacobian(f, *args, argnums=0, mode="auto"):
     """The Jacobian of ``f`` at ``args``, shaped ``out.shape + x.shape``.
 
@@ -337,6 +349,7 @@ def _jacobian_reverse(out, targets):
 
 
 # ------------------------------------------------------------------------------ second order
+@_recording
 def hessian(f, x):
     """The Hessian of scalar ``f`` at ``x`` (shape ``x.shape + x.shape``), by forward-over-
     reverse: a batch of tangents (the identity) rides through the forward and the backward pass.
@@ -353,6 +366,7 @@ def hessian(f, x):
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian")
 
 
+@_recording
 def hvp(f, x, v):
     """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming H
     (forward-over-reverse with one tangent).

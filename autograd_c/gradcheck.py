@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import _core
-from .autograd import no_grad
+from .autograd import enable_grad, no_grad
 
 __all__ = ["numerical_grad", "gradcheck", "GradcheckError"]
 
@@ -97,10 +97,11 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
     xs = [_core.tensor(_as_float64(x), dtype="float64", requires_grad=True) for x in inputs]
-    out = f(*xs)
-    if not isinstance(out, _core.Tensor) or out.size != 1:
-        raise ValueError("gradcheck: f must return a scalar tensor")
-    grads = _core._grad([out], None, xs, False, False, True)
+    with enable_grad():     # the check does not depend on the caller's grad mode
+        out = f(*xs)
+        if not isinstance(out, _core.Tensor) or out.size != 1:
+            raise ValueError("gradcheck: f must return a scalar tensor")
+        grads = _core._grad([out], None, xs, False, False, True)
     num = numerical_grad(f, *[x.numpy() for x in xs], eps=eps)
     if len(xs) == 1:
         num = [num]

@@ -313,3 +313,39 @@ def test_tangents_with_different_batch_sizes_are_refused():
     b._set_tangent(np.ones((4, 3)))
     with pytest.raises(ValueError, match="tangents have different batch sizes"):
         a + b
+
+
+def test_transforms_ignore_an_outer_no_grad_and_respect_an_inner_one():
+    # a function transform's result must not depend on a no_grad() around the call: under one,
+    # the reverse-mode transforms used to return zeros (and gradcheck of a function that takes
+    # a grad inside gave a numerical gradient of 0).  A no_grad() inside f still cuts the
+    # gradient (torch.func semantics), and the caller's mode is restored afterwards.
+    f = lambda x: (x ** 3).sum()  # noqa: E731
+    x = np.array([1.0, -2.0, 0.5])
+    v = np.array([1.0, 0.5, -2.0])
+    calls = {
+        "grad": lambda: ag.grad(f)(x),
+        "value_and_grad": lambda: ag.value_and_grad(f)(x)[1],
+        "vjp": lambda: ag.vjp(lambda t: t ** 3, x)[1](v)[0],
+        "jvp": lambda: ag.jvp(lambda t: t ** 3, (x,), (v,))[1],
+        "jacobian reverse": lambda: ag.jacobian(lambda t: t ** 3, x, mode="reverse"),
+        "jacobian forward": lambda: ag.jacobian(lambda t: t ** 3, x, mode="forward"),
+        "hessian": lambda: ag.hessian(f, x),
+        "hvp": lambda: ag.hvp(f, x, v),
+        "grad of grad": lambda: ag.grad(lambda t: ag.grad(f)(t).sum())(x),
+    }
+    exact = {"grad": 3 * x ** 2, "value_and_grad": 3 * x ** 2, "vjp": 3 * x ** 2 * v,
+             "jvp": 3 * x ** 2 * v, "jacobian reverse": np.diag(3 * x ** 2),
+             "jacobian forward": np.diag(3 * x ** 2), "hessian": np.diag(6 * x), "hvp": 6 * x * v,
+             "grad of grad": 6 * x}
+    for name, call in calls.items():
+        with ag.no_grad():
+            got = call().numpy()
+            assert not ag.is_grad_enabled(), name
+        np.testing.assert_allclose(got, exact[name], rtol=1e-15, err_msg=name)
+        np.testing.assert_allclose(call().numpy(), exact[name], rtol=1e-15, err_msg=name)
+    with ag.no_grad():
+        assert ag.gradcheck(lambda t: ag.grad(f)(t).sum(), (x,))
+    # inner no_grad: the cubic term is a constant to the transform
+    g = ag.grad(lambda t: (t * t).sum() + ag.no_grad()(lambda: (t * t * t).sum())())(x)
+    np.testing.assert_array_equal(g.numpy(), 2 * x)

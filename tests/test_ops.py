@@ -99,6 +99,16 @@ def np_gelu(x):
     return 0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))
 
 
+def np_gelu_grad(x):
+    return 0.5 * (1.0 + _erf(x / math.sqrt(2.0))) + x * np.exp(-x * x / 2) / math.sqrt(2 * math.pi)
+
+
+def ag_gelu_grad(x):
+    """gelu'(x) as a differentiable tensor: the gelu_grad primitive that a create_graph
+    backward of gelu records"""
+    return ag.grad(lambda t: ag.gelu(t).sum())(x)
+
+
 def np_elu(x, alpha=1.0):
     return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
 
@@ -240,6 +250,7 @@ OPS = [
     unary("elu", ag.elu, np_elu, away0, kwargs=[{}, dict(alpha=1.7)]),
     unary("softplus", ag.softplus, lambda x: np.logaddexp(0, x)),
     unary("gelu", ag.gelu, np_gelu),
+    unary("gelu_grad", ag_gelu_grad, np_gelu_grad),
     unary("silu", ag.silu, lambda x: x * np_sigmoid(x)),
     unary("erf", ag.erf, _erf),
     unary("clip", ag.clip, lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max), away_from([-0.5, 0.7]),

@@ -481,3 +481,30 @@ def test_erf_gradient_keeps_its_digits_in_the_tail():
         assert (t.grad.numpy()[~ok] == 0).all()
         err = np.abs(t.grad.numpy()[ok].astype(np.float64) - ref[ok]) / np.spacing(np.abs(r[ok])).astype(np.float64)
         assert err.max() <= tol, (dtype, float(err.max()), float(xd[ok][np.argmax(err)]))
+
+
+def test_gelu_higher_derivatives_keep_the_tail():
+    # a differentiable backward (create_graph, hessian, grad of grad) used to compose gelu' as
+    # (1 + erf(x/sqrt2))/2 + x phi(x), which cancels for x < 0 (0.7% off at x = -12); it is now
+    # one op, gelu_grad, whose own derivative is phi(x) (2 - x^2).  Values against mpmath, and
+    # the second and third derivatives against central differences of the first and second.
+    import mpmath as mp
+    mp.mp.dps = 30
+    xs = np.array([-30.0, -20.0, -12.0, -8.0, -5.0, -2.0, -0.5, 0.0, 0.3, 1.0, 3.0, 7.0])
+
+    def mpv(v, k):
+        x = mp.mpf(float(v))
+        phi = mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+        return float([mp.erfc(-x / mp.sqrt(2)) / 2 + x * phi, phi * (2 - x * x)][k])
+
+    x = ag.tensor(xs, requires_grad=True)
+    ag.gelu(x).sum().backward(create_graph=True)
+    g1 = x.grad
+    np.testing.assert_allclose(g1.numpy(), [mpv(v, 0) for v in xs], rtol=2e-15, atol=0)
+    H = ag.hessian(lambda t: ag.gelu(t).sum(), xs).numpy()
+    np.testing.assert_allclose(np.diag(H), [mpv(v, 1) for v in xs], rtol=1e-14, atol=0)
+    assert (H - np.diag(np.diag(H)) == 0).all()
+    # third order: gradcheck the second derivative, sum(gelu''(x)), through its own backward
+    d1 = ag.grad(lambda t: ag.gelu(t).sum())
+    d2 = ag.grad(lambda t: d1(t).sum())
+    assert ag.gradcheck(lambda t: d2(t).sum(), (np.array([-3.0, -1.2, 0.4, 1.5, 2.5]),))

@@ -46,6 +46,15 @@ static double exp_neg_half_sq(double x)
     return e - e * (0.5 * lo);
 }
 
+double ag_gelu_grad2_scalar(double x)
+{
+    if (x != x)
+        return x;
+    if (!(fabs(x) <= 40.0))
+        return (2.0 - x * x) * 0.0; /* 0 beyond 40; NaN at +-inf, like gelu' */
+    return exp_neg_half_sq(x) * 0.39894228040143267794 * (2.0 - x * x);
+}
+
 double ag_exp_neg_sq(double x)
 {
     double hi, lo, e;

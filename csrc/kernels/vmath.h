@@ -54,6 +54,7 @@ ag_vmath_f64_fn ag_vmath_active_f64(int op);
    kernels (vmath_f64.h): the portable loops and the generic GEMM epilogue use them */
 double ag_gelu_scalar(double x);
 double ag_gelu_grad_scalar(double x);
+double ag_gelu_grad2_scalar(double x); /* gelu''(x) = phi(x) (2 - x^2) */
 /* e^{-x^2} with x^2 taken exactly (hi + lo): no relative error of ~2 x^2 eps from rounding x^2
    (erf's derivative) */
 double ag_exp_neg_sq(double x);
