@@ -11,6 +11,7 @@ All modes come from the per-op rules of the C core:
 - the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
   then through the (differentiable) VJP rules of the backward.
 """
+import threading
 import weakref
 
 import numpy as np
@@ -24,6 +25,32 @@ from .autograd import enable_grad
 # reverse-mode transforms used to return zeros).  A no_grad() inside f is still respected, as
 # in torch.func.
 _recording = enable_grad()
+
+# How many transforms are evaluating their function on this thread right now.  A transform
+# called while another one evaluates its function is nested in it: its result must stay
+# differentiable (and keep its tangents), even when the outer transform's variable reaches it
+# only through a closure, which the arguments do not show.
+_state = threading.local()
+
+
+def _depth():
+    return getattr(_state, "depth", 0)
+
+
+class _evaluating:
+    """Context: a transform evaluates the user's function."""
+
+    def __enter__(self):
+        _state.depth = _depth() + 1
+
+    def __exit__(self, *exc):
+        _state.depth -= 1
+        return False
+
+
+def _call(f, xs):
+    with _evaluating():
+        return f(*xs)
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
@@ -68,13 +95,45 @@ def _argnums_tuple(argnums, nargs, who):
 
 
 def _nested(args):
-    return any(isinstance(a, Tensor) and (a.requires_grad or a.tangent is not None) for a in args)
+    """Is this transform nested in another one (see _depth), or given a tensor that an outer
+    computation differentiates?"""
+    return _depth() > 0 or any(isinstance(a, Tensor) and (a.requires_grad or a.tangent is not None)
+                               for a in args)
 
 
 def _as_output(out, who):
     if not isinstance(out, Tensor):
-        out = _core.tensor(np.asarray(out, dtype=np.float64), dtype="float64")
+        a = np.asarray(out)
+        if a.dtype.kind not in "biuf":
+            # e.g. a function that forgot to return: None would become a NaN constant, and
+            # its gradient silent zeros
+            raise TypeError(f"{who}: the function returned {type(out).__name__}, expected a "
+                            "tensor or a number")
+        out = _core.tensor(a.astype(np.float64), dtype="float64")
     return out
+
+
+def _jacobian_by_rows(out, targets):
+    """d out / d targets, one recorded (create_graph) backward pass per element of out.
+
+    Nested in another transform, the Jacobian, Hessian and jvp are built this way instead of
+    from tangents: tangents are not recorded on the tape, so an outer reverse pass could not
+    differentiate them (it would see zeros).  Slower, m passes instead of one, but every result
+    stays differentiable by both modes."""
+    flat = _core.reshape(out, (-1,))
+    rows = [[] for _ in targets]
+    for i in range(flat.size):
+        gs = _core._grad([flat[i]], None, targets, True, True, True)
+        for k, (t, g) in enumerate(zip(targets, gs)):
+            rows[k].append(_core.zeros_like_tensor(t) if g is None else g)
+    res = []
+    for k, t in enumerate(targets):
+        shape = tuple(out.shape) + tuple(t.shape)
+        if not rows[k]:
+            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
+        else:
+            res.append(_core.reshape(_core.stack(rows[k]), shape))
+    return res
 
 
 # ------------------------------------------------------------------------------ reverse mode
@@ -94,11 +153,11 @@ def value_and_grad(f, argnums=0, has_aux=False):
         if not args:
             raise TypeError("value_and_grad: the function needs at least one positional argument")
         single, nums = _argnums_tuple(argnums, len(args), "grad")
-        nested = _nested([args[i] for i in nums])
+        nested = _nested(args)
         xs = list(args)
         for i in nums:
             xs[i] = _input(args[i])
-        res = f(*xs)
+        res = _call(f, xs)
         aux = None
         if has_aux:
             if not (isinstance(res, tuple) and len(res) == 2):
@@ -166,7 +225,7 @@ def vjp(f, *primals):
     nested = _nested(primals)
     xs = [_input(p) for p in primals]
     with enable_grad():
-        out = _as_output(f(*xs), "vjp")
+        out = _as_output(_call(f, xs), "vjp")
 
     @_recording
     def vjp_fn(cotangent):
@@ -201,9 +260,15 @@ def jvp(f, primals, tangents):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
+    nested = _nested(primals)
     xs = []
     for k, (p, t) in enumerate(zip(primals, tangents)):
-        x = _input(p, requires_grad=False) if not isinstance(p, Tensor) else _core.tensor(p, dtype=p.dtype)
+        if not isinstance(p, Tensor):
+            x = _input(p, requires_grad=False)
+        elif nested and p.requires_grad:
+            x = p.clone()  # a recorded copy: an outer reverse pass sees through this jvp
+        else:
+            x = _core.tensor(p, dtype=p.dtype)
         tt = t if isinstance(t, Tensor) else _core.tensor(np.asarray(t), dtype=x.dtype)
         if tuple(tt.shape) != tuple(x.shape):
             raise ValueError(f"jvp: tangent {k} has shape {tuple(tt.shape)} but primal {k} has "
@@ -212,13 +277,40 @@ def jvp(f, primals, tangents):
         xs.append(x)
     # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
     # inside f (jvp of grad: forward-over-reverse) must be able to record
+    if _depth() > 0:
+        return _jvp_by_reverse(f, xs)
     with enable_grad():
-        out = _as_output(f(*xs), "jvp")
+        out = _as_output(_call(f, xs), "jvp")
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
     result = out.detach()
     return result, _core.tensor(t_out, dtype=out.dtype)
+
+
+def _jvp_by_reverse(f, xs):
+    """jvp nested in another transform, by two recorded reverse passes (see _jacobian_by_rows):
+    g(u) = J^T u is linear in a cotangent u, and J t = d/du <g(u), t>."""
+    tans = [x.tangent for x in xs]
+    leaves = []
+    for x in xs:
+        x._set_tangent(None)
+        leaves.append(x if x.requires_grad else _core.tensor(x, dtype=x.dtype, requires_grad=True))
+    with enable_grad():
+        out = _as_output(_call(f, leaves), "jvp")
+        if not out.requires_grad:
+            return out, _core.zeros_like_tensor(out)
+        u = _core.tensor(np.zeros(tuple(out.shape)), dtype=out.dtype, requires_grad=True)
+        gs = _core._grad([out], [u], leaves, True, True, True)
+        s = None
+        for g, t in zip(gs, tans):
+            if g is not None:
+                term = (g * t).sum()
+                s = term if s is None else s + term
+        if s is None or not s.requires_grad:
+            return out, _core.zeros_like_tensor(out)
+        t_out, = _core._grad([s], None, [u], True, True, True)
+    return out, (_core.zeros_like_tensor(out) if t_out is None else t_out)
 
 
 # ------------------------------------------------------------------------------ Jacobians
@@ -247,6 +339,10 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     if not args:
         raise TypeError("jacobian: needs at least one argument")
     single, nums = _argnums_tuple(argnums, len(args), "jacobian")
+    if _depth() > 0:
+        xs, out = _eval_reverse(f, args, nums)
+        res = _jacobian_by_rows(out, [xs[i] for i in nums])
+        return res[0] if single else tuple(res)
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
     if mode == "auto":
@@ -265,7 +361,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     else:
         if out is None:
             xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_reverse(out, [xs[i] for i in nums])
+        res = _jacobian_reverse(out, [xs[i] for i in nums], _nested(args))
     return res[0] if single else tuple(res)
 
 
@@ -294,9 +390,14 @@ def _auto_store(f, key, m):
 
 
 def _jacobian_forward(f, args, nums, d):
+    nested = _nested(args)
     xs = list(args)
     for i in nums:
-        xs[i] = _input(args[i], requires_grad=False)
+        a = args[i]
+        if nested and isinstance(a, Tensor) and a.requires_grad:
+            xs[i] = a.clone()  # a recorded copy carries this jacobian's tangents
+        else:
+            xs[i] = _input(a, requires_grad=False)
     targets = [xs[i] for i in nums]
     if len(targets) == 1:
         # the identity made by the core carries the diagonal hint (ops skip the dense work)
@@ -309,8 +410,18 @@ def _jacobian_forward(f, args, nums, d):
             tan[off:off + n] = np.eye(n, dtype=t.dtype)
             t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
             off += n
-    out = _as_output(f(*xs), "jacobian")
+    out = _as_output(_call(f, xs), "jacobian")
     tan = out.tangent
+    if nested and tan is not None:
+        # the same blocks as below, by recorded ops, so that an outer transform sees through
+        tan = _core.reshape(tan, (d, -1))
+        res, off = [], 0
+        for t in targets:
+            n = t.size
+            block = _core.reshape(tan[off:off + n].T, tuple(out.shape) + tuple(t.shape))
+            res.append(block)
+            off += n
+        return res
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
     tan = np.asarray(tan).reshape(d, -1)  # (d, m)
@@ -318,7 +429,8 @@ def _jacobian_forward(f, args, nums, d):
     for t in targets:
         n = t.size
         block = tan[off:off + n].T.reshape(tuple(out.shape) + tuple(t.shape))
-        res.append(_core.tensor(np.ascontiguousarray(block), dtype=out.dtype))
+        # np.array, not np.ascontiguousarray: that one turns a 0-d block into shape (1,)
+        res.append(_core.tensor(np.array(block, order="C"), dtype=out.dtype))
         off += n
     return res
 
@@ -327,16 +439,16 @@ def _eval_reverse(f, args, nums):
     xs = list(args)
     for i in nums:
         xs[i] = _input(args[i], requires_grad=True)
-    return xs, _as_output(f(*xs), "jacobian")
+    return xs, _as_output(_call(f, xs), "jacobian")
 
 
-def _jacobian_reverse(out, targets):
+def _jacobian_reverse(out, targets, nested=False):
     m = out.size
     if not out.requires_grad:
         return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
     seed = _core.zeros_like_tensor(out)
     seed._set_tangent(_core.eye_batched_like(out))
-    gs = _core._grad([out], [seed], targets, False, False, True)
+    gs = _core._grad([out], [seed], targets, nested, nested, True)
     res = []
     for t, g in zip(targets, gs):
         tg = None if g is None else g.tangent
@@ -361,9 +473,10 @@ def hessian(f, x):
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
     """
-    t = _fresh_leaf(x)
+    nested = _nested((x,))
+    t = _fresh_leaf(x, nested)
     t._set_tangent(_core.eye_batched_like(t))
-    return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian")
+    return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
 
 
 @_recording
@@ -377,29 +490,48 @@ def hvp(f, x, v):
     >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
     [6.0, 0.0]
     """
-    t = _fresh_leaf(x)
+    nested = _nested((x, v))
+    t = _fresh_leaf(x, nested)
     vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
     t._set_tangent(vv.astype(t.dtype))
-    return _second_order(f, t, tuple(t.shape), "hvp")
+    return _second_order(f, t, tuple(t.shape), "hvp", nested)
 
 
-def _fresh_leaf(x):
-    """A new float leaf holding x's values: hessian/hvp attach their own tangent to it."""
+def _fresh_leaf(x, nested=False):
+    """A new float leaf holding x's values: hessian/hvp attach their own tangent to it.  Nested
+    in another transform, a recorded copy of a differentiated x instead, so that the outer
+    transform sees through."""
     if isinstance(x, Tensor):
+        if nested and x.requires_grad:
+            return x.clone()
         return _core.tensor(x, dtype=x.dtype, requires_grad=True)
     return _input(x, requires_grad=True)
 
 
-def _second_order(f, t, shape, who):
-    out = _as_output(f(t), who)
+def _second_order(f, t, shape, who, nested=False):
+    tangent = t.tangent
+    nested = nested and _depth() > 0
+    if nested:
+        t._set_tangent(None)  # reverse over reverse instead (see _jacobian_by_rows)
+    out = _as_output(_call(f, (t,)), who)
     if out.size != 1:
         raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
     if not out.requires_grad:
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
-    g, = _core._grad([out], None, [t], False, False, False)
+    if nested:
+        g, = _core._grad([out], None, [t], True, True, True)
+        if g is None or not g.requires_grad:
+            return _core.tensor(np.zeros(shape), dtype=t.dtype)
+        if who == "hvp":
+            hv, = _core._grad([(g * tangent).sum()], None, [t], True, True, True)
+            return _core.zeros_like_tensor(t) if hv is None else hv
+        return _jacobian_by_rows(g, [t])[0]
+    g, = _core._grad([out], None, [t], nested, nested, False)
     tg = g.tangent
     if tg is None:
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
+    if nested:
+        return _core.reshape(tg, shape)
     return _core.tensor(np.asarray(tg).reshape(shape), dtype=t.dtype)

@@ -39,7 +39,9 @@ def solve(a, b):
     a_t = _core._coerce_public(a, b)
     b_t = _core._coerce_public(b, a_t)
     if b_t.ndim == 1:
-        return _core.reshape(_core._solve(a_t, _core.reshape(b_t, (-1, 1))), (-1,))
+        # one right-hand side for every matrix of a batch: (..., n, 1) -> (..., n), as numpy
+        x = _core._solve(a_t, _core.reshape(b_t, (-1, 1)))
+        return _core.reshape(x, tuple(x.shape[:-1]))
     return _core._solve(a_t, b_t)
 
 

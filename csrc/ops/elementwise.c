@@ -38,7 +38,8 @@
     X(sigmoid, SIGM(x), y * (1 - y))                                                     \
     X(relu, x <= 0 ? 0 : x, x > 0) /* NaN in, NaN out (like numpy.maximum(x, 0)) */     \
     X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
-    X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : y + a)                                  \
+    /* elu' = a e^x for x <= 0, not y + a (= a expm1(x) + a, which cancels for x << 0) */     \
+    X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : a * exp(x))                             \
     X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
     /* gelu = x/2 erfc(-x/sqrt2) in double (kernels/vmath.c): no cancellation for x < 0,    \
        and e^{-x^2/2} from an exact x^2, so the tail keeps its digits */                     \
@@ -540,6 +541,13 @@ static ag_tensor *minmax_mask(int op, ag_tensor *a, ag_tensor *b)
     return CADD(m, cscale(cbin(AG_OP_eq, own(a), own(b)), 0.5));
 }
 
+/* the exponent of a^(b-1) in d(a^b)/da = b a^(b-1): b - 1, but 0 where b == 0, so that a zero
+   exponent gives 0 * a^0 = 0 rather than 0 * inf at a = 0 (PyTorch's convention) */
+static ag_tensor *pow_grad_exponent(ag_tensor *b)
+{
+    return CADD(ag_add_scalar(b, -1.0), cbin(AG_OP_eq, own(b), cconst(b, 0.0)));
+}
+
 static int vjp_binary(ag_vjp_ctx *c)
 {
     ag_tensor *a = c->in[0], *b = c->in[1], *g = c->g;
@@ -563,7 +571,7 @@ static int vjp_binary(ag_vjp_ctx *c)
         if (nb && !(*gb = cun(AG_OP_neg, CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
         break;
     case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
-        if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))))
+        if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), pow_grad_exponent(b)))))
             return -1;
         if (nb && !(*gb = CMUL(CMUL(own(g), ag_binary(AG_OP_pow, a, b)), log_or_zero(a)))) return -1;
         break;
@@ -621,7 +629,7 @@ static ag_tensor *jvp_binary(int op, ag_tensor **in, int nin, ag_tensor *out, ag
         r = add_opt(ta, tb ? cun(AG_OP_neg, CMUL(tb, own(out))) : NULL);
         return r ? CDIV(r, own(b)) : NULL;
     case AG_OP_pow:
-        return add_opt(ta ? CMUL(ta, CMUL(own(b), cbin(AG_OP_pow, own(a), ag_add_scalar(b, -1.0)))) : NULL,
+        return add_opt(ta ? CMUL(ta, CMUL(own(b), cbin(AG_OP_pow, own(a), pow_grad_exponent(b)))) : NULL,
                        tb ? CMUL(tb, CMUL(own(out), log_or_zero(a))) : NULL);
     case AG_OP_maximum:
     case AG_OP_minimum: {

@@ -224,9 +224,16 @@ static int vjp_matmul(ag_vjp_ctx *c)
 static ag_tensor *jvp_matmul(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin,
                              const ag_params *p)
 {
-    ag_tensor *r1 = tin[0] ? matmul_nd(tin[0], in[1]) : NULL;
-    ag_tensor *r2 = tin[1] ? matmul_nd(in[0], tin[1]) : NULL;
-    (void)op; (void)nin; (void)out; (void)p;
+    /* a tangent with leading batch axes (many directions at once) first gets unit axes for the
+       batch axes that only the other operand has, so that its own batch axes stay in front
+       instead of being broadcast against the other operand's */
+    ag_tensor *t0 = tin[0] ? ag_align_tangent(tin[0], in[0], out->ndim) : NULL;
+    ag_tensor *t1 = tin[1] ? ag_align_tangent(tin[1], in[1], out->ndim) : NULL;
+    ag_tensor *r1 = t0 ? matmul_nd(t0, in[1]) : NULL;
+    ag_tensor *r2 = t1 ? matmul_nd(in[0], t1) : NULL;
+    (void)op; (void)nin; (void)p;
+    ag_tensor_decref(t0);
+    ag_tensor_decref(t1);
     if ((tin[0] && !r1) || (tin[1] && !r2)) { ag_tensor_decref(r1); ag_tensor_decref(r2); return NULL; }
     if (!r1) return r2;
     if (!r2) return r1;
@@ -273,7 +280,8 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
 /* ------------------------------------------------------------------ fused dense layer
  * y = act(x W^T + b): x (..., in), W (out, in), b (out,); p.flag = activation, p.d[0] = its
  * parameter.  The VJP reads the activation's derivative from y alone (relu, leaky_relu with a
- * positive slope, tanh, sigmoid, elu), so y is all it saves besides x and W. */
+ * positive slope, tanh, sigmoid), so y is all it saves besides x and W; gelu and elu run as a
+ * plain linear node followed by the activation's own node (see ag_linear). */
 static int act_op(int act)
 {
     switch (act) {
@@ -287,12 +295,23 @@ static int act_op(int act)
     }
 }
 
+/* rows of the layer: the product of x's leading dims (not x.size / in_features, which is
+   0 / 0 for in_features = 0) */
+static int64_t lin_rows(const ag_tensor *x)
+{
+    int64_t n = 1;
+    int d;
+    for (d = 0; d < x->ndim - 1; d++)
+        n *= x->shape[d];
+    return n;
+}
+
 static ag_tensor *linear_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
     ag_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *x2, *bc = NULL, *o;
     int64_t N, I = w->shape[1], O = w->shape[0], sh[AG_MAXDIM], x2s[2];
     (void)op;
-    N = I ? x->size / I : 0;
+    N = lin_rows(x);
     x2s[0] = N;
     x2s[1] = I;
     /* a 2-D view of x when its leading dims merge, else a copy */
@@ -348,7 +367,7 @@ static int vjp_linear(ag_vjp_ctx *c)
     int st = 0;
     dz = linear_dz(c);
     if (!dz) return -1;
-    s2[0] = I ? x->size / I : 0;
+    s2[0] = lin_rows(x);
     s2[1] = O;
     dz2 = ag_reshape(dz, 2, s2);
     ag_tensor_decref(dz);
@@ -378,7 +397,7 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
                              const ag_params *p)
 {
     ag_tensor *x = in[0], *w = in[1], *tz = NULL, *t, *x2, *o2, *ty, *r;
-    int64_t O = w->shape[0], I = w->shape[1], N = I ? x->size / I : 0, s2[2], s3[2];
+    int64_t O = w->shape[0], I = w->shape[1], N = lin_rows(x), s2[2], s3[2];
     int aop = act_op(p->flag);
     (void)op;
     s2[0] = N; s2[1] = I;
@@ -398,8 +417,14 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
     if (nin > 2 && tin[2]) {
         s3[0] = 1; s3[1] = O;
         t = ag_reshape_core(tin[2], 1, 2, s3);
+        if (t && !tz) {
+            /* only the bias moves: its tangent, one row, spread over the N rows */
+            s3[0] = N;
+            tz = ag_tensor_zeros(x->dtype, 2, s3);
+            if (!tz) { ag_tensor_decref(t); return NULL; }
+        }
         if (tz && t) { ag_tensor *s = ag_add(tz, t); ag_tensor_decref(tz); ag_tensor_decref(t); tz = s; }
-        else if (!tz) tz = t;
+        else { ag_tensor_decref(tz); tz = NULL; }
         if (!tz) return NULL;
     }
     s3[0] = N; s3[1] = O;
@@ -449,9 +474,9 @@ ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double a
         ag_set_error(AG_EVALUE, "linear: unknown activation code %d", act);
         return NULL;
     }
-    /* gelu's derivative needs the pre-activation: two nodes instead of one */
-    if (act == AG_ACT_GELU || (act == AG_ACT_LEAKY_RELU && act_param <= 0) ||
-        (act == AG_ACT_ELU && act_param <= 0)) {
+    /* gelu's and elu's derivatives need the pre-activation: two nodes instead of one (elu's
+       from y alone, y + alpha, cancels for z << 0: float32 lost it all below z = -17) */
+    if (act == AG_ACT_GELU || act == AG_ACT_ELU || (act == AG_ACT_LEAKY_RELU && act_param <= 0)) {
         z = ag_linear(x, w, b, AG_ACT_NONE, 0);
         if (!z) return NULL;
         r = act == AG_ACT_GELU ? ag_unary(AG_OP_gelu, z) : ag_unary_p(act_op(act), z, act_param);
