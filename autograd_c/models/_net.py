@@ -247,10 +247,21 @@ class _NetEstimator(BaseEstimator):
         batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         opt = self._make_optimizer(net, batch)
         if opt_state is not None:
+            # the options the estimator's parameters ask for now; loading the saved state would
+            # replace them with those of the previous call
+            current = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
             try:
                 opt.load_state_dict(opt_state)
             except ValueError:
                 pass  # a different optimizer/solver: start its state afresh
+            else:
+                # keep the moment buffers and step counts, re-apply the options.  scikit-learn's
+                # rules: a warm-start fit builds its optimizer from the current parameters
+                # (learning_rate_init, momentum, betas...), while partial_fit keeps the optimizer
+                # of its first call and only the L2 term follows the current alpha divided by
+                # the size of each batch
+                for g, cur in zip(opt.param_groups, current):
+                    g.update({"weight_decay": cur["weight_decay"]} if incremental else cur)
         X = np.ascontiguousarray(X, dtype=self._dtype)
         curve = []
         best_loss = getattr(self, "best_loss_", None)

@@ -171,6 +171,14 @@ class Sequential(Module):
         self.__dict__["_plan"] = None
         super().__setattr__(name, value)
 
+    def __getstate__(self):
+        # The fusion plan holds closures over *these* layers: a deep copy would keep computing
+        # with (and sending gradients to) the original's parameters, and closures do not pickle.
+        # Leave it out; the copy builds its own on its first forward.
+        state = self.__dict__.copy()
+        state["_plan"] = None
+        return state
+
     def _mods(self):
         return [m for _, m in self.named_children()]
 
@@ -202,7 +210,7 @@ class Sequential(Module):
             nxt = mods[i + 1] if i + 1 < len(mods) else None
             spec = nxt.fuse_spec() if nxt is not None and hasattr(nxt, "fuse_spec") else None
             if type(m) is Linear and spec is not None:
-                plan.append(_fused_step(m, nxt, spec))
+                plan.append(_fused_step(m, nxt))
                 i += 2
             else:
                 plan.append(m)
@@ -224,13 +232,15 @@ class Sequential(Module):
         return x
 
 
-def _fused_step(lin, act, spec):
-    name, kw = spec
-    slope = kw.get("negative_slope", 0.01)
-    alpha = kw.get("alpha", 1.0)
-
+def _fused_step(lin, act):
+    # fuse_spec() decided that the pair fuses; it is read again on every call, because the
+    # activation's settings (LeakyReLU.negative_slope, ELU.alpha) may change after the plan is
+    # built and must take effect on the next forward, as when the layers run one by one
     def step(x):
-        if lin.activation is not None:  # changed after the plan was built
+        cur = act.fuse_spec()
+        if lin.activation is not None or cur is None:  # changed after the plan was built
             return act(lin(x))
-        return _linear(x, lin.weight, lin.bias, name, slope, alpha)
+        name, kw = cur
+        return _linear(x, lin.weight, lin.bias, name, kw.get("negative_slope", 0.01),
+                       kw.get("alpha", 1.0))
     return step

@@ -15,6 +15,8 @@ __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_ent
            "HingeLoss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+# PyTorch's floor on p (1 - p) in the gradient of binary_cross_entropy
+_BCE_EPS = 1e-12
 
 
 def _reduce(loss, reduction, name):
@@ -225,6 +227,9 @@ def binary_cross_entropy(input, target, reduction="mean", weight=None):
     """-[t log p + (1 - t) log(1 - p)] for probabilities ``input``; each log is clamped at -100
     (PyTorch's convention) so that p = 0 or 1 gives a finite loss.
 
+    The gradient with respect to p is (p - t) / max(p (1 - p), 1e-12), as in PyTorch, so it
+    stays finite at p = 0 or 1 (and for a sigmoid output that rounded to 0 or 1).
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -237,9 +242,31 @@ def binary_cross_entropy(input, target, reduction="mean", weight=None):
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1] "
                          "(use binary_cross_entropy_with_logits for logits)")
     t = _target_like(target, x, "binary_cross_entropy")
-    lp = _core.clip(_core.log(x), -100.0, None)
-    lq = _core.clip(_core.log1p(-x), -100.0, None)
-    loss = -(t * lp + (1.0 - t) * lq) if not isinstance(t, Tensor) else -(t * lp + (1.0 - t) * lq)
+    # Where p (1 - p) >= eps, -(t log p + (1 - t) log1p(-p)) has exactly the wanted gradient
+    # (and higher derivatives), and its logs are >= log(eps) > -100, so no clamp is needed.
+    # Elsewhere (p near 0 or 1) the clamped logs of the values give the loss, and the gradient
+    # (p - t) / eps comes from the quadratic (p - p0)(p + p0 - 2t) / (2 eps), which is exactly 0
+    # at p = p0 (p's own values, detached): its derivative in p is (p - t) / eps and in t is 0,
+    # its second derivative in p is 1 / eps, i.e. that of PyTorch's linear backward.  Composing
+    # log(p) there instead would give a backward of 0 * inf = NaN through the clamp.
+    # Limitations at the edge: PyTorch's double backward also differentiates its floored
+    # denominator (so its second derivative there differs from 1 / eps), and its gradient in a
+    # target tensor uses unclamped logs (+-inf at p = 0 or 1) where this one uses the clamped
+    # logs of the loss value (finite).
+    eps = _BCE_EPS
+    safe = (1.0 - v) * v >= v.dtype.type(eps)
+    if safe.all():
+        loss = -(t * _core.log(x) + (1.0 - t) * _core.log1p(-x))
+    else:
+        with np.errstate(divide="ignore"):
+            a = np.where(safe, 0.0, -np.maximum(np.log(v), -100.0)).astype(v.dtype)
+            b = np.where(safe, 0.0, -np.maximum(np.log1p(-v), -100.0)).astype(v.dtype)
+        p0 = x.detach()
+        edge = t * a + (1.0 - t) * b + (x - p0) * (x + p0 - 2.0 * t) * (0.5 / eps)
+        # the log branch reads 0.5 where it is not used, so its (discarded) gradient is finite
+        ps = _core.where(safe.astype(v.dtype), x, 0.5)
+        inner = -(t * _core.log(ps) + (1.0 - t) * _core.log1p(-ps))
+        loss = _core.where(safe.astype(v.dtype), inner, edge)
     if weight is not None:
         loss = loss * (weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype))
     return _reduce(loss, reduction, "binary_cross_entropy")

@@ -1,13 +1,16 @@
 """nn.Module: the container that tracks parameters, sub-modules and buffers.
 
-Parameters are plain leaf :class:`autograd_c.Tensor` objects with ``requires_grad=True``
-(``Tensor`` is a C extension type, so there is no Parameter subclass: :func:`Parameter` is a
-factory).  Assigning such a tensor as an attribute of a module registers it as a parameter;
-assigning a Module registers a sub-module; :meth:`Module.register_buffer` registers state that is
-saved in ``state_dict`` but not trained.  All three stay ordinary attributes, so reading
-``layer.weight`` costs nothing extra.
+Parameters are plain leaf :class:`autograd_c.Tensor` objects (``Tensor`` is a C extension type
+that takes no attributes, so there is no Parameter subclass: :func:`Parameter` is a factory that
+records its result in a weak registry).  Assigning a leaf with ``requires_grad=True``, or any
+tensor made by :func:`Parameter` (even with ``requires_grad=False``), as an attribute of a module
+registers it as a parameter; the module keeps the attribute *name*, so a parameter frozen later
+stays a parameter.  Assigning a Module registers a sub-module; :meth:`Module.register_buffer`
+registers state that is saved in ``state_dict`` but not trained.  All three stay ordinary
+attributes, so reading ``layer.weight`` costs nothing extra.
 """
 from collections import OrderedDict
+import weakref
 
 import numpy as np
 
@@ -37,11 +40,36 @@ def Parameter(data, requires_grad=True):
         arr = np.asarray(data)
         t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
     t.requires_grad = requires_grad
+    _mark_param(t)
     return t
 
 
+# id(tensor) -> weak reference, for every tensor made by Parameter() or registered as a parameter
+# of some module.  A frozen parameter (requires_grad=False) cannot be told from a plain tensor by
+# its own state, and a C Tensor takes no marker attribute, hence this side table.  Weak, so it
+# never keeps a tensor alive; the reference is compared on lookup in case an id was reused.
+_param_registry = {}
+
+
+def _mark_param(t):
+    key = id(t)
+    ref = _param_registry.get(key)
+    if ref is not None and ref() is t:
+        return
+
+    def forget(r, key=key):
+        if _param_registry.get(key) is r:
+            del _param_registry[key]
+    _param_registry[key] = weakref.ref(t, forget)
+
+
+def _is_marked(t):
+    ref = _param_registry.get(id(t))
+    return ref is not None and ref() is t
+
+
 def _is_param(v):
-    return isinstance(v, Tensor) and v.requires_grad and v.is_leaf
+    return isinstance(v, Tensor) and v.is_leaf and (v.requires_grad or _is_marked(v))
 
 
 class Module:
@@ -76,17 +104,23 @@ class Module:
         if "_param_names" not in d:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() is called "
                                  f"(call super().__init__() first in {type(self).__name__})")
-        for lst in (d["_param_names"], d["_module_names"]):
-            if name in lst:
-                lst.remove(name)
+        kind = None
         if isinstance(value, Module):
-            d["_module_names"].append(name)
+            kind = d["_module_names"]
         elif name in d["_buffer_names"]:
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(f"cannot assign a {type(value).__name__} to buffer {name!r} "
                                 "(a Tensor or None expected)")
         elif _is_param(value):
-            d["_param_names"].append(name)
+            kind = d["_param_names"]
+            _mark_param(value)  # so it stays recognisable if frozen and assigned elsewhere
+        # a name that keeps its kind keeps its place, as in PyTorch: tying b.weight to a.weight
+        # leaves the order of named_parameters() and state_dict() unchanged
+        for lst in (d["_param_names"], d["_module_names"]):
+            if lst is not kind and name in lst:
+                lst.remove(name)
+        if kind is not None and name not in kind:
+            kind.append(name)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -97,15 +131,18 @@ class Module:
         object.__delattr__(self, name)
 
     def register_parameter(self, name, param):
-        """Register ``param`` (a leaf tensor requiring grad, or None) under ``name``."""
-        if param is not None and not _is_param(param):
-            raise TypeError(f"register_parameter: {name!r} must be a leaf Tensor with "
-                            "requires_grad=True (see nn.Parameter)")
+        """Register ``param`` (a leaf tensor, or None) under ``name``.  A leaf with
+        ``requires_grad=False`` is registered as a frozen parameter (kept in ``parameters()``
+        and ``state_dict``, left alone by optimizers since it gets no gradient)."""
+        if param is not None and not (isinstance(param, Tensor) and param.is_leaf):
+            raise TypeError(f"register_parameter: {name!r} must be a leaf Tensor or None "
+                            "(see nn.Parameter)")
         if param is None:
             object.__setattr__(self, name, None)
             if name not in self._param_names:
                 self._param_names.append(name)
         else:
+            _mark_param(param)
             setattr(self, name, param)
 
     def register_buffer(self, name, tensor):
@@ -221,7 +258,8 @@ class Module:
             yield m
 
     def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, parameter) pairs; a parameter shared by two modules appears once."""
+        """(dotted name, parameter) pairs; a parameter shared by two modules appears once (under
+        its first name).  Frozen parameters (``requires_grad=False``) are included."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
@@ -278,23 +316,42 @@ class Module:
     def state_dict(self):
         """An ordered dict name -> numpy array copy of every parameter and buffer.
 
+        As in PyTorch, a tensor reachable under several names (tied weights, a sub-module used
+        twice) is saved under each of them, though ``parameters()`` lists it once.
+
         Examples
         --------
         >>> import autograd_c as ag
         >>> sorted(ag.nn.Linear(2, 3).state_dict())
         ['bias', 'weight']
         """
-        out = OrderedDict()
-        for name, p in self.named_parameters():
-            out[name] = np.array(p.numpy(), copy=True)
-        for name, b in self.named_buffers():
-            out[name] = np.array(b.numpy(), copy=True)
-        return out
+        return OrderedDict((name, np.array(t.numpy(), copy=True))
+                           for name, t in self._state_tensors().items())
 
     def _state_tensors(self):
-        out = OrderedDict(self.named_parameters())
-        out.update(self.named_buffers())
-        return out
+        """name -> tensor for every path to a parameter, then every path to a buffer."""
+        params = []
+        bufs = []
+
+        def walk(prefix, m, active):
+            # no de-duplication (each path is a name), but a module that contains itself would
+            # recurse forever: skip a module already on the current path
+            if id(m) in active:
+                return
+            active.add(id(m))
+            d = m.__dict__
+            for pname in d["_param_names"]:
+                if d[pname] is not None:
+                    params.append((prefix + pname, d[pname]))
+            for bname in d["_buffer_names"]:
+                if d[bname] is not None:
+                    bufs.append((prefix + bname, d[bname]))
+            for cname, c in m.named_children():
+                walk(f"{prefix}{cname}.", c, active)
+            active.discard(id(m))
+
+        walk("", self, set())
+        return OrderedDict(params + bufs)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
@@ -302,11 +359,16 @@ class Module:
         Everything is checked before anything is written: with ``strict=True`` missing or
         unexpected keys raise KeyError; a value of the wrong shape always raises ValueError; on
         error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``.
+
+        A tensor shared under several names is written from each name present (the last wins);
+        a name is reported missing only when none of the names of its tensor is in the dict, so
+        a dict that lists a tied weight once (as older versions saved it) still loads strictly.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(f"load_state_dict: expected a mapping, got {type(state_dict).__name__}")
         own = self._state_tensors()
-        missing = [k for k in own if k not in state_dict]
+        present = {id(t) for k, t in own.items() if k in state_dict}
+        missing = [k for k, t in own.items() if id(t) not in present]
         unexpected = [k for k in state_dict if k not in own]
         if strict and (missing or unexpected):
             parts = []
@@ -335,21 +397,36 @@ class Module:
 
     def to(self, dtype):
         """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place of
-        the attributes (new tensors; an optimizer built before must be rebuilt)."""
+        the attributes (new tensors; an optimizer built before must be rebuilt).
+
+        Each distinct tensor is converted once, so tied weights stay tied, and a parameter
+        keeps its ``requires_grad``."""
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
+        # id -> (old, new); the old tensor is held so its id cannot be reused during the loop
+        done = {}
+
+        def convert(t, param):
+            hit = done.get(id(t))
+            if hit is None:
+                new = t
+                if t.dtype != dt:
+                    new = _core.tensor(t.numpy(), dtype=dt,
+                                       requires_grad=t.requires_grad if param else False)
+                if param:
+                    _mark_param(new)
+                hit = done[id(t)] = (t, new)
+            return hit[1]
+
         for m in self.modules():
             d = m.__dict__
             for name in d["_param_names"]:
-                p = d[name]
-                if p is not None and p.dtype != dt:
-                    object.__setattr__(m, name, _core.tensor(p.numpy(), dtype=dt,
-                                                             requires_grad=True))
+                if d[name] is not None:
+                    object.__setattr__(m, name, convert(d[name], True))
             for name in d["_buffer_names"]:
-                b = d[name]
-                if b is not None and b.dtype != dt:
-                    object.__setattr__(m, name, _core.tensor(b.numpy(), dtype=dt))
+                if d[name] is not None:
+                    object.__setattr__(m, name, convert(d[name], False))
         return self
 
     def float(self):
@@ -357,6 +434,22 @@ class Module:
 
     def double(self):
         return self.to(np.float64)
+
+    # ---- pickle / copy.deepcopy
+    def __setstate__(self, state):
+        # Unpickling fills __dict__ without __setattr__: re-record the restored parameters as
+        # such (the registry is per process) and count restored hooks, so Sequential does not
+        # fuse a hooked layer of the copy once the original's hooks are gone.
+        self.__dict__.update(state)
+        d = self.__dict__
+        for name in d.get("_param_names", ()):
+            p = d.get(name)
+            if isinstance(p, Tensor):
+                _mark_param(p)
+        for attr in ("_forward_hooks", "_backward_hooks"):
+            hooks = d.get(attr)
+            if hooks:
+                _hooks.count[0] += len(hooks)
 
     # ---- repr
     def extra_repr(self):

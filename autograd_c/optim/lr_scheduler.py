@@ -1,13 +1,20 @@
-"""Learning-rate schedulers: StepLR, ExponentialLR, CosineAnnealingLR (closed forms in the epoch
-count) and ReduceLROnPlateau.  Call ``scheduler.step()`` once per epoch, after
-``optimizer.step()``."""
+"""Learning-rate schedulers: StepLR, ExponentialLR, CosineAnnealingLR and ReduceLROnPlateau.
+Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``.
+
+As in PyTorch, each ``step()`` derives the new lr from the group's *current* lr (StepLR and
+ExponentialLR multiply it, CosineAnnealingLR applies the ratio of two consecutive cosine
+values), not from a closed form in the epoch count: an lr set by hand between steps is kept and
+decayed from there, and several schedulers can drive one optimizer (their factors multiply).
+Used alone, the sequences equal the closed forms given in each class."""
 import math
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
 
 
 class LRScheduler:
-    """Base class: sets each group's lr to ``lr_at(base_lr, epoch)`` at every ``step()``."""
+    """Base class: at every ``step()`` sets each group's lr to ``next_lr(lr, base_lr, initial)``,
+    where ``lr`` is the group's current lr and ``base_lr`` its lr when the first scheduler was
+    attached (``initial_lr``).  The constructor makes one ``initial`` step (epoch 0)."""
 
     def __init__(self, optimizer, last_epoch=-1):
         if not hasattr(optimizer, "param_groups"):
@@ -17,9 +24,9 @@ class LRScheduler:
             g.setdefault("initial_lr", g["lr"])
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
-        self.step()
+        self._advance(initial=True)
 
-    def lr_at(self, base_lr, epoch):
+    def next_lr(self, lr, base_lr, initial):
         raise NotImplementedError
 
     def get_last_lr(self):
@@ -27,9 +34,12 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self):
+        self._advance(initial=False)
+
+    def _advance(self, initial):
         self.last_epoch += 1
         for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.lr_at(base, self.last_epoch)
+            g["lr"] = self.next_lr(g["lr"], base, initial)
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     def state_dict(self):
@@ -40,7 +50,8 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """lr = base_lr * gamma ** (epoch // step_size).
+    """Multiply the lr by ``gamma`` every ``step_size`` epochs: used alone,
+    lr = base_lr * gamma ** (epoch // step_size).
 
     Examples
     --------
@@ -59,23 +70,35 @@ class StepLR(LRScheduler):
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** (epoch // self.step_size)
+    def next_lr(self, lr, base_lr, initial):
+        # PyTorch's rule, also for the constructor's step: a resumed scheduler
+        # (last_epoch >= 0) that lands on a multiple of step_size decays there
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return lr
+        return lr * self.gamma
 
 
 class ExponentialLR(LRScheduler):
-    """lr = base_lr * gamma ** epoch."""
+    """Multiply the lr by ``gamma`` every epoch: used alone, lr = base_lr * gamma ** epoch."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
         self.gamma = float(gamma)
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** epoch
+    def next_lr(self, lr, base_lr, initial):
+        # the constructor's step keeps the lr (a resumed optimizer already holds it)
+        return lr if initial else lr * self.gamma
 
 
 class CosineAnnealingLR(LRScheduler):
-    """lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2."""
+    """Cosine annealing from base_lr down to ``eta_min`` over ``T_max`` epochs (and back up over
+    the next ``T_max``): used alone,
+    lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2.
+
+    Each step applies PyTorch's recursive form
+    lr_t = eta_min + (lr_{t-1} - eta_min) * (1 + cos(pi t / T_max)) / (1 + cos(pi (t-1) / T_max)),
+    so that changes made to the lr from outside are scaled along instead of being overwritten.
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         if int(T_max) < 1:
@@ -84,8 +107,16 @@ class CosineAnnealingLR(LRScheduler):
         self.eta_min = float(eta_min)
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def next_lr(self, lr, base_lr, initial):
+        t, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if initial:
+            return lr
+        if (t - 1 - T) % (2 * T) == 0:
+            # leaving the minimum: the ratio below would divide by 1 + cos(pi) = 0, so add the
+            # closed form's first increment instead
+            return lr + (base_lr - lo) * (1 - math.cos(math.pi / T)) / 2
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return lo + (lr - lo) * ratio
 
 
 class ReduceLROnPlateau:

@@ -213,8 +213,11 @@ class _core_enable_grad:
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum (PyTorch's formulation).
 
-    g = grad + weight_decay * p;  b = momentum * b + (1 - dampening) * g (b = g at the first
-    step);  g = g + momentum * b (nesterov) or b;  p = p - lr * g.
+    g = grad + weight_decay * p;  b = momentum * b + (1 - dampening) * g (b = g on a parameter's
+    first step with momentum != 0, also when momentum is switched on mid-run);
+    g = g + momentum * b (nesterov) or b;  p = p - lr * g.
+
+    ``state[i]["momentum_buffer"]`` is None until that first momentum step, as in PyTorch.
 
     Examples
     --------
@@ -228,6 +231,10 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, maximize=False):
+        # per group, per parameter: has the momentum buffer been seeded yet?  PyTorch creates
+        # the buffer (b = g) on the first step taken with momentum != 0, which need not be the
+        # first step; the C kernel seeds only at step count 0, see _update
+        self._started = []
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov,
                                       maximize=maximize))
@@ -241,9 +248,81 @@ class SGD(Optimizer):
     def _buffers(self, g):
         return ("momentum_buffer",)
 
+    def add_param_group(self, param_group):
+        super().add_param_group(param_group)
+        self._started.append([False] * len(self.param_groups[-1]["params"]))
+
+    def __setstate__(self, state):
+        # an SGD pickled before _started existed: its buffers, if any, are already seeded
+        self.__dict__.update(state)
+        if "_started" not in self.__dict__:
+            self._started = [[True] * len(g["params"]) for g in self.param_groups]
+
     def _update(self, f, g):
-        f.sgd(g["lr"], g["momentum"], g["dampening"], g["nesterov"], g["weight_decay"],
-              g["maximize"])
+        args = (g["lr"], g["momentum"], g["dampening"], g["nesterov"], g["weight_decay"],
+                g["maximize"])
+        if g["momentum"] == 0:
+            f.sgd(*args)
+            return
+        started = self._started[self._fused.index(f)]
+        fresh = [j for j, p in enumerate(g["params"]) if not started[j] and p.grad is not None]
+        steps = f.get_steps() if fresh else None
+        if fresh and any(steps[j] for j in fresh):
+            # momentum switched on after plain steps: the kernel seeds b = g where the step count
+            # is 0, so lower those counts for this call and restore them (+1 for the step) after
+            lowered = list(steps)
+            for j in fresh:
+                lowered[j] = 0
+            f.set_steps(lowered)
+            try:
+                f.sgd(*args)
+            except BaseException:
+                f.set_steps(steps)
+                raise
+            after = f.get_steps()
+            for j in fresh:
+                after[j] = steps[j] + 1
+            f.set_steps(after)
+        else:
+            f.sgd(*args)
+        for j in fresh:
+            started[j] = True
+
+    @property
+    def state(self):
+        out = super().state
+        flags = [s for group in self._started for s in group]
+        for k, seeded in enumerate(flags):
+            if not seeded:
+                out[k]["momentum_buffer"] = None
+        return out
+
+    def load_state_dict(self, state_dict):
+        """As :meth:`Optimizer.load_state_dict`; a ``momentum_buffer`` of None (not created yet)
+        is loaded as such: the next step with momentum seeds it with the gradient."""
+        try:
+            state = dict(state_dict["state"])
+        except (KeyError, TypeError):
+            return super().load_state_dict(state_dict)  # raises the usual ValueError
+        params = [p for g in self.param_groups for p in g["params"]]
+        flags = []
+        for k, p in enumerate(params):
+            key = k if k in state else str(k)
+            st = state.get(key)
+            if isinstance(st, dict) and st.get("momentum_buffer", 0) is None:
+                st = dict(st)
+                st["momentum_buffer"] = np.zeros(p.shape)
+                state[key] = st
+                flags.append(False)
+            else:
+                flags.append(True)
+        sd = dict(state_dict)
+        sd["state"] = state
+        super().load_state_dict(sd)
+        i = 0
+        for group in self._started:
+            group[:] = flags[i:i + len(group)]
+            i += len(group)
 
 
 class Adam(Optimizer):
@@ -352,13 +431,18 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10, maximize=False):
-        self._init_acc = initial_accumulator_value
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))
-        for bufs in self._bufs:
-            for t in bufs["sum"]:
-                t.fill_(initial_accumulator_value)
+
+    def add_param_group(self, param_group):
+        """Add a param group; its accumulators start at the group's initial_accumulator_value
+        (the constructor's unless the group sets its own), also for groups added after
+        construction."""
+        super().add_param_group(param_group)
+        init = self.param_groups[-1]["initial_accumulator_value"]
+        for t in self._bufs[-1]["sum"]:
+            t.fill_(init)
 
     def _validate(self, g):
         for k in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
