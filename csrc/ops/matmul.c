@@ -280,8 +280,10 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
 /* ------------------------------------------------------------------ fused dense layer
  * y = act(x W^T + b): x (..., in), W (out, in), b (out,); p.flag = activation, p.d[0] = its
  * parameter.  The VJP reads the activation's derivative from y alone (relu, leaky_relu with a
- * positive slope, tanh, sigmoid), so y is all it saves besides x and W; gelu and elu run as a
- * plain linear node followed by the activation's own node (see ag_linear). */
+ * positive slope, tanh, sigmoid, elu), so y is all it saves besides x and W; gelu runs as a
+ * plain linear node followed by gelu's own node (see ag_linear).  elu' from y is y + alpha,
+ * which loses relative precision where z << 0 (|elu'| < ~1e-7 alpha in float32); the two-node
+ * form would keep it but its elementwise elu has no vector kernel yet (2.7x slower forward). */
 static int act_op(int act)
 {
     switch (act) {
@@ -343,6 +345,7 @@ static ag_tensor *linear_dz(ag_vjp_ctx *c)
         ag_params q;
         ag_params_init(&q);
         q.d[0] = c->p->d[0];
+        q.d[1] = 1.0; /* the derivative from y alone (elu: y + alpha) */
         return ag_unary_deriv_mul(aop, c->out, c->out, c->g, &q);
     }
     z = ag_linear(c->in[0], c->in[1], c->nin > 2 ? c->in[2] : NULL, 0, 0);
@@ -432,6 +435,7 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
         ag_params q;
         ag_params_init(&q);
         q.d[0] = p->d[0];
+        q.d[1] = 1.0; /* the derivative from y alone (elu: y + alpha) */
         o2 = ag_reshape(out, 2, s3);
         ty = o2 ? ag_unary_deriv_mul(aop, o2, o2, tz, &q) : NULL;
         ag_tensor_decref(o2);
@@ -474,9 +478,9 @@ ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double a
         ag_set_error(AG_EVALUE, "linear: unknown activation code %d", act);
         return NULL;
     }
-    /* gelu's and elu's derivatives need the pre-activation: two nodes instead of one (elu's
-       from y alone, y + alpha, cancels for z << 0: float32 lost it all below z = -17) */
-    if (act == AG_ACT_GELU || act == AG_ACT_ELU || (act == AG_ACT_LEAKY_RELU && act_param <= 0)) {
+    /* gelu's derivative needs the pre-activation: two nodes instead of one */
+    if (act == AG_ACT_GELU || (act == AG_ACT_LEAKY_RELU && act_param <= 0) ||
+        (act == AG_ACT_ELU && act_param <= 0)) {
         z = ag_linear(x, w, b, AG_ACT_NONE, 0);
         if (!z) return NULL;
         r = act == AG_ACT_GELU ? ag_unary(AG_OP_gelu, z) : ag_unary_p(act_op(act), z, act_param);
