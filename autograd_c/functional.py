@@ -275,10 +275,10 @@ def jvp(f, primals, tangents):
                              f"shape {tuple(x.shape)}")
         x._set_tangent(tt.astype(x.dtype))
         xs.append(x)
-    # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
-    # inside f (jvp of grad: forward-over-reverse) must be able to record
     if _depth() > 0:
         return _jvp_by_reverse(f, xs)
+    # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
+    # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
         out = _as_output(_call(f, xs), "jvp")
     t_out = out.tangent
