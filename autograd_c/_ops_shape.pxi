@@ -440,7 +440,9 @@ def split(x, indices_or_sections, axis=0):
             raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
         bounds = [i * (length // k) for i in range(k + 1)]
     else:
-        bounds = [0] + [builtins_min(builtins_max(int(i), 0), length) for i in indices_or_sections] + [length]
+        # numpy's rule: a negative index counts from the end, then clipped to [0, length]
+        bounds = [0] + [builtins_min(builtins_max(int(i) + length if int(i) < 0 else int(i), 0), length)
+                        for i in indices_or_sections] + [length]
     pre = (slice(None),) * ax
     return [tx[pre + (slice(bounds[i], builtins_max(bounds[i], bounds[i + 1])),)]
             for i in range(len(bounds) - 1)]

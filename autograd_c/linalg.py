@@ -103,7 +103,19 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if ord == 2 and (x.ndim != 1 and (axis is None or not isinstance(axis, int))):
         raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is not "
                          "implemented); use ord='fro' for matrices")
-    return _core.sqrt(_core.sum(x * x, axis=axis, keepdims=keepdims))
+    # sqrt(sum(x^2)) scaled by the largest |x| (a constant: the identity holds for any scale),
+    # so that neither x^2 nor its gradient over- or underflows (norm(3e-200, 4e-200) had an inf
+    # gradient), and with sqrt's gradient masked where the sum is 0: the zero vector's norm has
+    # gradient 0, as in PyTorch, not 0 * inf = NaN
+    with np.errstate(invalid="ignore"):
+        big = np.max(np.abs(x.numpy()), axis=axis, keepdims=True) if x.size else np.ones(())
+    scale = np.where(np.isfinite(big) & (big > 0), big, 1.0).astype(x.dtype)
+    q = _core.sum((x / scale) ** 2, axis=axis, keepdims=keepdims)
+    nz = (q.numpy() > 0).astype(x.dtype)
+    r = _core.sqrt(q * nz + (1 - nz)) * nz
+    if not keepdims:
+        scale = scale.reshape(q.shape) if q.ndim else scale.reshape(())
+    return r * scale
 
 
 def trace(a):

@@ -136,5 +136,5 @@ def load(path):
                 raise ValueError("unknown format")
             return _decode(manifest.get("root"), npz, "")
     except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError, ValueError, TypeError) as e:
+            json.JSONDecodeError, ValueError, TypeError, RecursionError) as e:
         raise ValueError(f"ag.load: {path!r} is not a valid autograd_c save file ({e})") from None

@@ -179,3 +179,93 @@ def test_linear_with_no_input_features_gives_the_bias():
             np.broadcast_to({"relu": np.maximum, "tanh": lambda v, _: np.tanh(v),
                              "gelu": lambda v, _: ag.gelu(ag.tensor(v)).numpy()}[act](np.array([-1.0, 0.5, 2.0], np.float32), 0), (2, 3)),
             rtol=1e-6)
+
+
+# ---------------------------------------------------------------- second audit (accuracy, linalg)
+def test_division_gradient_does_not_overflow_through_b_squared():
+    for a, b, dtype in [(1e300, 1e200, "float64"), (1e-300, 1e-200, "float64"), (1e20, 1e20, "float32"),
+                        (1e-30, 1e-25, "float32"), (1e-20, 1e-20, "float32")]:
+        ga, gb = ag.grad(lambda x, y: (x / y).sum(), argnums=(0, 1))(
+            ag.tensor(np.array([a]), dtype=dtype), ag.tensor(np.array([b]), dtype=dtype))
+        a64, b64 = (float(np.array([v], dtype=dtype)[0]) for v in (a, b))
+        want = -(a64 / b64) / b64  # exact to rounding in float64 for these inputs
+        np.testing.assert_allclose(gb.numpy(), [want], rtol=4 * np.finfo(dtype).eps)
+
+
+def test_float32_reductions_over_a_leading_axis_accumulate_in_double():
+    # the strided branch summed in float32: std of 1e4 + N(0, 1) over 1e5 rows came out 7.49
+    v = (1e4 + np.random.default_rng(0).standard_normal(100_000)).astype(np.float32)
+    two = ag.tensor(np.stack([v, v], 1))
+    ref = v.astype(np.float64)
+    np.testing.assert_allclose(ag.std(two, axis=0).numpy(), [ref.std()] * 2, rtol=1e-5)
+    np.testing.assert_allclose(ag.mean(two, axis=0).numpy(), [ref.mean()] * 2, rtol=1e-7)
+    np.testing.assert_allclose(ag.sum(two, axis=0).numpy(), [ref.sum()] * 2, rtol=1e-7)
+    # the same value whichever axis is reduced
+    np.testing.assert_array_equal(ag.sum(two, axis=0).numpy(), ag.sum(ag.tensor(np.stack([v, v])), axis=1).numpy())
+    p = (1 + 1e-4 * np.random.default_rng(1).standard_normal((20000, 2))).astype(np.float32)
+    np.testing.assert_allclose(ag.prod(ag.tensor(p), axis=0).numpy(), np.prod(p.astype(np.float64), axis=0), rtol=1e-6)
+
+
+def test_split_with_negative_indices_follows_numpy():
+    X = np.arange(24.0).reshape(2, 3, 4)
+    for idx, axis in [([-1], 1), ([1, -1], -1), ([-3, 2], 2), ([-10], 0)]:
+        got = ag.split(ag.tensor(X), idx, axis=axis)
+        want = np.split(X, idx, axis=axis)
+        assert [g.shape for g in got] == [w.shape for w in want]
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), w.astype(np.float32))
+
+
+def test_load_of_a_deeply_nested_crafted_manifest_raises_valueerror(tmp_path):
+    import json  # noqa: F401
+    p = tmp_path / "crafted.npz"
+    text = '{"format": "autograd_c.save/1", "root": ' + "[" * 5000 + "]" * 5000 + "}"
+    np.savez(p, __autograd_c_manifest__=np.frombuffer(text.encode(), np.uint8))
+    with pytest.raises(ValueError, match="not a valid autograd_c save file"):
+        ag.load(str(p))
+
+
+def test_det_slogdet_inv_solve_only_call_exactly_singular_matrices_singular():
+    # a tolerance of n eps max|A| called diag(1, 1e-20) singular: det 0, slogdet (0, -inf)
+    M = np.diag([1.0, 1e-20])
+    np.testing.assert_allclose(ag.linalg.det(M).item(), 1e-20, rtol=1e-14)
+    s, l = ag.linalg.slogdet(M)
+    assert s.item() == 1.0 and abs(l.item() - np.log(1e-20)) < 1e-12
+    np.testing.assert_allclose(ag.linalg.inv(np.diag([1.0, 1e-17])).numpy(), np.diag([1.0, 1e17]))
+    np.testing.assert_allclose(ag.linalg.solve(np.diag([1.0, 1e-17]), np.array([1.0, 1.0])).numpy(), [1.0, 1e17])
+    near = np.array([[1.0, 2.0], [1.0, 2.0 + 1e-15]])
+    assert ag.linalg.det(near).item() == np.linalg.det(near)
+    # exactly singular: still (0, -inf) and LinAlgError
+    S = np.array([[1.0, 2.0], [2.0, 4.0]])
+    assert ag.linalg.det(S).item() == 0.0
+    for fn in (lambda: ag.linalg.inv(S), lambda: ag.linalg.solve(S, np.ones(2))):
+        with pytest.raises(ag.LinAlgError):
+            fn()
+    # no gradient at a singular matrix: a clear error, not one without a message
+    with pytest.raises(Exception, match="singular matrix"):
+        ag.grad(lambda a: ag.linalg.det(a))(S)
+
+
+def test_linalg_propagates_nan_and_inf_instead_of_calling_them_singular():
+    N = np.array([[np.nan, 1.0], [1.0, 1.0]])
+    assert np.isnan(ag.linalg.det(N).item())
+    assert np.isnan(ag.linalg.inv(N).numpy()).all()
+    assert np.isnan(ag.linalg.solve(N, np.ones(2)).numpy()).all()
+    s, l = ag.linalg.slogdet(np.array([[np.inf, 1.0], [1.0, 1.0]]))
+    assert l.item() == np.inf
+
+
+def test_norm_gradient_at_zero_and_for_tiny_or_huge_entries():
+    g = lambda x: ag.grad(lambda t: ag.linalg.norm(t))(x).numpy()  # noqa: E731
+    np.testing.assert_array_equal(g(np.zeros(3)), [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(g(np.array([3e-200, 4e-200])), [0.6, 0.8], rtol=1e-15)
+    np.testing.assert_allclose(g(np.array([3e200, 4e200])), [0.6, 0.8], rtol=1e-15)
+    assert float(ag.linalg.norm(np.array([3e200, 4e200]))) == pytest.approx(5e200, rel=1e-15)
+    x = np.random.default_rng(6).standard_normal((3, 4))
+    for axis in (None, 0, 1, (0, 1)):
+        for keepdims in (False, True):
+            got = ag.linalg.norm(x, axis=axis, keepdims=keepdims).numpy()
+            np.testing.assert_allclose(got, np.linalg.norm(x, axis=axis, keepdims=keepdims), rtol=1e-15)
+    assert ag.gradcheck(lambda t: ag.linalg.norm(t, axis=1).sum(), (x,))
+    H = ag.hessian(lambda t: ag.linalg.norm(t), np.array([3.0, 4.0])).numpy()
+    np.testing.assert_allclose(H, (np.eye(2) - np.outer([0.6, 0.8], [0.6, 0.8])) / 5, rtol=1e-15)

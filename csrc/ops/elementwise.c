@@ -567,9 +567,10 @@ static int vjp_binary(ag_vjp_ctx *c)
         if (na && !(*ga = ag_mul(g, b))) return -1;
         if (nb && !(*gb = ag_mul(g, a))) return -1;
         break;
-    case AG_OP_div: /* d(a/b) = da / b - a db / b^2 */
+    case AG_OP_div: /* d(a/b) = da / b - (a/b) db / b; not a db / b^2, whose b^2 over- or
+                       underflows long before the result does (b = 1e200) */
         if (na && !(*ga = ag_div(g, b))) return -1;
-        if (nb && !(*gb = cun(AG_OP_neg, CDIV(ag_mul(g, a), ag_mul(b, b))))) return -1;
+        if (nb && !(*gb = cun(AG_OP_neg, CDIV(CMUL(own(g), ag_div(a, b)), own(b))))) return -1;
         break;
     case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
         if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), pow_grad_exponent(b)))))

@@ -1,8 +1,10 @@
 /* linalg.c -- inv, solve, slogdet, cholesky over the trailing two dims (leading dims batch).
  *
  * Factorisations run in double precision on a contiguous copy (float32 results are rounded
- * back).  LU uses partial pivoting; a pivot below n * eps * max|A| makes the matrix singular to
- * working precision and raises LinAlgError instead of returning inf or a garbage inverse.
+ * back).  LU uses partial pivoting; as in LAPACK, only an exactly zero pivot makes the matrix
+ * singular (LinAlgError from inv and solve, (0, -inf) from slogdet): a tolerance would call
+ * diag(1, 1e-20) singular.  An inverse or solution that overflows raises LinAlgError too; NaN or
+ * inf in the input gives NaN results, as in numpy and PyTorch, not a "singular" error.
  */
 #include "../ag_internal.h"
 #include <math.h>
@@ -61,21 +63,18 @@ static int check_square(const char *name, ag_tensor *a)
 }
 
 /* in-place LU of an n x n row-major matrix with partial pivoting: P A = L U.
- * Returns the permutation's sign, or 0 when a pivot is zero to working precision. */
+ * Returns the permutation's sign, or 0 when a pivot is exactly zero (NaN pivots go on). */
 static int lu_factor(double *a, int64_t n, int64_t *piv)
 {
     int64_t i, j, k;
     int sign = 1;
-    double amax = 0, tol;
-    for (i = 0; i < n * n; i++) if (fabs(a[i]) > amax) amax = fabs(a[i]);
-    tol = (double)n * DBL_EPSILON * amax;
     for (k = 0; k < n; k++) {
         int64_t p = k;
         double best = fabs(a[k * n + k]);
         for (i = k + 1; i < n; i++)
             if (fabs(a[i * n + k]) > best) { best = fabs(a[i * n + k]); p = i; }
         piv[k] = p;
-        if (!(best > tol)) return 0;
+        if (best == 0) return 0;
         if (p != k) {
             for (j = 0; j < n; j++) { double t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
             sign = -sign;
@@ -132,8 +131,14 @@ static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
     if (!res || !piv) goto out;
     for (b = 0; b < batch; b++) {
         double *m = buf + b * n * n, *r = res + b * n * n;
+        int fin = all_finite(m, n * n);
+        if (!fin) {
+            /* NaN or inf in the matrix: a NaN inverse, as numpy and PyTorch give */
+            for (i = 0; i < n * n; i++) r[i] = NAN;
+            continue;
+        }
         if (!lu_factor(m, n, piv)) {
-            ag_set_error(AG_ELINALG, "inv: matrix%s is singular (to working precision)",
+            ag_set_error(AG_ELINALG, "inv: matrix%s is singular",
                          batch > 1 ? " in the batch" : "");
             goto out;
         }
@@ -178,8 +183,8 @@ const ag_oprules ag_rules_inv = {inv_fwd, vjp_inv, jvp_inv, AG_SAVES_OUT};
 static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
     ag_tensor *a = in[0], *bt = in[1], *o = NULL, *ae = NULL, *be = NULL;
-    int64_t bsh[AG_MAXDIM], ash[AG_MAXDIM], osh[AG_MAXDIM], n, k, batch, b, nb2;
-    int nbd;
+    int64_t bsh[AG_MAXDIM], ash[AG_MAXDIM], osh[AG_MAXDIM], n, k, batch, b, nb2, i;
+    int nbd, fin;
     double *abuf = NULL, *bbuf = NULL;
     int64_t *piv = NULL;
     (void)op; (void)nin; (void)p;
@@ -220,14 +225,20 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
     }
     piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     if (!abuf || !bbuf || !piv) goto out;
+    fin = all_finite(abuf, batch * n * n) && all_finite(bbuf, batch * n * k);
     for (b = 0; b < batch; b++) {
+        if (!all_finite(abuf + b * n * n, n * n)) {
+            /* NaN or inf in A: NaN solutions, as numpy and PyTorch give */
+            for (i = 0; i < n * k; i++) bbuf[b * n * k + i] = NAN;
+            continue;
+        }
         if (!lu_factor(abuf + b * n * n, n, piv)) {
-            ag_set_error(AG_ELINALG, "solve: matrix A is singular (to working precision)");
+            ag_set_error(AG_ELINALG, "solve: matrix A is singular");
             goto out;
         }
         lu_solve(abuf + b * n * n, piv, n, bbuf + b * n * k, k);
     }
-    if (!all_finite(bbuf, batch * n * k)) {
+    if (fin && !all_finite(bbuf, batch * n * k)) {
         ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned");
         goto out;
     }
@@ -299,6 +310,7 @@ static int slogdet_raw(ag_tensor *a, double *signs, double *logs, int64_t *batch
         for (i = 0; i < n; i++) {
             double d = m[i * n + i];
             if (d < 0) s = -s;
+            if (d != d) s = NAN; /* NaN input: (nan, nan) like numpy */
             l += log(fabs(d));
         }
         signs[b] = s;
@@ -363,6 +375,14 @@ static int vjp_slogdet(ag_vjp_ctx *c)
         ag_tensor *ainv = ag_inv(c->in[0]);
         ag_tensor *ait = ainv ? ag_swap_last2(ainv) : NULL;
         ag_tensor_decref(ainv);
+        if (!ait) {
+            /* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the
+               adjugate, is not implemented there) */
+            if (ag_last_error_kind() == AG_ELINALG)
+                ag_set_error(AG_ELINALG, "slogdet/det: no gradient at a singular matrix "
+                             "(the inverse it needs does not exist)");
+            return -1;
+        }
         c->gin[0] = c2(ag_mul, add_two_axes(c->g), ait);
     }
     return c->gin[0] ? 0 : -1;

@@ -27,13 +27,15 @@
 #define PARTIAL_max 0
 #define PARTIAL_min 0
 
-#define GEN_ACC(name, T, AT, sfx)                                                 \
+#define GEN_ACC(name, T, AT, sfx) GEN_ACC_O(name, T, AT, T, sfx)
+/* OT: the output's element type (AT for the float32 -> float64 accumulators below) */
+#define GEN_ACC_O(name, T, AT, OT, sfx)                                           \
     static void acc_##name##_##sfx(int64_t n, char **p, const int64_t *s, void *c) \
     {                                                                             \
         int64_t i = 0;                                                            \
         (void)c;                                                                  \
         if (s[0] == 0) {                                                          \
-            AT acc = *(T *)p[0];                                                  \
+            AT acc = *(OT *)p[0];                                                 \
             if (PARTIAL_##name && s[1] == (int64_t)sizeof(T) && n >= 16) {        \
                 const T *xs = (const T *)p[1];                                    \
                 AT part[8] = {0};                                                 \
@@ -47,19 +49,22 @@
                 AT x = *(const T *)(p[1] + i * s[1]);                             \
                 STEP_##name(acc, x);                                              \
             }                                                                     \
-            *(T *)p[0] = (T)acc;                                                  \
+            *(OT *)p[0] = (OT)acc;                                                \
         } else {                                                                  \
             for (; i < n; i++) {                                                  \
-                T *o = (T *)(p[0] + i * s[0]);                                    \
-                T x = *(const T *)(p[1] + i * s[1]);                              \
+                OT *o = (OT *)(p[0] + i * s[0]);                                  \
+                OT x = *(const T *)(p[1] + i * s[1]);                             \
                 STEP_##name(*o, x);                                               \
             }                                                                     \
         }                                                                         \
     }
-GEN_ACC(sum, float, double, f32)
 GEN_ACC(sum, double, double, f64)
-GEN_ACC(prod, float, double, f32)
 GEN_ACC(prod, double, double, f64)
+/* float32 sum / prod into a float64 output: the non-contiguous branch above accumulates in the
+   output's type, and in float32 a long column drifts (std of 1e4 + N(0,1) over 1e5 rows came
+   out 7.49); the result is rounded to float32 once at the end (reduce_keep_raw) */
+GEN_ACC_O(sum, float, double, double, f32w)
+GEN_ACC_O(prod, float, double, double, f32w)
 GEN_ACC(max, float, float, f32)
 GEN_ACC(max, double, double, f64)
 GEN_ACC(min, float, float, f32)
@@ -97,23 +102,38 @@ static ag_tensor *reduce_keep_raw(int op, ag_tensor *x, const int *mask)
     ag_tensor *o;
     ag_row_fn fn;
     int d;
+    int wide = x->dtype == AG_F32 && (op == AG_OP_sum || op == AG_OP_prod);
     for (d = 0; d < x->ndim; d++) shape[d] = mask[d] ? 1 : x->shape[d];
-    o = ag_tensor_full(x->dtype, x->ndim, shape, reduce_identity(op));
+    /* float32 sums and products accumulate in a float64 buffer, rounded once at the end */
+    o = ag_tensor_full(wide ? AG_F64 : x->dtype, x->ndim, shape, reduce_identity(op));
     if (!o) return NULL;
-    if (x->size == 0) return o;
-    for (d = 0; d < x->ndim; d++) {
-        bs[0][d] = mask[d] ? 0 : o->strides[d] * (int64_t)ag_dtype_size(o->dtype);
-        bs[1][d] = x->strides[d] * (int64_t)ag_dtype_size(x->dtype);
+    if (x->size != 0) {
+        for (d = 0; d < x->ndim; d++) {
+            bs[0][d] = mask[d] ? 0 : o->strides[d] * (int64_t)ag_dtype_size(o->dtype);
+            bs[1][d] = x->strides[d] * (int64_t)ag_dtype_size(x->dtype);
+        }
+        base[0] = ag_ptr(o);
+        base[1] = ag_ptr(x);
+        switch (op) {
+        case AG_OP_sum: fn = wide ? acc_sum_f32w : acc_sum_f64; break;
+        case AG_OP_prod: fn = wide ? acc_prod_f32w : acc_prod_f64; break;
+        case AG_OP_max: fn = x->dtype == AG_F32 ? acc_max_f32 : acc_max_f64; break;
+        default: fn = x->dtype == AG_F32 ? acc_min_f32 : acc_min_f64; break;
+        }
+        ag_iter(2, x->ndim, x->shape, base, bs, fn, NULL);
     }
-    base[0] = ag_ptr(o);
-    base[1] = ag_ptr(x);
-    switch (op) {
-    case AG_OP_sum: fn = x->dtype == AG_F32 ? acc_sum_f32 : acc_sum_f64; break;
-    case AG_OP_prod: fn = x->dtype == AG_F32 ? acc_prod_f32 : acc_prod_f64; break;
-    case AG_OP_max: fn = x->dtype == AG_F32 ? acc_max_f32 : acc_max_f64; break;
-    default: fn = x->dtype == AG_F32 ? acc_min_f32 : acc_min_f64; break;
+    if (wide) {
+        ag_tensor *o32 = ag_tensor_empty(AG_F32, x->ndim, shape);
+        if (o32) {
+            const double *src = (const double *)ag_ptr(o);
+            float *dst = (float *)ag_ptr(o32);
+            int64_t i;
+            for (i = 0; i < o32->size; i++)
+                dst[i] = (float)src[i];
+        }
+        ag_tensor_decref(o);
+        o = o32;
     }
-    ag_iter(2, x->ndim, x->shape, base, bs, fn, NULL);
     return o;
 }
 
