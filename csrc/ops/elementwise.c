@@ -542,11 +542,14 @@ static ag_tensor *minmax_mask(int op, ag_tensor *a, ag_tensor *b)
     return CADD(m, cscale(cbin(AG_OP_eq, own(a), own(b)), 0.5));
 }
 
-/* the exponent of a^(b-1) in d(a^b)/da = b a^(b-1): b - 1, but 0 where b == 0, so that a zero
-   exponent gives 0 * a^0 = 0 rather than 0 * inf at a = 0 (PyTorch's convention) */
-static ag_tensor *pow_grad_exponent(ag_tensor *b)
+/* the exponent of a^(b-1) in d(a^b)/da = b a^(b-1): b - 1, but 0 where a == 0 and b == 0, so
+   that the derivative of a^0 there is 0 * 0^0 = 0, not 0 * inf = NaN (PyTorch gives 0 too).
+   Only there: elsewhere a^(b-1) is finite, and keeping it keeps the higher derivatives exact
+   (d/db of b a^(b-1) at b = 0 is 1/a, which a mask on b alone would turn into 1). */
+static ag_tensor *pow_grad_exponent(ag_tensor *a, ag_tensor *b)
 {
-    return CADD(ag_add_scalar(b, -1.0), cbin(AG_OP_eq, own(b), cconst(b, 0.0)));
+    ag_tensor *both0 = CMUL(cbin(AG_OP_eq, own(b), cconst(b, 0.0)), cbin(AG_OP_eq, own(a), cconst(a, 0.0)));
+    return CADD(ag_add_scalar(b, -1.0), both0);
 }
 
 static int vjp_binary(ag_vjp_ctx *c)
@@ -573,7 +576,7 @@ static int vjp_binary(ag_vjp_ctx *c)
         if (nb && !(*gb = cun(AG_OP_neg, CDIV(CMUL(own(g), ag_div(a, b)), own(b))))) return -1;
         break;
     case AG_OP_pow: /* d(a^b) = b a^(b-1) da + a^b log(a) db */
-        if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), pow_grad_exponent(b)))))
+        if (na && !(*ga = CMUL(ag_mul(g, b), cbin(AG_OP_pow, own(a), pow_grad_exponent(a, b)))))
             return -1;
         if (nb && !(*gb = CMUL(CMUL(own(g), ag_binary(AG_OP_pow, a, b)), log_or_zero(a)))) return -1;
         break;
@@ -631,7 +634,7 @@ static ag_tensor *jvp_binary(int op, ag_tensor **in, int nin, ag_tensor *out, ag
         r = add_opt(ta, tb ? cun(AG_OP_neg, CMUL(tb, own(out))) : NULL);
         return r ? CDIV(r, own(b)) : NULL;
     case AG_OP_pow:
-        return add_opt(ta ? CMUL(ta, CMUL(own(b), cbin(AG_OP_pow, own(a), pow_grad_exponent(b)))) : NULL,
+        return add_opt(ta ? CMUL(ta, CMUL(own(b), cbin(AG_OP_pow, own(a), pow_grad_exponent(a, b)))) : NULL,
                        tb ? CMUL(tb, CMUL(own(out), log_or_zero(a))) : NULL);
     case AG_OP_maximum:
     case AG_OP_minimum: {
