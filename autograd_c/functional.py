@@ -260,7 +260,7 @@ def jvp(f, primals, tangents):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    nested = _nested(primals)
+    nested = _depth() > 0
     xs = []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
@@ -275,7 +275,7 @@ def jvp(f, primals, tangents):
                              f"shape {tuple(x.shape)}")
         x._set_tangent(tt.astype(x.dtype))
         xs.append(x)
-    if _depth() > 0:
+    if nested:
         return _jvp_by_reverse(f, xs)
     # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
     # inside f (jvp of grad: forward-over-reverse) must be able to record
@@ -361,7 +361,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     else:
         if out is None:
             xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_reverse(out, [xs[i] for i in nums], _nested(args))
+        res = _jacobian_reverse(out, [xs[i] for i in nums])
     return res[0] if single else tuple(res)
 
 
@@ -390,12 +390,11 @@ def _auto_store(f, key, m):
 
 
 def _jacobian_forward(f, args, nums, d):
-    nested = _nested(args)
     xs = list(args)
     for i in nums:
         a = args[i]
-        if nested and isinstance(a, Tensor) and a.requires_grad:
-            xs[i] = a.clone()  # a recorded copy carries this jacobian's tangents
+        if isinstance(a, Tensor) and a.requires_grad:
+            xs[i] = a.clone()  # carries this jacobian's tangents, not the caller's tensor
         else:
             xs[i] = _input(a, requires_grad=False)
     targets = [xs[i] for i in nums]
@@ -412,16 +411,6 @@ def _jacobian_forward(f, args, nums, d):
             off += n
     out = _as_output(_call(f, xs), "jacobian")
     tan = out.tangent
-    if nested and tan is not None:
-        # the same blocks as below, by recorded ops, so that an outer transform sees through
-        tan = _core.reshape(tan, (d, -1))
-        res, off = [], 0
-        for t in targets:
-            n = t.size
-            block = _core.reshape(tan[off:off + n].T, tuple(out.shape) + tuple(t.shape))
-            res.append(block)
-            off += n
-        return res
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
     tan = np.asarray(tan).reshape(d, -1)  # (d, m)
@@ -442,13 +431,13 @@ def _eval_reverse(f, args, nums):
     return xs, _as_output(_call(f, xs), "jacobian")
 
 
-def _jacobian_reverse(out, targets, nested=False):
+def _jacobian_reverse(out, targets):
     m = out.size
     if not out.requires_grad:
         return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
     seed = _core.zeros_like_tensor(out)
     seed._set_tangent(_core.eye_batched_like(out))
-    gs = _core._grad([out], [seed], targets, nested, nested, True)
+    gs = _core._grad([out], [seed], targets, False, False, True)
     res = []
     for t, g in zip(targets, gs):
         tg = None if g is None else g.tangent
@@ -473,7 +462,7 @@ def hessian(f, x):
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
     """
-    nested = _nested((x,))
+    nested = _depth() > 0
     t = _fresh_leaf(x, nested)
     t._set_tangent(_core.eye_batched_like(t))
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
@@ -490,7 +479,7 @@ def hvp(f, x, v):
     >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
     [6.0, 0.0]
     """
-    nested = _nested((x, v))
+    nested = _depth() > 0
     t = _fresh_leaf(x, nested)
     vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
@@ -512,7 +501,6 @@ def _fresh_leaf(x, nested=False):
 
 def _second_order(f, t, shape, who, nested=False):
     tangent = t.tangent
-    nested = nested and _depth() > 0
     if nested:
         t._set_tangent(None)  # reverse over reverse instead (see _jacobian_by_rows)
     out = _as_output(_call(f, (t,)), who)
@@ -528,10 +516,8 @@ def _second_order(f, t, shape, who, nested=False):
             hv, = _core._grad([(g * tangent).sum()], None, [t], True, True, True)
             return _core.zeros_like_tensor(t) if hv is None else hv
         return _jacobian_by_rows(g, [t])[0]
-    g, = _core._grad([out], None, [t], nested, nested, False)
+    g, = _core._grad([out], None, [t], False, False, False)
     tg = g.tangent
     if tg is None:
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
-    if nested:
-        return _core.reshape(tg, shape)
     return _core.tensor(np.asarray(tg).reshape(shape), dtype=t.dtype)

@@ -64,32 +64,24 @@ ag_vmath_f64_fn ag_vmath_f64_avx512(int op)
     }
 }
 
-/* o = v * gelu'(x) */
-static void gelu_dmul_f32(const float *v, int64_t vs, const float *x, float *o, int64_t n)
-{
-    const __m512 v0 = _mm512_set1_ps(*v);
-    int64_t i;
-    for (i = 0; i < n; i += 16) {
-        int64_t r = n - i;
-        __mmask16 k = r >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << r) - 1);
-        __m512 g = v_gelu_grad(_mm512_maskz_loadu_ps(k, x + i));
-        __m512 vv = vs ? _mm512_maskz_loadu_ps(k, v + i) : v0;
-        _mm512_mask_storeu_ps(o + i, k, _mm512_mul_ps(vv, g));
+/* o = v * f'(x), v broadcast when vs == 0; W lanes, masked tails */
+#define AG_DMUL_LOOP(NAME, T, V, W, M, SET1, LOADZ, STOREM, MUL, F)               \
+    static void NAME(const T *v, int64_t vs, const T *x, T *o, int64_t n)         \
+    {                                                                             \
+        const V v0 = SET1(*v);                                                    \
+        int64_t i;                                                                \
+        for (i = 0; i < n; i += W) {                                              \
+            int64_t r = n - i;                                                    \
+            M k = r >= W ? (M)-1 : (M)((1u << r) - 1);                            \
+            V g = F(LOADZ(k, x + i));                                             \
+            V vv = vs ? LOADZ(k, v + i) : v0;                                     \
+            STOREM(o + i, k, MUL(vv, g));                                         \
+        }                                                                         \
     }
-}
-
-static void gelu_dmul_f64(const double *v, int64_t vs, const double *x, double *o, int64_t n)
-{
-    const __m512d v0 = _mm512_set1_pd(*v);
-    int64_t i;
-    for (i = 0; i < n; i += 8) {
-        int64_t r = n - i;
-        __mmask8 k = r >= 8 ? (__mmask8)0xff : (__mmask8)((1u << r) - 1);
-        __m512d g = vd_gelu_grad(_mm512_maskz_loadu_pd(k, x + i));
-        __m512d vv = vs ? _mm512_maskz_loadu_pd(k, v + i) : v0;
-        _mm512_mask_storeu_pd(o + i, k, _mm512_mul_pd(vv, g));
-    }
-}
+AG_DMUL_LOOP(gelu_dmul_f32, float, __m512, 16, __mmask16, _mm512_set1_ps, _mm512_maskz_loadu_ps,
+             _mm512_mask_storeu_ps, _mm512_mul_ps, v_gelu_grad)
+AG_DMUL_LOOP(gelu_dmul_f64, double, __m512d, 8, __mmask8, _mm512_set1_pd, _mm512_maskz_loadu_pd,
+             _mm512_mask_storeu_pd, _mm512_mul_pd, vd_gelu_grad)
 
 ag_vmath_dmul_f32_fn ag_vmath_dmul_f32_avx512(int op)
 {
