@@ -28,6 +28,22 @@ cdef extern from "ag.h" nogil:
         AG_OP_sign
         AG_OP_step
         AG_OP_clip
+        AG_OP_sinh
+        AG_OP_cosh
+        AG_OP_arcsin
+        AG_OP_arccos
+        AG_OP_arctan
+        AG_OP_arcsinh
+        AG_OP_arccosh
+        AG_OP_arctanh
+        AG_OP_expm1
+        AG_OP_exp2
+        AG_OP_log2
+        AG_OP_log10
+        AG_OP_floor
+        AG_OP_ceil
+        AG_OP_rint
+        AG_OP_trunc
         AG_OP_add
         AG_OP_sub
         AG_OP_mul

@@ -795,6 +795,66 @@ cdef class Tensor:
     def cos(self):
         return _unary(AG_OP_cos, self)
 
+    def tan(self):
+        return _unary(AG_OP_tan, self)
+
+    def sinh(self):
+        return _unary(AG_OP_sinh, self)
+
+    def cosh(self):
+        return _unary(AG_OP_cosh, self)
+
+    def arcsin(self):
+        return _unary(AG_OP_arcsin, self)
+
+    def arccos(self):
+        return _unary(AG_OP_arccos, self)
+
+    def arctan(self):
+        return _unary(AG_OP_arctan, self)
+
+    def arcsinh(self):
+        return _unary(AG_OP_arcsinh, self)
+
+    def arccosh(self):
+        return _unary(AG_OP_arccosh, self)
+
+    def arctanh(self):
+        return _unary(AG_OP_arctanh, self)
+
+    def expm1(self):
+        return _unary(AG_OP_expm1, self)
+
+    def exp2(self):
+        return _unary(AG_OP_exp2, self)
+
+    def log2(self):
+        return _unary(AG_OP_log2, self)
+
+    def log10(self):
+        return _unary(AG_OP_log10, self)
+
+    def log1p(self):
+        return _unary(AG_OP_log1p, self)
+
+    def floor(self):
+        return _unary(AG_OP_floor, self)
+
+    def ceil(self):
+        return _unary(AG_OP_ceil, self)
+
+    def trunc(self):
+        return _unary(AG_OP_trunc, self)
+
+    def round(self, decimals=0):
+        return round(self, decimals)
+
+    def square(self):
+        return square(self)
+
+    def reciprocal(self):
+        return reciprocal(self)
+
     def softmax(self, axis=-1):
         return softmax(self, axis)
 

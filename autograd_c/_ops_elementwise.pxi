@@ -284,6 +284,209 @@ def sign(x):
     """
     return _unary(AG_OP_sign, x)
 
+def sinh(x):
+    """Hyperbolic sine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sinh(ag.tensor([0.0, 1.0]))
+    tensor([0.    , 1.1752])
+    """
+    return _unary(AG_OP_sinh, x)
+
+def cosh(x):
+    """Hyperbolic cosine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.cosh(ag.tensor([0.0, 1.0]))
+    tensor([1.    , 1.5431])
+    """
+    return _unary(AG_OP_cosh, x)
+
+def arcsin(x):
+    """Inverse sine, elementwise (nan outside [-1, 1]); the gradient is infinite at +-1.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arcsin(ag.tensor([0.0, 1.0]))
+    tensor([0.    , 1.5708])
+    """
+    return _unary(AG_OP_arcsin, x)
+
+def arccos(x):
+    """Inverse cosine, elementwise (nan outside [-1, 1]); the gradient is infinite at +-1.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arccos(ag.tensor([1.0, 0.0]))
+    tensor([0.    , 1.5708])
+    """
+    return _unary(AG_OP_arccos, x)
+
+def arctan(x):
+    """Inverse tangent, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arctan(ag.tensor([0.0, 1.0]))
+    tensor([0.    , 0.7854])
+    """
+    return _unary(AG_OP_arctan, x)
+
+def arcsinh(x):
+    """Inverse hyperbolic sine, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arcsinh(ag.tensor([0.0, 1.0]))
+    tensor([0.    , 0.8814])
+    """
+    return _unary(AG_OP_arcsinh, x)
+
+def arccosh(x):
+    """Inverse hyperbolic cosine, elementwise (nan below 1).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arccosh(ag.tensor([1.0, 2.0]))
+    tensor([0.   , 1.317])
+    """
+    return _unary(AG_OP_arccosh, x)
+
+def arctanh(x):
+    """Inverse hyperbolic tangent, elementwise (+-inf at +-1, nan outside).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arctanh(ag.tensor([0.0, 0.5]))
+    tensor([0.    , 0.5493])
+    """
+    return _unary(AG_OP_arctanh, x)
+
+def expm1(x):
+    """e**x - 1, accurate for small x.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.expm1(ag.tensor([0.0, 1e-10], dtype='float64')).tolist()
+    [0.0, 1.00000000005e-10]
+    """
+    return _unary(AG_OP_expm1, x)
+
+def exp2(x):
+    """2**x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.exp2(ag.tensor([0.0, 3.0]))
+    tensor([1., 8.])
+    """
+    return _unary(AG_OP_exp2, x)
+
+def log2(x):
+    """Base-2 logarithm, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log2(ag.tensor([1.0, 8.0]))
+    tensor([0., 3.])
+    """
+    return _unary(AG_OP_log2, x)
+
+def log10(x):
+    """Base-10 logarithm, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.log10(ag.tensor([1.0, 1000.0]))
+    tensor([0., 3.])
+    """
+    return _unary(AG_OP_log10, x)
+
+def floor(x):
+    """The largest integer <= x, elementwise (no gradient, like sign).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.floor(ag.tensor([-1.5, 2.5]))
+    tensor([-2.,  2.])
+    """
+    return _unary(AG_OP_floor, x)
+
+def ceil(x):
+    """The smallest integer >= x, elementwise (no gradient, like sign).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.ceil(ag.tensor([-1.5, 2.5]))
+    tensor([-1.,  3.])
+    """
+    return _unary(AG_OP_ceil, x)
+
+def trunc(x):
+    """x rounded towards zero, elementwise (no gradient, like sign).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.trunc(ag.tensor([-1.5, 2.5]))
+    tensor([-1.,  2.])
+    """
+    return _unary(AG_OP_trunc, x)
+
+def round(x, decimals=0):
+    """x rounded to the nearest integer, halves to even, like numpy.round (no gradient, like
+    sign).  Only ``decimals=0`` is supported.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.round(ag.tensor([0.5, 1.5, -2.5]))
+    tensor([ 0.,  2., -2.])
+    """
+    if operator.index(decimals) != 0:
+        raise NotImplementedError(f"round: decimals={decimals!r}; only decimals=0 is supported")
+    return _unary(AG_OP_rint, x)
+
+def square(x):
+    """x * x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.square(ag.tensor([-3.0, 2.0]))
+    tensor([9., 4.])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    return _binop(AG_OP_mul, tx, tx)
+
+def reciprocal(x):
+    """1 / x, elementwise.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.reciprocal(ag.tensor([2.0, -4.0]))
+    tensor([ 0.5 , -0.25])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    return _binop(AG_OP_div, 1.0, tx)
+
 def add(a, b):
     """a + b with broadcasting.
 

@@ -110,6 +110,11 @@ UNARY = {
     "softplus": lambda x: np.logaddexp(0.0, x),
     "gelu": lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2.0))),
     "silu": lambda x: x * _sigmoid(x), "erf": _erf, "sign": np.sign,
+    "sinh": np.sinh, "cosh": np.cosh, "arcsin": np.arcsin, "arccos": np.arccos,
+    "arctan": np.arctan, "arcsinh": np.arcsinh, "arccosh": np.arccosh, "arctanh": np.arctanh,
+    "expm1": np.expm1, "exp2": np.exp2, "log2": np.log2, "log10": np.log10, "floor": np.floor,
+    "ceil": np.ceil, "trunc": np.trunc, "round": np.round, "square": np.square,
+    "reciprocal": np.reciprocal,
 }
 BINARY = {
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,

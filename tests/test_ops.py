@@ -61,6 +61,15 @@ def above_m05(rng, shape):
     return rng.uniform(-0.5, 2.0, shape)
 
 
+def inside1(rng, shape):
+    """Inside (-1, 1), clear of the edges where arcsin / arctanh derivatives blow up."""
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def above1(rng, shape):
+    return rng.uniform(1.2, 3.0, shape)
+
+
 def coin(rng, shape):
     return (rng.random(shape) < 0.5).astype(np.float64)
 
@@ -253,6 +262,22 @@ OPS = [
     unary("gelu_grad", ag_gelu_grad, np_gelu_grad),
     unary("silu", ag.silu, lambda x: x * np_sigmoid(x)),
     unary("erf", ag.erf, _erf),
+    unary("sinh", ag.sinh, np.sinh),
+    unary("cosh", ag.cosh, np.cosh),
+    unary("arcsin", ag.arcsin, np.arcsin, inside1),
+    unary("arccos", ag.arccos, np.arccos, inside1),
+    unary("arctan", ag.arctan, np.arctan),
+    unary("arcsinh", ag.arcsinh, np.arcsinh),
+    unary("arccosh", ag.arccosh, np.arccosh, above1),
+    unary("arctanh", ag.arctanh, np.arctanh, inside1),
+    unary("expm1", ag.expm1, np.expm1),
+    unary("exp2", ag.exp2, np.exp2),
+    unary("log2", ag.log2, np.log2, positive),
+    unary("log10", ag.log10, np.log10, positive),
+    unary("square", ag.square, np.square),
+    unary("reciprocal", ag.reciprocal, np.reciprocal, away0),
+    unary("method_arctan", lambda x: x.arctan(), np.arctan),
+    unary("method_square", lambda x: x.square(), np.square),
     unary("clip", ag.clip, lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max), away_from([-0.5, 0.7]),
           kwargs=[dict(a_min=-0.5, a_max=0.7), dict(a_min=-0.5), dict(a_max=0.7)]),
     binary("maximum", ag.maximum, np.maximum, accept=no_ties),
@@ -515,6 +540,7 @@ def test_table_covers_every_primitive():
                "slice": "getitem", "take": "getitem", "expand": "broadcast_to",
                "permute": "permute", "copy": None, "astype": None, "linear": None,
                "slice_backward": None, "take_backward": None, "sign": None, "step": None,
+               "floor": None, "ceil": None, "rint": None, "trunc": None,
                "eq": None, "ne": None, "lt": None, "le": None, "gt": None, "ge": None}
     missing = []
     for name, nin, flags in ag._core.op_table():
@@ -707,6 +733,10 @@ SECOND_ORDER = [
     ("matmul_self", lambda x: x @ x.T, normal),
     ("max", lambda x: ag.max(x, axis=1) * ag.max(x, axis=1), normal),
     ("getitem_sq", lambda x: x[::-1, [0, 2, 2]] ** 2, normal),
+    ("sinh", ag.sinh, normal), ("cosh", ag.cosh, normal), ("arcsin", ag.arcsin, inside1),
+    ("arccos", ag.arccos, inside1), ("arctan", ag.arctan, normal), ("arcsinh", ag.arcsinh, normal),
+    ("arccosh", ag.arccosh, above1), ("arctanh", ag.arctanh, inside1), ("expm1", ag.expm1, normal),
+    ("exp2", ag.exp2, normal), ("log2", ag.log2, positive), ("log10", ag.log10, positive),
 ]
 
 

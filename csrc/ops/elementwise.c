@@ -16,6 +16,8 @@
 #define AG_SQRT1_2 0.70710678118654752440
 #define AG_INV_SQRT_2PI 0.39894228040143267794
 #define AG_2_SQRTPI 1.12837916709551257390
+#define AG_LN2 0.69314718055994530942
+#define AG_LN10 2.30258509299404568402
 
 #define PAR_N 32768 /* parallel loops honour ag_num_threads(): set_num_threads, and one thread
                       in a fork() child, where an OpenMP team would hang */
@@ -50,7 +52,24 @@
     X(erf, erf(x), (T)(AG_2_SQRTPI * ag_exp_neg_sq((double)x)))                           \
     X(sign, x != x ? x : (T)((x > 0) - (x < 0)), 0)                                      \
     X(step, x > 0, 0)                                                                    \
-    X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))
+    X(clip, x < a ? a : (x > b ? b : x), (x >= a && x <= b))                             \
+    X(sinh, sinh(x), cosh(x))                                                            \
+    X(cosh, cosh(x), sinh(x))                                                            \
+    /* (1 - x)(1 + x), not 1 - x^2: exact near |x| = 1, where the derivative blows up */   \
+    X(arcsin, asin(x), 1 / sqrt((1 - x) * (1 + x)))                                      \
+    X(arccos, acos(x), -1 / sqrt((1 - x) * (1 + x)))                                     \
+    X(arctan, atan(x), 1 / (1 + x * x))                                                  \
+    X(arcsinh, asinh(x), 1 / hypot(x, (T)1))                                             \
+    X(arccosh, acosh(x), 1 / (sqrt(x - 1) * sqrt(x + 1)))                                \
+    X(arctanh, atanh(x), 1 / ((1 - x) * (1 + x)))                                        \
+    X(expm1, expm1(x), exp(x))                                                           \
+    X(exp2, exp2(x), y * (T)AG_LN2)                                                      \
+    X(log2, log2(x), 1 / (x * (T)AG_LN2))                                                \
+    X(log10, log10(x), 1 / (x * (T)AG_LN10))                                             \
+    X(floor, floor(x), 0)                                                                \
+    X(ceil, ceil(x), 0)                                                                  \
+    X(rint, rint(x), 0) /* halves to even, as numpy.round */                             \
+    X(trunc, trunc(x), 0)
 
 typedef struct { double a, b; } uparams;
 
@@ -224,6 +243,12 @@ static ag_tensor *caddc(ag_tensor *a, double s)
     ag_tensor_decref(a);
     return r;
 }
+static ag_tensor *cpows(ag_tensor *a, double s)
+{
+    ag_tensor *r = a ? ag_pow_scalar(a, s) : NULL;
+    ag_tensor_decref(a);
+    return r;
+}
 static ag_tensor *cconst(ag_tensor *like, double v) { return ag_tensor_scalar(like->dtype, v); }
 #define CMUL(a, b) cbin(AG_OP_mul, a, b)
 #define CADD(a, b) cbin(AG_OP_add, a, b)
@@ -281,6 +306,21 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
     }
     case AG_OP_erf:
         return cscale(cun(AG_OP_exp, cscale(CMUL(own(x), own(x)), -1.0)), AG_2_SQRTPI);
+    case AG_OP_sinh: return ag_unary(AG_OP_cosh, x);
+    case AG_OP_cosh: return ag_unary(AG_OP_sinh, x);
+    case AG_OP_arcsin:
+    case AG_OP_arccos:  /* -+((1 - x)(1 + x))^(-1/2) */
+        return cscale(cpows(CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)), -0.5),
+                      op == AG_OP_arcsin ? 1.0 : -1.0);
+    case AG_OP_arctan: return CDIV(cconst(x, 1.0), caddc(CMUL(own(x), own(x)), 1.0));
+    case AG_OP_arcsinh: return cpows(caddc(CMUL(own(x), own(x)), 1.0), -0.5);
+    case AG_OP_arccosh: return CMUL(cpows(caddc(own(x), -1.0), -0.5), cpows(caddc(own(x), 1.0), -0.5));
+    case AG_OP_arctanh:
+        return CDIV(cconst(x, 1.0), CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)));
+    case AG_OP_expm1: return ag_unary(AG_OP_exp, x);
+    case AG_OP_exp2: return cscale(ag_unary(AG_OP_exp2, x), AG_LN2);
+    case AG_OP_log2: return CDIV(cconst(x, 1.0), cscale(own(x), AG_LN2));
+    case AG_OP_log10: return CDIV(cconst(x, 1.0), cscale(own(x), AG_LN10));
     case AG_OP_clip: {
         ag_tensor *lo = cconst(x, a), *hi = cconst(x, b);
         return CMUL(cbin(AG_OP_ge, own(x), lo), cbin(AG_OP_le, own(x), hi));
@@ -317,8 +357,11 @@ const ag_oprules ag_rules_neg = {unary_fwd_op, vjp_unary, jvp_unary, 0};
 U_RULE(abs) U_RULE(exp) U_RULE(log) U_RULE(log1p) U_RULE(sqrt) U_RULE(sin) U_RULE(cos)
 U_RULE(tan) U_RULE(tanh) U_RULE(sigmoid) U_RULE(relu) U_RULE(leaky_relu) U_RULE(elu)
 U_RULE(softplus) U_RULE(gelu) U_RULE(gelu_grad) U_RULE(silu) U_RULE(erf) U_RULE(clip)
-const ag_oprules ag_rules_sign = {unary_fwd_op, vjp_unary, jvp_unary, 0};
-const ag_oprules ag_rules_step = {unary_fwd_op, vjp_unary, jvp_unary, 0};
+U_RULE(sinh) U_RULE(cosh) U_RULE(arcsin) U_RULE(arccos) U_RULE(arctan) U_RULE(arcsinh)
+U_RULE(arccosh) U_RULE(arctanh) U_RULE(expm1) U_RULE(exp2) U_RULE(log2) U_RULE(log10)
+/* no gradient (AG_FLAG_NONDIFF), nothing saved */
+#define N_RULE(name) const ag_oprules ag_rules_##name = {unary_fwd_op, vjp_unary, jvp_unary, 0};
+N_RULE(sign) N_RULE(step) N_RULE(floor) N_RULE(ceil) N_RULE(rint) N_RULE(trunc)
 
 ag_tensor *ag_unary(int op, ag_tensor *x) { return ag_apply(op, &x, 1, NULL); }
 

@@ -1,0 +1,142 @@
+"""numpy's remaining elementwise math: sinh ... log10 and the rounding functions.
+
+The table-driven tests in test_ops.py check these against numpy and finite differences on
+random inputs; here: derivatives against exact values from mpmath (to a few ulp), including
+near the edges of each domain, the IEEE values at and beyond the edges, and rounding.
+"""
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import autograd_c as ag
+
+mpmath.mp.dps = 40
+
+M = mpmath
+# (name, f and f' in mpmath, points inside the domain, including near its edges)
+SMOOTH = [
+    ("sinh", M.sinh, M.cosh, [-20.0, -1.0, 1e-8, 0.5, 30.0]),
+    ("cosh", M.cosh, M.sinh, [-20.0, -1e-8, 0.5, 30.0]),
+    ("arcsin", M.asin, lambda x: 1 / M.sqrt(1 - x * x),
+     [-1 + 2.0 ** -40, -0.5, 1e-9, 0.999999, 1 - 2.0 ** -40]),
+    ("arccos", M.acos, lambda x: -1 / M.sqrt(1 - x * x),
+     [-1 + 2.0 ** -40, -0.5, 1e-9, 0.999999, 1 - 2.0 ** -40]),
+    ("arctan", M.atan, lambda x: 1 / (1 + x * x), [-1e10, -3.0, 1e-9, 0.7, 1e200]),
+    ("arcsinh", M.asinh, lambda x: 1 / M.sqrt(1 + x * x), [-1e200, -3.0, 1e-9, 0.7, 1e10]),
+    ("arccosh", M.acosh, lambda x: 1 / M.sqrt(x * x - 1), [1 + 2.0 ** -40, 1.5, 10.0, 1e200]),
+    ("arctanh", M.atanh, lambda x: 1 / (1 - x * x),
+     [-1 + 2.0 ** -40, -0.5, 1e-9, 0.999999, 1 - 2.0 ** -40]),
+    ("expm1", M.expm1, M.exp, [-40.0, -1e-12, 1e-12, 0.5, 700.0]),
+    ("exp2", lambda x: M.power(2, x), lambda x: M.power(2, x) * M.log(2),
+     [-1000.0, -0.5, 0.0, 3.0, 1000.0]),
+    ("log2", lambda x: M.log(x, 2), lambda x: 1 / (x * M.log(2)), [1e-300, 0.5, 1.0 + 2.0 ** -40, 1e300]),
+    ("log10", lambda x: M.log(x, 10), lambda x: 1 / (x * M.log(10)),
+     [1e-300, 0.5, 1.0 + 2.0 ** -40, 1e300]),
+]
+
+
+@pytest.mark.parametrize("name,ref,dref,points", SMOOTH, ids=[s[0] for s in SMOOTH])
+def test_value_and_derivative_against_mpmath(name, ref, dref, points):
+    x = ag.tensor(np.array(points), dtype="float64", requires_grad=True)
+    y = getattr(ag, name)(x)
+    y.sum().backward()
+    want_y = [float(ref(mpmath.mpf(p))) for p in points]
+    want_d = [float(dref(mpmath.mpf(p))) for p in points]
+    np.testing.assert_allclose(y.numpy(), want_y, rtol=4e-16, atol=0)
+    # the derivative formulas add a few roundings: (1 - x)(1 + x) is exact near |x| = 1,
+    # where 1 - x * x would lose every digit
+    np.testing.assert_allclose(x.grad.numpy(), want_d, rtol=2e-15, atol=0)
+
+
+@pytest.mark.parametrize("name,ref,dref,points", SMOOTH, ids=[s[0] for s in SMOOTH])
+def test_float32_value_and_derivative(name, ref, dref, points):
+    pts = np.array(points, dtype=np.float32).astype(np.float64)
+    keep = [p for p in pts if math.isfinite(p) and abs(p) < 3e38 and p != 0.0 and abs(p) != 1.0]
+    x = ag.tensor(np.array(keep, dtype=np.float32), requires_grad=True)
+    y = getattr(ag, name)(x)
+    y.sum().backward()
+    with np.errstate(over="ignore"):
+        want_y = np.array([float(ref(mpmath.mpf(p))) for p in keep]).astype(np.float32)
+        want_d = np.array([float(dref(mpmath.mpf(p))) for p in keep]).astype(np.float32)
+    assert y.dtype == np.float32 and x.grad.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), want_y, rtol=3e-7, atol=0)
+    np.testing.assert_allclose(x.grad.numpy(), want_d, rtol=1e-6, atol=0)
+
+
+def test_edges_of_the_domains_give_numpy_ieee_values():
+    cases = [("arcsin", [1.0, -1.0, 1.5]), ("arccos", [1.0, -1.0, -1.5]),
+             ("arctanh", [1.0, -1.0, 2.0]), ("arccosh", [1.0, 0.5]), ("log2", [0.0, -1.0, np.inf]),
+             ("log10", [0.0, -1.0, np.inf]), ("exp2", [-np.inf, np.inf, 2000.0]),
+             ("expm1", [-np.inf, np.inf]), ("sinh", [-np.inf, 1000.0]), ("cosh", [np.inf, -1000.0]),
+             ("arctan", [np.inf, -np.inf]), ("arcsinh", [np.inf, -np.inf])]
+    for name, pts in cases:
+        a = np.array(pts)
+        with np.errstate(all="ignore"):
+            want = getattr(np, name)(a)
+        got = getattr(ag, name)(ag.tensor(a, dtype="float64")).numpy()
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+def test_derivative_is_infinite_at_the_edges():
+    for name, pt in [("arcsin", 1.0), ("arcsin", -1.0), ("arctanh", 1.0), ("arccosh", 1.0)]:
+        x = ag.tensor([pt], dtype="float64", requires_grad=True)
+        getattr(ag, name)(x).sum().backward()
+        assert np.isinf(x.grad.numpy()[0]), name
+    x = ag.tensor([1.0], dtype="float64", requires_grad=True)
+    ag.arccos(x).sum().backward()
+    assert x.grad.numpy()[0] == -np.inf
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rounding_matches_numpy_and_has_no_gradient(dtype):
+    a = np.array([-2.5, -1.5, -0.5, -0.49999997, -0.0, 0.0, 0.5, 1.5, 2.5, 2.7, -3.2, 1e20,
+                  np.inf, -np.inf, np.nan, 2.0 ** 52 + 1, 8388609.0], dtype=dtype)
+    x = ag.tensor(a, requires_grad=True)
+    for name, ref in [("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc),
+                      ("round", np.round)]:
+        y = getattr(ag, name)(x)
+        assert y.dtype == np.dtype(dtype) and not y.requires_grad
+        got = y.numpy()
+        np.testing.assert_array_equal(got, ref(a), err_msg=name)
+        # the sign of zero is numpy's too (floor(-0.0) = -0.0, ceil(-0.5) = -0.0)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(ref(a)), err_msg=name)
+    assert ag.Tensor.round(x).tolist()[:3] == [-2.0, -2.0, -0.0]
+    with pytest.raises(NotImplementedError, match="decimals"):
+        ag.round(x, decimals=2)
+
+
+def test_square_and_reciprocal_gradients():
+    a = np.array([-3.0, 0.5, 7.0])
+    x = ag.tensor(a, requires_grad=True)
+    ag.square(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * a)
+    x.grad = None
+    ag.reciprocal(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), -1 / (a * a), rtol=3e-16)
+
+
+def test_forward_mode_and_hessian_of_the_new_functions():
+    a = np.array([0.3, -0.6, 0.8])
+
+    def f(x):
+        return (ag.arcsin(x) * ag.cosh(x) + ag.arctanh(x) ** 2 + ag.log2(x * x + 1)).sum()
+
+    def f_np(x):
+        return float((np.arcsin(x) * np.cosh(x) + np.arctanh(x) ** 2 + np.log2(x * x + 1)).sum())
+
+    h = ag.hessian(f, ag.tensor(a)).numpy()
+    eps = np.finfo(float).eps ** (1 / 3)
+    num = np.zeros((3, 3))
+    for i in range(3):
+        for j in range(3):
+            e_i, e_j = np.eye(3)[i] * eps, np.eye(3)[j] * eps
+            num[i, j] = (f_np(a + e_i + e_j) - f_np(a + e_i - e_j) - f_np(a - e_i + e_j)
+                         + f_np(a - e_i - e_j)) / (4 * eps * eps)
+    np.testing.assert_allclose(h, num, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h, h.T, rtol=1e-12)
+    v = np.array([1.0, -2.0, 0.5])
+    _, t = ag.jvp(f, (ag.tensor(a),), (ag.tensor(v),))
+    g = ag.grad(f)(ag.tensor(a)).numpy()
+    np.testing.assert_allclose(float(t), g @ v, rtol=1e-13)
