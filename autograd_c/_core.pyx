@@ -508,6 +508,8 @@ cdef class Tensor:
     def __repr__(self):
         body = np.array2string(self.numpy(), separator=", ", prefix="tensor(", precision=4)
         extra = ""
+        if self.t.size == 0 and self.t.ndim != 1:   # "[]" alone does not say (0, 3) from (2, 0)
+            extra += f", size={tuple(self.shape)}"
         if self.t.dtype == AG_F64:
             extra += ", dtype=float64"
         if self.t.grad_fn != NULL:

@@ -271,6 +271,10 @@ def test_repr():
     r_fn = repr(ag.tensor(np.array([0.5]), requires_grad=True) * 2.0)
     assert "grad_fn=<mul>" in r_fn
     assert repr(ag.tensor(2.0)).startswith("tensor(2")
+    # an empty tensor's "[]" is ambiguous: its shape is shown unless it is 1-D
+    assert repr(ag.zeros(0, 3)) == "tensor([], size=(0, 3))"
+    assert repr(ag.zeros(2, 0, dtype="float64")) == "tensor([], size=(2, 0), dtype=float64)"
+    assert repr(ag.zeros(0)) == "tensor([])"
 
 
 # ---------------------------------------------------------------------------------- grad modes
