@@ -6,7 +6,7 @@ from ._core import (  # noqa: F401
     arctanh, expm1, exp2, log2, log10, floor, ceil, trunc, round, square, reciprocal, add, subtract, multiply, divide, power, maximum, minimum,
     equal, not_equal, less, less_equal, greater, greater_equal, where, clip,
     sum, max, min, prod, logsumexp, mean, var, std, softmax, log_softmax,
-    matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,
+    cumsum, diff, matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,
     broadcast_to, expand, concatenate, cat, stack, split,
     is_grad_enabled, get_num_threads, set_num_threads, live_storages, live_tensors, live_nodes,
     empty_cache, cached_bytes, get_cache_limit, set_cache_limit,

@@ -176,6 +176,7 @@ cdef extern from "ag.h" nogil:
     ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
     ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
     ag_tensor *ag_softmax(ag_tensor *x, int axis, int log)
+    ag_tensor *ag_cumsum(ag_tensor *x, int axis, int reverse)
     ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
     ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double act_param)
     ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)

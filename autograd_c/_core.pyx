@@ -863,6 +863,9 @@ cdef class Tensor:
     def log_softmax(self, axis=-1):
         return log_softmax(self, axis)
 
+    def cumsum(self, axis=None):
+        return cumsum(self, axis)
+
 
 # ---- the op functions, indexing and runtime controls, and the op families, each in its own
 # include file (one module, split along its seams)
@@ -873,3 +876,4 @@ include "_runtime.pxi"
 include "_linalg.pxi"
 include "_optim.pxi"
 include "_nn.pxi"
+include "_ops_scan.pxi"

@@ -167,6 +167,8 @@ ag_tensor *ag_mean(ag_tensor *x, int nax, const int *axes, int keepdims);
 ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof);
 ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof);
 ag_tensor *ag_softmax(ag_tensor *x, int axis, int log);
+/* running sum along axis; reverse: from the end */
+ag_tensor *ag_cumsum(ag_tensor *x, int axis, int reverse);
 ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double act_param);
 ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape);

@@ -1,4 +1,4 @@
-"""numpy's remaining elementwise math: sinh ... log10 and the rounding functions.
+"""numpy's remaining elementwise math (sinh ... log10, rounding) and the scans (cumsum, diff).
 
 The table-driven tests in test_ops.py check these against numpy and finite differences on
 random inputs; here: derivatives against exact values from mpmath (to a few ulp), including
@@ -52,7 +52,8 @@ def test_value_and_derivative_against_mpmath(name, ref, dref, points):
 
 @pytest.mark.parametrize("name,ref,dref,points", SMOOTH, ids=[s[0] for s in SMOOTH])
 def test_float32_value_and_derivative(name, ref, dref, points):
-    pts = np.array(points, dtype=np.float32).astype(np.float64)
+    with np.errstate(over="ignore"):
+        pts = np.array(points).astype(np.float32).astype(np.float64)
     keep = [p for p in pts if math.isfinite(p) and abs(p) < 3e38 and p != 0.0 and abs(p) != 1.0]
     x = ag.tensor(np.array(keep, dtype=np.float32), requires_grad=True)
     y = getattr(ag, name)(x)
@@ -140,3 +141,73 @@ def test_forward_mode_and_hessian_of_the_new_functions():
     _, t = ag.jvp(f, (ag.tensor(a),), (ag.tensor(v),))
     g = ag.grad(f)(ag.tensor(a)).numpy()
     np.testing.assert_allclose(float(t), g @ v, rtol=1e-13)
+
+
+# ------------------------------------------------------------------ cumsum and diff
+
+def test_cumsum_gradient_is_the_reversed_running_sum_exactly():
+    rng = np.random.default_rng(3)
+    a, w = rng.standard_normal((3, 7)), rng.standard_normal((3, 7))
+    for axis in (0, 1, -1):
+        x = ag.tensor(a, requires_grad=True)
+        (ag.cumsum(x, axis=axis) * ag.tensor(w)).sum().backward()
+        want = np.flip(np.cumsum(np.flip(w, axis), axis), axis)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-15, atol=1e-15)
+    # the Jacobian is the lower-triangular ones matrix, in both modes
+    for mode in ("forward", "reverse"):
+        j = ag.jacobian(lambda t: ag.cumsum(t, axis=0), ag.tensor(a[0]), mode=mode).numpy()
+        np.testing.assert_array_equal(j, np.tril(np.ones((7, 7))))
+
+
+def test_cumsum_float32_accumulates_in_double():
+    # 1 + 2^-24 * k: a float32 running sum would stay at 1.0 for every k
+    a = np.full(4097, 2.0 ** -24, dtype=np.float32)
+    a[0] = 1.0
+    got = ag.cumsum(ag.tensor(a)).numpy()
+    assert got.dtype == np.float32
+    want = (1.0 + 2.0 ** -24 * np.arange(4097)).astype(np.float32)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_cumsum_large_is_bitwise_the_same_on_one_and_two_threads():
+    a = np.random.default_rng(5).standard_normal((300, 257)).astype(np.float32)
+    t = ag.tensor(a[:, ::-1])   # a negatively strided, non-contiguous view
+    n = ag.get_num_threads()
+    try:
+        ag.set_num_threads(1)
+        one = ag.cumsum(t, axis=0).numpy().copy()
+        ag.set_num_threads(2)
+        two = ag.cumsum(t, axis=0).numpy()
+    finally:
+        ag.set_num_threads(n)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_allclose(one, np.cumsum(a[:, ::-1].astype(np.float64), axis=0), rtol=1e-5,
+                               atol=1e-4)
+
+
+def test_cumsum_and_diff_zero_size_and_errors():
+    x = ag.zeros(0, 3, dtype="float64", requires_grad=True)
+    y = ag.cumsum(x, axis=0)
+    assert y.shape == (0, 3)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3)
+    assert ag.diff(ag.zeros(1, 3), axis=0).shape == (0, 3)
+    assert ag.cumsum(ag.tensor(2.0)).shape == (1,)   # axis=None flattens, as numpy
+    with pytest.raises(ValueError, match="axis 2 is out of bounds for a tensor of dimension 2"):
+        ag.cumsum(ag.zeros(2, 3), axis=2)
+    with pytest.raises(ValueError, match="dimension 0"):
+        ag.cumsum(ag.tensor(2.0), axis=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        ag.diff(ag.zeros(3), n=-1)
+    with pytest.raises(ValueError, match="0-d"):
+        ag.diff(ag.tensor(1.0))
+    with pytest.raises(ValueError, match="axis -3"):
+        ag.diff(ag.zeros(2, 3), axis=-3)
+
+
+def test_cumsum_second_derivative_of_a_quadratic():
+    # f(x) = sum(cumsum(x)^2) = x^T L^T L x, so the Hessian is 2 L^T L exactly
+    a = np.array([0.5, -1.0, 2.0, 0.25])
+    h = ag.hessian(lambda t: (ag.cumsum(t) ** 2).sum(), ag.tensor(a)).numpy()
+    lo = np.tril(np.ones((4, 4)))
+    np.testing.assert_allclose(h, 2 * lo.T @ lo, rtol=1e-14)

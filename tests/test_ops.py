@@ -303,7 +303,14 @@ OPS = [
        lambda x: (np.log(np.exp(x - x.max(-1, keepdims=True)).sum(-1)) + x.max(-1)
                   - x[np.arange(4), [2, 0, 1, 2]]),
        [((4, 3),)]),
-    # ---- softmax family
+    # ---- scans
+    Op("cumsum", ag.cumsum, np.cumsum, [((2, 3, 4),), ((5,),), ((1, 3),)],
+       kwargs=[dict(axis=None), dict(axis=0), dict(axis=1), dict(axis=-1)],
+       valid=lambda x, axis: axis is None or -x.ndim <= axis < x.ndim),
+    Op("cumsum_method", lambda x: x.cumsum(0), lambda x: np.cumsum(x, 0), [((4, 2),)]),
+    Op("diff", ag.diff, np.diff, [((2, 5, 4),), ((6,),)],
+       kwargs=[dict(), dict(n=2), dict(n=0), dict(axis=0), dict(n=3, axis=1)],
+       valid=lambda x, n=1, axis=-1: -x.ndim <= axis < x.ndim),
     Op("softmax", ag.softmax, np_softmax, [((2, 3, 4),), ((5,),), ((1, 3),)],
        kwargs=[dict(axis=0), dict(axis=1), dict(axis=-1)],
        valid=lambda x, axis: -x.ndim <= axis < x.ndim),
@@ -737,6 +744,7 @@ SECOND_ORDER = [
     ("arccos", ag.arccos, inside1), ("arctan", ag.arctan, normal), ("arcsinh", ag.arcsinh, normal),
     ("arccosh", ag.arccosh, above1), ("arctanh", ag.arctanh, inside1), ("expm1", ag.expm1, normal),
     ("exp2", ag.exp2, normal), ("log2", ag.log2, positive), ("log10", ag.log10, positive),
+    ("cumsum_sq", lambda x: ag.cumsum(x, axis=0) ** 2 + ag.cumsum(x * x, axis=1), normal),
 ]
 
 

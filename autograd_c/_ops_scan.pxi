@@ -1,0 +1,50 @@
+# _ops_scan.pxi -- running sums and differences along an axis (included by _core.pyx).
+
+def cumsum(x, axis=None):
+    """Running sum along ``axis``, as numpy.cumsum (``axis=None``: over the flattened tensor).
+
+    Linear, so its gradient is the running sum of the upstream gradient taken from the end.
+    float32 sums accumulate in double.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.cumsum(ag.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
+    tensor([[1., 2.],
+            [4., 6.]])
+    >>> ag.cumsum(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor([ 1.,  3.,  6., 10.])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    if axis is None:
+        tx = reshape(tx, (-1,))
+        axis = 0
+    return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
+
+def diff(x, n=1, axis=-1):
+    """n-th forward difference along ``axis``, as numpy.diff: ``x[1:] - x[:-1]`` applied ``n``
+    times (each time the axis gets one shorter).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.diff(ag.tensor([1.0, 4.0, 9.0, 16.0]))
+    tensor([3., 5., 7.])
+    >>> ag.diff(ag.tensor([1.0, 4.0, 9.0, 16.0]), n=2)
+    tensor([2., 2.])
+    """
+    cdef Tensor tx = _coerce(x, -1)
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"diff: order n must be non-negative, got {n}")
+    nd = tx.t.ndim
+    if nd == 0:
+        raise ValueError("diff: needs at least one dimension (got a 0-d tensor)")
+    axis = operator.index(axis)
+    if not -nd <= axis < nd:
+        raise ValueError(f"diff: axis {axis} is out of bounds for a tensor of dimension {nd}")
+    axis %= nd
+    head = (slice(None),) * axis
+    for _ in range(n):
+        tx = tx[head + (slice(1, None),)] - tx[head + (slice(None, -1),)]
+    return tx
