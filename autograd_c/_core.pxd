@@ -51,6 +51,8 @@ cdef extern from "ag.h" nogil:
         AG_OP_pow
         AG_OP_maximum
         AG_OP_minimum
+        AG_OP_arctan2
+        AG_OP_hypot
         AG_OP_eq
         AG_OP_ne
         AG_OP_lt

@@ -487,6 +487,30 @@ def reciprocal(x):
     cdef Tensor tx = _coerce(x, -1)
     return _binop(AG_OP_div, 1.0, tx)
 
+def arctan2(a, b):
+    """The angle of the point (b, a) in (-pi, pi], elementwise with broadcasting, as
+    numpy.arctan2.  Its gradient (b, -a) / (a^2 + b^2) is nan at (0, 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.arctan2(ag.tensor([1.0, -1.0]), ag.tensor([0.0, -1.0]))
+    tensor([ 1.5708, -2.3562])
+    """
+    return _binop(AG_OP_arctan2, a, b)
+
+def hypot(a, b):
+    """sqrt(a^2 + b^2) without overflow or underflow, elementwise with broadcasting.  Its
+    gradient (a, b) / hypot(a, b) is nan at (0, 0).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.hypot(ag.tensor([3.0, 3e30]), ag.tensor([4.0, 4e30]))
+    tensor([5.e+00, 5.e+30])
+    """
+    return _binop(AG_OP_hypot, a, b)
+
 def add(a, b):
     """a + b with broadcasting.
 

@@ -50,6 +50,8 @@ JAC_CASES = [
     ("silu", ag.silu, rng.standard_normal(4)),
     ("clip", lambda x: ag.clip(x, -0.5, 0.5), np.array([0.2, -1.0, 0.9, -0.1])),
     ("cumsum", lambda x: ag.cumsum(x, axis=1), rng.standard_normal((2, 3))),
+    ("arctan2_hypot", lambda x: ag.arctan2(x[:2], x[2:]) * ag.hypot(x[2:], x[:2]),
+     rng.uniform(0.5, 2, 4) * np.array([1, -1, -1, 1])),
     ("cumsum_flat_diff", lambda x: ag.diff(ag.cumsum(x * x)), rng.standard_normal((2, 3))),
     ("arcsin", ag.arcsin, rng.uniform(-0.9, 0.9, 4)),
     ("arccosh", ag.arccosh, rng.uniform(1.2, 3, 4)),

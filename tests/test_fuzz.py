@@ -119,6 +119,7 @@ UNARY = {
 BINARY = {
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "divide": np.divide,
     "power": np.power, "maximum": np.maximum, "minimum": np.minimum,
+    "arctan2": np.arctan2, "hypot": np.hypot,
     "equal": lambda a, b: (a == b).astype(np.float64), "not_equal": lambda a, b: (a != b).astype(np.float64),
     "less": lambda a, b: (a < b).astype(np.float64), "greater_equal": lambda a, b: (a >= b).astype(np.float64),
 }

@@ -97,8 +97,8 @@ UNARY = ["neg", "abs", "exp", "log", "log1p", "sqrt", "sin", "cos", "tan", "tanh
          "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "expm1", "exp2", "log2",
          "log10", "floor", "ceil", "trunc", "round", "square", "reciprocal"]
 NO_GRADIENT = {"sign", "floor", "ceil", "trunc", "round"}
-BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "equal",
-          "less", "greater_equal"]
+BINARY = ["add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "arctan2",
+          "hypot", "equal", "less", "greater_equal"]
 REDUCE_ID = {"sum": np.sum, "prod": np.prod, "mean": np.mean, "var": np.var, "std": np.std,
              "logsumexp": None}
 EMPTY_SHAPES = [(0,), (2, 0), (0, 3), (2, 0, 3)]

@@ -211,3 +211,36 @@ def test_cumsum_second_derivative_of_a_quadratic():
     h = ag.hessian(lambda t: (ag.cumsum(t) ** 2).sum(), ag.tensor(a)).numpy()
     lo = np.tril(np.ones((4, 4)))
     np.testing.assert_allclose(h, 2 * lo.T @ lo, rtol=1e-14)
+
+
+# ------------------------------------------------------------------ arctan2 and hypot
+
+def test_arctan2_and_hypot_derivatives_at_extreme_scales():
+    # the exact derivatives: d atan2(a, b) = (b, -a) / r^2 and d hypot = (a, b) / r, finite
+    # and representable here though r^2 overflows (1e200) or underflows (1e-200)
+    for s in (1e200, 1.0, 1e-200):
+        a = ag.tensor([3.0 * s], dtype="float64", requires_grad=True)
+        b = ag.tensor([-4.0 * s], dtype="float64", requires_grad=True)
+        ag.arctan2(a, b).sum().backward()
+        np.testing.assert_allclose(a.grad.numpy(), [-4.0 / 25.0 / s], rtol=1e-15)
+        np.testing.assert_allclose(b.grad.numpy(), [-3.0 / 25.0 / s], rtol=1e-15)
+        a.grad = b.grad = None
+        ag.hypot(a, b).sum().backward()
+        np.testing.assert_allclose([a.grad.numpy()[0], b.grad.numpy()[0]], [0.6, -0.8], rtol=1e-15)
+        np.testing.assert_allclose(ag.hypot(a, b).numpy(), [5.0 * s], rtol=1e-15)
+
+
+def test_arctan2_quadrants_signed_zeros_and_broadcast_gradients():
+    a = np.array([0.0, -0.0, 0.0, -0.0, 1.0, -1.0, np.inf, np.nan])
+    b = np.array([0.0, 0.0, -0.0, -0.0, -np.inf, np.inf, 2.0, 1.0])
+    np.testing.assert_array_equal(ag.arctan2(ag.tensor(a), ag.tensor(b)).numpy(), np.arctan2(a, b))
+    # a (2, 1) against b (3,): gradients summed back to each operand's shape
+    av, bv = np.array([[0.5], [-2.0]]), np.array([1.0, -3.0, 0.25])
+    x = ag.tensor(av, requires_grad=True)
+    y = ag.tensor(bv, requires_grad=True)
+    ag.arctan2(x, y).sum().backward()
+    r2 = av ** 2 + bv ** 2
+    np.testing.assert_allclose(x.grad.numpy(), (bv / r2).sum(1, keepdims=True), rtol=1e-14)
+    np.testing.assert_allclose(y.grad.numpy(), (-av / r2).sum(0), rtol=1e-14)
+    # float32 stays float32
+    assert ag.hypot(ag.tensor([3.0]), 4.0).dtype == np.float32

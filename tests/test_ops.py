@@ -280,6 +280,8 @@ OPS = [
     unary("method_square", lambda x: x.square(), np.square),
     unary("clip", ag.clip, lambda x, a_min=None, a_max=None: np.clip(x, a_min, a_max), away_from([-0.5, 0.7]),
           kwargs=[dict(a_min=-0.5, a_max=0.7), dict(a_min=-0.5), dict(a_max=0.7)]),
+    binary("arctan2", ag.arctan2, np.arctan2, (away0, away0)),   # |a| >= 0.2: off the branch cut
+    binary("hypot", ag.hypot, np.hypot, (away0, normal)),
     binary("maximum", ag.maximum, np.maximum, accept=no_ties),
     binary("minimum", ag.minimum, np.minimum, accept=no_ties),
     Op("where", lambda c, a, b: ag.where(c, a, b), np.where, TERNARY_SHAPES, (coin, normal, normal),
@@ -745,6 +747,8 @@ SECOND_ORDER = [
     ("arccosh", ag.arccosh, above1), ("arctanh", ag.arctanh, inside1), ("expm1", ag.expm1, normal),
     ("exp2", ag.exp2, normal), ("log2", ag.log2, positive), ("log10", ag.log10, positive),
     ("cumsum_sq", lambda x: ag.cumsum(x, axis=0) ** 2 + ag.cumsum(x * x, axis=1), normal),
+    ("arctan2", lambda x: ag.arctan2(x, x.T + 0.5), away0),
+    ("hypot", lambda x: ag.hypot(x, x.T), away0),
 ]
 
 

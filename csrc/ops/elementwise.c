@@ -399,6 +399,8 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
     X(pow, POWX(a, b))                       \
     X(maximum, (a != a || a > b) ? a : (b != b ? b : (a == b ? a : b))) \
     X(minimum, (a != a || a < b) ? a : (b != b ? b : (a == b ? a : b))) \
+    X(arctan2, atan2(a, b))                  \
+    X(hypot, hypot(a, b))                    \
     X(eq, a == b)                            \
     X(ne, a != b)                            \
     X(lt, a < b)                             \
@@ -595,6 +597,18 @@ static ag_tensor *pow_grad_exponent(ag_tensor *a, ag_tensor *b)
     return CADD(ag_add_scalar(b, -1.0), both0);
 }
 
+/* q = (a/r, b/r, r) with r = hypot(a, b): the point's unit vector and length; 0 or -1 */
+static int polar(ag_tensor *a, ag_tensor *b, ag_tensor **q)
+{
+    int k;
+    q[2] = ag_binary(AG_OP_hypot, a, b);
+    q[0] = q[2] ? ag_div(a, q[2]) : NULL;
+    q[1] = q[2] ? ag_div(b, q[2]) : NULL;
+    if (q[0] && q[1]) return 0;
+    for (k = 0; k < 3; k++) ag_tensor_decref(q[k]);
+    return -1;
+}
+
 static int vjp_binary(ag_vjp_ctx *c)
 {
     ag_tensor *a = c->in[0], *b = c->in[1], *g = c->g;
@@ -630,6 +644,18 @@ static int vjp_binary(ag_vjp_ctx *c)
         if (na) *ga = ag_mul(g, m);
         if (nb) *gb = CMUL(own(g), CSUB(cconst(m, 1.0), own(m)));
         ag_tensor_decref(m);
+        if ((na && !*ga) || (nb && !*gb)) return -1;
+        break;
+    }
+    case AG_OP_arctan2: /* d atan2(a, b) = ((b/r) da - (a/r) db) / r, r = hypot(a, b) */
+    case AG_OP_hypot: { /* d hypot(a, b) = (a/r) da + (b/r) db; a/r, b/r in [-1, 1]: nothing
+                           over- or underflows that the exact derivative would not */
+        ag_tensor *q[3];
+        int at = c->op == AG_OP_arctan2, k;
+        if (polar(a, b, q)) return -1;
+        if (na) *ga = at ? CDIV(ag_mul(g, q[1]), own(q[2])) : ag_mul(g, q[0]);
+        if (nb) *gb = at ? cun(AG_OP_neg, CDIV(ag_mul(g, q[0]), own(q[2]))) : ag_mul(g, q[1]);
+        for (k = 0; k < 3; k++) ag_tensor_decref(q[k]);
         if ((na && !*ga) || (nb && !*gb)) return -1;
         break;
     }
@@ -686,6 +712,17 @@ static ag_tensor *jvp_binary(int op, ag_tensor **in, int nin, ag_tensor *out, ag
         ag_tensor_decref(m);
         return r;
     }
+    case AG_OP_arctan2: /* ((b/r) ta - (a/r) tb) / r */
+    case AG_OP_hypot: { /* (a/r) ta + (b/r) tb */
+        ag_tensor *q[3];
+        int k;
+        if (polar(a, b, q)) goto fail;
+        r = add_opt(ta ? CMUL(ta, own(q[op == AG_OP_arctan2])) : NULL,
+                    tb ? CMUL(tb, op == AG_OP_arctan2 ? cun(AG_OP_neg, own(q[0])) : own(q[1])) : NULL);
+        if (r && op == AG_OP_arctan2) r = CDIV(r, own(q[2]));
+        for (k = 0; k < 3; k++) ag_tensor_decref(q[k]);
+        return r;
+    }
     default:
         break;
     }
@@ -698,7 +735,8 @@ fail:
 #define B_RULE(name) const ag_oprules ag_rules_##name = {binary_fwd, vjp_binary, jvp_binary, 3u};
 const ag_oprules ag_rules_add = {binary_fwd, vjp_binary, jvp_binary, 0};
 const ag_oprules ag_rules_sub = {binary_fwd, vjp_binary, jvp_binary, 0};
-B_RULE(mul) B_RULE(div) B_RULE(pow) B_RULE(maximum) B_RULE(minimum)
+B_RULE(mul) B_RULE(div) B_RULE(pow) B_RULE(maximum) B_RULE(minimum) B_RULE(arctan2)
+B_RULE(hypot)
 #define C_RULE(name) const ag_oprules ag_rules_##name = {binary_fwd, vjp_binary, jvp_binary, 0};
 C_RULE(eq) C_RULE(ne) C_RULE(lt) C_RULE(le) C_RULE(gt) C_RULE(ge)
 
