@@ -288,6 +288,17 @@ def _rebuild_tensor(data, requires_grad):
 # ---------------------------------------------------------------------------------------------
 # the Tensor
 
+_dispatch_module = None
+
+cdef object _numpy_dispatch():
+    """the protocol module, imported on first use (it imports this module)"""
+    global _dispatch_module
+    if _dispatch_module is None:
+        from . import _numpy_dispatch as m
+        _dispatch_module = m
+    return _dispatch_module
+
+
 @cython.freelist(64)
 cdef class Tensor:
     """An n-dimensional float32/float64 array that records operations for differentiation.
@@ -297,7 +308,13 @@ cdef class Tensor:
     """
 
     __array_priority__ = 1000
-    __array_ufunc__ = None   # numpy defers to our reflected operators
+
+    # np.sin(t), np.sum(t), array * t ... run autograd_c's ops (autograd_c/_numpy_dispatch.py)
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return _numpy_dispatch().array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return _numpy_dispatch().array_function(func, args, kwargs)
 
     def __cinit__(self):
         self.t = NULL
