@@ -107,8 +107,10 @@ def norm(x, ord=None, axis=None, keepdims=False):
     # so that neither x^2 nor its gradient over- or underflows (norm(3e-200, 4e-200) had an inf
     # gradient), and with sqrt's gradient masked where the sum is 0: the zero vector's norm has
     # gradient 0, as in PyTorch, not 0 * inf = NaN
+    # (initial=0: the max over an empty axis is 0, so a 0-size x reduces to zeros of the right
+    # shape, as in numpy)
     with np.errstate(invalid="ignore"):
-        big = np.max(np.abs(x.numpy()), axis=axis, keepdims=True) if x.size else np.ones(())
+        big = np.max(np.abs(x.numpy()), axis=axis, keepdims=True, initial=0.0)
     scale = np.where(np.isfinite(big) & (big > 0), big, 1.0).astype(x.dtype)
     q = _core.sum((x / scale) ** 2, axis=axis, keepdims=keepdims)
     nz = (q.numpy() > 0).astype(x.dtype)
@@ -127,11 +129,14 @@ def trace(a):
     >>> float(ag.trace(np.array([[1.0, 2.0], [3.0, 4.0]])))
     5.0
     """
-    return _core.sum(diag(a) if _core._coerce_public(a, None).ndim == 2 else _diag_part(a), axis=-1)
+    return _core.sum(_diag_part(a), axis=-1)
 
 
 def _diag_part(a):
     a = _core._coerce_public(a, None)
+    if a.ndim < 2:
+        raise ValueError(f"trace: expected a matrix or a batch of them (at least 2-D), got shape "
+                         f"{tuple(a.shape)}")
     n = min(a.shape[-2], a.shape[-1])
     idx = np.arange(n)
     return a[..., idx, idx]
@@ -190,6 +195,8 @@ def einsum(subscripts, *operands):
     if not isinstance(subscripts, str):
         raise TypeError("einsum: subscripts must be a string")
     s = subscripts.replace(" ", "")
+    if s.count("->") > 1:
+        raise ValueError(f"einsum: subscripts {subscripts!r} have more than one '->'")
     if "->" in s:
         lhs, out = s.split("->")
     else:
@@ -234,9 +241,14 @@ def einsum(subscripts, *operands):
     fb = [c for c in sb if c not in sa]
     dims = {c: a.shape[sa.index(c)] for c in sa}
     for c in sb:
-        if c in dims and dims[c] != b.shape[sb.index(c)]:
-            raise ValueError(f"einsum: index {c!r} has sizes {dims[c]} and {b.shape[sb.index(c)]}")
-        dims[c] = b.shape[sb.index(c)]
+        n = b.shape[sb.index(c)]
+        if c in dims and 1 not in (dims[c], n) and dims[c] != n:
+            raise ValueError(f"einsum: index {c!r} has sizes {dims[c]} and {n}")
+        if n != 1 or c not in dims:
+            dims[c] = n
+    # an index of size 1 in one operand broadcasts against the other, as in numpy
+    a, b = (t if tuple(t.shape) == tuple(dims[c] for c in sp)
+            else _core.broadcast_to(t, tuple(dims[c] for c in sp)) for sp, t in ((sa, a), (sb, b)))
     prod = lambda cs: int(np.prod([dims[c] for c in cs])) if cs else 1  # noqa: E731
     a2 = _core.reshape(_core.permute(a, tuple(sa.index(c) for c in batch + fa + contr)),
                        (prod(batch), prod(fa), prod(contr)))

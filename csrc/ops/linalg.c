@@ -115,6 +115,15 @@ static int all_finite(const double *v, int64_t n)
     return 1;
 }
 
+/* all of v finite once stored in dtype (a float32 result overflows beyond FLT_MAX) */
+static int fits(const double *v, int64_t n, int dtype)
+{
+    int64_t i;
+    if (dtype != AG_F32) return all_finite(v, n);
+    for (i = 0; i < n; i++) if (!(fabs(v[i]) <= FLT_MAX)) return 0;
+    return 1;
+}
+
 /* ------------------------------------------------------------------ inv */
 static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
@@ -144,8 +153,9 @@ static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
         }
         for (i = 0; i < n * n; i++) r[i] = (i / n == i % n) ? 1.0 : 0.0;
         lu_solve(m, piv, n, r, n);
-        if (!all_finite(r, n * n)) {
-            ag_set_error(AG_ELINALG, "inv: matrix is singular or too ill-conditioned to invert");
+        if (!fits(r, n * n, a->dtype)) {
+            ag_set_error(AG_ELINALG, "inv: matrix is singular or too ill-conditioned to invert "
+                         "(the inverse overflows %s)", ag_dtype_name(a->dtype));
             goto out;
         }
     }
@@ -190,7 +200,8 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
     (void)op; (void)nin; (void)p;
     if (check_square("solve", a)) return NULL;
     if (a->dtype != bt->dtype) {
-        ag_set_error(AG_ETYPE, "solve: dtype mismatch, %s and %s", ag_dtype_name(a->dtype), ag_dtype_name(bt->dtype));
+        ag_set_error(AG_ETYPE, "solve: dtype mismatch, A is %s but B is %s (convert one with .astype)",
+                     ag_dtype_name(a->dtype), ag_dtype_name(bt->dtype));
         return NULL;
     }
     n = a->shape[a->ndim - 1];
@@ -238,8 +249,9 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
         }
         lu_solve(abuf + b * n * n, piv, n, bbuf + b * n * k, k);
     }
-    if (fin && !all_finite(bbuf, batch * n * k)) {
-        ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned");
+    if (fin && !fits(bbuf, batch * n * k, a->dtype)) {
+        ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned (the solution overflows %s)",
+                     ag_dtype_name(a->dtype));
         goto out;
     }
     o = store(bbuf, a->dtype, nbd + 2, osh);
@@ -273,13 +285,16 @@ static int vjp_solve(ag_vjp_ctx *c)
     return 0;
 }
 
-/* dX = A^-1 (dB - dA X) */
+/* dX = A^-1 (dB - dA X).  A tangent with leading batch axes (many directions) first gets unit
+   axes for the batch axes that only the other operand has, so its directions stay in front
+   instead of meeting the other operand's batch (A (2, n, n) with B (n, k), or the reverse). */
 static ag_tensor *jvp_solve(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
 {
-    ag_tensor *rhs = tin[1] ? own(tin[1]) : NULL;
+    ag_tensor *rhs = tin[1] ? ag_align_tangent(tin[1], in[1], out->ndim) : NULL;
     (void)op; (void)nin; (void)p;
+    if (tin[1] && !rhs) return NULL;
     if (tin[0]) {
-        ag_tensor *t = ag_matmul(tin[0], out);
+        ag_tensor *t = c2(mm, ag_align_tangent(tin[0], in[0], out->ndim), own(out));
         if (!t) { ag_tensor_decref(rhs); return NULL; }
         rhs = rhs ? c2(ag_sub, rhs, t) : cneg(t);
     }
@@ -367,6 +382,15 @@ static ag_tensor *add_two_axes(ag_tensor *g)
     return ag_reshape(g, g->ndim + 2, sh);
 }
 
+/* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the adjugate, is
+   not implemented there): say so instead of the inverse's own error (both modes) */
+static void singular_grad_error(void)
+{
+    if (ag_last_error_kind() == AG_ELINALG)
+        ag_set_error(AG_ELINALG, "slogdet/det: no derivative at a singular matrix "
+                     "(the inverse it needs does not exist)");
+}
+
 /* d log|det A| = tr(A^-1 dA);  A-bar = g A^-T */
 static int vjp_slogdet(ag_vjp_ctx *c)
 {
@@ -376,11 +400,7 @@ static int vjp_slogdet(ag_vjp_ctx *c)
         ag_tensor *ait = ainv ? ag_swap_last2(ainv) : NULL;
         ag_tensor_decref(ainv);
         if (!ait) {
-            /* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the
-               adjugate, is not implemented there) */
-            if (ag_last_error_kind() == AG_ELINALG)
-                ag_set_error(AG_ELINALG, "slogdet/det: no gradient at a singular matrix "
-                             "(the inverse it needs does not exist)");
+            singular_grad_error();
             return -1;
         }
         c->gin[0] = c2(ag_mul, add_two_axes(c->g), ait);
@@ -394,6 +414,10 @@ static ag_tensor *jvp_slogdet(int op, ag_tensor **in, int nin, ag_tensor *out, a
     int axes[2] = {-2, -1};
     (void)op; (void)nin; (void)out; (void)p;
     ag_tensor_decref(ainv);
+    if (!ait) {
+        singular_grad_error();
+        return NULL;
+    }
     prod = c2(ag_mul, own(tin[0]), ait);
     if (!prod) return NULL;
     r = ag_reduce(AG_OP_sum, prod, 2, axes, 0);
