@@ -100,7 +100,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
     x = _core._coerce_public(x, None)
     if ord not in (None, "fro", 2):
         raise ValueError(f"norm: ord={ord!r} is not supported (use None, 2 or 'fro')")
-    if ord == 2 and (x.ndim != 1 and (axis is None or not isinstance(axis, int))):
+    # a vector norm: over one axis (an int, numpy's too, or a 1-tuple) or of a 1-D x
+    one_axis = isinstance(axis, (int, np.integer)) or (isinstance(axis, tuple) and len(axis) == 1)
+    if ord == 2 and not (one_axis or (axis is None and x.ndim == 1)):
         raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is not "
                          "implemented); use ord='fro' for matrices")
     # sqrt(sum(x^2)) scaled by the largest |x| (a constant: the identity holds for any scale),

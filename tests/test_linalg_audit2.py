@@ -152,3 +152,16 @@ def test_einsum_rejects_two_arrows_with_a_clear_message():
 def test_solve_dtype_mismatch_names_a_and_b():
     with pytest.raises(TypeError, match="A is float32 but B is float64"):
         ag.linalg.solve(ag.tensor(np.eye(2), dtype="float32"), ag.tensor(np.ones(2), dtype="float64"))
+
+
+# --------------------------------------------------------------- norm: ord=2 over one axis
+@pytest.mark.parametrize("axis", [np.int64(1), (1,), (-1,), 0])
+def test_norm_ord2_over_one_axis_of_a_matrix(axis):
+    # a numpy integer or a 1-tuple axis raised "ord=2 is supported for vectors only"
+    x = rng.standard_normal((2, 3))
+    np.testing.assert_allclose(ag.linalg.norm(x, ord=2, axis=axis).numpy(),
+                               np.linalg.norm(x, ord=2, axis=axis), rtol=1e-14)
+    with pytest.raises(ValueError, match="vectors only"):
+        ag.linalg.norm(x, ord=2)
+    with pytest.raises(ValueError, match="vectors only"):
+        ag.linalg.norm(x, ord=2, axis=(0, 1))

@@ -467,9 +467,10 @@ ag_tensor *ag_cholesky(ag_tensor *a) { return ag_apply(AG_OP_cholesky, &a, 1, NU
 /* Phi(X): the lower triangle of X with its diagonal halved */
 static ag_tensor *phi(ag_tensor *x)
 {
-    int64_t n = x->shape[x->ndim - 1], i, j, sh[2];
+    int64_t n, i, j, sh[2];
     ag_tensor *m;
     if (!x) return NULL;
+    n = x->shape[x->ndim - 1];
     sh[0] = n; sh[1] = n;
     m = ag_tensor_zeros(x->dtype, 2, sh);
     if (!m) { ag_tensor_decref(x); return NULL; }
