@@ -39,6 +39,9 @@ def solve(a, b):
     a_t = _core._coerce_public(a, b)
     b_t = _core._coerce_public(b, a_t)
     if b_t.ndim == 1:
+        if a_t.ndim >= 2 and a_t.shape[-1] != b_t.shape[0]:
+            raise ValueError(f"solve: A of shape {tuple(a_t.shape)} and b of shape "
+                             f"{tuple(b_t.shape)} do not match")
         # one right-hand side for every matrix of a batch: (..., n, 1) -> (..., n), as numpy
         x = _core._solve(a_t, _core.reshape(b_t, (-1, 1)))
         return _core.reshape(x, tuple(x.shape[:-1]))

@@ -165,3 +165,11 @@ def test_norm_ord2_over_one_axis_of_a_matrix(axis):
         ag.linalg.norm(x, ord=2)
     with pytest.raises(ValueError, match="vectors only"):
         ag.linalg.norm(x, ord=2, axis=(0, 1))
+
+
+def test_solve_vector_length_mismatch_names_the_vector_shape():
+    # the message showed the reshaped (4, 1), a shape the caller never passed
+    with pytest.raises(ValueError, match=r"A of shape \(2, 3, 3\) and b of shape \(4,\) do not match"):
+        ag.linalg.solve(np.stack([np.eye(3)] * 2), np.ones(4))
+    assert ag.linalg.solve(np.zeros((0, 0)), np.zeros(0)).shape == (0,)
+    assert ag.linalg.solve(np.zeros((2, 0, 0)), np.zeros(0)).shape == (2, 0)
