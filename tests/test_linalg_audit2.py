@@ -173,3 +173,31 @@ def test_solve_vector_length_mismatch_names_the_vector_shape():
         ag.linalg.solve(np.stack([np.eye(3)] * 2), np.ones(4))
     assert ag.linalg.solve(np.zeros((0, 0)), np.zeros(0)).shape == (0,)
     assert ag.linalg.solve(np.zeros((2, 0, 0)), np.zeros(0)).shape == (2, 0)
+
+
+# --------------------------------------------------------------- solve: each matrix of A factored once
+@pytest.mark.parametrize("ashape,bshape", [((2, 1, 3, 3), (1, 4, 3, 2)), ((3, 1, 2, 3, 3), (4, 1, 3, 2)),
+                                           ((3, 3), (5, 3, 2)), ((2, 3, 3), (3, 1)), ((1, 3, 3), (2, 2, 3, 1))])
+def test_solve_broadcast_batches_match_numpy(ashape, bshape):
+    # solve no longer expands A to the broadcast batch: A's matrix index follows its own strides
+    A = rng.standard_normal(ashape) + 3 * np.eye(3)
+    B = rng.standard_normal(bshape)
+    np.testing.assert_allclose(ag.linalg.solve(A, B).numpy(), np.linalg.solve(A, B), rtol=1e-12, atol=1e-13)
+
+
+def test_solve_nan_in_one_matrix_of_a_broadcast_batch():
+    A = np.stack([2 * np.eye(2), np.full((2, 2), np.nan)])
+    x = ag.linalg.solve(A, np.ones((3, 1, 2, 1))).numpy()
+    assert x.shape == (3, 2, 2, 1)
+    np.testing.assert_array_equal(x[:, 0], 0.5)
+    assert np.isnan(x[:, 1]).all()
+    with pytest.raises(ag.LinAlgError, match="singular"):
+        ag.linalg.solve(np.stack([np.eye(2), np.zeros((2, 2))]), np.ones((3, 1, 2, 1)))
+
+
+def test_forward_jacobian_of_solve_in_b_is_the_inverse():
+    # one LU for all n tangent directions (A was expanded to n copies: O(n^4) work, n^3 memory)
+    n = 60
+    A = rng.standard_normal((n, n)) + n * np.eye(n)
+    J = ag.functional.jacobian(lambda v: ag.linalg.solve(T(A), v), rng.standard_normal(n), mode="forward")
+    np.testing.assert_allclose(J.numpy(), np.linalg.inv(A), rtol=1e-10, atol=1e-15)

@@ -189,14 +189,19 @@ static ag_tensor *jvp_inv(int op, ag_tensor **in, int nin, ag_tensor *out, ag_te
 
 const ag_oprules ag_rules_inv = {inv_fwd, vjp_inv, jvp_inv, AG_SAVES_OUT};
 
-/* ------------------------------------------------------------------ solve: X = A^-1 B, B (..., n, k) */
+/* ------------------------------------------------------------------ solve: X = A^-1 B, B (..., n, k)
+ * Each matrix of A is factored once, when a right-hand side first needs it, however many
+ * matrices of B's batch it meets: A (n, n) against B (T, n, k) (a forward Jacobian's T tangent
+ * directions) costs one LU and T triangular solves, and A is never expanded to B's batch. */
 static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
-    ag_tensor *a = in[0], *bt = in[1], *o = NULL, *ae = NULL, *be = NULL;
-    int64_t bsh[AG_MAXDIM], ash[AG_MAXDIM], osh[AG_MAXDIM], n, k, batch, b, nb2, i;
-    int nbd, fin;
+    ag_tensor *a = in[0], *bt = in[1], *o = NULL, *be = NULL, *cb = NULL;
+    int64_t bsh[AG_MAXDIM], osh[AG_MAXDIM], astr[AG_MAXDIM], idx[AG_MAXDIM];
+    int64_t n, k, na = 0, nb = 1, t, i, sz;
+    int nbd, d, an = a->ndim - 2, fin;
     double *abuf = NULL, *bbuf = NULL;
     int64_t *piv = NULL;
+    char *state = NULL; /* per matrix of A: 0 not factored yet, 1 factored, 2 NaN or inf in it */
     (void)op; (void)nin; (void)p;
     if (check_square("solve", a)) return NULL;
     if (a->dtype != bt->dtype) {
@@ -213,51 +218,64 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
         return NULL;
     }
     k = bt->shape[bt->ndim - 1];
-    if (ag_broadcast_shapes("solve", a->ndim - 2, a->shape, bt->ndim - 2, bt->shape, &nbd, bsh)) return NULL;
-    memcpy(ash, bsh, sizeof(int64_t) * (size_t)nbd);
-    ash[nbd] = n; ash[nbd + 1] = n;
+    if (ag_broadcast_shapes("solve", an, a->shape, bt->ndim - 2, bt->shape, &nbd, bsh)) return NULL;
     memcpy(osh, bsh, sizeof(int64_t) * (size_t)nbd);
     osh[nbd] = n; osh[nbd + 1] = k;
-    ae = ag_expand(a, nbd + 2, ash);
-    be = ae ? ag_expand(bt, nbd + 2, osh) : NULL;
-    if (!be) goto out;
-    {
-        ag_tensor *ca = ag_tensor_cast(ae, AG_F64), *cb = ca ? ag_tensor_cast(be, AG_F64) : NULL;
-        if (!cb) { ag_tensor_decref(ca); goto out; }
-        abuf = (double *)ag_malloc(sizeof(double) * (size_t)(ca->size ? ca->size : 1));
-        bbuf = (double *)ag_malloc(sizeof(double) * (size_t)(cb->size ? cb->size : 1));
-        if (abuf) memcpy(abuf, ca->storage->data, sizeof(double) * (size_t)ca->size);
-        if (bbuf) memcpy(bbuf, cb->storage->data, sizeof(double) * (size_t)cb->size);
-        batch = n ? ca->size / (n * n) : 0;
-        nb2 = cb->size;
-        ag_tensor_decref(ca);
-        ag_tensor_decref(cb);
-        (void)nb2;
+    /* astr[d]: the step in A's matrix index per step of the broadcast batch axis d (0 where A
+       has no such axis or a unit one) */
+    for (sz = 1, d = nbd - 1; d >= 0; d--) {
+        int ad = d - (nbd - an);
+        astr[d] = (ad < 0 || a->shape[ad] == 1) ? 0 : sz;
+        if (ad >= 0) sz *= a->shape[ad];
+        nb *= bsh[d];
+        idx[d] = 0;
     }
-    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    if (!abuf || !bbuf || !piv) goto out;
-    fin = all_finite(abuf, batch * n * n) && all_finite(bbuf, batch * n * k);
-    for (b = 0; b < batch; b++) {
-        if (!all_finite(abuf + b * n * n, n * n)) {
+    be = ag_expand(bt, nbd + 2, osh);
+    cb = be ? ag_tensor_cast(be, AG_F64) : NULL;
+    abuf = cb ? load_f64(a, &na, &n) : NULL;
+    if (!abuf) goto out;
+    bbuf = (double *)ag_malloc(sizeof(double) * (size_t)(cb->size ? cb->size : 1));
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(na * n > 0 ? na * n : 1));
+    state = (char *)ag_malloc((size_t)(na ? na : 1));
+    if (!bbuf || !piv || !state) goto out;
+    memset(state, 0, (size_t)(na ? na : 1));
+    memcpy(bbuf, cb->storage->data, sizeof(double) * (size_t)cb->size);
+    fin = all_finite(abuf, na * n * n) && all_finite(bbuf, nb * n * k);
+    for (t = 0; n && t < nb; t++) {
+        int64_t ai = 0;
+        double *m, *x = bbuf + t * n * k;
+        for (d = 0; d < nbd; d++) ai += idx[d] * astr[d];
+        for (d = nbd - 1; d >= 0; d--) {
+            if (++idx[d] < bsh[d]) break;
+            idx[d] = 0;
+        }
+        m = abuf + ai * n * n;
+        if (!state[ai]) {
+            if (!all_finite(m, n * n)) {
+                state[ai] = 2;
+            } else if (!lu_factor(m, n, piv + ai * n)) {
+                ag_set_error(AG_ELINALG, "solve: matrix A is singular");
+                goto out;
+            } else {
+                state[ai] = 1;
+            }
+        }
+        if (state[ai] == 2) {
             /* NaN or inf in A: NaN solutions, as numpy and PyTorch give */
-            for (i = 0; i < n * k; i++) bbuf[b * n * k + i] = NAN;
+            for (i = 0; i < n * k; i++) x[i] = NAN;
             continue;
         }
-        if (!lu_factor(abuf + b * n * n, n, piv)) {
-            ag_set_error(AG_ELINALG, "solve: matrix A is singular");
-            goto out;
-        }
-        lu_solve(abuf + b * n * n, piv, n, bbuf + b * n * k, k);
+        lu_solve(m, piv + ai * n, n, x, k);
     }
-    if (fin && !fits(bbuf, batch * n * k, a->dtype)) {
+    if (fin && !fits(bbuf, nb * n * k, a->dtype)) {
         ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned (the solution overflows %s)",
                      ag_dtype_name(a->dtype));
         goto out;
     }
     o = store(bbuf, a->dtype, nbd + 2, osh);
 out:
-    ag_tensor_decref(ae); ag_tensor_decref(be);
-    free(abuf); free(bbuf); free(piv);
+    ag_tensor_decref(be); ag_tensor_decref(cb);
+    free(abuf); free(bbuf); free(piv); free(state);
     return o;
 }
 
