@@ -201,3 +201,15 @@ def test_forward_jacobian_of_solve_in_b_is_the_inverse():
     A = rng.standard_normal((n, n)) + n * np.eye(n)
     J = ag.functional.jacobian(lambda v: ag.linalg.solve(T(A), v), rng.standard_normal(n), mode="forward")
     np.testing.assert_allclose(J.numpy(), np.linalg.inv(A), rtol=1e-10, atol=1e-15)
+
+
+# --------------------------------------------------------------- forward Jacobian of a 0-size input
+@pytest.mark.parametrize("f", [ag.linalg.inv, ag.linalg.det, ag.linalg.cholesky, lambda a: ag.linalg.slogdet(a)[1]])
+@pytest.mark.parametrize("shape", [(0, 3, 3), (2, 0, 0)])
+def test_forward_jacobian_of_a_zero_size_batch(f, shape):
+    # raised "cannot reshape array of size 0 into shape (0,newaxis)" (functional.py)
+    x = np.zeros(shape)
+    out_shape = tuple(f(x).shape)
+    for mode in ("forward", "reverse"):
+        J = ag.functional.jacobian(f, x, mode=mode)
+        assert J.shape == out_shape + shape
