@@ -45,6 +45,12 @@ def solve(a, b):
         # one right-hand side for every matrix of a batch: (..., n, 1) -> (..., n), as numpy
         x = _core._solve(a_t, _core.reshape(b_t, (-1, 1)))
         return _core.reshape(x, tuple(x.shape[:-1]))
+    if (a_t.ndim >= 3 and b_t.ndim == a_t.ndim - 1 and tuple(b_t.shape) == tuple(a_t.shape[:-1])
+            and b_t.shape[-2] != a_t.shape[-1]):
+        # numpy 2 reads a b of ndim > 1 as a (batch of) matrix, never as a batch of vectors
+        raise ValueError(f"solve: A of shape {tuple(a_t.shape)} and B of shape {tuple(b_t.shape)} "
+                         f"do not match (B is read as a matrix, as in numpy 2; for a batch of "
+                         f"vectors pass b[..., None] and take x[..., 0])")
     return _core._solve(a_t, b_t)
 
 

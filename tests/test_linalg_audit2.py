@@ -213,3 +213,17 @@ def test_forward_jacobian_of_a_zero_size_batch(f, shape):
     for mode in ("forward", "reverse"):
         J = ag.functional.jacobian(f, x, mode=mode)
         assert J.shape == out_shape + shape
+
+
+def test_solve_batch_of_vectors_error_explains_numpy2_rule():
+    A = rng.standard_normal((2, 3, 3)) + 3 * np.eye(3)
+    b = rng.standard_normal((2, 3))
+    with pytest.raises(ValueError, match=r"do not match \(B is read as a matrix.*b\[\.\.\., None\]"):
+        ag.linalg.solve(A, b)
+    with pytest.raises(ValueError):
+        np.linalg.solve(A, b)       # numpy 2 refuses it too
+    x = ag.linalg.solve(A, T(b)[..., None])[..., 0]
+    np.testing.assert_allclose(x.numpy(), np.linalg.solve(A, b[..., None])[..., 0], rtol=1e-12)
+    # the singular-derivative message of det covers an overflowing inverse too
+    with pytest.raises(ag.LinAlgError, match="singular matrix .*or overflows"):
+        ag.grad(ag.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))

@@ -406,7 +406,7 @@ static void singular_grad_error(void)
 {
     if (ag_last_error_kind() == AG_ELINALG)
         ag_set_error(AG_ELINALG, "slogdet/det: no derivative at a singular matrix "
-                     "(the inverse it needs does not exist)");
+                     "(the inverse it needs does not exist, or overflows)");
 }
 
 /* d log|det A| = tr(A^-1 dA);  A-bar = g A^-T */
