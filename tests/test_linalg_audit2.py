@@ -227,3 +227,15 @@ def test_solve_batch_of_vectors_error_explains_numpy2_rule():
     # the singular-derivative message of det covers an overflowing inverse too
     with pytest.raises(ag.LinAlgError, match="singular matrix .*or overflows"):
         ag.grad(ag.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]]))
+
+
+def test_errors_name_the_failing_matrix_of_a_batch():
+    bad = np.stack([np.eye(2), np.eye(2), np.zeros((2, 2))])
+    with pytest.raises(ag.LinAlgError, match="inv: matrix 2 of the batch is singular"):
+        ag.linalg.inv(bad)
+    with pytest.raises(ag.LinAlgError, match="solve: matrix A 2 of the batch is singular"):
+        ag.linalg.solve(bad, np.ones(2))
+    with pytest.raises(ag.LinAlgError, match=r"cholesky: matrix 1 of the batch is not positive definite \(leading minor 2\)"):
+        ag.linalg.cholesky(np.stack([np.eye(2), np.ones((2, 2))]))
+    with pytest.raises(ag.LinAlgError, match=r"cholesky: matrix is not positive definite \(leading minor 1\)"):
+        ag.linalg.cholesky(-np.eye(2))

@@ -9,6 +9,7 @@
 #include "../ag_internal.h"
 #include <math.h>
 #include <float.h>
+#include <stdio.h>
 
 static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
 static ag_tensor *c2(ag_tensor *(*f)(ag_tensor *, ag_tensor *), ag_tensor *a, ag_tensor *b)
@@ -115,6 +116,15 @@ static int all_finite(const double *v, int64_t n)
     return 1;
 }
 
+/* " b of the batch" naming the failing matrix of a batch (the flat index over the batch axes),
+   "" for a single matrix */
+static const char *which(char *buf, size_t sz, int64_t b, int64_t batch)
+{
+    if (batch > 1) snprintf(buf, sz, " %lld of the batch", (long long)b);
+    else buf[0] = 0;
+    return buf;
+}
+
 /* all of v finite once stored in dtype (a float32 result overflows beyond FLT_MAX) */
 static int fits(const double *v, int64_t n, int dtype)
 {
@@ -147,8 +157,8 @@ static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
             continue;
         }
         if (!lu_factor(m, n, piv)) {
-            ag_set_error(AG_ELINALG, "inv: matrix%s is singular",
-                         batch > 1 ? " in the batch" : "");
+            char w[64];
+            ag_set_error(AG_ELINALG, "inv: matrix%s is singular", which(w, sizeof w, b, batch));
             goto out;
         }
         for (i = 0; i < n * n; i++) r[i] = (i / n == i % n) ? 1.0 : 0.0;
@@ -254,7 +264,8 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
             if (!all_finite(m, n * n)) {
                 state[ai] = 2;
             } else if (!lu_factor(m, n, piv + ai * n)) {
-                ag_set_error(AG_ELINALG, "solve: matrix A is singular");
+                char w[64];
+                ag_set_error(AG_ELINALG, "solve: matrix A%s is singular", which(w, sizeof w, ai, na));
                 goto out;
             } else {
                 state[ai] = 1;
@@ -461,8 +472,9 @@ static ag_tensor *cholesky_fwd(int op, ag_tensor **in, int nin, const ag_params 
             double s = m[j * n + j];
             for (k = 0; k < j; k++) s -= m[j * n + k] * m[j * n + k];
             if (!(s > 0) || !isfinite(s)) {
-                ag_set_error(AG_ELINALG, "cholesky: matrix is not positive definite (leading minor %lld)",
-                             (long long)(j + 1));
+                char w[64];
+                ag_set_error(AG_ELINALG, "cholesky: matrix%s is not positive definite (leading minor %lld)",
+                             which(w, sizeof w, b, batch), (long long)(j + 1));
                 free(buf);
                 return NULL;
             }
