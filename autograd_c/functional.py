@@ -413,7 +413,7 @@ def _jacobian_forward(f, args, nums, d):
     tan = out.tangent
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
-    tan = np.asarray(tan).reshape(d, -1)  # (d, m)
+    tan = np.asarray(tan).reshape(d, out.size)  # (d, m); not -1: d may be 0
     res, off = [], 0
     for t in targets:
         n = t.size

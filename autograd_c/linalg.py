@@ -39,9 +39,18 @@ def solve(a, b):
     a_t = _core._coerce_public(a, b)
     b_t = _core._coerce_public(b, a_t)
     if b_t.ndim == 1:
+        if a_t.ndim >= 2 and a_t.shape[-1] != b_t.shape[0]:
+            raise ValueError(f"solve: A of shape {tuple(a_t.shape)} and b of shape "
+                             f"{tuple(b_t.shape)} do not match")
         # one right-hand side for every matrix of a batch: (..., n, 1) -> (..., n), as numpy
         x = _core._solve(a_t, _core.reshape(b_t, (-1, 1)))
         return _core.reshape(x, tuple(x.shape[:-1]))
+    if (a_t.ndim >= 3 and b_t.ndim == a_t.ndim - 1 and tuple(b_t.shape) == tuple(a_t.shape[:-1])
+            and b_t.shape[-2] != a_t.shape[-1]):
+        # numpy 2 reads a b of ndim > 1 as a (batch of) matrix, never as a batch of vectors
+        raise ValueError(f"solve: A of shape {tuple(a_t.shape)} and B of shape {tuple(b_t.shape)} "
+                         f"do not match (B is read as a matrix, as in numpy 2; for a batch of "
+                         f"vectors pass b[..., None] and take x[..., 0])")
     return _core._solve(a_t, b_t)
 
 
@@ -100,15 +109,19 @@ def norm(x, ord=None, axis=None, keepdims=False):
     x = _core._coerce_public(x, None)
     if ord not in (None, "fro", 2):
         raise ValueError(f"norm: ord={ord!r} is not supported (use None, 2 or 'fro')")
-    if ord == 2 and (x.ndim != 1 and (axis is None or not isinstance(axis, int))):
+    # a vector norm: over one axis (an int, numpy's too, or a 1-tuple) or of a 1-D x
+    one_axis = isinstance(axis, (int, np.integer)) or (isinstance(axis, tuple) and len(axis) == 1)
+    if ord == 2 and not (one_axis or (axis is None and x.ndim == 1)):
         raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is not "
                          "implemented); use ord='fro' for matrices")
     # sqrt(sum(x^2)) scaled by the largest |x| (a constant: the identity holds for any scale),
     # so that neither x^2 nor its gradient over- or underflows (norm(3e-200, 4e-200) had an inf
     # gradient), and with sqrt's gradient masked where the sum is 0: the zero vector's norm has
     # gradient 0, as in PyTorch, not 0 * inf = NaN
+    # (initial=0: the max over an empty axis is 0, so a 0-size x reduces to zeros of the right
+    # shape, as in numpy)
     with np.errstate(invalid="ignore"):
-        big = np.max(np.abs(x.numpy()), axis=axis, keepdims=True) if x.size else np.ones(())
+        big = np.max(np.abs(x.numpy()), axis=axis, keepdims=True, initial=0.0)
     scale = np.where(np.isfinite(big) & (big > 0), big, 1.0).astype(x.dtype)
     q = _core.sum((x / scale) ** 2, axis=axis, keepdims=keepdims)
     nz = (q.numpy() > 0).astype(x.dtype)
@@ -127,11 +140,14 @@ def trace(a):
     >>> float(ag.trace(np.array([[1.0, 2.0], [3.0, 4.0]])))
     5.0
     """
-    return _core.sum(diag(a) if _core._coerce_public(a, None).ndim == 2 else _diag_part(a), axis=-1)
+    return _core.sum(_diag_part(a), axis=-1)
 
 
 def _diag_part(a):
     a = _core._coerce_public(a, None)
+    if a.ndim < 2:
+        raise ValueError(f"trace: expected a matrix or a batch of them (at least 2-D), got shape "
+                         f"{tuple(a.shape)}")
     n = min(a.shape[-2], a.shape[-1])
     idx = np.arange(n)
     return a[..., idx, idx]
@@ -190,6 +206,8 @@ def einsum(subscripts, *operands):
     if not isinstance(subscripts, str):
         raise TypeError("einsum: subscripts must be a string")
     s = subscripts.replace(" ", "")
+    if s.count("->") > 1:
+        raise ValueError(f"einsum: subscripts {subscripts!r} have more than one '->'")
     if "->" in s:
         lhs, out = s.split("->")
     else:
@@ -234,9 +252,14 @@ def einsum(subscripts, *operands):
     fb = [c for c in sb if c not in sa]
     dims = {c: a.shape[sa.index(c)] for c in sa}
     for c in sb:
-        if c in dims and dims[c] != b.shape[sb.index(c)]:
-            raise ValueError(f"einsum: index {c!r} has sizes {dims[c]} and {b.shape[sb.index(c)]}")
-        dims[c] = b.shape[sb.index(c)]
+        n = b.shape[sb.index(c)]
+        if c in dims and 1 not in (dims[c], n) and dims[c] != n:
+            raise ValueError(f"einsum: index {c!r} has sizes {dims[c]} and {n}")
+        if n != 1 or c not in dims:
+            dims[c] = n
+    # an index of size 1 in one operand broadcasts against the other, as in numpy
+    a, b = (t if tuple(t.shape) == tuple(dims[c] for c in sp)
+            else _core.broadcast_to(t, tuple(dims[c] for c in sp)) for sp, t in ((sa, a), (sb, b)))
     prod = lambda cs: int(np.prod([dims[c] for c in cs])) if cs else 1  # noqa: E731
     a2 = _core.reshape(_core.permute(a, tuple(sa.index(c) for c in batch + fa + contr)),
                        (prod(batch), prod(fa), prod(contr)))

@@ -9,6 +9,7 @@
 #include "../ag_internal.h"
 #include <math.h>
 #include <float.h>
+#include <stdio.h>
 
 static ag_tensor *own(ag_tensor *t) { ag_tensor_incref(t); return t; }
 static ag_tensor *c2(ag_tensor *(*f)(ag_tensor *, ag_tensor *), ag_tensor *a, ag_tensor *b)
@@ -115,6 +116,24 @@ static int all_finite(const double *v, int64_t n)
     return 1;
 }
 
+/* " b of the batch" naming the failing matrix of a batch (the flat index over the batch axes),
+   "" for a single matrix */
+static const char *which(char *buf, size_t sz, int64_t b, int64_t batch)
+{
+    if (batch > 1) snprintf(buf, sz, " %lld of the batch", (long long)b);
+    else buf[0] = 0;
+    return buf;
+}
+
+/* all of v finite once stored in dtype (a float32 result overflows beyond FLT_MAX) */
+static int fits(const double *v, int64_t n, int dtype)
+{
+    int64_t i;
+    if (dtype != AG_F32) return all_finite(v, n);
+    for (i = 0; i < n; i++) if (!(fabs(v[i]) <= FLT_MAX)) return 0;
+    return 1;
+}
+
 /* ------------------------------------------------------------------ inv */
 static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
@@ -138,14 +157,15 @@ static ag_tensor *inv_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
             continue;
         }
         if (!lu_factor(m, n, piv)) {
-            ag_set_error(AG_ELINALG, "inv: matrix%s is singular",
-                         batch > 1 ? " in the batch" : "");
+            char w[64];
+            ag_set_error(AG_ELINALG, "inv: matrix%s is singular", which(w, sizeof w, b, batch));
             goto out;
         }
         for (i = 0; i < n * n; i++) r[i] = (i / n == i % n) ? 1.0 : 0.0;
         lu_solve(m, piv, n, r, n);
-        if (!all_finite(r, n * n)) {
-            ag_set_error(AG_ELINALG, "inv: matrix is singular or too ill-conditioned to invert");
+        if (!fits(r, n * n, a->dtype)) {
+            ag_set_error(AG_ELINALG, "inv: matrix is singular or too ill-conditioned to invert "
+                         "(the inverse overflows %s)", ag_dtype_name(a->dtype));
             goto out;
         }
     }
@@ -179,18 +199,24 @@ static ag_tensor *jvp_inv(int op, ag_tensor **in, int nin, ag_tensor *out, ag_te
 
 const ag_oprules ag_rules_inv = {inv_fwd, vjp_inv, jvp_inv, AG_SAVES_OUT};
 
-/* ------------------------------------------------------------------ solve: X = A^-1 B, B (..., n, k) */
+/* ------------------------------------------------------------------ solve: X = A^-1 B, B (..., n, k)
+ * Each matrix of A is factored once, when a right-hand side first needs it, however many
+ * matrices of B's batch it meets: A (n, n) against B (T, n, k) (a forward Jacobian's T tangent
+ * directions) costs one LU and T triangular solves, and A is never expanded to B's batch. */
 static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
-    ag_tensor *a = in[0], *bt = in[1], *o = NULL, *ae = NULL, *be = NULL;
-    int64_t bsh[AG_MAXDIM], ash[AG_MAXDIM], osh[AG_MAXDIM], n, k, batch, b, nb2, i;
-    int nbd, fin;
+    ag_tensor *a = in[0], *bt = in[1], *o = NULL, *be = NULL, *cb = NULL;
+    int64_t bsh[AG_MAXDIM], osh[AG_MAXDIM], astr[AG_MAXDIM], idx[AG_MAXDIM];
+    int64_t n, k, na = 0, nb = 1, t, i, sz;
+    int nbd, d, an = a->ndim - 2, fin;
     double *abuf = NULL, *bbuf = NULL;
     int64_t *piv = NULL;
+    char *state = NULL; /* per matrix of A: 0 not factored yet, 1 factored, 2 NaN or inf in it */
     (void)op; (void)nin; (void)p;
     if (check_square("solve", a)) return NULL;
     if (a->dtype != bt->dtype) {
-        ag_set_error(AG_ETYPE, "solve: dtype mismatch, %s and %s", ag_dtype_name(a->dtype), ag_dtype_name(bt->dtype));
+        ag_set_error(AG_ETYPE, "solve: dtype mismatch, A is %s but B is %s (convert one with .astype)",
+                     ag_dtype_name(a->dtype), ag_dtype_name(bt->dtype));
         return NULL;
     }
     n = a->shape[a->ndim - 1];
@@ -202,50 +228,65 @@ static ag_tensor *solve_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
         return NULL;
     }
     k = bt->shape[bt->ndim - 1];
-    if (ag_broadcast_shapes("solve", a->ndim - 2, a->shape, bt->ndim - 2, bt->shape, &nbd, bsh)) return NULL;
-    memcpy(ash, bsh, sizeof(int64_t) * (size_t)nbd);
-    ash[nbd] = n; ash[nbd + 1] = n;
+    if (ag_broadcast_shapes("solve", an, a->shape, bt->ndim - 2, bt->shape, &nbd, bsh)) return NULL;
     memcpy(osh, bsh, sizeof(int64_t) * (size_t)nbd);
     osh[nbd] = n; osh[nbd + 1] = k;
-    ae = ag_expand(a, nbd + 2, ash);
-    be = ae ? ag_expand(bt, nbd + 2, osh) : NULL;
-    if (!be) goto out;
-    {
-        ag_tensor *ca = ag_tensor_cast(ae, AG_F64), *cb = ca ? ag_tensor_cast(be, AG_F64) : NULL;
-        if (!cb) { ag_tensor_decref(ca); goto out; }
-        abuf = (double *)ag_malloc(sizeof(double) * (size_t)(ca->size ? ca->size : 1));
-        bbuf = (double *)ag_malloc(sizeof(double) * (size_t)(cb->size ? cb->size : 1));
-        if (abuf) memcpy(abuf, ca->storage->data, sizeof(double) * (size_t)ca->size);
-        if (bbuf) memcpy(bbuf, cb->storage->data, sizeof(double) * (size_t)cb->size);
-        batch = n ? ca->size / (n * n) : 0;
-        nb2 = cb->size;
-        ag_tensor_decref(ca);
-        ag_tensor_decref(cb);
-        (void)nb2;
+    /* astr[d]: the step in A's matrix index per step of the broadcast batch axis d (0 where A
+       has no such axis or a unit one) */
+    for (sz = 1, d = nbd - 1; d >= 0; d--) {
+        int ad = d - (nbd - an);
+        astr[d] = (ad < 0 || a->shape[ad] == 1) ? 0 : sz;
+        if (ad >= 0) sz *= a->shape[ad];
+        nb *= bsh[d];
+        idx[d] = 0;
     }
-    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    if (!abuf || !bbuf || !piv) goto out;
-    fin = all_finite(abuf, batch * n * n) && all_finite(bbuf, batch * n * k);
-    for (b = 0; b < batch; b++) {
-        if (!all_finite(abuf + b * n * n, n * n)) {
+    be = ag_expand(bt, nbd + 2, osh);
+    cb = be ? ag_tensor_cast(be, AG_F64) : NULL;
+    abuf = cb ? load_f64(a, &na, &n) : NULL;
+    if (!abuf) goto out;
+    bbuf = (double *)ag_malloc(sizeof(double) * (size_t)(cb->size ? cb->size : 1));
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(na * n > 0 ? na * n : 1));
+    state = (char *)ag_malloc((size_t)(na ? na : 1));
+    if (!bbuf || !piv || !state) goto out;
+    memset(state, 0, (size_t)(na ? na : 1));
+    memcpy(bbuf, cb->storage->data, sizeof(double) * (size_t)cb->size);
+    fin = all_finite(abuf, na * n * n) && all_finite(bbuf, nb * n * k);
+    for (t = 0; n && t < nb; t++) {
+        int64_t ai = 0;
+        double *m, *x = bbuf + t * n * k;
+        for (d = 0; d < nbd; d++) ai += idx[d] * astr[d];
+        for (d = nbd - 1; d >= 0; d--) {
+            if (++idx[d] < bsh[d]) break;
+            idx[d] = 0;
+        }
+        m = abuf + ai * n * n;
+        if (!state[ai]) {
+            if (!all_finite(m, n * n)) {
+                state[ai] = 2;
+            } else if (!lu_factor(m, n, piv + ai * n)) {
+                char w[64];
+                ag_set_error(AG_ELINALG, "solve: matrix A%s is singular", which(w, sizeof w, ai, na));
+                goto out;
+            } else {
+                state[ai] = 1;
+            }
+        }
+        if (state[ai] == 2) {
             /* NaN or inf in A: NaN solutions, as numpy and PyTorch give */
-            for (i = 0; i < n * k; i++) bbuf[b * n * k + i] = NAN;
+            for (i = 0; i < n * k; i++) x[i] = NAN;
             continue;
         }
-        if (!lu_factor(abuf + b * n * n, n, piv)) {
-            ag_set_error(AG_ELINALG, "solve: matrix A is singular");
-            goto out;
-        }
-        lu_solve(abuf + b * n * n, piv, n, bbuf + b * n * k, k);
+        lu_solve(m, piv + ai * n, n, x, k);
     }
-    if (fin && !all_finite(bbuf, batch * n * k)) {
-        ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned");
+    if (fin && !fits(bbuf, nb * n * k, a->dtype)) {
+        ag_set_error(AG_ELINALG, "solve: matrix A is too ill-conditioned (the solution overflows %s)",
+                     ag_dtype_name(a->dtype));
         goto out;
     }
     o = store(bbuf, a->dtype, nbd + 2, osh);
 out:
-    ag_tensor_decref(ae); ag_tensor_decref(be);
-    free(abuf); free(bbuf); free(piv);
+    ag_tensor_decref(be); ag_tensor_decref(cb);
+    free(abuf); free(bbuf); free(piv); free(state);
     return o;
 }
 
@@ -273,13 +314,16 @@ static int vjp_solve(ag_vjp_ctx *c)
     return 0;
 }
 
-/* dX = A^-1 (dB - dA X) */
+/* dX = A^-1 (dB - dA X).  A tangent with leading batch axes (many directions) first gets unit
+   axes for the batch axes that only the other operand has, so its directions stay in front
+   instead of meeting the other operand's batch (A (2, n, n) with B (n, k), or the reverse). */
 static ag_tensor *jvp_solve(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
 {
-    ag_tensor *rhs = tin[1] ? own(tin[1]) : NULL;
+    ag_tensor *rhs = tin[1] ? ag_align_tangent(tin[1], in[1], out->ndim) : NULL;
     (void)op; (void)nin; (void)p;
+    if (tin[1] && !rhs) return NULL;
     if (tin[0]) {
-        ag_tensor *t = ag_matmul(tin[0], out);
+        ag_tensor *t = c2(mm, ag_align_tangent(tin[0], in[0], out->ndim), own(out));
         if (!t) { ag_tensor_decref(rhs); return NULL; }
         rhs = rhs ? c2(ag_sub, rhs, t) : cneg(t);
     }
@@ -367,6 +411,15 @@ static ag_tensor *add_two_axes(ag_tensor *g)
     return ag_reshape(g, g->ndim + 2, sh);
 }
 
+/* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the adjugate, is
+   not implemented there): say so instead of the inverse's own error (both modes) */
+static void singular_grad_error(void)
+{
+    if (ag_last_error_kind() == AG_ELINALG)
+        ag_set_error(AG_ELINALG, "slogdet/det: no derivative at a singular matrix "
+                     "(the inverse it needs does not exist, or overflows)");
+}
+
 /* d log|det A| = tr(A^-1 dA);  A-bar = g A^-T */
 static int vjp_slogdet(ag_vjp_ctx *c)
 {
@@ -376,11 +429,7 @@ static int vjp_slogdet(ag_vjp_ctx *c)
         ag_tensor *ait = ainv ? ag_swap_last2(ainv) : NULL;
         ag_tensor_decref(ainv);
         if (!ait) {
-            /* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the
-               adjugate, is not implemented there) */
-            if (ag_last_error_kind() == AG_ELINALG)
-                ag_set_error(AG_ELINALG, "slogdet/det: no gradient at a singular matrix "
-                             "(the inverse it needs does not exist)");
+            singular_grad_error();
             return -1;
         }
         c->gin[0] = c2(ag_mul, add_two_axes(c->g), ait);
@@ -394,6 +443,10 @@ static ag_tensor *jvp_slogdet(int op, ag_tensor **in, int nin, ag_tensor *out, a
     int axes[2] = {-2, -1};
     (void)op; (void)nin; (void)out; (void)p;
     ag_tensor_decref(ainv);
+    if (!ait) {
+        singular_grad_error();
+        return NULL;
+    }
     prod = c2(ag_mul, own(tin[0]), ait);
     if (!prod) return NULL;
     r = ag_reduce(AG_OP_sum, prod, 2, axes, 0);
@@ -419,8 +472,9 @@ static ag_tensor *cholesky_fwd(int op, ag_tensor **in, int nin, const ag_params 
             double s = m[j * n + j];
             for (k = 0; k < j; k++) s -= m[j * n + k] * m[j * n + k];
             if (!(s > 0) || !isfinite(s)) {
-                ag_set_error(AG_ELINALG, "cholesky: matrix is not positive definite (leading minor %lld)",
-                             (long long)(j + 1));
+                char w[64];
+                ag_set_error(AG_ELINALG, "cholesky: matrix%s is not positive definite (leading minor %lld)",
+                             which(w, sizeof w, b, batch), (long long)(j + 1));
                 free(buf);
                 return NULL;
             }
@@ -443,9 +497,10 @@ ag_tensor *ag_cholesky(ag_tensor *a) { return ag_apply(AG_OP_cholesky, &a, 1, NU
 /* Phi(X): the lower triangle of X with its diagonal halved */
 static ag_tensor *phi(ag_tensor *x)
 {
-    int64_t n = x->shape[x->ndim - 1], i, j, sh[2];
+    int64_t n, i, j, sh[2];
     ag_tensor *m;
     if (!x) return NULL;
+    n = x->shape[x->ndim - 1];
     sh[0] = n; sh[1] = n;
     m = ag_tensor_zeros(x->dtype, 2, sh);
     if (!m) { ag_tensor_decref(x); return NULL; }
