@@ -579,6 +579,7 @@ cdef class Tensor:
 
     def copy_(self, src):
         cdef Tensor s = _coerce(src, self.t.dtype)
+        _refuse_grad_source(s, "copy_")
         if ag_copy_into(self.t, s.t):
             _raise()
         return self
@@ -587,6 +588,7 @@ cdef class Tensor:
         cdef Tensor o = _coerce(other, self.t.dtype)
         if ag_inplace_check(self.t, ag_op_name(op)):
             _raise()
+        _refuse_grad_source(o, "in-place " + ag_op_name(op).decode())
         if ag_inplace_binary(self.t, o.t, op):
             _raise()
         return self
@@ -686,18 +688,7 @@ cdef class Tensor:
         return _getitem(self, key)
 
     def __setitem__(self, key, value):
-        cdef Tensor v
-        if ag_inplace_check(self.t, b"setitem"):
-            _raise()
-        arr = np.asarray(self)
-        if isinstance(value, Tensor):
-            v = <Tensor>value
-            if v.t.storage == self.t.storage:
-                value = np.array(value)
-            else:
-                value = np.asarray(value)
-        arr[_numpy_key(key)] = value
-        ag_bump_version(self.t)
+        _setitem(self, key, value)
 
     # ---- methods mirroring the functions
     def sum(self, axis=None, keepdims=False):

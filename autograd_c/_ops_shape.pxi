@@ -276,12 +276,15 @@ def squeeze(x, axis=None):
     if axis is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        axs = (axis,) if isinstance(axis, int) else tuple(axis)
+        axs = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
         norm = set()
         for a in axs:
+            a = operator.index(a)
             if not -n <= a < n:
                 raise ValueError(f"squeeze: axis {a} is out of bounds for dimension {n}")
             a = a % n
+            if a in norm:
+                raise ValueError(f"squeeze: repeated axis {a} in {axis!r}")
             if shape[a] != 1:
                 raise ValueError(f"squeeze: cannot select axis {a} of size {shape[a]} (must be 1)")
             norm.add(a)
@@ -351,7 +354,13 @@ def broadcast_to(x, shape):
     shp = _shape_arg((shape,) if not isinstance(shape, int) else ((shape,),))
     if len(shp) > AG_MAXDIM:
         raise ValueError(f"broadcast_to: at most {AG_MAXDIM} dimensions")
+    lead = len(shp) - tx.t.ndim
     for i, s in enumerate(shp):
+        if s == -1 and i >= lead:
+            s = tx.t.shape[i - lead]  # PyTorch's expand: -1 keeps that dimension's size
+        elif s < 0:
+            raise ValueError(f"broadcast_to: negative dimension {s} in shape {shp} for a tensor of "
+                             f"shape {tx.shape} (-1 keeps an existing dimension)")
         sh[i] = s
     return _wrap(ag_expand(tx.t, len(shp), sh))
 
@@ -434,15 +443,19 @@ def split(x, indices_or_sections, axis=0):
         raise ValueError(f"split: axis {axis} is out of bounds for dimension {n}")
     ax %= n
     length = tx.shape[ax]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
+    try:
+        k = operator.index(indices_or_sections)  # an int, numpy integer or 0-d integer array
+    except TypeError:
+        k = None
+    if k is not None:
         if k <= 0 or length % k:
             raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
         bounds = [i * (length // k) for i in range(k + 1)]
     else:
         # numpy's rule: a negative index counts from the end, then clipped to [0, length]
-        bounds = [0] + [builtins_min(builtins_max(int(i) + length if int(i) < 0 else int(i), 0), length)
-                        for i in indices_or_sections] + [length]
+        idx = [operator.index(i) for i in indices_or_sections]
+        bounds = [0] + [builtins_min(builtins_max(i + length if i < 0 else i, 0), length)
+                        for i in idx] + [length]
     pre = (slice(None),) * ax
     return [tx[pre + (slice(bounds[i], builtins_max(bounds[i], bounds[i + 1])),)]
             for i in range(len(bounds) - 1)]

@@ -565,7 +565,7 @@ ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
     ag_params_init(&p);
     p.core = nd;
     p.i[0] = axis < 0 ? axis : axis - nd;
-    if (n == 1) return own(xs[0]);
+    /* a single input is copied too (as numpy's), so writing into the result leaves it alone */
     return ag_apply(AG_OP_concat, xs, n, &p);
 }
 
