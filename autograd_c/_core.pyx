@@ -725,7 +725,7 @@ cdef class Tensor:
         return reshape(self, *shape)
 
     def view(self, *shape):
-        return reshape(self, *shape)
+        return _view(self, shape)
 
     def transpose(self, *axes):
         return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))

@@ -183,8 +183,11 @@ def linear(x, weight, bias=None, activation=None, negative_slope=0.01, alpha=1.0
 
 # ---- shapes
 cdef object _shape_arg(tuple shape):
-    if len(shape) == 1 and not isinstance(shape[0], int) and not hasattr(shape[0], "__index__"):
-        shape = tuple(shape[0])
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        try:
+            operator.index(shape[0])
+        except TypeError:
+            shape = tuple(shape[0])  # one sequence (a tuple, list or 1-d integer array)
     return tuple(operator.index(s) for s in shape)
 
 
@@ -206,6 +209,17 @@ def reshape(x, *shape):
     for i, s in enumerate(shp):
         sh[i] = s
     return _wrap(ag_reshape(tx.t, len(shp), sh))
+
+
+cdef Tensor _view(Tensor x, tuple shape):
+    """Tensor.view: reshape that refuses to copy (PyTorch's rule), so writes reach ``x``."""
+    cdef Tensor r = reshape(x, *shape)
+    if r.t.storage != x.t.storage and r.t.size:
+        strides = tuple(x.t.strides[i] for i in range(x.t.ndim))
+        raise RuntimeError(f"view: a tensor of shape {x.shape} with strides {strides} "
+                           f"cannot be viewed as shape {r.shape} without a copy; use reshape "
+                           "(or .contiguous().view)")
+    return r
 
 
 def permute(x, *dims):

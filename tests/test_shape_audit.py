@@ -318,3 +318,27 @@ def test_inplace_on_a_graph_view_is_refused():
 def test_bad_arguments_raise_clear_errors(fn, exc, pattern):
     with pytest.raises(exc, match=pattern):
         fn(ag.tensor(np.zeros((2, 3))))
+
+
+def test_view_shares_memory_or_refuses():
+    a = np.arange(12.0).reshape(3, 4)
+    x = ag.tensor(a)
+    v = x.view(2, 6)
+    v[0, 0] = 100.0                                 # a view: the write reaches x
+    assert x.numpy()[0, 0] == 100.0
+    assert x.T[1].view(1, 3).shape == (1, 3)        # strided but viewable
+    # was: a silent copy, so writes into the "view" never reached x (PyTorch raises)
+    with pytest.raises(RuntimeError, match=r"view: a tensor of shape \(4, 3\) with strides \(1, 4\) "
+                                           r"cannot be viewed as shape \(12,\) without a copy; use reshape"):
+        x.T.view(-1)
+    np.testing.assert_array_equal(x.T.reshape(-1).numpy(), np.where(np.arange(12) == 0, 100.0, a.T.ravel()))
+    assert ag.zeros(0, 3).T.view(-1).shape == (0,)
+
+
+def test_reshape_to_a_numpy_shape_array():
+    # was: TypeError "only integer scalar arrays can be converted to a scalar index"
+    x = ag.tensor(np.arange(6.0))
+    assert x.reshape(np.array([2, 3])).shape == (2, 3)
+    assert ag.reshape(x, np.array([3, -1])).shape == (3, 2)
+    assert x.reshape(np.int64(6)).shape == (6,)
+    assert ag.broadcast_to(ag.tensor(np.ones(3)), np.array([2, 3])).shape == (2, 3)
