@@ -107,12 +107,21 @@ cdef Tensor _take(Tensor x, cnp.ndarray idx):
 
 
 cdef int _refuse_grad_source(object src, str opname) except -1:
-    """In-place writes are not recorded, so a source that requires grad would lose its gradient."""
-    if isinstance(src, Tensor) and (<Tensor>src).t.requires_grad and ag_grad_enabled():
+    """In-place writes are not recorded, so a source that requires grad would lose its gradient
+    (and one carrying a forward-mode tangent, its tangent)."""
+    if not isinstance(src, Tensor):
+        return 0
+    if (<Tensor>src).t.requires_grad and ag_grad_enabled():
         raise RuntimeError(
             f"{opname}: the value written in place requires grad, but in-place writes are not "
             "recorded on the graph, so its gradient would be lost; build the result out of place "
             "(e.g. with ag.where or ag.concatenate), or write value.detach() / under ag.no_grad()")
+    if (<Tensor>src).t.tangent != NULL and ag_fwd_enabled():
+        raise RuntimeError(
+            f"{opname}: the value written in place carries a forward-mode tangent (from ag.jvp or "
+            "a forward-mode jacobian), which in-place writes do not propagate, so the derivative "
+            "would be lost; build the result out of place (e.g. with ag.where or ag.concatenate), "
+            "or write value.detach()")
     return 0
 
 

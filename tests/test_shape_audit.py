@@ -342,3 +342,42 @@ def test_reshape_to_a_numpy_shape_array():
     assert ag.reshape(x, np.array([3, -1])).shape == (3, 2)
     assert x.reshape(np.int64(6)).shape == (6,)
     assert ag.broadcast_to(ag.tensor(np.ones(3)), np.array([2, 3])).shape == (2, 3)
+
+
+@pytest.mark.parametrize("write", [
+    lambda b, v: b.__setitem__(slice(0, 2), v), lambda b, v: b.__setitem__([1, 0], v),
+    lambda b, v: b[:2].__iadd__(v), lambda b, v: b[:2].copy_(v),
+], ids=["slice", "list", "+=", "copy_"])
+def test_inplace_write_of_a_value_with_a_tangent_is_refused(write):
+    # was: inside jvp the write dropped the value's tangent, so the jvp was silently 0
+    def f(x):
+        b = ag.zeros(3, dtype="float64")
+        write(b, x)
+        return b
+    with pytest.raises(RuntimeError, match=r"the value written in place carries a forward-mode tangent"):
+        ag.jvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    with pytest.raises(RuntimeError, match=r"forward-mode tangent"):
+        ag.jacobian(f, np.array([1.0, 2.0]), mode="forward")
+
+    def f_detached(x):                              # writing the value's data is fine
+        b = ag.zeros(3, dtype="float64")
+        write(b, x.detach())
+        return b + ag.concatenate([x, x[:1] * 0.0])
+    _, t = ag.jvp(f_detached, (np.array([1.0, 2.0]),), (np.array([3.0, 4.0]),))
+    np.testing.assert_array_equal(t.numpy(), [3.0, 4.0, 0.0])
+
+
+@pytest.mark.parametrize("mutate,name", [
+    (lambda y: y.__imul__(2.0), "mul"), (lambda y: y.__iadd__(1.0), "add"),
+    (lambda y: y.__setitem__(0, 5.0), "setitem"), (lambda y: y.fill_(1.0), "fill_"),
+    (lambda y: y[1:].zero_(), "fill_"), (lambda y: y.copy_(np.ones(2)), "copy_"),
+], ids=["*=", "+=", "setitem", "fill_", "view zero_", "copy_"])
+def test_inplace_on_a_tensor_with_a_tangent_is_refused(mutate, name):
+    # was: y *= 2 inside jvp left y's tangent unchanged, so the jvp was wrong (1 instead of 2)
+    def f(x):
+        y = x * 1.0
+        mutate(y)
+        return y
+    with pytest.raises(RuntimeError, match=rf"{name}: in-place modification of a tensor that carries a "
+                                           r"forward-mode tangent"):
+        ag.jvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
