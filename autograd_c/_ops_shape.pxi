@@ -341,7 +341,11 @@ def flatten(x, start_dim=0, end_dim=-1):
     cdef Tensor tx = _coerce(x, -1)
     shape = tx.shape
     n = len(shape)
+    start_dim, end_dim = operator.index(start_dim), operator.index(end_dim)
     if n == 0:
+        if start_dim not in (0, -1) or end_dim not in (0, -1):
+            raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for a 0-d "
+                             "tensor (only 0 or -1)")
         return reshape(tx, (1,))
     if not (-n <= start_dim < n and -n <= end_dim < n):
         raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for dimension {n}")

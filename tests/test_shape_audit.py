@@ -381,3 +381,12 @@ def test_inplace_on_a_tensor_with_a_tangent_is_refused(mutate, name):
     with pytest.raises(RuntimeError, match=rf"{name}: in-place modification of a tensor that carries a "
                                            r"forward-mode tangent"):
         ag.jvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+
+
+def test_flatten_of_a_0d_tensor_checks_its_dims():
+    s = ag.tensor(np.array(2.0))
+    assert ag.flatten(s).shape == (1,) and s.flatten(0, -1).shape == (1,)
+    # was: any start_dim / end_dim accepted for a 0-d tensor (PyTorch raises)
+    with pytest.raises(ValueError, match=r"flatten: start_dim 2 / end_dim -1 out of bounds for a 0-d tensor"):
+        ag.flatten(s, 2)
+    assert ag.flatten(ag.ones(2, 3, 4), np.int64(1), np.int64(-1)).shape == (2, 12)
