@@ -440,7 +440,13 @@ def stack(tensors, axis=0):
         if t.shape != shape0:
             raise ValueError(f"stack: all tensors must have the same shape; tensor 0 has {shape0}, "
                              f"tensor {i} has {t.shape}")
-    return concatenate([unsqueeze(t, axis) for t in ts], axis)
+        if t.dtype != ts[0].dtype:
+            raise TypeError(f"stack: dtype mismatch, tensor 0 is {ts[0].dtype} and tensor {i} is {t.dtype}")
+    n = len(shape0)
+    ax = operator.index(axis)
+    if not -n - 1 <= ax <= n:
+        raise ValueError(f"stack: axis {ax} is out of bounds for a result of dimension {n + 1}")
+    return concatenate([unsqueeze(t, ax) for t in ts], ax)
 
 
 def split(x, indices_or_sections, axis=0):

@@ -312,6 +312,9 @@ def test_inplace_on_a_graph_view_is_refused():
     (lambda x: ag.concatenate([x, x.T]), ValueError, r"shapes \(2, 3\) and \(3, 2\) differ outside axis 0"),
     (lambda x: ag.concatenate([x], axis=2), ValueError, "axis 2 is out of bounds"),
     (lambda x: ag.stack([x, x.T]), ValueError, r"tensor 0 has \(2, 3\), tensor 1 has \(3, 2\)"),
+    (lambda x: ag.stack([x, x], axis=3), ValueError, "stack: axis 3 is out of bounds for a result of dimension 3"),
+    (lambda x: ag.stack([x, x.astype("float32")]), TypeError, "stack: dtype mismatch, tensor 0 is float64 and "
+                                                              "tensor 1 is float32"),
     (lambda x: ag.split(x, 4, axis=1), ValueError, "length 3 cannot be split into 4 equal sections"),
     (lambda x: ag.broadcast_to(x, (3, 3)), ValueError, r"cannot broadcast a tensor of shape \(2, 3\)"),
 ])
