@@ -598,6 +598,7 @@ cdef class Tensor:
 
     def copy_(self, src):
         cdef Tensor s = _coerce(src, self.t.dtype)
+        _refuse_grad_source(s, "copy_")
         if ag_copy_into(self.t, s.t):
             _raise()
         return self
@@ -606,6 +607,7 @@ cdef class Tensor:
         cdef Tensor o = _coerce(other, self.t.dtype)
         if ag_inplace_check(self.t, ag_op_name(op)):
             _raise()
+        _refuse_grad_source(o, "in-place " + ag_op_name(op).decode())
         if ag_inplace_binary(self.t, o.t, op):
             _raise()
         return self
@@ -705,18 +707,7 @@ cdef class Tensor:
         return _getitem(self, key)
 
     def __setitem__(self, key, value):
-        cdef Tensor v
-        if ag_inplace_check(self.t, b"setitem"):
-            _raise()
-        arr = np.asarray(self)
-        if isinstance(value, Tensor):
-            v = <Tensor>value
-            if v.t.storage == self.t.storage:
-                value = np.array(value)
-            else:
-                value = np.asarray(value)
-        arr[_numpy_key(key)] = value
-        ag_bump_version(self.t)
+        _setitem(self, key, value)
 
     # ---- methods mirroring the functions
     def sum(self, axis=None, keepdims=False):
@@ -753,7 +744,7 @@ cdef class Tensor:
         return reshape(self, *shape)
 
     def view(self, *shape):
-        return reshape(self, *shape)
+        return _view(self, shape)
 
     def transpose(self, *axes):
         return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))

@@ -1,4 +1,5 @@
-# _indexing.pxi -- __getitem__: basic indexing as strided views, advanced indexing as take
+# _indexing.pxi -- __getitem__: basic indexing as strided views, advanced indexing as take;
+# __setitem__ (in place, outside the graph)
 # (included by _core.pyx).
 
 # ---- indexing
@@ -79,6 +80,8 @@ cdef Tensor _getitem(Tensor x, object key):
             size = x.t.shape[d]
             start, stop, step = kk.indices(size)
             length = len(range(start, stop, step))
+            if length <= 1:
+                step = 1  # one element or none: any step selects the same (a huge one would overflow)
             src[k] = d
             steps[k] = step
             lens[k] = length
@@ -101,3 +104,35 @@ cdef Tensor _take(Tensor x, cnp.ndarray idx):
     for i in range(idx.ndim):
         shape[i] = idx.shape[i]
     return _wrap(ag_take(x.t, <const int64_t *>cnp.PyArray_DATA(idx), idx.size, idx.ndim, shape))
+
+
+cdef int _refuse_grad_source(object src, str opname) except -1:
+    """In-place writes are not recorded, so a source that requires grad would lose its gradient
+    (and one carrying a forward-mode tangent, its tangent)."""
+    if not isinstance(src, Tensor):
+        return 0
+    if (<Tensor>src).t.requires_grad and ag_grad_enabled():
+        raise RuntimeError(
+            f"{opname}: the value written in place requires grad, but in-place writes are not "
+            "recorded on the graph, so its gradient would be lost; build the result out of place "
+            "(e.g. with ag.where or ag.concatenate), or write value.detach() / under ag.no_grad()")
+    if (<Tensor>src).t.tangent != NULL and ag_fwd_enabled():
+        raise RuntimeError(
+            f"{opname}: the value written in place carries a forward-mode tangent (from ag.jvp or "
+            "a forward-mode jacobian), which in-place writes do not propagate, so the derivative "
+            "would be lost; build the result out of place (e.g. with ag.where or ag.concatenate), "
+            "or write value.detach()")
+    return 0
+
+
+cdef _setitem(Tensor x, object key, object value):
+    cdef Tensor v
+    if ag_inplace_check(x.t, b"setitem"):
+        _raise()
+    _refuse_grad_source(value, "setitem")
+    arr = np.asarray(x)
+    if isinstance(value, Tensor):
+        v = <Tensor>value
+        value = np.array(value) if v.t.storage == x.t.storage else np.asarray(value)
+    arr[_numpy_key(key)] = value
+    ag_bump_version(x.t)

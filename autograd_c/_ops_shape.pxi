@@ -183,8 +183,11 @@ def linear(x, weight, bias=None, activation=None, negative_slope=0.01, alpha=1.0
 
 # ---- shapes
 cdef object _shape_arg(tuple shape):
-    if len(shape) == 1 and not isinstance(shape[0], int) and not hasattr(shape[0], "__index__"):
-        shape = tuple(shape[0])
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        try:
+            operator.index(shape[0])
+        except TypeError:
+            shape = tuple(shape[0])  # one sequence (a tuple, list or 1-d integer array)
     return tuple(operator.index(s) for s in shape)
 
 
@@ -206,6 +209,17 @@ def reshape(x, *shape):
     for i, s in enumerate(shp):
         sh[i] = s
     return _wrap(ag_reshape(tx.t, len(shp), sh))
+
+
+cdef Tensor _view(Tensor x, tuple shape):
+    """Tensor.view: reshape that refuses to copy (PyTorch's rule), so writes reach ``x``."""
+    cdef Tensor r = reshape(x, *shape)
+    if r.t.storage != x.t.storage and r.t.size:
+        strides = tuple(x.t.strides[i] for i in range(x.t.ndim))
+        raise RuntimeError(f"view: a tensor of shape {x.shape} with strides {strides} "
+                           f"cannot be viewed as shape {r.shape} without a copy; use reshape "
+                           "(or .contiguous().view)")
+    return r
 
 
 def permute(x, *dims):
@@ -276,12 +290,15 @@ def squeeze(x, axis=None):
     if axis is None:
         new = tuple(s for s in shape if s != 1)
     else:
-        axs = (axis,) if isinstance(axis, int) else tuple(axis)
+        axs = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
         norm = set()
         for a in axs:
+            a = operator.index(a)
             if not -n <= a < n:
                 raise ValueError(f"squeeze: axis {a} is out of bounds for dimension {n}")
             a = a % n
+            if a in norm:
+                raise ValueError(f"squeeze: repeated axis {a} in {axis!r}")
             if shape[a] != 1:
                 raise ValueError(f"squeeze: cannot select axis {a} of size {shape[a]} (must be 1)")
             norm.add(a)
@@ -324,7 +341,11 @@ def flatten(x, start_dim=0, end_dim=-1):
     cdef Tensor tx = _coerce(x, -1)
     shape = tx.shape
     n = len(shape)
+    start_dim, end_dim = operator.index(start_dim), operator.index(end_dim)
     if n == 0:
+        if start_dim not in (0, -1) or end_dim not in (0, -1):
+            raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for a 0-d "
+                             "tensor (only 0 or -1)")
         return reshape(tx, (1,))
     if not (-n <= start_dim < n and -n <= end_dim < n):
         raise ValueError(f"flatten: start_dim {start_dim} / end_dim {end_dim} out of bounds for dimension {n}")
@@ -351,7 +372,13 @@ def broadcast_to(x, shape):
     shp = _shape_arg((shape,) if not isinstance(shape, int) else ((shape,),))
     if len(shp) > AG_MAXDIM:
         raise ValueError(f"broadcast_to: at most {AG_MAXDIM} dimensions")
+    lead = len(shp) - tx.t.ndim
     for i, s in enumerate(shp):
+        if s == -1 and i >= lead:
+            s = tx.t.shape[i - lead]  # PyTorch's expand: -1 keeps that dimension's size
+        elif s < 0:
+            raise ValueError(f"broadcast_to: negative dimension {s} in shape {shp} for a tensor of "
+                             f"shape {tx.shape} (-1 keeps an existing dimension)")
         sh[i] = s
     return _wrap(ag_expand(tx.t, len(shp), sh))
 
@@ -413,7 +440,13 @@ def stack(tensors, axis=0):
         if t.shape != shape0:
             raise ValueError(f"stack: all tensors must have the same shape; tensor 0 has {shape0}, "
                              f"tensor {i} has {t.shape}")
-    return concatenate([unsqueeze(t, axis) for t in ts], axis)
+        if t.dtype != ts[0].dtype:
+            raise TypeError(f"stack: dtype mismatch, tensor 0 is {ts[0].dtype} and tensor {i} is {t.dtype}")
+    n = len(shape0)
+    ax = operator.index(axis)
+    if not -n - 1 <= ax <= n:
+        raise ValueError(f"stack: axis {ax} is out of bounds for a result of dimension {n + 1}")
+    return concatenate([unsqueeze(t, ax) for t in ts], ax)
 
 
 def split(x, indices_or_sections, axis=0):
@@ -434,15 +467,19 @@ def split(x, indices_or_sections, axis=0):
         raise ValueError(f"split: axis {axis} is out of bounds for dimension {n}")
     ax %= n
     length = tx.shape[ax]
-    if isinstance(indices_or_sections, int):
-        k = indices_or_sections
+    try:
+        k = operator.index(indices_or_sections)  # an int, numpy integer or 0-d integer array
+    except TypeError:
+        k = None
+    if k is not None:
         if k <= 0 or length % k:
             raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
         bounds = [i * (length // k) for i in range(k + 1)]
     else:
         # numpy's rule: a negative index counts from the end, then clipped to [0, length]
-        bounds = [0] + [builtins_min(builtins_max(int(i) + length if int(i) < 0 else int(i), 0), length)
-                        for i in indices_or_sections] + [length]
+        idx = [operator.index(i) for i in indices_or_sections]
+        bounds = [0] + [builtins_min(builtins_max(i + length if i < 0 else i, 0), length)
+                        for i in idx] + [length]
     pre = (slice(None),) * ax
     return [tx[pre + (slice(bounds[i], builtins_max(bounds[i], bounds[i + 1])),)]
             for i in range(len(bounds) - 1)]

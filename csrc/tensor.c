@@ -487,6 +487,12 @@ int ag_inplace_check(ag_tensor *t, const char *opname)
         return ag_set_error(AG_ERUNTIME,
                             "%s: a leaf tensor that requires grad is being used in an in-place "
                             "operation; wrap it in `with ag.no_grad():`", opname);
+    /* its tangent would keep describing the old values */
+    if (t->tangent && ag_fwd_enabled())
+        return ag_set_error(AG_ERUNTIME,
+                            "%s: in-place modification of a tensor that carries a forward-mode "
+                            "tangent (from ag.jvp or a forward-mode jacobian) is not supported; "
+                            "use an out-of-place op", opname);
     return 0;
 }
 

@@ -350,8 +350,9 @@ ag_tensor *ag_slice(ag_tensor *x, const int64_t *starts, int out_ndim, const int
         SL_STEP(&p, k) = steps[k];
         SL_LEN(&p, k) = lens[k];
         if (s >= 0) {
-            int64_t n = x->shape[s], last;
+            int64_t n, last;
             if (s >= x->ndim || used[s] || lens[k] < 0) goto bad;
+            n = x->shape[s];
             used[s] = 1;
             if (lens[k] > 0) {
                 last = starts[s] + (lens[k] - 1) * steps[k];
@@ -565,7 +566,7 @@ ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
     ag_params_init(&p);
     p.core = nd;
     p.i[0] = axis < 0 ? axis : axis - nd;
-    if (n == 1) return own(xs[0]);
+    /* a single input is copied too (as numpy's), so writing into the result leaves it alone */
     return ag_apply(AG_OP_concat, xs, n, &p);
 }
 
