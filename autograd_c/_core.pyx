@@ -380,6 +380,10 @@ cdef class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self.t.shape[0]
 
+    def __contains__(self, value):
+        """``v in t``: whether any element equals v (numpy's and PyTorch's meaning)."""
+        return bool(np.any(np.asarray(self) == np.asarray(value)))
+
     def __iter__(self):
         if self.t.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")

@@ -42,6 +42,7 @@ _FUNCTIONS = {
     "stack": "stack", "split": "split", "reshape": "reshape", "transpose": "transpose",
     "swapaxes": "swapaxes", "squeeze": "squeeze", "expand_dims": "expand_dims",
     "broadcast_to": "broadcast_to", "outer": "outer", "trace": "trace", "diag": "diag",
+    "tensordot": "tensordot", "dot": "dot", "inner": "inner",
     "einsum": "einsum", "round": "round", "around": "round",
     "linalg.inv": "linalg.inv", "linalg.solve": "linalg.solve", "linalg.det": "linalg.det",
     "linalg.slogdet": "linalg.slogdet", "linalg.cholesky": "linalg.cholesky",

@@ -1,8 +1,9 @@
 """Linear algebra with reverse (VJP) and forward (JVP) rules.
 
 ``inv``, ``solve``, ``slogdet`` and ``cholesky`` are primitives of the C core (LU with partial
-pivoting, Cholesky); ``det``, ``norm``, ``trace``, ``diag``, ``outer`` and ``einsum`` are built
-from differentiable primitives.  All work on the trailing two dimensions, leading ones batch.
+pivoting, Cholesky); ``det``, ``norm``, ``trace``, ``diag``, ``outer``, ``tensordot``, ``dot``,
+``inner`` and ``einsum`` are built from differentiable primitives.  All work on the trailing two
+dimensions, leading ones batch.
 """
 import numpy as np
 
@@ -10,7 +11,7 @@ from . import _core
 from ._core import LinAlgError, Tensor
 
 __all__ = ["inv", "solve", "det", "slogdet", "cholesky", "norm", "trace", "diag", "outer",
-           "einsum", "LinAlgError"]
+           "tensordot", "dot", "inner", "einsum", "LinAlgError"]
 
 
 def inv(a):
@@ -189,6 +190,94 @@ def outer(a, b):
     a = _core._coerce_public(a, b)
     b = _core._coerce_public(b, a)
     return _core.reshape(a, (-1, 1)) * _core.reshape(b, (1, -1))
+
+
+def tensordot(a, b, axes=2):
+    """Sum of products over the given axes of a and b, as numpy.tensordot: ``axes`` is an int
+    n (the last n axes of a with the first n of b) or a pair of axis sequences.  One matmul
+    between the two operands laid out as matrices.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.tensordot(np.ones((2, 3, 4)), np.ones((3, 4, 5))).shape
+    (2, 5)
+    """
+    a = _core._coerce_public(a, b)
+    b = _core._coerce_public(b, a)
+    if isinstance(axes, (int, np.integer)):
+        n = int(axes)
+        if n < 0 or n > a.ndim or n > b.ndim:
+            raise ValueError(f"tensordot: axes={n} does not fit operands of shapes {a.shape} "
+                             f"and {b.shape}")
+        ax_a, ax_b = list(range(a.ndim - n, a.ndim)), list(range(n))
+    else:
+        try:
+            ax_a, ax_b = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"tensordot: axes must be an int or a pair of axis sequences, "
+                             f"got {axes!r}") from None
+        ax_a = [ax_a] if isinstance(ax_a, (int, np.integer)) else list(ax_a)
+        ax_b = [ax_b] if isinstance(ax_b, (int, np.integer)) else list(ax_b)
+    if len(ax_a) != len(ax_b):
+        raise ValueError(f"tensordot: {len(ax_a)} axes of a against {len(ax_b)} axes of b")
+    for name, t, ax in (("a", a, ax_a), ("b", b, ax_b)):
+        for k in ax:
+            if not -t.ndim <= k < t.ndim:
+                raise ValueError(f"tensordot: axis {k} is out of bounds for {name} of shape "
+                                 f"{t.shape}")
+    ax_a = [k % a.ndim for k in ax_a]
+    ax_b = [k % b.ndim for k in ax_b]
+    if len(set(ax_a)) != len(ax_a) or len(set(ax_b)) != len(ax_b):
+        raise ValueError(f"tensordot: repeated axis in {axes!r}")
+    for i, j in zip(ax_a, ax_b):
+        if a.shape[i] != b.shape[j]:
+            raise ValueError(f"tensordot: shape mismatch, axis {i} of a {a.shape} has "
+                             f"{a.shape[i]} elements, axis {j} of b {b.shape} has {b.shape[j]}")
+    free_a = [k for k in range(a.ndim) if k not in ax_a]
+    free_b = [k for k in range(b.ndim) if k not in ax_b]
+    m = int(np.prod([a.shape[k] for k in free_a], dtype=np.int64))
+    n = int(np.prod([b.shape[k] for k in free_b], dtype=np.int64))
+    kk = int(np.prod([a.shape[k] for k in ax_a], dtype=np.int64))
+    am = _core.reshape(_core.transpose(a, free_a + ax_a), (m, kk))
+    bm = _core.reshape(_core.transpose(b, ax_b + free_b), (kk, n))
+    out_shape = tuple(a.shape[k] for k in free_a) + tuple(b.shape[k] for k in free_b)
+    return _core.reshape(_core.matmul(am, bm), out_shape)
+
+
+def dot(a, b):
+    """numpy.dot: a product with a scalar, the inner product of vectors, matmul for matrices,
+    and for N-d operands the sum over a's last axis and b's second-to-last.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> float(ag.dot(np.array([1.0, 2.0]), np.array([3.0, 4.0])))
+    11.0
+    """
+    a = _core._coerce_public(a, b)
+    b = _core._coerce_public(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if b.ndim <= 2:
+        return _core.matmul(a, b)
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 2]))
+
+
+def inner(a, b):
+    """numpy.inner: the sum over the last axes of a and b (a product with a scalar).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.inner(np.eye(2), np.array([3.0, 4.0])).numpy().tolist()
+    [3.0, 4.0]
+    """
+    a = _core._coerce_public(a, b)
+    b = _core._coerce_public(b, a)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
 
 
 def einsum(subscripts, *operands):

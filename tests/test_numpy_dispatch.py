@@ -104,6 +104,9 @@ def test_numpy_style_function_is_differentiable_as_written():
     (lambda x: np.linalg.solve(x[:3, :3] + 3 * np.eye(3), x[3]),
      lambda x: ag.linalg.solve(x[:3, :3] + 3 * np.eye(3), x[3])),
     (lambda x: np.linalg.det(x[:3, :3]), lambda x: ag.linalg.det(x[:3, :3])),
+    (lambda x: np.dot(x, x.T), lambda x: ag.dot(x, x.T)),
+    (lambda x: np.inner(x, x), lambda x: ag.inner(x, x)),
+    (lambda x: np.tensordot(x, x, axes=([0], [0])), lambda x: ag.tensordot(x, x, axes=([0], [0]))),
     (lambda x: np.add.reduce(x), lambda x: ag.sum(x, axis=0)),
     (lambda x: np.maximum.reduce(x, axis=1), lambda x: ag.max(x, axis=1)),
     (lambda x: np.add.accumulate(x, axis=1), lambda x: ag.cumsum(x, axis=1)),
@@ -133,7 +136,7 @@ def test_arrays_and_numpy_scalars_on_the_left_keep_the_graph_and_the_tensor_dtyp
 
 
 @pytest.mark.parametrize("call,name", [
-    (lambda x: np.dot(x, x), "numpy.dot"),
+    (lambda x: np.convolve(x, x), "numpy.convolve"),
     (lambda x: np.logaddexp(x, 1.0), "numpy.logaddexp"),
     (lambda x: np.sum(x, dtype=np.float64), "numpy.sum"),
     (lambda x: np.sort(x), "numpy.sort"),
@@ -179,3 +182,19 @@ def test_float32_stays_float32_through_numpy_functions():
     for y in (np.exp(x), np.sum(x, axis=0), np.cumsum(x), np.arctan2(x, 2.0), np.mean(x)):
         assert y.dtype == np.float32 and isinstance(y, ag.Tensor)
     assert math.isclose(float(np.mean(x)), 2.5)
+
+
+def test_tensordot_dot_inner_errors_name_the_shapes():
+    a, b = ag.zeros(2, 3), ag.zeros(4, 5)
+    with pytest.raises(ValueError, match=r"axis 1 of a \(2, 3\) has 3 elements, axis 0 of b"):
+        ag.tensordot(a, b, axes=1)
+    with pytest.raises(ValueError, match="axes=3 does not fit"):
+        ag.tensordot(a, b, axes=3)
+    with pytest.raises(ValueError, match="out of bounds for b"):
+        ag.tensordot(a, b, axes=([0], [2]))
+    with pytest.raises(ValueError, match="repeated axis"):
+        ag.tensordot(ag.zeros(2, 2), ag.zeros(2, 2), axes=([0, 0], [0, 1]))
+    with pytest.raises(ValueError, match="1 axes of a against 2"):
+        ag.tensordot(a, b, axes=([0], [0, 1]))
+    with pytest.raises(ValueError):
+        ag.dot(ag.zeros(3), ag.zeros(4))

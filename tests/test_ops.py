@@ -89,6 +89,14 @@ def away_from(points, lo=-2.0, hi=2.0, gap=0.05):
     return sample
 
 
+def _tensordot_ok(a, b, axes):
+    try:
+        np.tensordot(a, b, axes)
+        return True
+    except ValueError:
+        return False
+
+
 def no_ties(*arrays):
     a, b = np.broadcast_arrays(*arrays[:2])
     return np.all(np.abs(a - b) > 0.05)
@@ -291,6 +299,12 @@ OPS = [
     # ---- contractions
     Op("matmul", ag.matmul, np.matmul, MATMUL_SHAPES),
     Op("matmul_operator", lambda a, b: a @ b, np.matmul, MATMUL_SHAPES),
+    Op("dot", ag.dot, np.dot, [((3,), (3,)), ((2, 3), (3, 4)), ((2, 4, 3), (5, 3, 2)), ((), (2, 3)),
+                               ((4, 2, 3), (3,)), ((3,), (2, 3, 4))]),
+    Op("inner", ag.inner, np.inner, [((3,), (3,)), ((2, 3), (4, 3)), ((2, 1, 3), (3,)), ((2,), ())]),
+    Op("tensordot", ag.tensordot, np.tensordot, [((2, 3, 4), (3, 4, 5)), ((3, 4), (4, 3))],
+       kwargs=[dict(axes=2), dict(axes=1), dict(axes=0), dict(axes=([0, 1], [1, 0]))],
+       valid=_tensordot_ok),
     # ---- linear algebra (the trailing two dims; leading dims batch)
     Op("inv", ag.linalg.inv, np.linalg.inv, [((3, 3),), ((2, 4, 4),)], domain=well_conditioned),
     Op("solve", ag.linalg.solve, np.linalg.solve, [((3, 3), (3, 2)), ((2, 3, 3), (2, 3, 1))],

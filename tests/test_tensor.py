@@ -333,3 +333,10 @@ def test_readme_example_runs_as_written():
                                    x0[0] * np.sin(x0[2]) + x0[0] * e,
                                    x0[0] * x0[1] * np.cos(x0[2])], rtol=1e-12)
     assert np.shares_memory(g, x.grad.numpy())
+
+
+def test_membership_compares_elements_like_numpy():
+    t = ag.tensor([[1.0, 2.0], [3.0, np.nan]], requires_grad=True)
+    assert 2.0 in t and 3 in t and np.float32(1.0) in t
+    assert 5.0 not in t and float("nan") not in t
+    assert ag.tensor([3.0, 4.0]) in ag.tensor([[1.0, 2.0], [3.0, 4.0]])   # any equal element, as numpy
