@@ -21,6 +21,9 @@ from .creation import (  # noqa: F401
 from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  # noqa: F401,E402
 from . import linalg  # noqa: E402
 from .linalg import trace, diag, outer, tensordot, dot, inner, einsum  # noqa: F401,E402
+from .manipulation import (  # noqa: F401,E402
+    flip, roll, moveaxis, tile, repeat, tril, triu, diagonal, take_along_axis, sort,
+)
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402

@@ -97,6 +97,15 @@ def _tensordot_ok(a, b, axes):
         return False
 
 
+TAKE_IDX = np.array([[0, 0, 3], [1, 2, 1], [3, 3, 3]])   # repeated: gradients add
+
+
+def _no_near_ties(x):
+    """finite differences must not reorder the elements being sorted"""
+    v = np.sort(np.ravel(x))
+    return v.size < 2 or np.min(np.diff(v)) > 1e-3
+
+
 def no_ties(*arrays):
     a, b = np.broadcast_arrays(*arrays[:2])
     return np.all(np.abs(a - b) > 0.05)
@@ -327,6 +336,26 @@ OPS = [
     Op("diff", ag.diff, np.diff, [((2, 5, 4),), ((6,),)],
        kwargs=[dict(), dict(n=2), dict(n=0), dict(axis=0), dict(n=3, axis=1)],
        valid=lambda x, n=1, axis=-1: -x.ndim <= axis < x.ndim),
+    # ---- manipulation (views, selections and gathers by flat index)
+    Op("flip", ag.flip, np.flip, [((2, 3, 4),)],
+       kwargs=[dict(axis=None), dict(axis=0), dict(axis=(0, -1))]),
+    Op("flip_1d", ag.flip, np.flip, [((5,),)]),
+    Op("roll", ag.roll, np.roll, [((2, 3, 4),)],
+       kwargs=[dict(shift=1), dict(shift=-2, axis=0), dict(shift=(1, 2), axis=(0, -1))]),
+    Op("moveaxis", lambda x: ag.moveaxis(x, [0, 1], [-1, 0]),
+       lambda x: np.moveaxis(x, [0, 1], [-1, 0]), [((2, 3, 4),)]),
+    Op("tile", ag.tile, np.tile, [((2, 3),), ((3,),)], kwargs=[dict(reps=2), dict(reps=(2, 1, 2))]),
+    Op("repeat", ag.repeat, np.repeat, [((2, 3),)],
+       kwargs=[dict(repeats=2), dict(repeats=[1, 0, 3], axis=1), dict(repeats=2, axis=0)]),
+    Op("tril", ag.tril, np.tril, [((3, 4),), ((2, 3, 3),)], kwargs=[dict(), dict(k=1), dict(k=-1)]),
+    Op("triu", ag.triu, np.triu, [((3, 4),), ((2, 3, 3),)], kwargs=[dict(), dict(k=1), dict(k=-1)]),
+    Op("diagonal", ag.diagonal, np.diagonal, [((3, 4),), ((2, 3, 3),)],
+       kwargs=[dict(), dict(offset=1), dict(offset=-1, axis1=-2, axis2=-1)]),
+    Op("take_along_axis", lambda x: ag.take_along_axis(x, TAKE_IDX, 1),
+       lambda x: np.take_along_axis(x, TAKE_IDX, 1), [((3, 4),)]),
+    Op("sort", ag.sort, np.sort, [((3, 4),), ((6,),)], kwargs=[dict(), dict(axis=0), dict(axis=None)],
+       valid=lambda x, axis=-1: axis is None or x.ndim > 1 or axis == -1, accept=_no_near_ties),
+    # ---- softmax family
     Op("softmax", ag.softmax, np_softmax, [((2, 3, 4),), ((5,),), ((1, 3),)],
        kwargs=[dict(axis=0), dict(axis=1), dict(axis=-1)],
        valid=lambda x, axis: -x.ndim <= axis < x.ndim),

@@ -1,0 +1,198 @@
+"""Array manipulation under numpy's names: flip, roll, moveaxis, tile, repeat, tril, triu,
+diagonal, take_along_axis and sort.
+
+Each is a view (``flip``, ``moveaxis``), a selection (``tril``, ``triu``) or one gather: numpy
+applies the function to the tensor's flat indices (``np.arange(size)`` in the tensor's shape),
+and the tensor is gathered at the result.  Argument checking, axis rules and result shapes are
+therefore numpy's own, and the gradients in every mode come from the gather primitive (whose
+VJP scatters and adds, so repeated elements sum their gradients).
+"""
+import numpy as np
+
+from . import _core
+
+__all__ = ["flip", "roll", "moveaxis", "tile", "repeat", "tril", "triu", "diagonal",
+           "take_along_axis", "sort"]
+
+
+def _flat_index(x):
+    return np.arange(x.size, dtype=np.int64).reshape(x.shape)
+
+
+def _gather_by(x, index_fn):
+    """x at index_fn(flat indices of x): the function's result on x's elements."""
+    x = _core._coerce_public(x, None)
+    return _core._take_flat(x, index_fn(_flat_index(x)))
+
+
+def _axes(axis, ndim, name):
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{name}: axis {a} is out of bounds for a tensor of dimension {ndim}")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{name}: repeated axis in {axis!r}")
+    return out
+
+
+def flip(x, axis=None):
+    """Reverse the order of elements along ``axis`` (all axes when None); a view.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.flip(ag.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=1)
+    tensor([[2., 1.],
+            [4., 3.]])
+    """
+    x = _core._coerce_public(x, None)
+    axes = range(x.ndim) if axis is None else _axes(axis, x.ndim, "flip")
+    key = [slice(None)] * x.ndim
+    for a in axes:
+        key[a] = slice(None, None, -1)
+    return x[tuple(key)]
+
+
+def roll(x, shift, axis=None):
+    """Shift elements along ``axis`` cyclically, as numpy.roll (flattened when axis is None).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.roll(ag.tensor([1.0, 2.0, 3.0]), 1)
+    tensor([3., 1., 2.])
+    """
+    return _gather_by(x, lambda i: np.roll(i, shift, axis))
+
+
+def moveaxis(x, source, destination):
+    """Move axes to new positions, the others keeping their order; a view.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.moveaxis(ag.zeros(2, 3, 4), 0, -1).shape
+    (3, 4, 2)
+    """
+    x = _core._coerce_public(x, None)
+    src = _axes(source, x.ndim, "moveaxis")
+    dst = _axes(destination, x.ndim, "moveaxis")
+    if len(src) != len(dst):
+        raise ValueError(f"moveaxis: {len(src)} source axes but {len(dst)} destinations")
+    order = [a for a in range(x.ndim) if a not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return _core.transpose(x, order)
+
+
+def tile(x, reps):
+    """Repeat the whole tensor ``reps`` times along each axis, as numpy.tile.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tile(ag.tensor([1.0, 2.0]), 2)
+    tensor([1., 2., 1., 2.])
+    """
+    return _gather_by(x, lambda i: np.tile(i, reps))
+
+
+def repeat(x, repeats, axis=None):
+    """Repeat each element ``repeats`` times (an int, or one count per element along ``axis``),
+    as numpy.repeat (flattened when axis is None).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.repeat(ag.tensor([1.0, 2.0]), 2)
+    tensor([1., 1., 2., 2.])
+    """
+    return _gather_by(x, lambda i: np.repeat(i, repeats, axis))
+
+
+def _triangle(x, k, name, keep_lower):
+    x = _core._coerce_public(x, None)
+    if x.ndim < 2:
+        raise ValueError(f"{name}: needs at least 2 dimensions, got shape {x.shape}")
+    n, m = x.shape[-2:]
+    mask = np.tri(n, m, int(k), dtype=bool)
+    if not keep_lower:
+        mask = ~np.tri(n, m, int(k) - 1, dtype=bool)
+    # a selection, not a product with the mask: inf and nan outside the triangle become 0
+    return _core.where(mask, x, 0.0)
+
+
+def tril(x, k=0):
+    """The lower triangle of the last two axes (below and on diagonal ``k``), zeros elsewhere.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tril(ag.ones(2, 2))
+    tensor([[1., 0.],
+            [1., 1.]])
+    """
+    return _triangle(x, k, "tril", True)
+
+
+def triu(x, k=0):
+    """The upper triangle of the last two axes (above and on diagonal ``k``), zeros elsewhere.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.triu(ag.ones(2, 2))
+    tensor([[1., 1.],
+            [0., 1.]])
+    """
+    return _triangle(x, k, "triu", False)
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The diagonal ``offset`` of the plane (axis1, axis2), moved to the last axis, as
+    numpy.diagonal (a copy, not numpy's read-only view).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.diagonal(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
+    tensor([1., 4.])
+    """
+    return _gather_by(x, lambda i: np.diagonal(i, offset, axis1, axis2).copy())
+
+
+def take_along_axis(x, indices, axis):
+    """Elements of x at ``indices`` along ``axis`` (broadcast against the other axes), as
+    numpy.take_along_axis; repeated indices add their gradients.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.take_along_axis(ag.tensor([[10.0, 20.0], [30.0, 40.0]]), np.array([[1], [0]]), 1)
+    tensor([[20.],
+            [30.]])
+    """
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
+    return _gather_by(x, lambda i: np.take_along_axis(i, indices, axis))
+
+
+def sort(x, axis=-1):
+    """Sorted along ``axis`` (flattened when None), as numpy.sort with a stable order.  The
+    gradient of each output element goes to the input element that landed there.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.sort(ag.tensor([3.0, 1.0, 2.0]))
+    tensor([1., 2., 3.])
+    """
+    x = _core._coerce_public(x, None)
+    if axis is None:
+        x, axis = _core.reshape(x, (-1,)), 0
+    order = np.argsort(np.asarray(x), axis=axis, kind="stable")
+    return _gather_by(x, lambda i: np.take_along_axis(i, order, axis))
