@@ -134,6 +134,8 @@ cdef Tensor _coerce(object x, int code):
         raise TypeError(f"cannot convert {type(x).__name__} to a tensor: {e}")
     if arr.dtype == object:
         raise TypeError(f"cannot convert {type(x).__name__} to a tensor (object array)")
+    if code < 0 and isinstance(x, (list, tuple)):
+        code = AG_F32       # as ag.tensor: Python sequences give float32
     return _from_array_copy(arr, code)
 
 
@@ -176,7 +178,7 @@ def tensor(data, dtype=None, requires_grad=False):
         if requires_grad and arr.dtype.kind not in "f" and code < 0:
             raise TypeError(f"tensor: only floating point data can require gradients, got {arr.dtype}; "
                             "pass dtype='float32' or 'float64' explicitly to convert")
-        if isinstance(data, list) and code < 0:
+        if isinstance(data, (list, tuple)) and code < 0:
             code = AG_F32
         r = _from_array_copy(arr, code)
     if requires_grad:
@@ -676,9 +678,13 @@ cdef class Tensor:
         return _binop(AG_OP_ge, self, other)
 
     def __eq__(self, other):
+        if other is None:
+            return NotImplemented   # Python then answers False (t == None, t in [None])
         return _binop(AG_OP_eq, self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return _binop(AG_OP_ne, self, other)
 
     # ---- indexing

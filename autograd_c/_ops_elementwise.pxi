@@ -9,14 +9,20 @@ cdef inline int _code_of(object x):
     return -1
 
 
+cdef inline bint _is_python_scalar(object x):
+    return isinstance(x, (float, int)) and not isinstance(x, np.generic)
+
+
 cdef Tensor _binop(int op, object a, object b):
     cdef Tensor ta, tb
     cdef ag_tensor *r
     if isinstance(a, Tensor):
         ta = <Tensor>a
         tb = _coerce(b, ta.t.dtype)
-    elif isinstance(b, Tensor):
-        tb = <Tensor>b
+    elif isinstance(b, Tensor) or _is_python_scalar(a):
+        # a Python scalar takes the other operand's dtype, on either side (add(1.0, f64 array)
+        # is float64 as add(f64 array, 1.0) is)
+        tb = _coerce(b, -1)
         ta = _coerce(a, tb.t.dtype)
     else:
         ta = _coerce(a, -1)
@@ -441,6 +447,8 @@ def where(condition, a, b):
     code = _code_of(a)
     if code < 0:
         code = _code_of(b)
+    if code < 0 and _is_python_scalar(a):
+        code = _coerce(b, -1).t.dtype    # a Python scalar takes the other branch's dtype
     ta = _coerce(a, code)
     tb = _coerce(b, ta.t.dtype)
     if isinstance(condition, Tensor) and (<Tensor>condition).t.dtype == ta.t.dtype:

@@ -1,0 +1,146 @@
+"""Audit of numpy interop, dtype rules, elementwise ops and reductions: one regression test per
+bug found (each failed before its fix), plus checks of the behaviours the audit chose."""
+import numpy as np
+import pytest
+
+import autograd_c as ag
+from autograd_c import _core
+
+EPS = (2.2e-16) ** (1 / 3)
+
+
+def _fd_grad(f, x0):
+    """Central differences of a scalar function of one float64 array."""
+    x = np.array(x0, dtype=np.float64)
+    g = np.zeros_like(x)
+    xf, gf = x.reshape(-1), g.reshape(-1)
+    for i in range(xf.size):
+        h = EPS * max(1.0, abs(xf[i]))
+        old = xf[i]
+        xf[i] = old + h
+        fp = f(x.copy())
+        xf[i] = old - h
+        fm = f(x.copy())
+        xf[i] = old
+        gf[i] = (fp - fm) / (2 * h)
+    return g
+
+
+def _prod_hessian_exact(x):
+    """d^2 prod(x) / dx_i dx_j = prod of the entries other than i and j (0 on the diagonal)."""
+    n = x.size
+    H = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                H[i, j] = np.prod(np.delete(x, [i, j]))
+    return H
+
+
+# ------------------------------------------------------------------ prod: second derivatives
+@pytest.mark.parametrize("x0", [[0.0, 2.0, 3.0], [0.0, 0.0, 3.0], [2.0, 0.0, 5.0, 0.0],
+                                [0.0, 0.0, 0.0], [1.5, -2.0, 3.0], [0.0, -1.5, 2.0, 0.5]])
+def test_prod_hessian_with_zeros_is_exact_in_both_modes(x0):
+    # the gradient of prod at a zero was a constant where() branch: the Hessian of
+    # prod([0, 2, 3]) came out [[0, 0, 0], [3, 0, 0], [2, 0, 0]] by reverse-over-reverse and
+    # [[0, 3, 2], [0, 0, 0], [0, 0, 0]] by forward-over-reverse (exact: [[0, 3, 2], [3, 0, 0],
+    # [2, 0, 0]]); prod([0, 0, 3]) gave all zeros (exact: 3 at (0, 1) and (1, 0))
+    x0 = np.array(x0)
+    want = _prod_hessian_exact(x0)
+    np.testing.assert_allclose(ag.hessian(lambda x: ag.prod(x), x0).numpy(), want, atol=1e-12)
+    fwd = ag.jacobian(lambda x: ag.grad(lambda y: ag.prod(y))(x), x0, mode="forward")
+    np.testing.assert_allclose(fwd.numpy(), want, atol=1e-12)
+
+
+def test_prod_over_an_axis_hvp_with_zeros_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    x0 = rng.standard_normal((3, 4))
+    x0[0, 1] = 0.0
+    x0[2, 2] = x0[2, 3] = 0.0
+    w = rng.standard_normal(3)
+    u = rng.standard_normal(x0.shape)
+
+    def grad_np(x):
+        t = ag.tensor(x, requires_grad=True)
+        (ag.prod(t, axis=1) * ag.tensor(w)).sum().backward()
+        return t.grad.numpy().copy()
+
+    want = _fd_grad(lambda x: float((grad_np(x) * u).sum()), x0)
+    x = ag.tensor(x0, requires_grad=True)
+    (g,) = _core._grad([(ag.prod(x, axis=1) * ag.tensor(w)).sum()], None, [x], True, True, False)
+    (hv,) = _core._grad([(g * ag.tensor(u)).sum()], None, [x], False, False, False)
+    np.testing.assert_allclose(hv.numpy(), want, atol=1e-6, rtol=1e-6)
+
+
+def test_prod_third_derivative_with_one_zero():
+    # d^3 (x0 x1 x2) / dx0 dx1 dx2 = 1, also at x0 = 0
+    f = lambda x: ag.prod(x)  # noqa: E731
+    x0 = np.array([0.0, 2.0, 3.0])
+    d3 = ag.jacobian(lambda x: ag.hessian(f, x), x0, mode="reverse")
+    want = np.zeros((3, 3, 3))
+    for p in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
+        want[p] = 1.0
+    np.testing.assert_allclose(d3.numpy(), want, atol=1e-12)
+
+
+# ------------------------------------------------------------------ dtype rules
+def test_tuples_give_float32_like_lists():
+    # ag.tensor((1.0, 2.0)) was float64 while ag.tensor([1.0, 2.0]) is float32
+    assert ag.tensor((1.0, 2.0)).dtype == np.float32
+    assert ag.tensor(((1.0, 2.0), (3.0, 4.0))).dtype == np.float32
+    assert ag.tensor([1.0, 2.0]).dtype == np.float32
+    # a function applied to a Python list follows the same rule as ag.tensor (was float64,
+    # while ag.exp(1.0) is float32)
+    assert ag.exp([0.0, 1.0]).dtype == np.float32
+    assert ag.sum((1.0, 2.0)).dtype == np.float32
+    assert ag.exp(np.zeros(2)).dtype == np.float64      # a float64 array keeps its dtype
+    assert ag.tensor((1.0, 2.0), dtype="float64").dtype == np.float64
+
+
+@pytest.mark.parametrize("fn", [ag.add, ag.subtract, ag.multiply, ag.divide, ag.power,
+                                ag.maximum, ag.minimum])
+def test_python_scalar_takes_the_other_operands_dtype_on_either_side(fn):
+    # fn(1.0, float64 array) was float32 while fn(float64 array, 1.0) was float64
+    a = np.array([1.0, 2.0])
+    assert fn(a, 1.5).dtype == np.float64
+    assert fn(1.5, a).dtype == np.float64
+    np.testing.assert_allclose(fn(1.5, a).numpy(), fn(ag.tensor(1.5, dtype="float64"), a).numpy())
+    assert fn(1.5, np.array([1.0], dtype=np.float32)).dtype == np.float32
+    assert fn(1.5, 2.0).dtype == np.float32
+
+
+def test_where_with_a_python_scalar_branch_takes_the_other_branchs_dtype():
+    c = np.array([1.0, 0.0])
+    r = ag.where(c, 0.5, np.array([3.0, 4.0]))
+    assert r.dtype == np.float64
+    np.testing.assert_array_equal(r.numpy(), [0.5, 4.0])
+    assert ag.where(c, np.array([3.0, 4.0]), 0.5).dtype == np.float64
+
+
+# ------------------------------------------------------------------ comparisons with None
+def test_comparison_with_none_is_false_not_an_error():
+    # t == None raised TypeError ("cannot convert NoneType"), so `t in [None, ...]` and
+    # `if t == None` failed; torch answers False / True
+    t = ag.tensor([1.0, 2.0])
+    assert (t == None) is False  # noqa: E711
+    assert (t != None) is True  # noqa: E711
+    assert (None == t) is False  # noqa: E711
+    assert t not in [None]
+    assert t in [None, t]
+
+
+# ------------------------------------------------------------------ var / std with ddof >= n
+@pytest.mark.parametrize("x,ddof", [([1.0, 2.0], 2), ([1.0, 2.0], 3), ([1.0], 1),
+                                    ([3.0, 3.0], 2), ([1.0, 2.0, 4.0], 1.5)])
+def test_var_std_with_ddof_at_least_n_follow_numpy(x, ddof):
+    # ddof >= n gave NaN; numpy divides by max(n - ddof, 0): inf, or NaN when the squares sum to 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            want_v = np.var(np.array(x), ddof=ddof)
+            want_s = np.std(np.array(x), ddof=ddof)
+    t = ag.tensor(np.array(x))
+    np.testing.assert_array_equal(ag.var(t, ddof=ddof).numpy(), want_v)
+    np.testing.assert_array_equal(ag.std(t, ddof=ddof).numpy(), want_s)
+    np.testing.assert_array_equal(t.var(ddof=ddof).numpy(), want_v)
