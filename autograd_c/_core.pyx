@@ -706,26 +706,27 @@ cdef class Tensor:
         ag_bump_version(self.t)
 
     # ---- methods mirroring the functions
-    def sum(self, axis=None, keepdims=False):
-        return sum(self, axis, keepdims)
+    # dtype / out: numpy's reductions (np.sum(t), np.mean(t)...) call these methods with them
+    def sum(self, axis=None, keepdims=False, dtype=None, out=None):
+        return sum(_method_input(self, "sum", dtype, out), axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, dtype=None, out=None):
+        return mean(_method_input(self, "mean", dtype, out), axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return var(self, axis, keepdims, ddof)
+    def var(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+        return var(_method_input(self, "var", dtype, out), axis, keepdims, ddof)
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return std(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+        return std(_method_input(self, "std", dtype, out), axis, keepdims, ddof)
 
-    def max(self, axis=None, keepdims=False):
-        return max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, out=None):
+        return max(_method_input(self, "max", None, out), axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, out=None):
+        return min(_method_input(self, "min", None, out), axis, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        return prod(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False, dtype=None, out=None):
+        return prod(_method_input(self, "prod", dtype, out), axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
         return logsumexp(self, axis, keepdims)

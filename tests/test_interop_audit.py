@@ -144,3 +144,62 @@ def test_var_std_with_ddof_at_least_n_follow_numpy(x, ddof):
     np.testing.assert_array_equal(ag.var(t, ddof=ddof).numpy(), want_v)
     np.testing.assert_array_equal(ag.std(t, ddof=ddof).numpy(), want_s)
     np.testing.assert_array_equal(t.var(ddof=ddof).numpy(), want_v)
+
+
+def test_var_with_nan_ddof_is_nan():
+    # a NaN ddof gave inf (n - NaN > 0 is false); numpy gives NaN
+    assert np.isnan(ag.var(ag.tensor(np.array([1.0, 2.0])), ddof=float("nan")).item())
+
+
+# ------------------------------------------------------------------ numpy functions on tensors
+@pytest.mark.parametrize("npf,agf", [(np.sum, ag.sum), (np.mean, ag.mean), (np.max, ag.max),
+                                     (np.min, ag.min), (np.prod, ag.prod), (np.var, ag.var),
+                                     (np.std, ag.std), (np.amax, ag.max), (np.amin, ag.min)])
+def test_numpy_reductions_of_a_tensor_return_a_recorded_tensor(npf, agf):
+    # np.sum(t) raised "sum() got an unexpected keyword argument 'out'" (numpy calls the
+    # method with out= / dtype=); now it is the tensor's reduction, with its graph
+    a = np.array([[1.0, 2.0], [3.0, 5.0]])
+    t = ag.tensor(a, requires_grad=True)
+    r = npf(t)
+    assert isinstance(r, ag.Tensor) and r.requires_grad
+    np.testing.assert_allclose(r.numpy(), npf(a))
+    np.testing.assert_allclose(npf(t, axis=0).numpy(), npf(a, axis=0))
+    np.testing.assert_allclose(npf(t, axis=-1, keepdims=True).numpy(), npf(a, axis=-1, keepdims=True))
+    r.backward()
+    x = ag.tensor(a, requires_grad=True)
+    agf(x).backward()
+    np.testing.assert_allclose(t.grad.numpy(), x.grad.numpy())
+
+
+def test_numpy_reduction_dtype_and_out_arguments():
+    t = ag.tensor(np.array([1.0, 2.0, 4.0]))
+    assert np.mean(t, dtype=np.float32).dtype == np.float32
+    np.testing.assert_allclose(np.var(t, ddof=1).numpy(), np.var([1.0, 2.0, 4.0], ddof=1))
+    with pytest.raises(TypeError, match="sum: out= is not supported"):
+        np.sum(t, out=np.zeros(()))
+    with pytest.raises(TypeError, match="dtype must be float32 or float64"):
+        np.sum(t, dtype=np.int64)
+
+
+# ------------------------------------------------------------------ argument errors
+def test_axis_that_does_not_fit_an_int_is_a_clear_value_error():
+    # axis=2**40 raised OverflowError("value too large to convert to int")
+    x = ag.tensor(np.ones((2, 3)))
+    for fn in (ag.sum, ag.mean, ag.var, ag.max):
+        with pytest.raises(ValueError, match=r"axis 1099511627776 is out of bounds .* dimension 2"):
+            fn(x, axis=2 ** 40)
+        with pytest.raises(ValueError, match=r"axis -1099511627776 is out of bounds"):
+            fn(x, axis=(0, -2 ** 40))
+
+
+def test_clip_with_a_nan_bound_or_an_array_bound_is_refused_clearly():
+    x = ag.tensor(np.array([1.0, 5.0]))
+    # a NaN bound was silently ignored (clip(x, nan, 2) gave [1, 2]; numpy gives [nan, nan])
+    with pytest.raises(ValueError, match="clip: a bound is NaN"):
+        ag.clip(x, float("nan"), 2.0)
+    with pytest.raises(ValueError, match="clip: a bound is NaN"):
+        ag.clip(x, None, float("nan"))
+    # an array bound raised numpy's "only 0-dimensional arrays can be converted"
+    with pytest.raises(TypeError, match=r"clip: a_min must be a scalar, got shape \(2,\)"):
+        ag.clip(x, np.array([0.0, 6.0]), None)
+    np.testing.assert_array_equal(ag.clip(x, np.float64(2.0), ag.tensor(3.0)).numpy(), [2.0, 3.0])

@@ -336,6 +336,11 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
     ag_params_init(&p);
     p.d[0] = has_lo ? lo : -INFINITY;
     p.d[1] = has_hi ? hi : INFINITY;
+    if ((has_lo && isnan(lo)) || (has_hi && isnan(hi))) {
+        /* x < NaN is false for every x: the bound would be ignored without a word */
+        ag_set_error(AG_EVALUE, "clip: a bound is NaN (a_min=%g, a_max=%g)", lo, hi);
+        return NULL;
+    }
     if (has_lo && has_hi && lo > hi) {
         ag_set_error(AG_EVALUE, "clip: lower bound %g is greater than upper bound %g", lo, hi);
         return NULL;

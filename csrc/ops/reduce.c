@@ -412,7 +412,7 @@ ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     d = m ? ag_sub(x, m) : NULL;
     sq = d ? ag_mul(d, d) : NULL;
     s = sq ? ag_apply(AG_OP_sum, &sq, 1, &p) : NULL;
-    r = s ? ag_scale(s, (double)n - ddof > 0 ? 1.0 / ((double)n - ddof) : INFINITY) : NULL;
+    r = s ? ag_scale(s, (double)n - ddof > 0 ? 1.0 / ((double)n - ddof) : isnan(ddof) ? NAN : INFINITY) : NULL;
     ag_tensor_decref(m); ag_tensor_decref(d); ag_tensor_decref(sq); ag_tensor_decref(s);
     return r;
 }
