@@ -203,3 +203,23 @@ def test_clip_with_a_nan_bound_or_an_array_bound_is_refused_clearly():
     with pytest.raises(TypeError, match=r"clip: a_min must be a scalar, got shape \(2,\)"):
         ag.clip(x, np.array([0.0, 6.0]), None)
     np.testing.assert_array_equal(ag.clip(x, np.float64(2.0), ag.tensor(3.0)).numpy(), [2.0, 3.0])
+
+
+# ------------------------------------------------------------------ NaN in maximum / minimum
+@pytest.mark.parametrize("fn", [ag.maximum, ag.minimum])
+def test_maximum_minimum_send_the_gradient_to_the_nan_operand(fn):
+    # the result is the NaN operand (as numpy's); its gradient went to the other operand, on
+    # which the result does not depend (d maximum(nan, y) / dy was 1)
+    nan = np.nan
+    a0 = np.array([nan, 0.0, nan, 1.0, 2.0])
+    b0 = np.array([0.0, nan, nan, 1.0, 3.0])
+    out = fn(ag.tensor(a0), ag.tensor(b0)).numpy()
+    np.testing.assert_array_equal(out, (np.maximum if fn is ag.maximum else np.minimum)(a0, b0))
+    a = ag.tensor(a0, requires_grad=True)
+    b = ag.tensor(b0, requires_grad=True)
+    fn(a, b).sum().backward()
+    picks_b = 1.0 if fn is ag.maximum else 0.0      # at (2, 3)
+    np.testing.assert_array_equal(a.grad.numpy(), [1.0, 0.0, 1.0, 0.5, 1.0 - picks_b])
+    np.testing.assert_array_equal(b.grad.numpy(), [0.0, 1.0, 0.0, 0.5, picks_b])
+    _, t = ag.jvp(lambda u: fn(u, ag.tensor(b0)), (ag.tensor(a0),), (ag.tensor(np.ones(5)),))
+    np.testing.assert_array_equal(t.numpy(), a.grad.numpy())

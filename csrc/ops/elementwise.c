@@ -540,10 +540,13 @@ static ag_tensor *log_or_zero(ag_tensor *a)
     return cun(AG_OP_log, safe);
 }
 
-/* mask of where the gradient of maximum/minimum goes to a: 1, 0, and 1/2 at ties */
+/* mask of where the gradient of maximum/minimum goes to a: 1, 0, and 1/2 at ties; a NaN is the
+   result (as in numpy), so the gradient goes to the NaN operand (to a when both are NaN), not to
+   the operand the result does not depend on */
 static ag_tensor *minmax_mask(int op, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *m = cbin(op == AG_OP_maximum ? AG_OP_gt : AG_OP_lt, own(a), own(b));
+    m = CADD(m, cbin(AG_OP_ne, own(a), own(a)));
     return CADD(m, cscale(cbin(AG_OP_eq, own(a), own(b)), 0.5));
 }
 
