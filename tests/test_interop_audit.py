@@ -223,3 +223,29 @@ def test_maximum_minimum_send_the_gradient_to_the_nan_operand(fn):
     np.testing.assert_array_equal(b.grad.numpy(), [0.0, 1.0, 0.0, 0.5, picks_b])
     _, t = ag.jvp(lambda u: fn(u, ag.tensor(b0)), (ag.tensor(a0),), (ag.tensor(np.ones(5)),))
     np.testing.assert_array_equal(t.numpy(), a.grad.numpy())
+
+
+# ------------------------------------------------------------------ creation functions
+@pytest.mark.parametrize("fn", [ag.zeros_like, ag.ones_like, lambda t: ag.full_like(t, 2.0)])
+def test_like_functions_of_integer_or_bool_arrays_give_float32(fn):
+    # zeros_like(int array) raised "dtype must be float32 or float64, got int64"; ag.tensor
+    # converts such arrays to float32, and so do the *_like functions now
+    for a in (np.ones((2, 3), dtype=np.int64), np.array([True, False]), np.ones(2, np.float16)):
+        r = fn(a)
+        assert r.dtype == np.float32 and r.shape == a.shape
+    assert fn(np.ones(2)).dtype == np.float64                  # float64 is kept
+    assert fn(ag.ones(2, dtype="float64")).dtype == np.float64
+    assert ag.zeros_like(np.ones(2, dtype=np.int64), dtype="float64").dtype == np.float64
+
+
+def test_creation_argument_errors_are_clear():
+    with pytest.raises(TypeError, match="shape must be ints or a sequence of ints, got 2.5"):
+        ag.zeros(2.5)                       # was "'float' object is not iterable"
+    with pytest.raises(TypeError, match="shape must be ints"):
+        ag.ones(2, 1.5)
+    with pytest.raises(ValueError, match="arange: step must be nonzero"):
+        ag.arange(0, 1, 0)                  # was ZeroDivisionError("division by zero")
+    with pytest.raises(TypeError, match=r"fill_value must be a scalar, got shape \(2,\)"):
+        ag.full((2,), np.array([1.0, 2.0]))
+    np.testing.assert_array_equal(ag.full((2,), ag.tensor(3.0)).numpy(), [3.0, 3.0])
+    np.testing.assert_array_equal(ag.full((2,), np.float32(2.5)).numpy(), [2.5, 2.5])
