@@ -6,7 +6,8 @@ C status into a Python exception carrying the core's message.  Everything numeri
 """
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from cpython.buffer cimport PyBUF_WRITABLE
+from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS,
+                            PyBUF_ANY_CONTIGUOUS)
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -319,6 +320,15 @@ cdef class Tensor:
         cdef int i
         if meta == NULL:
             raise MemoryError()
+        # a consumer that does not take strides (hashlib, file.write...) or asks for contiguous
+        # data reads buf.len bytes from buf.buf: wrong data for a strided view, and past the end
+        # of the storage for a reversed one
+        if not ag_tensor_is_contiguous(self.t) and (
+                (flags & PyBUF_STRIDES) != PyBUF_STRIDES or
+                flags & (PyBUF_C_CONTIGUOUS | PyBUF_F_CONTIGUOUS | PyBUF_ANY_CONTIGUOUS) & ~PyBUF_STRIDES):
+            free(meta)
+            raise BufferError(f"this tensor (shape {self.shape}) is a non-contiguous view and the "
+                              "consumer needs contiguous memory; use t.contiguous() or np.asarray(t)")
         # numpy writes do not bump the version: a structural hint cannot survive the export
         ag_storage_drop_diag(self.t.storage)
         for i in range(self.t.ndim):

@@ -249,3 +249,27 @@ def test_creation_argument_errors_are_clear():
         ag.full((2,), np.array([1.0, 2.0]))
     np.testing.assert_array_equal(ag.full((2,), ag.tensor(3.0)).numpy(), [3.0, 3.0])
     np.testing.assert_array_equal(ag.full((2,), np.float32(2.5)).numpy(), [2.5, 2.5])
+
+
+# ------------------------------------------------------------------ buffer protocol
+def test_buffer_consumers_that_need_contiguous_memory_refuse_a_strided_view():
+    # hashlib / file.write take the buffer without strides and read buf.len bytes from buf.buf:
+    # for t[::2] they hashed the wrong elements, for t[::-1] they read past the end of the storage
+    import hashlib
+    import io
+    base = np.arange(6.0)
+    for view, ref in ((ag.tensor(base)[::2], base[::2]), (ag.tensor(base)[::-1], base[::-1]),
+                      (ag.tensor(base).reshape(2, 3).T, base.reshape(2, 3).T),
+                      (ag.tensor(np.array([1.0, 2.0])).expand(3, 2), np.broadcast_to([1.0, 2.0], (3, 2)))):
+        with pytest.raises(BufferError, match="non-contiguous view"):
+            hashlib.sha256(view)
+        with pytest.raises(BufferError):
+            io.BytesIO().write(view)
+        # consumers that take strides still get a zero-copy view
+        np.testing.assert_array_equal(np.asarray(view), ref)
+        assert memoryview(view).tolist() == ref.tolist()
+        assert bytes(view) == np.ascontiguousarray(ref).tobytes()
+        c = view.contiguous()
+        assert hashlib.sha256(c).hexdigest() == hashlib.sha256(np.ascontiguousarray(ref)).hexdigest()
+    t = ag.tensor(base)
+    assert hashlib.sha256(t).hexdigest() == hashlib.sha256(base).hexdigest()
