@@ -6,7 +6,7 @@ C status into a Python exception carrying the core's message.  Everything numeri
 """
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS,
+from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_ND, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS,
                             PyBUF_ANY_CONTIGUOUS)
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
@@ -345,6 +345,11 @@ cdef class Tensor:
         buf.shape = meta
         buf.strides = meta + self.t.ndim
         buf.suboffsets = NULL
+        if (flags & PyBUF_STRIDES) != PyBUF_STRIDES:
+            buf.strides = NULL           # contiguous here (checked above): implied by the shape
+        if (flags & PyBUF_ND) != PyBUF_ND:
+            buf.ndim = 1                 # plain bytes (hashlib, file.write), as PyBuffer_FillInfo
+            buf.shape = NULL
 
     def __releasebuffer__(self, Py_buffer *buf):
         free(buf.internal)
