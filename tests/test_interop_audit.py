@@ -273,3 +273,14 @@ def test_buffer_consumers_that_need_contiguous_memory_refuse_a_strided_view():
         assert hashlib.sha256(c).hexdigest() == hashlib.sha256(np.ascontiguousarray(ref)).hexdigest()
     t = ag.tensor(base)
     assert hashlib.sha256(t).hexdigest() == hashlib.sha256(base).hexdigest()
+
+
+def test_plain_byte_consumers_accept_a_contiguous_multidimensional_tensor():
+    # hashlib refused any 2-D tensor ("Buffer must be single dimension"): a consumer that does
+    # not ask for a shape now gets plain bytes, as from a numpy array
+    import hashlib
+    a = np.arange(6.0).reshape(2, 3)
+    t = ag.tensor(a)
+    assert hashlib.sha256(t).hexdigest() == hashlib.sha256(a).hexdigest()
+    assert memoryview(t).shape == (2, 3) and memoryview(t).format == "d"
+    np.testing.assert_array_equal(np.frombuffer(t), a.ravel())
