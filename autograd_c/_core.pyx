@@ -475,6 +475,12 @@ cdef class Tensor:
     def __int__(self):
         return int(self.item())
 
+    def __format__(self, spec):
+        # f"{loss:.4f}": a 0-d tensor formats as its value (as in PyTorch); f"{t}" stays str(t)
+        if self.t.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __bool__(self):
         if self.t.size != 1:
             raise ValueError("the truth value of a tensor with more than one element is ambiguous")

@@ -284,3 +284,13 @@ def test_plain_byte_consumers_accept_a_contiguous_multidimensional_tensor():
     assert hashlib.sha256(t).hexdigest() == hashlib.sha256(a).hexdigest()
     assert memoryview(t).shape == (2, 3) and memoryview(t).format == "d"
     np.testing.assert_array_equal(np.frombuffer(t), a.ravel())
+
+
+def test_format_spec_on_a_scalar_tensor_formats_its_value():
+    # f"{loss:.4f}" raised "unsupported format string passed to Tensor.__format__"
+    loss = ag.tensor(np.array(1.23456))
+    assert f"{loss:.3f}" == "1.235"
+    assert "{:>10.2e}".format(loss) == f"{1.23456:>10.2e}"
+    assert f"{loss}" == str(loss)
+    with pytest.raises(TypeError):
+        f"{ag.tensor([1.0, 2.0]):.2f}"
