@@ -70,15 +70,16 @@ GEN_ACC(max, double, double, f64)
 GEN_ACC(min, float, float, f32)
 GEN_ACC(min, double, double, f64)
 
-/* sum of exp(x - m), m broadcast along the reduced dims */
+/* sum of exp(x - m) into a float64 accumulator (also for float32 x: a long float32 column
+   drifts, as in the sums above), m broadcast along the reduced dims */
 #define GEN_LSE(T, sfx)                                                                 \
     static void acc_lse_##sfx(int64_t n, char **p, const int64_t *s, void *c)           \
     {                                                                                   \
         int64_t i;                                                                      \
         (void)c;                                                                        \
         for (i = 0; i < n; i++) {                                                       \
-            T *o = (T *)(p[0] + i * s[0]);                                              \
-            *o += (T)exp((double)(*(const T *)(p[1] + i * s[1]) - *(const T *)(p[2] + i * s[2]))); \
+            double *o = (double *)(p[0] + i * s[0]);                                    \
+            *o += exp((double)(*(const T *)(p[1] + i * s[1]) - *(const T *)(p[2] + i * s[2]))); \
         }                                                                               \
     }
 GEN_LSE(float, f32)
@@ -160,8 +161,9 @@ static ag_tensor *lse_trailing(ag_tensor *x, const int *mask);
 
 static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
 {
-    ag_tensor *m, *s = lse_trailing(x, mask);
+    ag_tensor *m, *o, *s = lse_trailing(x, mask);
     int64_t bs[3][AG_MAXDIM], i;
+    int64_t es = (int64_t)ag_dtype_size(x->dtype);
     char *base[3];
     int d;
     if (s) return s;
@@ -173,27 +175,28 @@ static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
         if (m->dtype == AG_F32) { float *v = (float *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
         else { double *v = (double *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
     }
-    s = ag_tensor_zeros(x->dtype, m->ndim, m->shape);
-    if (!s) { ag_tensor_decref(m); return NULL; }
+    s = ag_tensor_zeros(AG_F64, m->ndim, m->shape);
+    o = s ? ag_tensor_empty(x->dtype, m->ndim, m->shape) : NULL;
+    if (!o) { ag_tensor_decref(m); ag_tensor_decref(s); return NULL; }
     for (d = 0; d < x->ndim; d++) {
-        int64_t es = (int64_t)ag_dtype_size(x->dtype);
-        bs[0][d] = mask[d] ? 0 : s->strides[d] * es;
+        bs[0][d] = mask[d] ? 0 : s->strides[d] * (int64_t)sizeof(double);
         bs[1][d] = x->strides[d] * es;
         bs[2][d] = mask[d] ? 0 : m->strides[d] * es;
     }
     base[0] = ag_ptr(s); base[1] = ag_ptr(x); base[2] = ag_ptr(m);
     if (x->size) ag_iter(3, x->ndim, x->shape, base, bs, x->dtype == AG_F32 ? acc_lse_f32 : acc_lse_f64, NULL);
-    for (i = 0; i < s->size; i++) {
-        if (s->dtype == AG_F32) {
-            float *sv = (float *)s->storage->data, *mv = (float *)m->storage->data;
-            sv[i] = mv[i] + logf(sv[i]);
-        } else {
-            double *sv = (double *)s->storage->data, *mv = (double *)m->storage->data;
-            sv[i] = mv[i] + log(sv[i]);
+    {
+        const double *sv = (const double *)s->storage->data;
+        for (i = 0; i < o->size; i++) {
+            if (o->dtype == AG_F32)
+                ((float *)o->storage->data)[i] = (float)(((const float *)m->storage->data)[i] + log(sv[i]));
+            else
+                ((double *)o->storage->data)[i] = ((const double *)m->storage->data)[i] + log(sv[i]);
         }
     }
     ag_tensor_decref(m);
-    return s;
+    ag_tensor_decref(s);
+    return o;
 }
 
 static ag_tensor *reduce_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
