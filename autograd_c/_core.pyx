@@ -6,7 +6,8 @@ C status into a Python exception carrying the core's message.  Everything numeri
 """
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
-from cpython.buffer cimport PyBUF_WRITABLE
+from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_ND, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS,
+                            PyBUF_ANY_CONTIGUOUS)
 from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
@@ -134,6 +135,8 @@ cdef Tensor _coerce(object x, int code):
         raise TypeError(f"cannot convert {type(x).__name__} to a tensor: {e}")
     if arr.dtype == object:
         raise TypeError(f"cannot convert {type(x).__name__} to a tensor (object array)")
+    if code < 0 and isinstance(x, (list, tuple)):
+        code = AG_F32       # as ag.tensor: Python sequences give float32
     return _from_array_copy(arr, code)
 
 
@@ -176,7 +179,7 @@ def tensor(data, dtype=None, requires_grad=False):
         if requires_grad and arr.dtype.kind not in "f" and code < 0:
             raise TypeError(f"tensor: only floating point data can require gradients, got {arr.dtype}; "
                             "pass dtype='float32' or 'float64' explicitly to convert")
-        if isinstance(data, list) and code < 0:
+        if isinstance(data, (list, tuple)) and code < 0:
             code = AG_F32
         r = _from_array_copy(arr, code)
     if requires_grad:
@@ -334,6 +337,15 @@ cdef class Tensor:
         cdef int i
         if meta == NULL:
             raise MemoryError()
+        # a consumer that does not take strides (hashlib, file.write...) or asks for contiguous
+        # data reads buf.len bytes from buf.buf: wrong data for a strided view, and past the end
+        # of the storage for a reversed one
+        if not ag_tensor_is_contiguous(self.t) and (
+                (flags & PyBUF_STRIDES) != PyBUF_STRIDES or
+                flags & (PyBUF_C_CONTIGUOUS | PyBUF_F_CONTIGUOUS | PyBUF_ANY_CONTIGUOUS) & ~PyBUF_STRIDES):
+            free(meta)
+            raise BufferError(f"this tensor (shape {self.shape}) is a non-contiguous view and the "
+                              "consumer needs contiguous memory; use t.contiguous() or np.asarray(t)")
         # numpy writes do not bump the version: a structural hint cannot survive the export
         ag_storage_drop_diag(self.t.storage)
         for i in range(self.t.ndim):
@@ -350,6 +362,11 @@ cdef class Tensor:
         buf.shape = meta
         buf.strides = meta + self.t.ndim
         buf.suboffsets = NULL
+        if (flags & PyBUF_STRIDES) != PyBUF_STRIDES:
+            buf.strides = NULL           # contiguous here (checked above): implied by the shape
+        if (flags & PyBUF_ND) != PyBUF_ND:
+            buf.ndim = 1                 # plain bytes (hashlib, file.write), as PyBuffer_FillInfo
+            buf.shape = NULL
 
     def __releasebuffer__(self, Py_buffer *buf):
         free(buf.internal)
@@ -478,6 +495,12 @@ cdef class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __format__(self, spec):
+        # f"{loss:.4f}": a 0-d tensor formats as its value (as in PyTorch); f"{t}" stays str(t)
+        if self.t.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     def __bool__(self):
         if self.t.size != 1:
@@ -701,9 +724,13 @@ cdef class Tensor:
         return _binop(AG_OP_ge, self, other)
 
     def __eq__(self, other):
+        if other is None:
+            return NotImplemented   # Python then answers False (t == None, t in [None])
         return _binop(AG_OP_eq, self, other)
 
     def __ne__(self, other):
+        if other is None:
+            return NotImplemented
         return _binop(AG_OP_ne, self, other)
 
     # ---- indexing
@@ -714,26 +741,27 @@ cdef class Tensor:
         _setitem(self, key, value)
 
     # ---- methods mirroring the functions
-    def sum(self, axis=None, keepdims=False):
-        return sum(self, axis, keepdims)
+    # dtype / out: numpy's reductions (np.sum(t), np.mean(t)...) call these methods with them
+    def sum(self, axis=None, keepdims=False, dtype=None, out=None):
+        return sum(_method_input(self, "sum", dtype, out), axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, dtype=None, out=None):
+        return mean(_method_input(self, "mean", dtype, out), axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return var(self, axis, keepdims, ddof)
+    def var(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+        return var(_method_input(self, "var", dtype, out), axis, keepdims, ddof)
 
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return std(self, axis, keepdims, ddof)
+    def std(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+        return std(_method_input(self, "std", dtype, out), axis, keepdims, ddof)
 
-    def max(self, axis=None, keepdims=False):
-        return max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, out=None):
+        return max(_method_input(self, "max", None, out), axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, out=None):
+        return min(_method_input(self, "min", None, out), axis, keepdims)
 
-    def prod(self, axis=None, keepdims=False):
-        return prod(self, axis, keepdims)
+    def prod(self, axis=None, keepdims=False, dtype=None, out=None):
+        return prod(_method_input(self, "prod", dtype, out), axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False):
         return logsumexp(self, axis, keepdims)

@@ -9,14 +9,20 @@ cdef inline int _code_of(object x):
     return -1
 
 
+cdef inline bint _is_python_scalar(object x):
+    return isinstance(x, (float, int)) and not isinstance(x, np.generic)
+
+
 cdef Tensor _binop(int op, object a, object b):
     cdef Tensor ta, tb
     cdef ag_tensor *r
     if isinstance(a, Tensor):
         ta = <Tensor>a
         tb = _coerce(b, ta.t.dtype)
-    elif isinstance(b, Tensor):
-        tb = <Tensor>b
+    elif isinstance(b, Tensor) or _is_python_scalar(a):
+        # a Python scalar takes the other operand's dtype, on either side (add(1.0, f64 array)
+        # is float64 as add(f64 array, 1.0) is)
+        tb = _coerce(b, -1)
         ta = _coerce(a, tb.t.dtype)
     else:
         ta = _coerce(a, -1)
@@ -48,6 +54,14 @@ cdef Tensor _unary_p(int op, object x, double param):
     return _wrap(r)
 
 
+cdef int _axis_int(object a, int ndim) except? -1:
+    i = operator.index(a)
+    if not -(1 << 31) <= i < (1 << 31):
+        # the core names the op for the other out-of-bounds axes; this one does not fit its int
+        raise ValueError(f"axis {i} is out of bounds for a tensor of dimension {ndim}")
+    return i
+
+
 cdef int _axes(object axis, int ndim, int *out) except -2:
     """None -> -1 (all axes); an int or a sequence of ints -> their count."""
     cdef int n = 0
@@ -57,11 +71,18 @@ cdef int _axes(object axis, int ndim, int *out) except -2:
         if len(axis) > AG_MAXDIM:
             raise ValueError(f"too many axes: {axis}")
         for a in axis:
-            out[n] = operator.index(a)
+            out[n] = _axis_int(a, ndim)
             n += 1
         return n
-    out[0] = operator.index(axis)
+    out[0] = _axis_int(axis, ndim)
     return 1
+
+
+cdef Tensor _method_input(Tensor x, str name, object dtype, object out):
+    """x (cast to dtype) for a reduction method called with numpy's dtype= / out= arguments."""
+    if out is not None:
+        raise TypeError(f"{name}: out= is not supported (autograd_c returns a new tensor)")
+    return x if dtype is None else x.astype(dtype)
 
 
 cdef Tensor _reduce(int op, object x, object axis, bint keepdims):
@@ -668,6 +689,8 @@ def where(condition, a, b):
     code = _code_of(a)
     if code < 0:
         code = _code_of(b)
+    if code < 0 and _is_python_scalar(a):
+        code = _coerce(b, -1).t.dtype    # a Python scalar takes the other branch's dtype
     ta = _coerce(a, code)
     tb = _coerce(b, ta.t.dtype)
     if isinstance(condition, Tensor) and (<Tensor>condition).t.dtype == ta.t.dtype:
@@ -689,5 +712,9 @@ def clip(x, a_min=None, a_max=None):
     cdef Tensor tx = _coerce(x, -1)
     if a_min is None and a_max is None:
         raise ValueError("clip: at least one of a_min and a_max must be given")
+    for name, bound in (("a_min", a_min), ("a_max", a_max)):
+        if bound is not None and np.size(bound) != 1:
+            raise TypeError(f"clip: {name} must be a scalar, got shape {np.shape(bound)}; "
+                            "use ag.maximum / ag.minimum for elementwise bounds")
     return _wrap(ag_clip(tx.t, 0.0 if a_min is None else float(a_min),
                          0.0 if a_max is None else float(a_max), a_min is not None, a_max is not None))

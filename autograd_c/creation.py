@@ -39,8 +39,13 @@ def get_rng():
 
 def _shape(shape):
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+        if not np.iterable(shape[0]):
+            raise TypeError(f"shape must be ints or a sequence of ints, got {shape[0]!r}")
         shape = tuple(shape[0])
-    shape = tuple(operator.index(s) for s in shape)
+    try:
+        shape = tuple(operator.index(s) for s in shape)
+    except TypeError:
+        raise TypeError(f"shape must be ints or a sequence of ints, got {shape!r}") from None
     for s in shape:
         if s < 0:
             raise ValueError(f"negative dimension {s} in shape {shape}")
@@ -49,6 +54,21 @@ def _shape(shape):
 
 def _dt(dtype):
     return np.float32 if dtype is None else np.dtype(dtype)
+
+
+def _like_dtype(t, dtype):
+    """The dtype of a ``*_like`` result: ``dtype``, else ``t``'s when it is float32 / float64
+    (an integer or bool array gives the default float32, as ``tensor`` does)."""
+    if dtype is not None:
+        return dtype
+    own = getattr(t, "dtype", None)
+    return own if own in (np.float32, np.float64) else None
+
+
+def _fill(fill_value):
+    if np.size(fill_value) != 1:
+        raise TypeError(f"fill_value must be a scalar, got shape {np.shape(fill_value)}")
+    return float(np.asarray(fill_value).reshape(()))
 
 
 def _make(arr, dtype, requires_grad):
@@ -88,7 +108,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     >>> ag.full((2,), 7.0)
     tensor([7., 7.])
     """
-    return _make(np.full(_shape((shape,)), float(fill_value)), dtype, requires_grad)
+    return _make(np.full(_shape((shape,)), _fill(fill_value)), dtype, requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False):
@@ -112,6 +132,8 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     >>> ag.arange(0, 3)
     tensor([0., 1., 2.])
     """
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
     return _make(np.arange(start, stop, step, dtype=np.float64), dtype, requires_grad)
 
 
@@ -176,7 +198,7 @@ def zeros_like(t, dtype=None, requires_grad=False):
     >>> ag.zeros_like(ag.ones(2, dtype='float64'))
     tensor([0., 0.], dtype=float64)
     """
-    return zeros(*np.shape(t), dtype=dtype or getattr(t, "dtype", None), requires_grad=requires_grad)
+    return zeros(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
@@ -188,7 +210,7 @@ def ones_like(t, dtype=None, requires_grad=False):
     >>> ag.ones_like(ag.zeros(2))
     tensor([1., 1.])
     """
-    return ones(*np.shape(t), dtype=dtype or getattr(t, "dtype", None), requires_grad=requires_grad)
+    return ones(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):
@@ -200,5 +222,4 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     >>> ag.full_like(ag.zeros(2), 3.0)
     tensor([3., 3.])
     """
-    return full(np.shape(t), fill_value, dtype=dtype or getattr(t, "dtype", None),
-                requires_grad=requires_grad)
+    return full(np.shape(t), fill_value, dtype=_like_dtype(t, dtype), requires_grad=requires_grad)

@@ -379,6 +379,11 @@ ag_tensor *ag_clip(ag_tensor *x, double lo, double hi, int has_lo, int has_hi)
     ag_params_init(&p);
     p.d[0] = has_lo ? lo : -INFINITY;
     p.d[1] = has_hi ? hi : INFINITY;
+    if ((has_lo && isnan(lo)) || (has_hi && isnan(hi))) {
+        /* x < NaN is false for every x: the bound would be ignored without a word */
+        ag_set_error(AG_EVALUE, "clip: a bound is NaN (a_min=%g, a_max=%g)", lo, hi);
+        return NULL;
+    }
     if (has_lo && has_hi && lo > hi) {
         ag_set_error(AG_EVALUE, "clip: lower bound %g is greater than upper bound %g", lo, hi);
         return NULL;
@@ -580,10 +585,13 @@ static ag_tensor *log_or_zero(ag_tensor *a)
     return cun(AG_OP_log, safe);
 }
 
-/* mask of where the gradient of maximum/minimum goes to a: 1, 0, and 1/2 at ties */
+/* mask of where the gradient of maximum/minimum goes to a: 1, 0, and 1/2 at ties; a NaN is the
+   result (as in numpy), so the gradient goes to the NaN operand (to a when both are NaN), not to
+   the operand the result does not depend on */
 static ag_tensor *minmax_mask(int op, ag_tensor *a, ag_tensor *b)
 {
     ag_tensor *m = cbin(op == AG_OP_maximum ? AG_OP_gt : AG_OP_lt, own(a), own(b));
+    m = CADD(m, cbin(AG_OP_ne, own(a), own(a)));
     return CADD(m, cscale(cbin(AG_OP_eq, own(a), own(b)), 0.5));
 }
 

@@ -70,15 +70,16 @@ GEN_ACC(max, double, double, f64)
 GEN_ACC(min, float, float, f32)
 GEN_ACC(min, double, double, f64)
 
-/* sum of exp(x - m), m broadcast along the reduced dims */
+/* sum of exp(x - m) into a float64 accumulator (also for float32 x: a long float32 column
+   drifts, as in the sums above), m broadcast along the reduced dims */
 #define GEN_LSE(T, sfx)                                                                 \
     static void acc_lse_##sfx(int64_t n, char **p, const int64_t *s, void *c)           \
     {                                                                                   \
         int64_t i;                                                                      \
         (void)c;                                                                        \
         for (i = 0; i < n; i++) {                                                       \
-            T *o = (T *)(p[0] + i * s[0]);                                              \
-            *o += (T)exp((double)(*(const T *)(p[1] + i * s[1]) - *(const T *)(p[2] + i * s[2]))); \
+            double *o = (double *)(p[0] + i * s[0]);                                    \
+            *o += exp((double)(*(const T *)(p[1] + i * s[1]) - *(const T *)(p[2] + i * s[2]))); \
         }                                                                               \
     }
 GEN_LSE(float, f32)
@@ -160,8 +161,9 @@ static ag_tensor *lse_trailing(ag_tensor *x, const int *mask);
 
 static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
 {
-    ag_tensor *m, *s = lse_trailing(x, mask);
+    ag_tensor *m, *o, *s = lse_trailing(x, mask);
     int64_t bs[3][AG_MAXDIM], i;
+    int64_t es = (int64_t)ag_dtype_size(x->dtype);
     char *base[3];
     int d;
     if (s) return s;
@@ -173,27 +175,28 @@ static ag_tensor *logsumexp_keep_raw(ag_tensor *x, const int *mask)
         if (m->dtype == AG_F32) { float *v = (float *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
         else { double *v = (double *)m->storage->data; if (!isfinite(v[i])) v[i] = 0; }
     }
-    s = ag_tensor_zeros(x->dtype, m->ndim, m->shape);
-    if (!s) { ag_tensor_decref(m); return NULL; }
+    s = ag_tensor_zeros(AG_F64, m->ndim, m->shape);
+    o = s ? ag_tensor_empty(x->dtype, m->ndim, m->shape) : NULL;
+    if (!o) { ag_tensor_decref(m); ag_tensor_decref(s); return NULL; }
     for (d = 0; d < x->ndim; d++) {
-        int64_t es = (int64_t)ag_dtype_size(x->dtype);
-        bs[0][d] = mask[d] ? 0 : s->strides[d] * es;
+        bs[0][d] = mask[d] ? 0 : s->strides[d] * (int64_t)sizeof(double);
         bs[1][d] = x->strides[d] * es;
         bs[2][d] = mask[d] ? 0 : m->strides[d] * es;
     }
     base[0] = ag_ptr(s); base[1] = ag_ptr(x); base[2] = ag_ptr(m);
     if (x->size) ag_iter(3, x->ndim, x->shape, base, bs, x->dtype == AG_F32 ? acc_lse_f32 : acc_lse_f64, NULL);
-    for (i = 0; i < s->size; i++) {
-        if (s->dtype == AG_F32) {
-            float *sv = (float *)s->storage->data, *mv = (float *)m->storage->data;
-            sv[i] = mv[i] + logf(sv[i]);
-        } else {
-            double *sv = (double *)s->storage->data, *mv = (double *)m->storage->data;
-            sv[i] = mv[i] + log(sv[i]);
+    {
+        const double *sv = (const double *)s->storage->data;
+        for (i = 0; i < o->size; i++) {
+            if (o->dtype == AG_F32)
+                ((float *)o->storage->data)[i] = (float)(((const float *)m->storage->data)[i] + log(sv[i]));
+            else
+                ((double *)o->storage->data)[i] = ((const double *)m->storage->data)[i] + log(sv[i]);
         }
     }
     ag_tensor_decref(m);
-    return s;
+    ag_tensor_decref(s);
+    return o;
 }
 
 static ag_tensor *reduce_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
@@ -254,27 +257,46 @@ static ag_tensor *c2(ag_tensor *(*f)(ag_tensor *, ag_tensor *), ag_tensor *a, ag
     return r;
 }
 
-/* "the product of the other elements of the group": exact with zeros in the group */
+/* "the product of the other elements of the group", prod_{j != i} x_j, exact with zeros in the
+ * group and built from recorded ops whose own derivative is exact too (the Hessian of prod at a
+ * point with one or two zeros is not zero).  With P the product of the group's nonzero entries,
+ * Z its number of zeros and S the sum of its zero entries (value 0, derivative 1 at each zero):
+ *   x_i != 0:  (P / x_i) * (1 if Z == 0, S if Z == 1, else 0)
+ *   x_i == 0:  P * (1 if Z == 1, S - x_i if Z == 2, else 0)
+ * Values and first derivatives are exact for any Z (a product of two or more zeros has a zero
+ * derivative); third and higher derivatives are exact where the group has at most two zeros. */
 static ag_tensor *prod_others(ag_tensor *x, const ag_params *p)
 {
     ag_tensor *zero = ag_tensor_scalar(x->dtype, 0.0), *one = ag_tensor_scalar(x->dtype, 1.0);
-    ag_tensor *isz = ag_binary(AG_OP_eq, x, zero);
+    ag_tensor *two = ag_tensor_scalar(x->dtype, 2.0);
+    ag_tensor *isz = (zero && one && two) ? ag_binary(AG_OP_eq, x, zero) : NULL;
     ag_tensor *xnz = isz ? ag_where(isz, one, x) : NULL;
     ag_tensor *P = xnz ? keep_params_apply(AG_OP_prod, xnz, p) : NULL;
     ag_tensor *zc = isz ? keep_params_apply(AG_OP_sum, isz, p) : NULL;
+    ag_tensor *xz = isz ? ag_where(isz, x, zero) : NULL;
+    ag_tensor *S = xz ? keep_params_apply(AG_OP_sum, xz, p) : NULL;
     ag_tensor *r = NULL;
-    if (P && zc) {
+    if (P && zc && S) {
         ag_tensor *none = ag_binary(AG_OP_eq, zc, zero);
         ag_tensor *onez = ag_binary(AG_OP_eq, zc, one);
-        ag_tensor *a = ag_div(P, xnz);
-        ag_tensor *b = ag_where(isz, P, zero);
-        ag_tensor *c = (onez && b) ? ag_where(onez, b, zero) : NULL;
-        r = (none && a && c) ? ag_where(none, a, c) : NULL;
-        ag_tensor_decref(none); ag_tensor_decref(onez); ag_tensor_decref(a);
-        ag_tensor_decref(b); ag_tensor_decref(c);
+        ag_tensor *twoz = ag_binary(AG_OP_eq, zc, two);
+        /* x_i != 0 */
+        ag_tensor *zprod = (none && onez) ? ag_where(onez, S, zero) : NULL;
+        ag_tensor *zfac = zprod ? ag_where(none, one, zprod) : NULL;
+        ag_tensor *nz = zfac ? c2(ag_mul, ag_div(P, xnz), own(zfac)) : NULL;
+        /* x_i == 0 */
+        ag_tensor *rest = (twoz && S) ? c2(ag_sub, own(S), own(x)) : NULL;
+        ag_tensor *rest2 = rest ? ag_where(twoz, rest, zero) : NULL;
+        ag_tensor *ofac = (rest2 && onez) ? ag_where(onez, one, rest2) : NULL;
+        ag_tensor *zr = ofac ? ag_mul(P, ofac) : NULL;
+        r = (nz && zr) ? ag_where(isz, zr, nz) : NULL;
+        ag_tensor_decref(none); ag_tensor_decref(onez); ag_tensor_decref(twoz);
+        ag_tensor_decref(zprod); ag_tensor_decref(zfac); ag_tensor_decref(nz);
+        ag_tensor_decref(rest); ag_tensor_decref(rest2); ag_tensor_decref(ofac); ag_tensor_decref(zr);
     }
-    ag_tensor_decref(zero); ag_tensor_decref(one); ag_tensor_decref(isz);
+    ag_tensor_decref(zero); ag_tensor_decref(one); ag_tensor_decref(two); ag_tensor_decref(isz);
     ag_tensor_decref(xnz); ag_tensor_decref(P); ag_tensor_decref(zc);
+    ag_tensor_decref(xz); ag_tensor_decref(S);
     return r;
 }
 
@@ -380,7 +402,8 @@ ag_tensor *ag_mean(ag_tensor *x, int nax, const int *axes, int keepdims)
     return r;
 }
 
-/* var = sum((x - mean)^2) / (n - ddof) */
+/* var = sum((x - mean)^2) / max(n - ddof, 0), numpy's convention: inf where ddof >= n and the
+   squares sum to more than 0, NaN where they sum to 0 (one element with ddof = 1, or no element) */
 ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
 {
     ag_params p;
@@ -392,7 +415,7 @@ ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     d = m ? ag_sub(x, m) : NULL;
     sq = d ? ag_mul(d, d) : NULL;
     s = sq ? ag_apply(AG_OP_sum, &sq, 1, &p) : NULL;
-    r = s ? ag_scale(s, (double)n - ddof > 0 ? 1.0 / ((double)n - ddof) : NAN) : NULL;
+    r = s ? ag_scale(s, (double)n - ddof > 0 ? 1.0 / ((double)n - ddof) : isnan(ddof) ? NAN : INFINITY) : NULL;
     ag_tensor_decref(m); ag_tensor_decref(d); ag_tensor_decref(sq); ag_tensor_decref(s);
     return r;
 }
