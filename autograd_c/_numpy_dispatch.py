@@ -175,10 +175,24 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     return _on_values(label, getattr(ufunc, method), inputs, kwargs, why)
 
 
+# reductions run as the Tensor's method, which takes numpy's dtype= (a cast) and refuses out=
+_METHODS = {"sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "amax": "max",
+            "min": "min", "amin": "min", "var": "var", "std": "std"}
+_METHOD_KWARGS = {"axis", "keepdims", "dtype", "out", "ddof"}
+
+
 def array_function(func, args, kwargs):
     fn = _functions().get(func)
     name = getattr(func, "__name__", str(func))
     _check_out(name, kwargs)
+    method = _METHODS.get(name) if getattr(func, "__module__", "") == "numpy" else None
+    if method and args and isinstance(args[0], _core.Tensor) and len(args) <= 2:
+        kw = {k: v for k, v in kwargs.items() if not (k == "where" and v is True)}
+        if set(kw) <= _METHOD_KWARGS and not (method not in ("var", "std") and "ddof" in kw):
+            return getattr(args[0], method)(*args[1:], **kw)
+        return _on_values(name, func, args, kwargs,
+                          f"its arguments {sorted(set(kw) - _METHOD_KWARGS)} have no autograd_c "
+                          f"counterpart")
     if fn is not None:
         if fn is _core.reshape:
             kw = dict(kwargs)
