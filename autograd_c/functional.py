@@ -261,22 +261,26 @@ def jvp(f, primals, tangents):
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     nested = _depth() > 0
-    xs = []
+    xs, tans = [], []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
             x = _input(p, requires_grad=False)
-        elif nested and p.requires_grad:
-            x = p.clone()  # a recorded copy: an outer reverse pass sees through this jvp
+        elif nested and (p.requires_grad or p.tangent is not None):
+            # a recorded copy, with the outer transform's tangent if it has one: the outer
+            # transform (reverse or forward) sees through this jvp
+            x = p.clone()
         else:
             x = _core.tensor(p, dtype=p.dtype)
         tt = t if isinstance(t, Tensor) else _core.tensor(np.asarray(t), dtype=x.dtype)
         if tuple(tt.shape) != tuple(x.shape):
             raise ValueError(f"jvp: tangent {k} has shape {tuple(tt.shape)} but primal {k} has "
                              f"shape {tuple(x.shape)}")
-        x._set_tangent(tt.astype(x.dtype))
         xs.append(x)
+        tans.append(tt.astype(x.dtype))
     if nested:
-        return _jvp_by_reverse(f, xs)
+        return _jvp_by_reverse(f, xs, tans)
+    for x, tt in zip(xs, tans):
+        x._set_tangent(tt)
     # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
@@ -288,14 +292,15 @@ def jvp(f, primals, tangents):
     return result, _core.tensor(t_out, dtype=out.dtype)
 
 
-def _jvp_by_reverse(f, xs):
+def _jvp_by_reverse(f, xs, tans):
     """jvp nested in another transform, by two recorded reverse passes (see _jacobian_by_rows):
-    g(u) = J^T u is linear in a cotangent u, and J t = d/du <g(u), t>."""
-    tans = [x.tangent for x in xs]
+    g(u) = J^T u is linear in a cotangent u, and J t = d/du <g(u), t>.  The xs are jvp's own
+    copies; a tangent they carry is the outer transform's and rides through both passes."""
     leaves = []
     for x in xs:
-        x._set_tangent(None)
-        leaves.append(x if x.requires_grad else _core.tensor(x, dtype=x.dtype, requires_grad=True))
+        if not x.requires_grad:
+            x.requires_grad_(True)
+        leaves.append(x)
     with enable_grad():
         out = _as_output(_call(f, leaves), "jvp")
         if not out.requires_grad:
@@ -464,7 +469,8 @@ def hessian(f, x):
     """
     nested = _depth() > 0
     t = _fresh_leaf(x, nested)
-    t._set_tangent(_core.eye_batched_like(t))
+    if not nested:
+        t._set_tangent(_core.eye_batched_like(t))
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
 
 
@@ -484,8 +490,9 @@ def hvp(f, x, v):
     vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
-    t._set_tangent(vv.astype(t.dtype))
-    return _second_order(f, t, tuple(t.shape), "hvp", nested)
+    if not nested:
+        t._set_tangent(vv.astype(t.dtype))
+    return _second_order(f, t, tuple(t.shape), "hvp", nested, vv.astype(t.dtype))
 
 
 def _fresh_leaf(x, nested=False):
@@ -493,16 +500,21 @@ def _fresh_leaf(x, nested=False):
     in another transform, a recorded copy of a differentiated x instead, so that the outer
     transform sees through."""
     if isinstance(x, Tensor):
-        if nested and x.requires_grad:
-            return x.clone()
+        if nested and (x.requires_grad or x.tangent is not None):
+            # differentiated by an outer transform: a recorded copy keeps x's graph, and its
+            # forward-mode tangent, so the outer transform sees through this one
+            c = x.clone()
+            if not c.requires_grad:
+                c.requires_grad_(True)
+            return c
         return _core.tensor(x, dtype=x.dtype, requires_grad=True)
     return _input(x, requires_grad=True)
 
 
-def _second_order(f, t, shape, who, nested=False):
-    tangent = t.tangent
-    if nested:
-        t._set_tangent(None)  # reverse over reverse instead (see _jacobian_by_rows)
+def _second_order(f, t, shape, who, nested=False, v=None):
+    """Forward over reverse with t's tangent (the identity batch, or hvp's v); nested in
+    another transform, reverse over reverse instead (see _jacobian_by_rows), t's tangent then
+    being the outer transform's, and hvp's v a plain argument."""
     out = _as_output(_call(f, (t,)), who)
     if out.size != 1:
         raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
@@ -513,7 +525,7 @@ def _second_order(f, t, shape, who, nested=False):
         if g is None or not g.requires_grad:
             return _core.tensor(np.zeros(shape), dtype=t.dtype)
         if who == "hvp":
-            hv, = _core._grad([(g * tangent).sum()], None, [t], True, True, True)
+            hv, = _core._grad([(g * v).sum()], None, [t], True, True, True)
             return _core.zeros_like_tensor(t) if hv is None else hv
         return _jacobian_by_rows(g, [t])[0]
     g, = _core._grad([out], None, [t], False, False, False)

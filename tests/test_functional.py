@@ -358,3 +358,45 @@ def test_transforms_ignore_an_outer_no_grad_and_respect_an_inner_one():
     # inner no_grad: the cubic term is a constant to the transform
     g = ag.grad(lambda t: (t * t).sum() + ag.no_grad()(lambda: (t * t * t).sum())())(x)
     np.testing.assert_array_equal(g.numpy(), 2 * x)
+
+
+# ------------------------------------------------------------------ every transform inside every other
+def _nf(x):
+    return (x ** 3).sum() + ag.sin(x[0] * x[1]) + ag.exp(x[1] - x[0])
+
+
+def _ng(x):
+    return ag.stack([x[0] * x[1], ag.sin(x[0]) + x[1] ** 2])
+
+
+_NV = np.array([1.0, -2.0])
+_INNER = {
+    "grad": lambda x: ag.grad(_nf)(x),
+    "hessian": lambda x: ag.hessian(_nf, x),
+    "hvp": lambda x: ag.hvp(_nf, x, _NV),
+    "jvp": lambda x: ag.jvp(_ng, (x,), (ag.tensor(_NV),))[1],
+    "jacobian_forward": lambda x: ag.jacobian(_ng, x, mode="forward"),
+    "jacobian_reverse": lambda x: ag.jacobian(_ng, x, mode="reverse"),
+}
+
+
+@pytest.mark.parametrize("inner", sorted(_INNER))
+@pytest.mark.parametrize("outer", ["jacobian_forward", "jacobian_auto", "jacobian_reverse", "jvp",
+                                   "grad"])
+def test_every_transform_nested_in_every_other_matches_finite_differences(inner, outer):
+    # regression: a hessian, hvp or jvp inside a forward-mode jacobian or a jvp dropped the
+    # outer tangent and returned zeros (or the inner tangent's product)
+    h = _INNER[inner]
+    x0 = np.array([0.7, -0.4])
+    eps = np.finfo(float).eps ** (1 / 3)
+    ref = np.stack([(h(ag.tensor(x0 + e)).numpy() - h(ag.tensor(x0 - e)).numpy()) / (2 * eps)
+                    for e in np.eye(2) * eps], -1)
+    if outer.startswith("jacobian"):
+        got = ag.jacobian(h, ag.tensor(x0), mode=outer.split("_")[1]).numpy()
+    elif outer == "jvp":
+        got, ref = ag.jvp(h, (ag.tensor(x0),), (ag.tensor(_NV),))[1].numpy(), ref @ _NV
+    else:
+        w = np.linspace(-1.0, 1.5, ref[..., 0].size).reshape(ref.shape[:-1])
+        got = ag.grad(lambda x: (h(x) * ag.tensor(w)).sum())(ag.tensor(x0)).numpy()
+        ref = np.tensordot(w, ref, w.ndim)
+    np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
