@@ -32,3 +32,24 @@ def test_grad_is_a_zero_copy_tensor():
     view = np.asarray(g)
     view[0] = 123.0
     assert x.grad.numpy()[0] == 123.0
+
+
+def test_readme_derivatives_block_runs_and_its_numpy_function_is_differentiated():
+    import os
+    import re
+    import sys
+    sys.path.insert(0, os.path.dirname(__file__))
+    from _fd import fd_hessian
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md"), encoding="utf-8").read()
+    section = readme.split("## Derivatives in every mode", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    env = {"np": np, "ag": ag}
+    exec(compile(code, "README.md", "exec"), env)
+    h = ag.hessian(env["energy"], env["x0"]).numpy()
+
+    def energy_np(v):
+        return float(np.sum(np.sin(v) ** 2) + np.linalg.norm(np.cumsum(v)))
+
+    np.testing.assert_allclose(h, fd_hessian(energy_np, env["x0"]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ag.grad(env["f"])(env["x0"]).numpy(), hand_gradient(*env["x0"]),
+                               rtol=1e-13)
