@@ -292,6 +292,11 @@ def _rebuild_tensor(data, requires_grad):
 # the Tensor
 
 _dispatch_module = None
+_UFUNC_BINOPS = {np.add: AG_OP_add, np.subtract: AG_OP_sub, np.multiply: AG_OP_mul,
+                 np.divide: AG_OP_div, np.power: AG_OP_pow, np.maximum: AG_OP_maximum,
+                 np.minimum: AG_OP_minimum, np.equal: AG_OP_eq, np.not_equal: AG_OP_ne,
+                 np.less: AG_OP_lt, np.less_equal: AG_OP_le, np.greater: AG_OP_gt,
+                 np.greater_equal: AG_OP_ge}
 
 cdef object _numpy_dispatch():
     """the protocol module, imported on first use (it imports this module)"""
@@ -314,6 +319,12 @@ cdef class Tensor:
 
     # np.sin(t), np.sum(t), array * t ... run autograd_c's ops (autograd_c/_numpy_dispatch.py)
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # array (op) tensor: the arithmetic and comparison ufuncs straight to the op, the rest
+        # (and every keyword) through the protocol module
+        if method == "__call__" and not kwargs and len(inputs) == 2:
+            op = _UFUNC_BINOPS.get(ufunc)
+            if op is not None:
+                return _binop(op, inputs[0], inputs[1])
         return _numpy_dispatch().array_ufunc(ufunc, method, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
