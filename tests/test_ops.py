@@ -561,6 +561,33 @@ def test_forward_and_gradient(op, shapes, kw, layout, rng):
         assert ts[i].grad is None
 
 
+JVP_CASES = [c for c in CASES if c.values[3] in ("contiguous", "transposed")]
+
+
+@pytest.mark.parametrize("op,shapes,kw,layout", JVP_CASES)
+def test_forward_mode_agrees_with_reverse_mode(op, shapes, kw, layout, rng):
+    """Every row's JVP against its VJP: <w, J t> = <J^T w, t> for random w and t."""
+    arrays = _sample(op, shapes, kw, layout, rng)
+    diff = [i for i in range(len(arrays)) if i not in op.nondiff]
+    const = {i: ag.tensor(arrays[i], dtype="float64") for i in op.nondiff}
+
+    def f(*dts):
+        it = iter(dts)
+        return op.fn(*[const[i] if i in op.nondiff else next(it) for i in range(len(arrays))], **kw)
+
+    tangents = [rng.standard_normal(np.shape(arrays[i])) for i in diff]
+    primals = tuple(_as_tensor(arrays[i], np.float64, False) for i in diff)
+    out, jt = ag.jvp(f, primals, tuple(ag.tensor(t, dtype="float64") for t in tangents))
+    assert jt.shape == out.shape and jt.dtype == np.float64
+    w = rng.standard_normal(out.shape)
+    xs = [_as_tensor(arrays[i], np.float64, True) for i in diff]
+    (f(*xs) * ag.tensor(w)).sum().backward()
+    lhs = float((jt.numpy() * w).sum())
+    rhs = sum(float((x.grad.numpy() * t).sum()) for x, t in zip(xs, tangents))
+    scale = max(1.0, float(np.abs(jt.numpy() * w).sum()))
+    assert abs(lhs - rhs) <= 1e-11 * scale, f"{op.name}: <w, J t> = {lhs}, <J^T w, t> = {rhs}"
+
+
 F32_CASES = [c for c in CASES if c.values[3] == "contiguous"]
 
 
