@@ -86,7 +86,8 @@ def _attach_backward(module, args, in_idx, out):
     out_idx = [j for j, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     if not out_idx:
         return
-    st = {"gin": [None] * len(args), "gout": [None] * len(outs),
+    nargs = len(args)   # the closures below must not hold the inputs: the core keeps them
+    st = {"gin": [None] * nargs, "gout": [None] * len(outs),
           "pending_in": len(in_idx), "pending_out": len(out_idx), "handles": []}
 
     def fire():
@@ -103,10 +104,10 @@ def _attach_backward(module, args, in_idx, out):
                         f"full backward hook of {type(module).__name__}: returning a new "
                         f"grad_input is supported only for a module with one input that "
                         f"requires grad (this call has {len(in_idx)})")
-                if not isinstance(r, (tuple, list)) or len(r) != len(args):
+                if not isinstance(r, (tuple, list)) or len(r) != nargs:
                     raise TypeError(
                         f"full backward hook of {type(module).__name__}: must return None or a "
-                        f"tuple of {len(args)} gradient(s) (one per input), got {r!r}")
+                        f"tuple of {nargs} gradient(s) (one per input), got {r!r}")
                 gin = tuple(r)
                 result = r[in_idx[0]]
         return result

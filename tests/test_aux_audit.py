@@ -1,0 +1,126 @@
+"""Audit of the machinery around training: tensor and module hooks, ag.save / ag.load,
+ag.data, memory accounting (each test is a regression test for a bug found in the audit)."""
+import gc
+
+import numpy as np
+import pytest
+
+import autograd_c as ag
+from autograd_c import _core
+
+
+def _counts():
+    gc.collect()
+    return ag.live_tensors(), ag.live_nodes(), len(_core._hooks)
+
+
+# ------------------------------------------------------------------------------ tensor hooks
+
+def test_leaf_hook_runs_once_on_the_total_gradient():
+    # x feeds two products: dL/dx = 2 + 3 = 5; a hook squaring it must give 25 (it gave 4 + 9)
+    x = ag.tensor(np.array([1.0, -2.0]), requires_grad=True)
+    seen = []
+    x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    x.register_hook(lambda g: g * g)
+    (x * 2 + x * 3).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], [5.0, 5.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [25.0, 25.0])
+    # a second backward: the hook sees that backward's gradient, .grad accumulates
+    seen.clear()
+    (x * 4).sum().backward()
+    np.testing.assert_array_equal(seen[0], [4.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [25.0 + 16.0] * 2)
+
+
+def test_hook_on_a_leaf_that_is_the_root_of_backward_runs():
+    x = ag.tensor(np.array(2.0), requires_grad=True)
+    x.register_hook(lambda g: g * 7)
+    x.backward()
+    assert x.grad.item() == 7.0
+
+
+def test_leaf_hook_under_create_graph_is_differentiable():
+    x0 = np.array([1.0, 2.0, -0.5])
+    x = ag.tensor(x0, requires_grad=True)
+    x.register_hook(lambda g: g * x)
+    (x ** 3).sum().backward(create_graph=True)
+    g = x.grad
+    np.testing.assert_allclose(g.numpy(), 3 * x0 ** 3, rtol=1e-14)   # hook: 3x^2 * x
+    x.grad = None
+    g.sum().backward()                                               # d(3x^3) = 9x^2, hook: * x
+    np.testing.assert_allclose(x.grad.numpy(), 9 * x0 ** 3, rtol=1e-14)
+
+
+def test_nonleaf_hook_under_create_graph_matches_finite_differences():
+    x0 = np.array([0.3, -1.1, 2.0])
+    eps = 2.2e-16 ** (1 / 3)
+
+    def first(xv, create):
+        x = ag.tensor(xv, requires_grad=True)
+        y = ag.sin(x)
+        y.register_hook(lambda g: g * x)        # dL/dx = cos(x) * x
+        y.sum().backward(create_graph=create)
+        return x, x.grad
+
+    x, g = first(x0, True)
+    np.testing.assert_allclose(g.numpy(), np.cos(x0) * x0, rtol=1e-14)
+    x.grad = None
+    g.sum().backward()
+    fd = np.array([(first(x0 + eps * e, False)[1].numpy().sum()
+                    - first(x0 - eps * e, False)[1].numpy().sum()) / (2 * eps)
+                   for e in np.eye(3)])
+    exact = np.cos(x0) - x0 * np.sin(x0)
+    np.testing.assert_allclose(x.grad.numpy(), exact, rtol=1e-12)
+    np.testing.assert_allclose(fd, exact, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_hook_returning_another_dtype_is_refused_clearly(leaf):
+    x = ag.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    t = x if leaf else x * 2
+    t.register_hook(lambda g: ag.tensor(np.ones(2, np.float32)))
+    with pytest.raises(TypeError, match="hook returned a gradient of dtype float32, expected float64"):
+        (t * t).sum().backward()
+    assert x.grad is None
+
+
+def test_hook_callables_are_dropped_with_their_tensor():
+    base = _counts()
+    for _ in range(5):
+        big = ag.ones(1000)
+        x = ag.tensor(np.ones(3), requires_grad=True)
+        x.register_hook(lambda g, big=big: g * big[:3])
+        y = x * 2
+        y.register_hook(lambda g, x=x: g * x)     # holds x: freed with y's graph
+        del x, y, big
+    assert _counts() == base
+    # after a backward too, and with retain_graph
+    x = ag.tensor(np.ones(3), requires_grad=True)
+    y = x * 2
+    y.register_hook(lambda g, x=x: g * 1.0)
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    z.backward()
+    del x, y, z
+    assert _counts() == base
+
+
+def test_module_backward_hook_without_backward_leaves_nothing_behind():
+    net = ag.nn.Sequential(ag.nn.Linear(3, 4), ag.nn.Tanh(), ag.nn.Linear(4, 1))
+    net[2].register_full_backward_hook(lambda m, gi, go: None)
+    x = ag.ones(2, 3)
+    out = net(x)
+    del out
+    base = _counts()
+    for _ in range(10):
+        out = net(x)          # e.g. a validation pass with grad enabled: no backward
+        del out
+    assert _counts() == base
+    # and one that fails inside backward
+    out = net(x)
+    out.register_hook(lambda g: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        out.sum().backward()
+    del out
+    assert _counts() == base
