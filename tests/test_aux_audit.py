@@ -124,3 +124,80 @@ def test_module_backward_hook_without_backward_leaves_nothing_behind():
         out.sum().backward()
     del out
     assert _counts() == base
+
+
+# ------------------------------------------------------------------------------ ag.save / ag.load
+
+def _saved_bytes(obj):
+    import io
+    buf = io.BytesIO()
+    ag.save(obj, buf)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("field,value", [(10, 99),        # compression method 99
+                                         (8, 1 << 6),     # "strong encryption" flag
+                                         (8, 1)])         # "encrypted" flag
+def test_load_of_a_damaged_zip_header_raises_value_error(tmp_path, field, value):
+    # zipfile answers these with NotImplementedError / RuntimeError, which escaped ag.load
+    data = bytearray(_saved_bytes({"w": ag.ones(3), "step": 2}))
+    pos = data.find(b"PK\x01\x02")            # every central-directory entry
+    assert pos >= 0
+    while pos >= 0:
+        data[pos + field:pos + field + 2] = int(value).to_bytes(2, "little")
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    p = tmp_path / "bad.npz"
+    p.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match="not a .*autograd_c save file"):
+        ag.load(p)
+
+
+def test_load_of_randomly_damaged_files_raises_only_value_error():
+    import io
+    data = _saved_bytes({"a": ag.tensor(np.arange(12.0).reshape(3, 4), requires_grad=True),
+                         "b": [1, (2.0, "x")], "c": np.arange(5, dtype=np.int16)})
+    rng = np.random.default_rng(0)
+    for _ in range(1500):
+        b = bytearray(data)
+        for i in rng.integers(0, len(b), rng.choice([1, 2, 5, 20])):
+            b[i] = int(rng.integers(0, 256))
+        if rng.random() < 0.2:
+            b = b[:int(rng.integers(0, len(b)))]
+        try:
+            ag.load(io.BytesIO(bytes(b)))
+        except ValueError:
+            pass
+
+
+# ------------------------------------------------------------------------------ ag.data
+
+def test_a_0d_tensor_is_refused_by_name_like_a_0d_array():
+    for a in (ag.tensor(1.0), np.float64(1.0)):
+        with pytest.raises(ValueError, match="array 1 is a scalar"):
+            list(ag.data.batches(np.zeros(3), a, batch_size=1))
+        with pytest.raises(ValueError, match="array 0 is a scalar"):
+            ag.data.DataLoader(a, batch_size=1)
+
+
+def test_dataloader_epochs_are_reproducible_permutations_with_string_labels():
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.array(list("abcdefghij"))
+
+    def run(seed):
+        dl = ag.data.DataLoader(X, y, batch_size=4, shuffle=True, seed=seed, drop_last=True)
+        return [[(xb.numpy().copy(), yb.copy()) for xb, yb in dl] for _ in range(3)]
+
+    a, b = run(5), run(5)
+    for ea, eb in zip(a, b):
+        assert len(ea) == 2                       # drop_last: 10 // 4
+        for (xa, ya), (xb, yb) in zip(ea, eb):
+            np.testing.assert_array_equal(xa, xb)
+            np.testing.assert_array_equal(ya, yb)
+            assert ya.dtype.kind == "U"
+            np.testing.assert_array_equal(xa[:, 0] / 2, [ord(c) - ord("a") for c in ya])
+    orders = [tuple(np.concatenate([yb for _, yb in ep])) for ep in a]
+    assert len(set(orders)) > 1                   # a new order each epoch
+    big = ag.data.DataLoader(X, y, batch_size=100)
+    assert len(big) == 1 and [xb.shape for xb, _ in big] == [(10, 2)]
+    assert len(ag.data.DataLoader(X, batch_size=100, drop_last=True)) == 0
+    assert list(ag.data.DataLoader(X, batch_size=100, drop_last=True)) == []
