@@ -201,3 +201,33 @@ def test_dataloader_epochs_are_reproducible_permutations_with_string_labels():
     assert len(big) == 1 and [xb.shape for xb, _ in big] == [(10, 2)]
     assert len(ag.data.DataLoader(X, batch_size=100, drop_last=True)) == 0
     assert list(ag.data.DataLoader(X, batch_size=100, drop_last=True)) == []
+
+
+# ------------------------------------------------------------------------------ ag.diagnostics
+
+def test_gradient_report_on_a_hand_computed_relu_network():
+    net = ag.nn.Sequential(ag.nn.Linear(2, 2), ag.nn.ReLU(), ag.nn.Linear(2, 1))
+    with ag.no_grad():
+        net[0].weight.copy_(ag.tensor([[1.0, 0.0], [0.0, -1.0]]))
+        net[0].bias.copy_(ag.tensor([0.0, 0.0]))
+        net[2].weight.copy_(ag.tensor([[2.0, 3.0]]))
+        net[2].bias.copy_(ag.tensor([0.0]))
+    X = np.array([[1.0, 1.0], [2.0, 2.0]])
+    r = ag.diagnostics.gradient_report(net, X)
+    # z0 = [[1,-1],[2,-2]]: unit 2 is dead; loss = sum(2 * relu(z0[:, 0])) = 6
+    assert r["loss"] == 6.0
+    np.testing.assert_allclose(r["grad_norm"], [np.sqrt(2 * (4 + 9)), np.sqrt(2)])
+    np.testing.assert_allclose(r["weight_grad_norm"], [np.hypot(6, 6), 3.0])
+    np.testing.assert_allclose(r["weight_norm"], [1.0, np.sqrt(13)])
+    np.testing.assert_allclose(r["bound"], [np.sqrt(2) * np.sqrt(13), np.sqrt(2)])
+    assert r["dead"] == [0.5, 0.0] and r["saturated"] == [0.5, 0.0]
+    assert net[0].weight.grad is None
+
+
+def test_gradient_report_names_a_wrong_size_target():
+    lin = ag.nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=r"y has shape \(3,\).*output has shape \(4, 1\)"):
+        ag.diagnostics.gradient_report(lin, np.ones((4, 2)), y=np.zeros(3))
+    r = ag.diagnostics.gradient_report(lin, np.ones((4, 2)), y=ag.zeros(4))
+    w, b = lin.weight.numpy().astype(np.float64), lin.bias.numpy().astype(np.float64)
+    np.testing.assert_allclose(r["loss"], (w.sum() + b[0]) ** 2, rtol=1e-12)
