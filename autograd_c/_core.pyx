@@ -619,6 +619,8 @@ cdef class Tensor:
         """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
         replaces the gradient.  Returns a handle with ``remove()``."""
         cdef int64_t hid = self.t.hook_id
+        if not callable(fn):
+            raise TypeError(f"register_hook: hook must be callable, got {type(fn).__name__}")
         if not self.t.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         if hid <= 0:

@@ -231,3 +231,11 @@ def test_gradient_report_names_a_wrong_size_target():
     r = ag.diagnostics.gradient_report(lin, np.ones((4, 2)), y=ag.zeros(4))
     w, b = lin.weight.numpy().astype(np.float64), lin.bias.numpy().astype(np.float64)
     np.testing.assert_allclose(r["loss"], (w.sum() + b[0]) ** 2, rtol=1e-12)
+
+
+def test_register_hook_refuses_a_non_callable_at_once():
+    x = ag.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match="register_hook: hook must be callable, got int"):
+        x.register_hook(3)
+    (x * 2).sum().backward()          # nothing was registered
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
