@@ -239,3 +239,22 @@ def test_register_hook_refuses_a_non_callable_at_once():
         x.register_hook(3)
     (x * 2).sum().backward()          # nothing was registered
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_module_backward_hook_runs_on_each_backward_of_a_retained_graph():
+    lin = ag.nn.Linear(2, 1)
+    calls = []
+    lin.register_full_backward_hook(
+        lambda m, gin, gout: calls.append((gin[0].numpy().copy(), gout[0].numpy().copy())))
+    x = ag.tensor(np.ones((3, 2), np.float32), requires_grad=True)
+    out = lin(x)
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    assert len(calls) == 2            # it ran on the first backward only
+    o = out.detach().numpy()
+    w = lin.weight.detach().numpy()
+    for gin, gout in calls:
+        np.testing.assert_allclose(gout, 2 * o, rtol=1e-6)
+        np.testing.assert_allclose(gin, 2 * o @ w, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (2 * o @ w), rtol=1e-6)
