@@ -478,6 +478,9 @@ cdef class Tensor:
         g = _coerce(value, self.t.dtype)
         if g.shape != self.shape:
             raise ValueError(f"grad: assigned gradient of shape {g.shape} to a tensor of shape {self.shape}")
+        if g.t.dtype != self.t.dtype:
+            raise TypeError(f"grad: assigned gradient of dtype {g.dtype} to a tensor of dtype "
+                            f"{self.dtype} (convert it with .astype())")
         ag_tensor_incref(g.t)
         ag_tensor_decref(self.t.grad)
         self.t.grad = g.t

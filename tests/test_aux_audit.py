@@ -288,3 +288,16 @@ def test_hooks_in_several_threads_are_all_dropped_with_their_graphs():
         t.join()
     assert not errors
     assert _counts() == base
+
+
+def test_assigning_a_grad_of_another_dtype_is_refused_at_once():
+    # it was stored, then backward failed with "in-place add: dtype mismatch" and the
+    # optimizers with "must be a contiguous tensor of the parameter's shape and dtype"
+    x = ag.tensor(np.ones(2), requires_grad=True)
+    with pytest.raises(TypeError, match="assigned gradient of dtype float32 to a tensor of dtype float64"):
+        x.grad = ag.ones(2)
+    assert x.grad is None
+    x.grad = np.ones(2, np.float32)               # an array is converted, as everywhere
+    assert x.grad.dtype == np.float64
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 3.0])
