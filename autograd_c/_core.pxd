@@ -112,6 +112,8 @@ cdef extern from "ag.h" nogil:
 
     ctypedef ag_tensor *(*ag_hook_fn)(int64_t hook_id, ag_tensor *grad, void *ctx)
     void ag_set_hook_callback(ag_hook_fn fn, void *ctx)
+    ctypedef void (*ag_hook_release_fn)(int64_t hook_id)
+    void ag_set_hook_release(ag_hook_release_fn fn)
     int ag_tensor_set_hook(ag_tensor *t, int64_t id)
     int ag_retain_grad(ag_tensor *t)
 

@@ -240,6 +240,9 @@ def from_numpy(object a):
 
 _hooks = {}
 _next_hook = [0]
+# hook id -> number of C objects still carrying it (the tensor, and a non-leaf's grad_fn node);
+# when the last one is freed, the core calls _hook_release and the callables are dropped
+_hook_holders = {}
 
 cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept with gil:
     cdef Tensor cur
@@ -250,6 +253,9 @@ cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept 
             out = fn(cur)
             if out is not None:
                 nxt = _coerce(out, g.dtype)
+                if nxt.t.dtype != g.dtype:
+                    raise TypeError(f"hook returned a gradient of dtype {nxt.dtype}, expected "
+                                    f"{cur.dtype} (the dtype of the gradient it was given)")
                 if tuple(nxt.shape) != tuple(cur.shape):
                     raise ValueError(f"hook returned a gradient of shape {tuple(nxt.shape)}, "
                                      f"expected {tuple(cur.shape)}")
@@ -264,6 +270,27 @@ cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept 
 ag_set_hook_callback(_hook_trampoline, NULL)
 
 
+cdef void _hook_release(int64_t hid) noexcept with gil:
+    try:
+        left = _hook_holders.get(hid, 1) - 1
+        if left > 0:
+            _hook_holders[hid] = left
+        else:
+            _hook_holders.pop(hid, None)
+            _hooks.pop(hid, None)
+    except BaseException:
+        pass
+
+ag_set_hook_release(_hook_release)
+
+
+def _stop_hook_release():
+    ag_set_hook_release(NULL)     # at exit: nothing to drop once the interpreter winds down
+
+import atexit as _atexit
+_atexit.register(_stop_hook_release)
+
+
 class RemovableHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
 
@@ -275,7 +302,7 @@ class RemovableHandle:
         if fns and self._fn in fns:
             fns.remove(self._fn)
             if not fns:
-                del self._registry[self._key]
+                self._registry.pop(self._key, None)
 
 
 def _rebuild_tensor(data, requires_grad):
@@ -462,6 +489,9 @@ cdef class Tensor:
         g = _coerce(value, self.t.dtype)
         if g.shape != self.shape:
             raise ValueError(f"grad: assigned gradient of shape {g.shape} to a tensor of shape {self.shape}")
+        if g.t.dtype != self.t.dtype:
+            raise TypeError(f"grad: assigned gradient of dtype {g.dtype} to a tensor of dtype "
+                            f"{self.dtype} (convert it with .astype())")
         ag_tensor_incref(g.t)
         ag_tensor_decref(self.t.grad)
         self.t.grad = g.t
@@ -603,6 +633,8 @@ cdef class Tensor:
         """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
         replaces the gradient.  Returns a handle with ``remove()``."""
         cdef int64_t hid = self.t.hook_id
+        if not callable(fn):
+            raise TypeError(f"register_hook: hook must be callable, got {type(fn).__name__}")
         if not self.t.requires_grad:
             raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
         if hid <= 0:
@@ -610,6 +642,7 @@ cdef class Tensor:
             hid = _next_hook[0]
             if ag_tensor_set_hook(self.t, hid):
                 _raise()
+            _hook_holders[hid] = 2 if self.t.grad_fn != NULL else 1
             _hooks[hid] = []
         _hooks.setdefault(hid, []).append(fn)
         return RemovableHandle(_hooks, hid, fn)

@@ -11,9 +11,7 @@ __all__ = ["batches", "DataLoader"]
 
 
 def _as_array(a, i):
-    if isinstance(a, Tensor):
-        return a.numpy()
-    arr = np.asarray(a)
+    arr = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
     if arr.ndim == 0:
         raise ValueError(f"batches: array {i} is a scalar; every array needs a leading sample axis")
     return arr

@@ -208,9 +208,14 @@ def gradient_report(model, X, y=None, loss=None, tol=0.01):
             zs.append(z)
             acts.append(a)
         out = acts[-1]
-        if loss is None:
-            L = out.sum() if y is None else ((out - np.asarray(y, dtype=np.float64)
-                                              .reshape(out.shape)) ** 2).mean()
+        if loss is None and y is not None:
+            yy = np.asarray(y.numpy() if isinstance(y, Tensor) else y, dtype=np.float64)
+            if yy.size != out.size:
+                raise ValueError(f"gradient_report: y has shape {yy.shape} ({yy.size} values) but "
+                                 f"the model's output has shape {tuple(out.shape)}")
+            L = ((out - yy.reshape(out.shape)) ** 2).mean()
+        elif loss is None:
+            L = out.sum()
         else:
             L = loss(out, y)
         L.backward()

@@ -7,6 +7,7 @@ Loading uses ``allow_pickle=False``: it never runs code from the file.
 import json
 import os
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -14,6 +15,13 @@ from . import _core
 from ._core import Tensor
 
 __all__ = ["save", "load"]
+
+# what a damaged or foreign file can raise from zipfile / numpy / json (zipfile answers a corrupt
+# header with NotImplementedError for an "unsupported" method or version, RuntimeError for
+# "encrypted", zlib.error for bad compressed data)
+_BAD_FILE = (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError, UnicodeDecodeError,
+             TypeError, RecursionError, NotImplementedError, RuntimeError, zlib.error,
+             OverflowError, IndexError)
 
 _MANIFEST = "__autograd_c_manifest__"
 _FORMAT = "autograd_c.save/1"
@@ -120,7 +128,7 @@ def load(path):
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+    except _BAD_FILE as e:
         raise ValueError(f"ag.load: {path!r} is not a readable autograd_c save file ({e})") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError(f"ag.load: {path!r} is a single .npy array, not an autograd_c save file")
@@ -135,6 +143,5 @@ def load(path):
             if not isinstance(manifest, dict) or manifest.get("format") != _FORMAT:
                 raise ValueError("unknown format")
             return _decode(manifest.get("root"), npz, "")
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError, UnicodeDecodeError,
-            json.JSONDecodeError, ValueError, TypeError, RecursionError) as e:
+    except _BAD_FILE as e:
         raise ValueError(f"ag.load: {path!r} is not a valid autograd_c save file ({e})") from None

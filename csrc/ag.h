@@ -67,6 +67,11 @@ typedef struct ag_tensor {
 /* hook: called by the sweep for tensors carrying hook_id > 0 (the only call into user code) */
 typedef ag_tensor *(*ag_hook_fn)(int64_t hook_id, ag_tensor *grad, void *ctx);
 void ag_set_hook_callback(ag_hook_fn fn, void *ctx);
+/* called once per holder of a hook id when it is freed: the tensor it was registered on and,
+   for a non-leaf, that tensor's grad_fn node (so the binding can drop the Python callables) */
+typedef void (*ag_hook_release_fn)(int64_t hook_id);
+void ag_set_hook_release(ag_hook_release_fn fn);
+void ag_hook_release(int64_t hook_id);
 int ag_tensor_set_hook(ag_tensor *t, int64_t id);
 int ag_retain_grad(ag_tensor *t);
 

@@ -31,6 +31,9 @@ int ag_set_fwd_enabled(int on) { int prev = fwd_on; fwd_on = on ? 1 : 0; return 
 static ag_hook_fn hook_fn;
 static void *hook_ctx;
 void ag_set_hook_callback(ag_hook_fn fn, void *ctx) { hook_fn = fn; hook_ctx = ctx; }
+static ag_hook_release_fn hook_release_fn;
+void ag_set_hook_release(ag_hook_release_fn fn) { hook_release_fn = fn; }
+void ag_hook_release(int64_t id) { if (hook_release_fn && id > 0) hook_release_fn(id); }
 
 /* ------------------------------------------------------------------ params */
 void ag_params_init(ag_params *p) { memset(p, 0, sizeof *p); }
@@ -117,6 +120,7 @@ void ag_node_decref(ag_node *n)
         }
         ag_tensor_decref(m->out);
         ag_tensor_decref(m->gradbuf);
+        if (m->out_hook) ag_hook_release(m->out_hook_id);
         ag_params_clear(&m->p);
         if (m->nin <= AG_POOL_NODE_NIN) ag_pool_put(AG_POOL_NODE, m);
         else free(m);
@@ -381,6 +385,28 @@ static int mark_epoch(ag_node *n, int64_t epoch)
     return 1;
 }
 
+/* the pair list of sweep(): add g to hooked leaf x's gradient of this sweep */
+static int hooked_leaf_add(ag_tensor ***hk, int64_t *nhk, int64_t *caphk, ag_tensor *x,
+                           ag_tensor *g, int create)
+{
+    int64_t j;
+    for (j = 0; j < *nhk && (*hk)[2 * j] != x; j++) {}
+    if (j == *nhk) {
+        if (*nhk == *caphk) {
+            int64_t nc = *caphk ? *caphk * 2 : 8;
+            ag_tensor **na = (ag_tensor **)realloc(*hk, sizeof(ag_tensor *) * 2 * (size_t)nc);
+            if (!na) return ag_set_error(AG_ENOMEM, "backward: out of memory");
+            *hk = na;
+            *caphk = nc;
+        }
+        ag_tensor_incref(x);
+        (*hk)[2 * j] = x;
+        (*hk)[2 * j + 1] = NULL;
+        (*nhk)++;
+    }
+    return accumulate(&(*hk)[2 * j + 1], g, create);
+}
+
 static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, int create,
                  capture_t *cap)
 {
@@ -391,6 +417,10 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
     int status = 0, i, prev_grad;
     ag_tensor *gin_small[4], **gin = gin_small;
     int gin_cap = 4;
+    /* leaves with hooks: their gradient is summed over the whole sweep, then the hook sees the
+       total once (as for a non-leaf) before it is accumulated into .grad */
+    ag_tensor **hk = NULL; /* pairs (leaf, gradient so far) */
+    int64_t nhk = 0, caphk = 0;
 
 #define PUSH(arr, n, capv, x)                                                                   \
     do {                                                                                        \
@@ -451,6 +481,8 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
                     status = -1;
                     goto restore;
                 }
+        } else if (r->hook_id > 0) {
+            if (hooked_leaf_add(&hk, &nhk, &caphk, r, seeds[i], create)) { status = -1; goto restore; }
         } else if (accumulate_leaf(r, seeds[i], create)) {
             status = -1;
             goto restore;
@@ -533,11 +565,9 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
                 int j;
                 for (j = 0; j < cap->n; j++)
                     if (cap->targets[j] == x && accumulate(&cap->results[j], gi, create)) status = -1;
+            } else if (x->requires_grad && x->hook_id > 0) {
+                if (hooked_leaf_add(&hk, &nhk, &caphk, x, gi, create)) status = -1;
             } else if (x->requires_grad) {
-                if (x->hook_id > 0) {
-                    gi = run_hook(x->hook_id, gi);
-                    if (!gi) { status = -1; break; }
-                }
                 if (accumulate_leaf(x, gi, create)) status = -1;
             }
             ag_tensor_decref(gi);
@@ -547,7 +577,15 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
         if (status) goto restore;
         if (!retain) node_release(n);
     }
-
+    for (k = 0; k < nhk && status == 0; k++) {
+        ag_tensor *x = hk[2 * k], *g = hk[2 * k + 1];
+        hk[2 * k + 1] = NULL;
+        if (!g) continue;
+        g = run_hook(x->hook_id, g);
+        if (!g) { status = -1; break; }
+        if (accumulate_leaf(x, g, create)) status = -1;
+        ag_tensor_decref(g);
+    }
 restore:
     ag_set_grad_enabled(prev_grad);
 done:
@@ -558,6 +596,11 @@ done:
         node_unclaim(list[k]);
     }
     for (k = 0; k < nlist; k++) ag_node_decref(list[k]);
+    for (k = 0; k < nhk; k++) {
+        ag_tensor_decref(hk[2 * k + 1]);
+        ag_tensor_decref(hk[2 * k]);
+    }
+    free(hk);
     free(list);
     free(stack);
     if (gin != gin_small) free(gin);

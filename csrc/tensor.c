@@ -260,6 +260,7 @@ void ag_tensor_decref(ag_tensor *t)
         ag_tensor_decref(t->grad);
         ag_tensor_decref(t->tangent);
         ag_storage_decref(t->storage);
+        if (t->hook_id > 0) ag_hook_release(t->hook_id);
         ag_pool_put(AG_POOL_TENSOR, t);
         AG_ATOMIC_DEC(&live_tensors);
     }

@@ -10,7 +10,8 @@ hooks, the one place where the C backward sweep calls Python:
 - when the last input clone's gradient arrives (or, if no input requires grad, the last output's),
   the user's hooks run with ``(module, grad_input, grad_output)``.
 
-Tensor hooks are removed once they have fired.
+The tensor hooks stay while the graph does (the core drops them with it), so a second backward
+through a graph kept by ``retain_graph=True`` runs the module's hooks again.
 """
 from collections import OrderedDict
 import itertools
@@ -86,15 +87,20 @@ def _attach_backward(module, args, in_idx, out):
     out_idx = [j for j, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
     if not out_idx:
         return
-    st = {"gin": [None] * len(args), "gout": [None] * len(outs),
-          "pending_in": len(in_idx), "pending_out": len(out_idx), "handles": []}
+    # the closures below must not hold the inputs or outputs: the core keeps the closures as
+    # long as those tensors live, and a cycle through it is never collected
+    nargs, nouts, nin, nout = len(args), len(outs), len(in_idx), len(out_idx)
+    st = {}
+
+    def reset():
+        st.update(gin=[None] * nargs, gout=[None] * nouts, pending_in=nin, pending_out=nout)
+
+    reset()
 
     def fire():
-        for h in st["handles"]:
-            h.remove()
-        st["handles"] = []
         result = None
         gin, gout = tuple(st["gin"]), tuple(st["gout"])
+        reset()                   # ready for another backward through a retained graph
         for fn in list((module.__dict__.get("_backward_hooks") or {}).values()):
             r = fn(module, gin, gout)
             if r is not None:
@@ -103,10 +109,10 @@ def _attach_backward(module, args, in_idx, out):
                         f"full backward hook of {type(module).__name__}: returning a new "
                         f"grad_input is supported only for a module with one input that "
                         f"requires grad (this call has {len(in_idx)})")
-                if not isinstance(r, (tuple, list)) or len(r) != len(args):
+                if not isinstance(r, (tuple, list)) or len(r) != nargs:
                     raise TypeError(
                         f"full backward hook of {type(module).__name__}: must return None or a "
-                        f"tuple of {len(args)} gradient(s) (one per input), got {r!r}")
+                        f"tuple of {nargs} gradient(s) (one per input), got {r!r}")
                 gin = tuple(r)
                 result = r[in_idx[0]]
         return result
@@ -129,6 +135,6 @@ def _attach_backward(module, args, in_idx, out):
         return h
 
     for j in out_idx:
-        st["handles"].append(outs[j].register_hook(out_hook(j)))
+        outs[j].register_hook(out_hook(j))
     for i in in_idx:
-        st["handles"].append(args[i].register_hook(in_hook(i)))
+        args[i].register_hook(in_hook(i))
