@@ -11,6 +11,7 @@ All modes come from the per-op rules of the C core:
 - the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
   then through the (differentiable) VJP rules of the backward.
 """
+import operator
 import threading
 import weakref
 
@@ -48,9 +49,9 @@ class _evaluating:
         return False
 
 
-def _call(f, xs):
+def _call(f, xs, kwargs=None):
     with _evaluating():
-        return f(*xs)
+        return f(*xs, **(kwargs or {}))
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
@@ -83,13 +84,23 @@ def _input(x, requires_grad=True):
     return _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
 
 
+def _index(n):
+    try:
+        return operator.index(n)  # int, numpy integer (as JAX accepts)
+    except TypeError:
+        return None
+
+
 def _argnums_tuple(argnums, nargs, who):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single = _index(argnums) is not None
+    try:
+        nums = (_index(argnums),) if single else tuple(_index(n) for n in argnums)
+    except TypeError:
+        raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}") from None
     if not nums:
         raise ValueError(f"{who}: argnums must not be empty")
     for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
+        if n is None or not -nargs <= n < nargs:
             raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
     return single, tuple(n % nargs for n in nums)
 
@@ -102,6 +113,11 @@ def _nested(args):
 
 
 def _as_output(out, who):
+    if isinstance(out, (tuple, list)):
+        # numpy would stack the tensors into a constant, and every derivative would be zeros
+        raise TypeError(f"{who}: the function returned a {type(out).__name__} of "
+                        f"{len(out)} items, expected one tensor; stack or concatenate the outputs"
+                        + (" (or use has_aux=True to return (output, aux))" if who == "grad" else ""))
     if not isinstance(out, Tensor):
         a = np.asarray(out)
         if a.dtype.kind not in "biuf":
@@ -130,10 +146,16 @@ def _jacobian_by_rows(out, targets):
     for k, t in enumerate(targets):
         shape = tuple(out.shape) + tuple(t.shape)
         if not rows[k]:
-            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
+            res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
-            res.append(_core.reshape(_core.stack(rows[k]), shape))
+            res.append(_core.reshape(_core.stack(rows[k]), shape).astype(_jac_dtype(out, t)))
     return res
+
+
+def _jac_dtype(out, x):
+    """The dtype of d out / d x, whatever the mode: the promoted one, as numpy's product of a
+    float32 and a float64 (the modes used to differ: forward gave out's, reverse x's)."""
+    return np.result_type(out.dtype, x.dtype)
 
 
 # ------------------------------------------------------------------------------ reverse mode
@@ -149,15 +171,16 @@ def value_and_grad(f, argnums=0, has_aux=False):
     (5.0, [2.0, 4.0])
     """
     @_recording
-    def transformed(*args):
+    def transformed(*args, **kwargs):
+        # keyword arguments are passed through, not differentiated (as in JAX and torch.func)
         if not args:
             raise TypeError("value_and_grad: the function needs at least one positional argument")
         single, nums = _argnums_tuple(argnums, len(args), "grad")
-        nested = _nested(args)
+        nested = _nested(args) or _nested(kwargs.values())
         xs = list(args)
         for i in nums:
             xs[i] = _input(args[i])
-        res = _call(f, xs)
+        res = _call(f, xs, kwargs)
         aux = None
         if has_aux:
             if not (isinstance(res, tuple) and len(res) == 2):
@@ -202,8 +225,8 @@ def grad(f, argnums=0, has_aux=False):
     """
     vg = value_and_grad(f, argnums, has_aux)
 
-    def transformed(*args):
-        value, g = vg(*args)
+    def transformed(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
     transformed.__name__ = f"grad({getattr(f, '__name__', 'f')})"
     return transformed
@@ -235,7 +258,10 @@ def vjp(f, *primals):
                              f"shape {tuple(out.shape)}")
         if not out.requires_grad:
             return tuple(_core.zeros_like_tensor(x) for x in xs)
-        return tuple(_core._grad([out], [ct], xs, True, nested, False))
+        # recorded when anything may differentiate the result, the cotangent included: u^T J
+        # is linear in u, and grad / jacobian of vjp_fn (called inside them) need that graph
+        record = nested or _depth() > 0 or ct.requires_grad
+        return tuple(_core._grad([out], [ct], xs, True, record, False))
 
     return (out if nested else out.detach()), vjp_fn
 
@@ -260,7 +286,9 @@ def jvp(f, primals, tangents):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    nested = _depth() > 0
+    # nested in another transform, or given a tensor that an outer computation differentiates
+    # (as grad and vjp are): the result stays in the graph
+    nested = _nested(primals) or _nested(tangents)
     xs, tans = [], []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
@@ -344,7 +372,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     if not args:
         raise TypeError("jacobian: needs at least one argument")
     single, nums = _argnums_tuple(argnums, len(args), "jacobian")
-    if _depth() > 0:
+    if _nested(args):
         xs, out = _eval_reverse(f, args, nums)
         res = _jacobian_by_rows(out, [xs[i] for i in nums])
         return res[0] if single else tuple(res)
@@ -424,7 +452,7 @@ def _jacobian_forward(f, args, nums, d):
         n = t.size
         block = tan[off:off + n].T.reshape(tuple(out.shape) + tuple(t.shape))
         # np.array, not np.ascontiguousarray: that one turns a 0-d block into shape (1,)
-        res.append(_core.tensor(np.array(block, order="C"), dtype=out.dtype))
+        res.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(out, t)))
         off += n
     return res
 
@@ -439,7 +467,8 @@ def _eval_reverse(f, args, nums):
 def _jacobian_reverse(out, targets):
     m = out.size
     if not out.requires_grad:
-        return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
+        return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=_jac_dtype(out, t))
+                for t in targets]
     seed = _core.zeros_like_tensor(out)
     seed._set_tangent(_core.eye_batched_like(out))
     gs = _core._grad([out], [seed], targets, False, False, True)
@@ -448,9 +477,10 @@ def _jacobian_reverse(out, targets):
         tg = None if g is None else g.tangent
         shape = tuple(out.shape) + tuple(t.shape)
         if tg is None:
-            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
+            res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
-            res.append(_core.reshape(tg, shape))  # the tangent is a fresh buffer: no copy
+            # the tangent is a fresh buffer: no copy (nor a cast, unless the dtypes differ)
+            res.append(_core.reshape(tg, shape).astype(_jac_dtype(out, t)))
     return res
 
 
@@ -467,7 +497,7 @@ def hessian(f, x):
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
     """
-    nested = _depth() > 0
+    nested = _nested((x,))
     t = _fresh_leaf(x, nested)
     if not nested:
         t._set_tangent(_core.eye_batched_like(t))
@@ -485,7 +515,7 @@ def hvp(f, x, v):
     >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
     [6.0, 0.0]
     """
-    nested = _depth() > 0
+    nested = _nested((x, v))
     t = _fresh_leaf(x, nested)
     vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):

@@ -1,0 +1,193 @@
+"""Audit of the function transforms (grad, vjp, jvp, jacobian, hessian, hvp) and gradcheck:
+regressions for the bugs found, checked against central finite differences and closed forms."""
+import gc
+
+import numpy as np
+import pytest
+
+import autograd_c as ag
+
+EPS = np.finfo(np.float64).eps ** (1.0 / 3.0)
+
+
+def fd(h, x0):
+    """Central-difference Jacobian of h at x0 (float64), shape out.shape + x0.shape."""
+    x0 = np.asarray(x0, dtype=np.float64)
+    cols = []
+    for e in np.eye(x0.size):
+        step = e.reshape(x0.shape) * EPS
+        hp = np.asarray(h(ag.tensor(x0 + step, dtype="float64")))
+        hm = np.asarray(h(ag.tensor(x0 - step, dtype="float64")))
+        cols.append((hp - hm) / (2 * EPS))
+    return np.stack(cols, -1).reshape(np.shape(cols[0]) + x0.shape)
+
+
+X0 = np.array([0.5, -1.0, 2.0])
+A = np.arange(9.0).reshape(3, 3) - 4.0
+
+
+# ------------------------------------------------------------------ tuple / list outputs
+@pytest.mark.parametrize("call", [
+    lambda f: ag.jacobian(f, X0, mode="forward"),
+    lambda f: ag.jacobian(f, X0, mode="reverse"),
+    lambda f: ag.jacobian(f, X0),
+    lambda f: ag.vjp(f, X0),
+    lambda f: ag.jvp(f, (X0,), (np.ones(3),)),
+    lambda f: ag.hessian(lambda x: (f(x)[0].sum(),), X0),
+    lambda f: ag.grad(lambda x: [f(x)[0].sum()])(X0),
+], ids=["jacf", "jacr", "jaca", "vjp", "jvp", "hessian", "grad"])
+def test_a_tuple_output_is_refused_not_turned_into_a_constant(call):
+    # regression: numpy stacked the returned tensors into a constant array, and every
+    # derivative (Jacobian, vjp, jvp tangent, Hessian, gradient) came back as silent zeros
+    f = lambda x: (x * x, 2 * x)  # noqa: E731
+    with pytest.raises(TypeError, match="returned a (tuple|list) of"):
+        call(f)
+
+
+def test_grad_of_a_pair_without_has_aux_names_has_aux():
+    with pytest.raises(TypeError, match="has_aux"):
+        ag.grad(lambda x: ((x * x).sum(), x))(X0)
+
+
+# ------------------------------------------------------------------ vjp_fn as a function of u
+def test_vjp_fn_is_differentiable_in_the_cotangent():
+    # regression: vjp_fn(u) = J^T u is linear in u, but a grad or a reverse-mode jacobian of
+    # vjp_fn (created outside them) saw no dependence on u and returned zeros
+    f = lambda t: ag.tensor(A, dtype="float64") @ (t * t)  # noqa: E731
+    _, back = ag.vjp(f, X0)
+    JT = (A * 2 * X0).T                      # J = A diag(2 x)
+    u0 = np.array([0.3, -0.7, 1.1])
+    for mode in ("reverse", "forward", "auto"):
+        got = ag.jacobian(lambda u: back(u)[0], u0, mode=mode).numpy()
+        np.testing.assert_allclose(got, JT, rtol=1e-14, err_msg=mode)
+    g = ag.grad(lambda u: (back(u)[0] ** 2).sum())(u0).numpy()
+    np.testing.assert_allclose(g, 2 * JT.T @ (JT @ u0), rtol=1e-13)
+    np.testing.assert_allclose(g, fd(lambda u: (back(u)[0] ** 2).sum(), u0), rtol=1e-7)
+    # and a cotangent that requires grad is differentiated by backward
+    u = ag.tensor(u0, dtype="float64", requires_grad=True)
+    back(u)[0].sum().backward()
+    np.testing.assert_allclose(u.grad.numpy(), JT.sum(0), rtol=1e-14)
+
+
+# ------------------------------------------------------------------ jacobian dtype
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_jacobian_dtype_does_not_depend_on_the_mode(mode):
+    # regression: float32 input and float64 output gave a float64 Jacobian in forward mode and
+    # a float32 one in reverse mode (and auto switched between them with the shapes); the
+    # Jacobian now has the promoted dtype in every mode
+    x32 = X0.astype(np.float32)
+    J = ag.jacobian(lambda t: t.astype("float64") * 2, x32, mode=mode)
+    assert J.dtype == np.float64
+    np.testing.assert_array_equal(J.numpy(), 2 * np.eye(3))
+    J = ag.jacobian(lambda t: t.astype("float32") * 2, X0, mode=mode)
+    assert J.dtype == np.float64
+    Ja, Jb = ag.jacobian(lambda a, b: a.astype("float64") * b, x32, X0, argnums=(0, 1), mode=mode)
+    assert Ja.dtype == Jb.dtype == np.float64
+    np.testing.assert_allclose(Ja.numpy(), np.diag(X0), rtol=1e-7)
+    np.testing.assert_allclose(Jb.numpy(), np.diag(x32.astype(np.float64)), rtol=0)
+    J = ag.jacobian(lambda t: t * t, x32, mode=mode)
+    assert J.dtype == np.float32
+    np.testing.assert_allclose(J.numpy(), np.diag(2 * X0), rtol=1e-6)
+
+
+# ------------------------------------------------------------------ argnums and keywords
+def test_argnums_accepts_numpy_integers_and_checks_its_type():
+    # regression: argnums=np.int64(1) raised "'numpy.int64' object is not iterable"
+    f = lambda a, b: (a * b * b).sum()  # noqa: E731
+    a, b = np.array([1.0, 2.0]), np.array([3.0, -4.0])
+    np.testing.assert_array_equal(ag.grad(f, argnums=np.int64(1))(a, b).numpy(), 2 * a * b)
+    np.testing.assert_array_equal(ag.grad(f, argnums=-1)(a, b).numpy(), 2 * a * b)
+    ga, gb = ag.grad(f, argnums=(np.int32(0), -1))(a, b)
+    np.testing.assert_array_equal(ga.numpy(), b * b)
+    np.testing.assert_array_equal(gb.numpy(), 2 * a * b)
+    J = ag.jacobian(lambda a, b: a * b, a, b, argnums=np.int64(0))
+    np.testing.assert_array_equal(J.numpy(), np.diag(b))
+    with pytest.raises(TypeError, match="argnums must be an int or a tuple"):
+        ag.grad(f, argnums=1.0)(a, b)
+    with pytest.raises(ValueError, match="out of range"):
+        ag.grad(f, argnums=(0, 2))(a, b)
+    with pytest.raises(ValueError, match="out of range"):
+        ag.grad(f, argnums=-3)(a, b)
+
+
+def test_grad_passes_keyword_arguments_through():
+    # regression: grad(f)(x, scale=2.0) raised "unexpected keyword argument" (JAX and
+    # torch.func pass keywords to f, undifferentiated)
+    f = lambda x, scale=1.0: (scale * x ** 3).sum()  # noqa: E731
+    np.testing.assert_array_equal(ag.grad(f)(X0, scale=2.0).numpy(), 6 * X0 ** 2)
+    (v, g) = ag.value_and_grad(f)(X0, scale=ag.tensor(0.5, dtype="float64"))
+    assert v.item() == 0.5 * (X0 ** 3).sum()
+    np.testing.assert_array_equal(g.numpy(), 1.5 * X0 ** 2)
+    # a keyword tensor that an outer transform differentiates is seen through
+    d = ag.grad(lambda s: ag.grad(f)(X0, scale=s).sum())(2.0)
+    np.testing.assert_allclose(d.item(), (3 * X0 ** 2).sum(), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ tensors that require grad
+def _penalties(x):
+    f = lambda u: (u ** 3).sum()  # noqa: E731
+    v = np.array([1.0, 0.5, -2.0])
+    return {
+        "grad": (lambda: ag.grad(f)(x).sum(), 6 * X0),
+        "hessian": (lambda: ag.hessian(f, x).sum(), np.full(3, 6.0)),
+        "hvp": (lambda: ag.hvp(f, x, v).sum(), 6 * v),
+        "jacobian_reverse": (lambda: ag.jacobian(lambda u: u ** 3, x, mode="reverse").sum(), 6 * X0),
+        "jacobian_forward": (lambda: ag.jacobian(lambda u: u ** 3, x, mode="forward").sum(), 6 * X0),
+        "jacobian_auto": (lambda: ag.jacobian(lambda u: u ** 3, x).sum(), 6 * X0),
+        "jvp": (lambda: ag.jvp(lambda u: u ** 3, (x,), (v,))[1].sum(), 6 * X0 * v),
+        "jvp_value": (lambda: ag.jvp(lambda u: u ** 3, (x,), (v,))[0].sum(), 3 * X0 ** 2),
+        "vjp": (lambda: ag.vjp(lambda u: u ** 3, x)[1](v)[0].sum(), 6 * X0 * v),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_penalties(None)))
+def test_transforms_of_a_tensor_that_requires_grad_stay_in_its_graph(name):
+    # regression: grad and vjp of a tensor that requires grad returned results that backward
+    # differentiates (as torch.func does), but hessian, hvp, jacobian and jvp returned
+    # detached results: backward raised, or a loss adding them silently lost their gradient
+    x = ag.tensor(X0, dtype="float64", requires_grad=True)
+    call, exact = _penalties(x)[name]
+    out = call()
+    assert out.requires_grad
+    out.backward()
+    np.testing.assert_allclose(x.grad.numpy(), exact, rtol=1e-14)
+    np.testing.assert_allclose(x.grad.numpy(), fd(lambda t: _penalties(t)[name][0](), X0),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_transforms_leave_the_grad_of_their_inputs_alone():
+    x = ag.tensor(X0, dtype="float64", requires_grad=True)
+    x.grad = ag.tensor([7.0, 7.0, 7.0], dtype="float64")
+    for call, _ in _penalties(x).values():
+        call()
+    ag.gradcheck(lambda t: (t ** 3).sum(), (x,))
+    np.testing.assert_array_equal(x.grad.numpy(), [7.0, 7.0, 7.0])
+
+
+# ------------------------------------------------------------------ leaks
+def test_transforms_leave_no_live_tensors_or_nodes():
+    V = np.array([1.0, -2.0, 0.5])
+    nf = lambda x: (x ** 3).sum() * x[0] + ag.sin(x[0] * x[1])  # noqa: E731
+    ng = lambda x: ag.stack([x[0] * x[1] ** 2, ag.sin(x[0]) * x[1] ** 2])  # noqa: E731
+    lin = ag.nn.Linear(3, 2, activation="tanh", dtype="float64")
+    calls = [
+        lambda: ag.grad(nf)(X0),
+        lambda: ag.vjp(ng, X0)[1](np.ones(2)),
+        lambda: ag.jvp(ng, (X0,), (V,)),
+        lambda: ag.jacobian(ng, X0, mode="forward"),
+        lambda: ag.jacobian(ng, X0, mode="reverse"),
+        lambda: ag.hessian(nf, X0),
+        lambda: ag.hvp(nf, X0, V),
+        lambda: ag.jacobian(lambda t: ag.hessian(nf, t), X0),
+        lambda: ag.jvp(lambda t: ag.jvp(ag.grad(nf), (t,), (V,))[1], (X0,), (V,)),
+        lambda: ag.hessian(lambda t: lin(t).sum(), X0),
+        lambda: ag.jacobian(lambda u: ag.vjp(ng, X0)[1](u)[0], np.ones(2)),
+        lambda: ag.gradcheck(nf, (X0,)),
+    ]
+    for k, call in enumerate(calls):
+        gc.collect()
+        before = ag.live_tensors(), ag.live_nodes()
+        for _ in range(2):
+            call()
+        gc.collect()
+        assert (ag.live_tensors(), ag.live_nodes()) == before, k
