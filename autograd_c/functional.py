@@ -112,6 +112,13 @@ def _nested(args):
                                for a in args)
 
 
+def _closes_over_grad(out, own):
+    """Does out depend on a tensor that requires grad other than the transform's own inputs (one
+    the function closes over: a module's parameters)?  Then the result must stay in the graph,
+    so that a backward through those tensors (a gradient penalty) sees it, as in torch.func."""
+    return out.requires_grad and _core._reaches_other_leaf(out, own)
+
+
 def _as_output(out, who):
     if isinstance(out, (tuple, list)):
         # numpy would stack the tensors into a constant, and every derivative would be zeros
@@ -191,6 +198,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
             raise ValueError(f"grad: the function must return a scalar, got shape {out.shape}; "
                              "use jacobian or vjp for non-scalar outputs")
         targets = [xs[i] for i in nums]
+        nested = nested or _closes_over_grad(out, targets)
         if out.requires_grad:
             gs = _core._grad([out], None, targets, nested, nested, False)
         else:
@@ -249,6 +257,7 @@ def vjp(f, *primals):
     xs = [_input(p) for p in primals]
     with enable_grad():
         out = _as_output(_call(f, xs), "vjp")
+    nested = nested or _closes_over_grad(out, xs)
 
     @_recording
     def vjp_fn(cotangent):
@@ -313,6 +322,12 @@ def jvp(f, primals, tangents):
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
         out = _as_output(_call(f, xs), "jvp")
+    if out.requires_grad:
+        # the inputs do not require grad: f closes over a tensor that does, and the tangent
+        # must stay differentiable for it (see _closes_over_grad)
+        for x in xs:
+            x._set_tangent(None)
+        return _jvp_by_reverse(f, xs, tans)
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
@@ -389,12 +404,15 @@ def jacobian(f, *args, argnums=0, mode="auto"):
         mode = "forward" if d < m else "reverse"
         if mode == "forward":
             out = None
-    if mode == "forward":
-        res = _jacobian_forward(f, args, nums, d)
-    else:
+    res = _jacobian_forward(f, args, nums, d) if mode == "forward" else None
+    if res is None:
         if out is None:
             xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_reverse(out, [xs[i] for i in nums])
+        targets = [xs[i] for i in nums]
+        if _closes_over_grad(out, targets):
+            res = _jacobian_by_rows(out, targets)
+        else:
+            res = _jacobian_reverse(out, targets)
     return res[0] if single else tuple(res)
 
 
@@ -443,6 +461,8 @@ def _jacobian_forward(f, args, nums, d):
             t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
             off += n
     out = _as_output(_call(f, xs), "jacobian")
+    if out.requires_grad:
+        return None  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
@@ -550,6 +570,9 @@ def _second_order(f, t, shape, who, nested=False, v=None):
         raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
     if not out.requires_grad:
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
+    if not nested and _closes_over_grad(out, [t]):
+        t._set_tangent(None)
+        return _second_order(f, t, shape, who, True, v)
     if nested:
         g, = _core._grad([out], None, [t], True, True, True)
         if g is None or not g.requires_grad:

@@ -191,3 +191,55 @@ def test_transforms_leave_no_live_tensors_or_nodes():
             call()
         gc.collect()
         assert (ag.live_tensors(), ag.live_nodes()) == before, k
+
+
+# ------------------------------------------------------------------ tensors the function closes over
+def _closure_calls(w, x=X0):
+    v = np.array([1.0, 0.5, -2.0])
+    f = lambda u: (w * u ** 3).sum() + ag.sin(u[0] * w[1])  # noqa: E731
+    g = lambda u: ag.stack([(w * u ** 2).sum(), ag.sin(w[0] * u[2])])  # noqa: E731
+    return {
+        "grad": lambda: ag.grad(f)(x).sum(),
+        "value_and_grad_value": lambda: ag.value_and_grad(f)(x)[0],
+        "hessian": lambda: (ag.hessian(f, x) * ag.tensor(np.outer(v, X0), dtype="float64")).sum(),
+        "hvp": lambda: ag.hvp(f, x, v).sum(),
+        "jacobian_reverse": lambda: (ag.jacobian(g, x, mode="reverse") ** 2).sum(),
+        "jacobian_forward": lambda: (ag.jacobian(g, x, mode="forward") ** 2).sum(),
+        "jacobian_auto": lambda: (ag.jacobian(g, x) ** 2).sum(),
+        "jvp": lambda: ag.jvp(g, (x,), (v,))[1].sum(),
+        "jvp_value": lambda: ag.jvp(g, (x,), (v,))[0].sum(),
+        "vjp": lambda: ag.vjp(g, x)[1](np.array([0.3, -1.2]))[0].sum(),
+        "vjp_value": lambda: ag.vjp(g, x)[0].sum(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_closure_calls(None)))
+def test_transforms_of_a_function_closing_over_a_tensor_that_requires_grad(name):
+    # regression: every transform returned a result detached from the tensors that f closes
+    # over (a module's parameters): a gradient penalty such as (grad(D)(x) ** 2).sum() added to
+    # a loss contributed nothing to the parameters' gradients, silently.  As in torch.func, the
+    # result now stays in their graph.
+    w0 = np.array([0.7, -1.3, 0.4])
+    w = ag.tensor(w0, dtype="float64", requires_grad=True)
+    out = _closure_calls(w)[name]()
+    assert out.requires_grad
+    out.backward()
+    ref = fd(lambda t: _closure_calls(t)[name](), w0)
+    np.testing.assert_allclose(w.grad.numpy(), ref, rtol=1e-6, atol=1e-8)
+
+
+def test_gradient_penalty_through_an_nn_linear_reaches_its_parameters():
+    r = np.random.default_rng(5)
+    x = r.standard_normal((4, 3))
+    for act in ("tanh", "gelu", "elu", "sigmoid"):
+        lin = ag.nn.Linear(3, 2, activation=act, dtype="float64")
+        b0 = lin.bias.numpy().copy()
+        penalty = (ag.grad(lambda u: lin(u).sum())(x) ** 2).sum()
+        penalty.backward()
+        act_fn = {"tanh": ag.tanh, "gelu": ag.gelu, "elu": ag.elu, "sigmoid": ag.sigmoid}[act]
+
+        def ref_penalty(W):
+            f = lambda u: act_fn(u @ W.T + ag.tensor(b0, dtype="float64")).sum()  # noqa: E731
+            return (ag.grad(f)(x) ** 2).sum()
+        np.testing.assert_allclose(lin.weight.grad.numpy(), fd(ref_penalty, lin.weight.numpy()),
+                                   rtol=1e-6, atol=1e-8, err_msg=act)
