@@ -243,3 +243,42 @@ def test_gradient_penalty_through_an_nn_linear_reaches_its_parameters():
             return (ag.grad(f)(x) ** 2).sum()
         np.testing.assert_allclose(lin.weight.grad.numpy(), fd(ref_penalty, lin.weight.numpy()),
                                    rtol=1e-6, atol=1e-8, err_msg=act)
+
+
+# ------------------------------------------------------------------ gradcheck and numerical_grad
+def test_gradcheck_reports_a_function_that_cuts_the_graph_as_a_mismatch():
+    # regression: an output that does not depend on the inputs in the graph (computed through
+    # numpy here) made gradcheck raise the sweep's RuntimeError "output 0 does not require
+    # grad" instead of reporting the wrong (zero) gradient; a truly constant function passes
+    x = np.array([0.3, -1.2])
+    through_numpy = lambda t: ag.tensor(np.sin(np.asarray(t)), dtype="float64").sum()  # noqa: E731
+    with pytest.raises(ag.GradcheckError, match=r"analytic gradient 0.0 != numerical 0.955.*"
+                                                r"does not depend on this input"):
+        ag.gradcheck(through_numpy, (x,))
+    assert ag.gradcheck(lambda t: ag.tensor(2.5, dtype="float64"), (x,))
+    # a wrong custom rule (half of the gradient cut by detach) fails, naming input and index
+    with pytest.raises(ag.GradcheckError, match=r"input 1, index \(0,\): analytic gradient 0.09 != numerical 0.1799"):
+        ag.gradcheck(lambda a, b: (a * b * b.detach()).sum(), (x, x))
+    assert ag.gradcheck(lambda a, b: (a * b * b).sum(), (x, x))
+
+
+def test_gradcheck_errors_name_what_f_returned_and_explain_float32():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(ValueError, match=r"scalar tensor, got shape \(2,\)"):
+        ag.gradcheck(lambda t: t * 2, (x,))
+    with pytest.raises(ValueError, match="scalar tensor, got int"):
+        ag.gradcheck(lambda t: 3, (x,))
+    # float32 inputs are checked in float64 (the documented behaviour) ...
+    assert ag.gradcheck(lambda t: (t ** 3).sum(), (x.astype(np.float32),))
+    # ... but a function that computes in float32 cannot pass: the message says why
+    with pytest.raises(ag.GradcheckError, match="f returns float32"):
+        ag.gradcheck(lambda t: (t.astype("float32") ** 3).sum(), (x,))
+
+
+def test_numerical_grad_refuses_a_function_that_returns_none():
+    # regression: None became NaN, and the "gradient" was silently [nan, nan]
+    with pytest.raises(TypeError, match="must return a scalar, got NoneType"):
+        ag.numerical_grad(lambda t: None, np.array([1.0, 2.0]))
+    g = ag.numerical_grad(lambda a, b: (a * b * b).sum(), np.array([1.0, 2.0]), np.array([3, -1]))
+    np.testing.assert_allclose(g[0], [9.0, 1.0], rtol=1e-9)
+    np.testing.assert_allclose(g[1], [6.0, -4.0], rtol=1e-9)
