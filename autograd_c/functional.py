@@ -205,9 +205,23 @@ def value_and_grad(f, argnums=0, has_aux=False):
             gs = [_core.zeros_like_tensor(t) for t in targets]
         g = gs[0] if single else tuple(gs)
         value = out if nested else out.detach()
+        if not nested:
+            aux = _detach_all(aux)
         return ((value, aux) if has_aux else value), g
     transformed.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return transformed
+
+
+def _detach_all(aux):
+    """aux with its tensors (also in tuples, lists and dicts) detached, as the value is: kept
+    across a loop (logits for a metric), an aux in the graph kept every step's graph alive."""
+    if isinstance(aux, Tensor):
+        return aux.detach()
+    if isinstance(aux, (tuple, list)):
+        return type(aux)(_detach_all(a) for a in aux)
+    if isinstance(aux, dict):
+        return {k: _detach_all(a) for k, a in aux.items()}
+    return aux
 
 
 def grad(f, argnums=0, has_aux=False):
