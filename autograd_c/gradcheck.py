@@ -100,7 +100,8 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
     """
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
-    xs = [_core.tensor(_as_float64(x), dtype="float64", requires_grad=True) for x in inputs]
+    points = [_as_float64(x) for x in inputs]
+    xs = [_core.tensor(a, dtype="float64", requires_grad=True) for a in points]  # copies
     with enable_grad():     # the check does not depend on the caller's grad mode
         out = f(*xs)
         if not isinstance(out, _core.Tensor):
@@ -111,7 +112,8 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
         # through numpy) has a zero analytic gradient: compared, not an error of the sweep
         grads = (_core._grad([out], None, xs, False, False, True) if out.requires_grad
                  else [None] * len(xs))
-    num = numerical_grad(f, *[x.numpy() for x in xs], eps=eps)
+    # at the points given, not at xs: f may have modified its arguments in place
+    num = numerical_grad(f, *points, eps=eps)
     if len(xs) == 1:
         num = [num]
     for k, (x, g, n) in enumerate(zip(xs, grads, num)):

@@ -303,3 +303,16 @@ def test_has_aux_tensors_come_back_outside_the_graph():
     # nested in another transform, aux stays differentiable (its own derivative is exact)
     d = ag.grad(lambda t: ag.grad(f, has_aux=True)(t)[1]["pair"][0].sum())(x)
     np.testing.assert_array_equal(d.numpy(), [3.0, 3.0, 3.0])
+
+
+def test_gradcheck_compares_at_the_given_point_when_f_modifies_its_argument():
+    # regression: the finite differences were taken at the arguments after f had run, so a
+    # function that shifts its argument in place (under no_grad) failed a correct gradient
+    def f(t):
+        with ag.no_grad():
+            t += 1.0
+        return (t * t).sum()
+    x = np.array([1.0, 2.0])
+    assert ag.gradcheck(f, (x,))
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    np.testing.assert_allclose(ag.numerical_grad(f, x), 2 * (x + 1), rtol=1e-9)
