@@ -64,7 +64,17 @@ def _dtype_for(x):
     return np.float32 if a.dtype == np.float32 else np.float64
 
 
-def _input(x, requires_grad=True):
+def _numeric(x, who, what):
+    """x as a real numeric numpy array, or a TypeError naming the transform, the argument and
+    what it got."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {what} must be a real numeric array, tensor or float, got "
+                        f"{type(x).__name__}" + (f" of dtype {a.dtype}" if a.dtype.kind != "O" else ""))
+    return a
+
+
+def _input(x, requires_grad=True, who="grad", what="the argument"):
     """A differentiable stand-in for an input of a transform.
 
     A tensor already tracked by an outer transform (requires grad or carries a tangent) is wrapped
@@ -78,9 +88,7 @@ def _input(x, requires_grad=True):
         if x.tangent is not None:
             t._set_tangent(x.tangent)
         return t
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"expected a numeric array, tensor or float, got {type(x).__name__}")
+    a = _numeric(x, who, what)
     return _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
 
 
@@ -186,7 +194,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
         nested = _nested(args) or _nested(kwargs.values())
         xs = list(args)
         for i in nums:
-            xs[i] = _input(args[i])
+            xs[i] = _input(args[i], who="grad", what=f"argument {i}")
         res = _call(f, xs, kwargs)
         aux = None
         if has_aux:
@@ -268,14 +276,15 @@ def vjp(f, *primals):
     if not primals:
         raise TypeError("vjp: needs at least one primal")
     nested = _nested(primals)
-    xs = [_input(p) for p in primals]
+    xs = [_input(p, who="vjp", what=f"primal {k}") for k, p in enumerate(primals)]
     with enable_grad():
         out = _as_output(_call(f, xs), "vjp")
     nested = nested or _closes_over_grad(out, xs)
 
     @_recording
     def vjp_fn(cotangent):
-        ct = _core.tensor(cotangent, dtype=out.dtype) if not isinstance(cotangent, Tensor) else cotangent
+        ct = cotangent if isinstance(cotangent, Tensor) else \
+            _core.tensor(_numeric(cotangent, "vjp", "the cotangent"), dtype=out.dtype)
         if tuple(ct.shape) != tuple(out.shape):
             raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} does not match the output "
                              f"shape {tuple(out.shape)}")
@@ -315,14 +324,14 @@ def jvp(f, primals, tangents):
     xs, tans = [], []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
-            x = _input(p, requires_grad=False)
+            x = _input(p, requires_grad=False, who="jvp", what=f"primal {k}")
         elif nested and (p.requires_grad or p.tangent is not None):
             # a recorded copy, with the outer transform's tangent if it has one: the outer
             # transform (reverse or forward) sees through this jvp
             x = p.clone()
         else:
             x = _core.tensor(p, dtype=p.dtype)
-        tt = t if isinstance(t, Tensor) else _core.tensor(np.asarray(t), dtype=x.dtype)
+        tt = t if isinstance(t, Tensor) else _core.tensor(_numeric(t, "jvp", f"tangent {k}"), dtype=x.dtype)
         if tuple(tt.shape) != tuple(x.shape):
             raise ValueError(f"jvp: tangent {k} has shape {tuple(tt.shape)} but primal {k} has "
                              f"shape {tuple(x.shape)}")
@@ -461,7 +470,7 @@ def _jacobian_forward(f, args, nums, d):
         if isinstance(a, Tensor) and a.requires_grad:
             xs[i] = a.clone()  # carries this jacobian's tangents, not the caller's tensor
         else:
-            xs[i] = _input(a, requires_grad=False)
+            xs[i] = _input(a, requires_grad=False, who="jacobian", what=f"argument {i}")
     targets = [xs[i] for i in nums]
     if len(targets) == 1:
         # the identity made by the core carries the diagonal hint (ops skip the dense work)
@@ -494,7 +503,7 @@ def _jacobian_forward(f, args, nums, d):
 def _eval_reverse(f, args, nums):
     xs = list(args)
     for i in nums:
-        xs[i] = _input(args[i], requires_grad=True)
+        xs[i] = _input(args[i], requires_grad=True, who="jacobian", what=f"argument {i}")
     return xs, _as_output(_call(f, xs), "jacobian")
 
 
@@ -532,7 +541,7 @@ def hessian(f, x):
     [[2.0, 2.0], [2.0, 6.0]]
     """
     nested = _nested((x,))
-    t = _fresh_leaf(x, nested)
+    t = _fresh_leaf(x, nested, "hessian")
     if not nested:
         t._set_tangent(_core.eye_batched_like(t))
     return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
@@ -550,8 +559,8 @@ def hvp(f, x, v):
     [6.0, 0.0]
     """
     nested = _nested((x, v))
-    t = _fresh_leaf(x, nested)
-    vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
+    t = _fresh_leaf(x, nested, "hvp")
+    vv = v if isinstance(v, Tensor) else _core.tensor(_numeric(v, "hvp", "v"), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
     if not nested:
@@ -559,7 +568,7 @@ def hvp(f, x, v):
     return _second_order(f, t, tuple(t.shape), "hvp", nested, vv.astype(t.dtype))
 
 
-def _fresh_leaf(x, nested=False):
+def _fresh_leaf(x, nested=False, who="hessian"):
     """A new float leaf holding x's values: hessian/hvp attach their own tangent to it.  Nested
     in another transform, a recorded copy of a differentiated x instead, so that the outer
     transform sees through."""
@@ -572,7 +581,7 @@ def _fresh_leaf(x, nested=False):
                 c.requires_grad_(True)
             return c
         return _core.tensor(x, dtype=x.dtype, requires_grad=True)
-    return _input(x, requires_grad=True)
+    return _input(x, requires_grad=True, who=who, what="x")
 
 
 def _second_order(f, t, shape, who, nested=False, v=None):

@@ -316,3 +316,25 @@ def test_gradcheck_compares_at_the_given_point_when_f_modifies_its_argument():
     assert ag.gradcheck(f, (x,))
     np.testing.assert_array_equal(x, [1.0, 2.0])
     np.testing.assert_allclose(ag.numerical_grad(f, x), 2 * (x + 1), rtol=1e-9)
+
+
+def test_non_real_inputs_errors_name_the_transform_and_the_argument():
+    # regression: "expected a numeric array, tensor or float, got ndarray" (no transform, no
+    # argument, no dtype), or the core's "tensor: complex data is not supported"
+    c, x = np.ones(3, dtype=complex), np.ones(3)
+    cases = [
+        (lambda: ag.grad(lambda a, b: b.sum(), argnums=1)(x, c), r"grad: argument 1 .* complex128"),
+        (lambda: ag.vjp(lambda a: a, x)[1](c), r"vjp: the cotangent .* complex128"),
+        (lambda: ag.vjp(lambda a, b: a, x, "ab"), r"vjp: primal 1 .* got str"),
+        (lambda: ag.jvp(lambda a: a, (x,), (c,)), r"jvp: tangent 0 .* complex128"),
+        (lambda: ag.jvp(lambda a: a, (None,), (x,)), r"jvp: primal 0 .* got NoneType"),
+        (lambda: ag.jacobian(lambda a, b: b, x, c, argnums=1, mode="forward"), r"jacobian: argument 1 .* complex"),
+        (lambda: ag.jacobian(lambda a: a, c, mode="reverse"), r"jacobian: argument 0 .* complex"),
+        (lambda: ag.hessian(lambda a: a.sum(), c), r"hessian: x .* complex128"),
+        (lambda: ag.hvp(lambda a: a.sum(), x, c), r"hvp: v .* complex128"),
+    ]
+    for call, msg in cases:
+        with pytest.raises(TypeError, match=msg):
+            call()
+    # an argument that is not differentiated is passed through as it is
+    assert ag.grad(lambda a, name: a.sum() if name == "s" else None)(x, "s").numpy().tolist() == [1.0] * 3
