@@ -11,6 +11,7 @@ All modes come from the per-op rules of the C core:
 - the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
   then through the (differentiable) VJP rules of the backward.
 """
+import functools
 import operator
 import threading
 import weakref
@@ -24,8 +25,24 @@ from .autograd import enable_grad
 # Every transform evaluates f and runs its backward with recording on, whatever the caller's
 # grad mode: a transform's result must not depend on a no_grad() around the call (under one, the
 # reverse-mode transforms used to return zeros).  A no_grad() inside f is still respected, as
-# in torch.func.
-_recording = enable_grad()
+# in torch.func.  The caller's mode decides one thing only: under a no_grad() the result is not
+# linked to the graph of tensors outside the transform (see _closes_over_grad), as no op is.
+def _recording(fn):
+    @functools.wraps(fn)
+    def recording(*args, **kwargs):
+        prev = _caller_grad()
+        _state.caller_grad = _core.is_grad_enabled()
+        try:
+            with enable_grad():
+                return fn(*args, **kwargs)
+        finally:
+            _state.caller_grad = prev
+    return recording
+
+
+def _caller_grad():
+    return getattr(_state, "caller_grad", True)
+
 
 # How many transforms are evaluating their function on this thread right now.  A transform
 # called while another one evaluates its function is nested in it: its result must stay
@@ -116,15 +133,16 @@ def _argnums_tuple(argnums, nargs, who):
 def _nested(args):
     """Is this transform nested in another one (see _depth), or given a tensor that an outer
     computation differentiates?"""
-    return _depth() > 0 or any(isinstance(a, Tensor) and (a.requires_grad or a.tangent is not None)
-                               for a in args)
+    grad_on = _caller_grad()
+    return _depth() > 0 or any(isinstance(a, Tensor) and ((grad_on and a.requires_grad)
+                                                          or a.tangent is not None) for a in args)
 
 
 def _closes_over_grad(out, own):
     """Does out depend on a tensor that requires grad other than the transform's own inputs (one
     the function closes over: a module's parameters)?  Then the result must stay in the graph,
     so that a backward through those tensors (a gradient penalty) sees it, as in torch.func."""
-    return out.requires_grad and _core._reaches_other_leaf(out, own)
+    return _caller_grad() and out.requires_grad and _core._reaches_other_leaf(out, own)
 
 
 def _as_output(out, who):
@@ -262,6 +280,7 @@ def grad(f, argnums=0, has_aux=False):
     return transformed
 
 
+@_recording
 def vjp(f, *primals):
     """Evaluate ``f`` and return ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns the tuple
     ``(u^T J_1, u^T J_2, ...)``, one entry per primal.  ``vjp_fn`` may be called many times.
@@ -292,13 +311,14 @@ def vjp(f, *primals):
             return tuple(_core.zeros_like_tensor(x) for x in xs)
         # recorded when anything may differentiate the result, the cotangent included: u^T J
         # is linear in u, and grad / jacobian of vjp_fn (called inside them) need that graph
-        record = nested or _depth() > 0 or ct.requires_grad
+        record = nested or _depth() > 0 or (_caller_grad() and ct.requires_grad)
         return tuple(_core._grad([out], [ct], xs, True, record, False))
 
     return (out if nested else out.detach()), vjp_fn
 
 
 # ------------------------------------------------------------------------------ forward mode
+@_recording
 def jvp(f, primals, tangents):
     """Forward mode: ``(f(*primals), J @ tangents)`` from one pass that carries tangents.
 
@@ -345,7 +365,7 @@ def jvp(f, primals, tangents):
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
         out = _as_output(_call(f, xs), "jvp")
-    if out.requires_grad:
+    if _caller_grad() and out.requires_grad:
         # the inputs do not require grad: f closes over a tensor that does, and the tangent
         # must stay differentiable for it (see _closes_over_grad)
         for x in xs:
@@ -484,7 +504,7 @@ def _jacobian_forward(f, args, nums, d):
             t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
             off += n
     out = _as_output(_call(f, xs), "jacobian")
-    if out.requires_grad:
+    if _caller_grad() and out.requires_grad:
         return None  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
     if tan is None:
