@@ -177,12 +177,25 @@ def _jacobian_by_rows(out, targets):
             rows[k].append(_core.zeros_like_tensor(t) if g is None else g)
     res = []
     for k, t in enumerate(targets):
-        shape = tuple(out.shape) + tuple(t.shape)
+        shape = _jac_shape(out, t)
         if not rows[k]:
             res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
             res.append(_core.reshape(_core.stack(rows[k]), shape).astype(_jac_dtype(out, t)))
     return res
+
+
+_MAXDIM = 8  # AG_MAXDIM of csrc/ag.h
+
+
+def _jac_shape(out, x, who="jacobian"):
+    """out.shape + x.shape, or an error naming both when a tensor cannot have that many axes."""
+    shape = tuple(out.shape) + tuple(x.shape)
+    if len(shape) > _MAXDIM:
+        raise ValueError(f"{who}: the result would have shape {shape} ({tuple(out.shape)} + "
+                         f"{tuple(x.shape)}), {len(shape)} dimensions; tensors have at most "
+                         f"{_MAXDIM}: reshape the input or the output")
+    return shape
 
 
 def _jac_dtype(out, x):
@@ -513,7 +526,7 @@ def _jacobian_forward(f, args, nums, d):
     res, off = [], 0
     for t in targets:
         n = t.size
-        block = tan[off:off + n].T.reshape(tuple(out.shape) + tuple(t.shape))
+        block = tan[off:off + n].T.reshape(_jac_shape(out, t))
         # np.array, not np.ascontiguousarray: that one turns a 0-d block into shape (1,)
         res.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(out, t)))
         off += n
@@ -530,7 +543,7 @@ def _eval_reverse(f, args, nums):
 def _jacobian_reverse(out, targets):
     m = out.size
     if not out.requires_grad:
-        return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=_jac_dtype(out, t))
+        return [_core.tensor(np.zeros(_jac_shape(out, t)), dtype=_jac_dtype(out, t))
                 for t in targets]
     seed = _core.zeros_like_tensor(out)
     seed._set_tangent(_core.eye_batched_like(out))
@@ -538,7 +551,7 @@ def _jacobian_reverse(out, targets):
     res = []
     for t, g in zip(targets, gs):
         tg = None if g is None else g.tangent
-        shape = tuple(out.shape) + tuple(t.shape)
+        shape = _jac_shape(out, t)
         if tg is None:
             res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
@@ -564,7 +577,7 @@ def hessian(f, x):
     t = _fresh_leaf(x, nested, "hessian")
     if not nested:
         t._set_tangent(_core.eye_batched_like(t))
-    return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
+    return _second_order(f, t, _jac_shape(t, t, "hessian"), "hessian", nested)
 
 
 @_recording

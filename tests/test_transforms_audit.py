@@ -363,3 +363,20 @@ def test_under_no_grad_the_closure_case_gives_the_same_values_outside_the_graph(
     gc.collect()
     assert not out.requires_grad and ag.live_nodes() == nodes
     np.testing.assert_allclose(out.numpy(), ref, rtol=1e-13)
+
+
+def test_a_jacobian_with_too_many_axes_names_the_shapes():
+    # regression: "reshape: at most 8 dimensions" / "tensors have at most 8 dimensions, got
+    # 10", naming neither the transform nor the shapes
+    x = np.ones((1, 2, 1, 1, 2))
+    for mode in ("forward", "reverse", "auto"):
+        with pytest.raises(ValueError, match=r"jacobian: the result would have shape .* "
+                                             r"\(1, 2, 1, 1, 2\) \+ \(1, 2, 1, 1, 2\)\), 10 dim"):
+            ag.jacobian(lambda t: t * 2, x, mode=mode)
+    with pytest.raises(ValueError, match=r"hessian: the result would have shape"):
+        ag.hessian(lambda t: (t ** 3).sum(), x)
+    with pytest.raises(ValueError, match=r"\(2, 2, 2, 2, 2, 2\) \+ \(2, 2, 2\)\), 9 dim"):
+        ag.jacobian(lambda t: ag.jacobian(lambda u: u ** 3, t), np.ones((2, 2, 2)))
+    # eight axes are fine
+    J = ag.jacobian(lambda t: t * 2, np.ones((1, 2, 1, 2)))
+    np.testing.assert_array_equal(J.numpy().reshape(4, 4), 2 * np.eye(4))
