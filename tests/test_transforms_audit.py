@@ -370,7 +370,7 @@ def test_a_jacobian_with_too_many_axes_names_the_shapes():
     # 10", naming neither the transform nor the shapes
     x = np.ones((1, 2, 1, 1, 2))
     for mode in ("forward", "reverse", "auto"):
-        with pytest.raises(ValueError, match=r"jacobian: the result would have shape .* "
+        with pytest.raises(ValueError, match=r"jacobian: the result would have shape .*"
                                              r"\(1, 2, 1, 1, 2\) \+ \(1, 2, 1, 1, 2\)\), 10 dim"):
             ag.jacobian(lambda t: t * 2, x, mode=mode)
     with pytest.raises(ValueError, match=r"hessian: the result would have shape"):
