@@ -138,6 +138,12 @@ def _nested(args):
                                                           or a.tangent is not None) for a in args)
 
 
+def _own(g):
+    """g in memory of its own: the gradient of a sum is a broadcast view of one value, and an
+    in-place update of it (g *= lr), or a write through g.numpy(), changed every element."""
+    return g.contiguous()
+
+
 def _closes_over_grad(out, own):
     """Does out depend on a tensor that requires grad other than the transform's own inputs (one
     the function closes over: a module's parameters)?  Then the result must stay in the graph,
@@ -239,7 +245,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
         targets = [xs[i] for i in nums]
         nested = nested or _closes_over_grad(out, targets)
         if out.requires_grad:
-            gs = _core._grad([out], None, targets, nested, nested, False)
+            gs = [_own(g) for g in _core._grad([out], None, targets, nested, nested, False)]
         else:
             gs = [_core.zeros_like_tensor(t) for t in targets]
         g = gs[0] if single else tuple(gs)
@@ -325,7 +331,7 @@ def vjp(f, *primals):
         # recorded when anything may differentiate the result, the cotangent included: u^T J
         # is linear in u, and grad / jacobian of vjp_fn (called inside them) need that graph
         record = nested or _depth() > 0 or (_caller_grad() and ct.requires_grad)
-        return tuple(_core._grad([out], [ct], xs, True, record, False))
+        return tuple(_own(g) for g in _core._grad([out], [ct], xs, True, record, False))
 
     return (out if nested else out.detach()), vjp_fn
 
@@ -414,7 +420,7 @@ def _jvp_by_reverse(f, xs, tans):
         if s is None or not s.requires_grad:
             return out, _core.zeros_like_tensor(out)
         t_out, = _core._grad([s], None, [u], True, True, True)
-    return out, (_core.zeros_like_tensor(out) if t_out is None else t_out)
+    return out, (_core.zeros_like_tensor(out) if t_out is None else _own(t_out))
 
 
 # ------------------------------------------------------------------------------ Jacobians
@@ -556,7 +562,7 @@ def _jacobian_reverse(out, targets):
             res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
             # the tangent is a fresh buffer: no copy (nor a cast, unless the dtypes differ)
-            res.append(_core.reshape(tg, shape).astype(_jac_dtype(out, t)))
+            res.append(_own(_core.reshape(tg, shape).astype(_jac_dtype(out, t))))
     return res
 
 
@@ -635,7 +641,7 @@ def _second_order(f, t, shape, who, nested=False, v=None):
             return _core.tensor(np.zeros(shape), dtype=t.dtype)
         if who == "hvp":
             hv, = _core._grad([(g * v).sum()], None, [t], True, True, True)
-            return _core.zeros_like_tensor(t) if hv is None else hv
+            return _core.zeros_like_tensor(t) if hv is None else _own(hv)
         return _jacobian_by_rows(g, [t])[0]
     g, = _core._grad([out], None, [t], False, False, False)
     tg = g.tangent

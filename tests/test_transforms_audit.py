@@ -380,3 +380,32 @@ def test_a_jacobian_with_too_many_axes_names_the_shapes():
     # eight axes are fine
     J = ag.jacobian(lambda t: t * 2, np.ones((1, 2, 1, 2)))
     np.testing.assert_array_equal(J.numpy().reshape(4, 4), 2 * np.eye(4))
+
+
+def test_transform_results_own_their_memory():
+    # regression: the gradient of a sum (or a mean, or a reverse Jacobian of a broadcast) came
+    # back as a broadcast view of one value: g += 1 raised, and a write through g.numpy()
+    # changed every element
+    x = np.array([1.0, 2.0, 3.0])
+    xt = ag.tensor(x, dtype="float64", requires_grad=True)
+    ones = ag.ones(3, dtype="float64")
+    results = {
+        "grad sum": ag.grad(lambda t: t.sum())(x),
+        "grad mean": ag.grad(lambda t: t.mean())(x),
+        "vjp sum": ag.vjp(lambda t: t.sum(), x)[1](1.0)[0],
+        "jacobian reverse": ag.jacobian(lambda t: t.sum() * ones, x, mode="reverse"),
+        "grad of a tensor that requires grad": ag.grad(lambda t: t.sum())(xt),
+        "jvp of a tensor that requires grad": ag.jvp(lambda t: t.sum() * ones, (xt,), (x,))[1],
+        "hvp of a tensor that requires grad": ag.hvp(lambda t: t.sum() ** 2, xt, x),
+    }
+    for name, g in results.items():
+        ref = g.numpy().copy()
+        a = g.numpy()
+        a[(0,) * a.ndim] += 10.0
+        expect = ref.copy()
+        expect.flat[0] += 10.0
+        np.testing.assert_array_equal(g.numpy(), expect, err_msg=name)
+    g = ag.grad(lambda t: t.sum())(x)
+    with ag.no_grad():
+        g *= 0.5
+    np.testing.assert_array_equal(g.numpy(), [0.5, 0.5, 0.5])
