@@ -449,10 +449,23 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     if not args:
         raise TypeError("jacobian: needs at least one argument")
     single, nums = _argnums_tuple(argnums, len(args), "jacobian")
+    # a repeated argnum is differentiated once (forward mode gave the first copy zeros: both
+    # copies of the identity went to one input, the second overwriting the first)
+    uniq = tuple(dict.fromkeys(nums))
+    res = _jacobian(f, args, uniq, mode)
+    seen, jacs = set(), []
+    for n in nums:
+        r = res[uniq.index(n)]
+        jacs.append(r.clone() if n in seen else r)
+        seen.add(n)
+    return jacs[0] if single else tuple(jacs)
+
+
+def _jacobian(f, args, nums, mode):
+    """The Jacobians for distinct argnums, as a list."""
     if _nested(args):
         xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_by_rows(out, [xs[i] for i in nums])
-        return res[0] if single else tuple(res)
+        return _jacobian_by_rows(out, [xs[i] for i in nums])
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
     if mode == "auto":
@@ -475,7 +488,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
             res = _jacobian_by_rows(out, targets)
         else:
             res = _jacobian_reverse(out, targets)
-    return res[0] if single else tuple(res)
+    return res
 
 
 _auto_sizes = weakref.WeakKeyDictionary()

@@ -409,3 +409,15 @@ def test_transform_results_own_their_memory():
     with ag.no_grad():
         g *= 0.5
     np.testing.assert_array_equal(g.numpy(), [0.5, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "auto"])
+def test_jacobian_with_a_repeated_argnum(mode):
+    # regression: in forward mode argnums=(0, 0) gave zeros for the first copy (both blocks
+    # of the identity were set as the one input's tangent, the second replacing the first)
+    x = np.array([1.0, 2.0])
+    Ja, Jb, Jc = ag.jacobian(lambda t, u: t ** 2 * u, x, 3.0, argnums=(0, 1, 0), mode=mode)
+    np.testing.assert_array_equal(Ja.numpy(), np.diag(6 * x))
+    np.testing.assert_array_equal(Jb.numpy(), x ** 2)
+    np.testing.assert_array_equal(Jc.numpy(), np.diag(6 * x))
+    assert Ja is not Jc
