@@ -655,7 +655,11 @@ int ag_graph_reaches_other_leaf(ag_tensor *root, int nknown, ag_tensor **known)
     int64_t top = 0, capstack = 0;
     int64_t epoch = AG_ATOMIC_INC(&sweep_epoch);
     int status = 0, i, j;
-    if (!root->grad_fn) return 0;
+    if (!root->grad_fn) {          /* root is a leaf: itself, unless it is known */
+        for (j = 0; j < nknown; j++)
+            if (known[j] == root) return 0;
+        return root->requires_grad;
+    }
     mark_epoch(root->grad_fn, epoch);
     PUSH(stack, top, capstack, root->grad_fn);
     while (top > 0 && status == 0) {

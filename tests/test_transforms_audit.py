@@ -421,3 +421,14 @@ def test_jacobian_with_a_repeated_argnum(mode):
     np.testing.assert_array_equal(Jb.numpy(), x ** 2)
     np.testing.assert_array_equal(Jc.numpy(), np.diag(6 * x))
     assert Ja is not Jc
+
+
+def test_a_function_returning_a_closed_over_leaf_keeps_it_in_the_graph():
+    w = ag.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    out, back = ag.vjp(lambda x: w, np.ones(2))
+    np.testing.assert_array_equal(back(np.ones(2))[0].numpy(), [0.0, 0.0])
+    (out * ag.tensor([3.0, 4.0], dtype="float64")).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [3.0, 4.0])
+    value, tangent = ag.jvp(lambda x: w * 1.0 + x, (np.ones(2),), (np.ones(2),))
+    assert value.requires_grad
+    np.testing.assert_array_equal(tangent.numpy(), [1.0, 1.0])
