@@ -10,6 +10,12 @@ All modes come from the per-op rules of the C core:
   of each input gradient is a batch of Jacobian rows, all from one backward pass;
 - the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
   then through the (differentiable) VJP rules of the backward.
+
+As in torch.func, a result stays differentiable by an outer computation: by an enclosing
+transform, and by ``backward`` through tensors that require grad, whether passed as arguments or
+closed over by the function (a module's parameters: a gradient penalty).  Such a result is built
+from recorded reverse passes (one per output element for a Jacobian or Hessian).  Under a
+``no_grad()`` around the call the values are the same and the result is outside the graph.
 """
 import functools
 import operator
@@ -436,6 +442,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     through ONE backward pass; ``"auto"`` picks forward when x has fewer elements than the
     output.  (``"auto"`` learns the output size from the first call for a given function and
     input shapes, and remembers it.)  With a tuple ``argnums``, returns one Jacobian per argument.
+    A Jacobian has the promoted dtype of the output and the argument (float64 if either is).
 
     Examples
     --------
