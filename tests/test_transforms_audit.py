@@ -432,3 +432,31 @@ def test_a_function_returning_a_closed_over_leaf_keeps_it_in_the_graph():
     value, tangent = ag.jvp(lambda x: w * 1.0 + x, (np.ones(2),), (np.ones(2),))
     assert value.requires_grad
     np.testing.assert_array_equal(tangent.numpy(), [1.0, 1.0])
+
+
+# ------------------------------------------------------------------ grad-mode decorators
+def test_grad_mode_decorators():
+    # regression: @ag.set_grad_enabled(False) turned recording off for the whole program at
+    # the def, and calling the function raised TypeError (a fresh instance without its mode);
+    # bare @ag.no_grad raised "no_grad() takes no arguments" (PyTorch accepts both)
+    @ag.set_grad_enabled(False)
+    def off():
+        return ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    assert off() is False and ag.is_grad_enabled()
+
+    @ag.no_grad
+    def bare(w):
+        return w * 2
+    w = ag.tensor([1.0], requires_grad=True)
+    assert not bare(w).requires_grad and ag.is_grad_enabled() and bare.__name__ == "bare"
+    with ag.no_grad():
+        assert ag.enable_grad(lambda: ag.is_grad_enabled())() is True
+        assert not ag.is_grad_enabled()
+    with ag.set_grad_enabled(False):
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    # the mode is restored when the decorated function raises
+    with pytest.raises(ZeroDivisionError):
+        ag.no_grad()(lambda: 1 / 0)()
+    assert ag.is_grad_enabled()
