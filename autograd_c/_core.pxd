@@ -165,6 +165,7 @@ cdef extern from "ag.h" nogil:
     int ag_backward(ag_tensor *root, ag_tensor *grad, int retain_graph, int create_graph)
     int ag_grad(int nout, ag_tensor **outputs, ag_tensor **grad_outputs, int nin, ag_tensor **inputs,
                 ag_tensor **results, int retain_graph, int create_graph, int allow_unused)
+    int ag_graph_reaches_other_leaf(ag_tensor *root, int nknown, ag_tensor **known)
     const char *ag_node_name(const ag_node *n)
     const char *ag_op_name(int op)
     int ag_op_nin(int op)

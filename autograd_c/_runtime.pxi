@@ -57,6 +57,21 @@ def _grad(outputs, grad_outputs, inputs, bint retain_graph, bint create_graph, b
         _raise()
     return res
 
+def _reaches_other_leaf(root, known):
+    """Whether root's graph reaches a leaf that requires grad other than the tensors in known."""
+    cdef Tensor r = _coerce(root, -1)
+    cdef int n = len(known), i, st
+    cdef ag_tensor **pk = <ag_tensor **>malloc(sizeof(ag_tensor *) * (n + 1))
+    if pk == NULL:
+        raise MemoryError()
+    for i in range(n):
+        pk[i] = (<Tensor>known[i]).t
+    st = ag_graph_reaches_other_leaf(r.t, n, pk)
+    free(pk)
+    if st < 0:
+        _raise()
+    return st == 1
+
 def live_storages():
     """Number of live C storages (for leak tests).
 

@@ -20,14 +20,30 @@ class _GradMode:
         return False
 
     def __call__(self, fn):
+        # the mode, not a fresh instance: set_grad_enabled's needs its argument (a decorated
+        # function raised TypeError), and each call keeps its own previous mode (threads,
+        # recursion)
+        mode = self._mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            prev = _core._set_grad_enabled(mode)
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _core._set_grad_enabled(prev)
         return wrapper
 
 
-class no_grad(_GradMode):
+class _BareDecorator(_GradMode):
+    """Also usable as a bare decorator, ``@no_grad`` without the parentheses (as in PyTorch)."""
+
+    def __new__(cls, fn=None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
+
+
+class no_grad(_BareDecorator):
     """Context manager (or decorator) in which no operation is recorded.
 
     Examples
@@ -42,7 +58,7 @@ class no_grad(_GradMode):
     _mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_BareDecorator):
     """Context manager (or decorator) that turns recording back on, e.g. inside ``no_grad``.
 
     Examples
@@ -77,3 +93,9 @@ class set_grad_enabled(_GradMode):
     def __exit__(self, *exc):
         _core._set_grad_enabled(self._prev)
         return False
+
+    def __call__(self, fn):
+        # as a decorator (as in PyTorch): the mode applies inside fn only; the call that made
+        # this object turned it on or off here, which was left so (grad off after the def)
+        _core._set_grad_enabled(self._prev)
+        return super().__call__(fn)

@@ -10,7 +10,15 @@ All modes come from the per-op rules of the C core:
   of each input gradient is a batch of Jacobian rows, all from one backward pass;
 - the Hessian is forward-over-reverse: a batch of tangents on x flows through the forward and
   then through the (differentiable) VJP rules of the backward.
+
+As in torch.func, a result stays differentiable by an outer computation: by an enclosing
+transform, and by ``backward`` through tensors that require grad, whether passed as arguments or
+closed over by the function (a module's parameters: a gradient penalty).  Such a result is built
+from recorded reverse passes (one per output element for a Jacobian or Hessian).  Under a
+``no_grad()`` around the call the values are the same and the result is outside the graph.
 """
+import functools
+import operator
 import threading
 import weakref
 
@@ -23,8 +31,24 @@ from .autograd import enable_grad
 # Every transform evaluates f and runs its backward with recording on, whatever the caller's
 # grad mode: a transform's result must not depend on a no_grad() around the call (under one, the
 # reverse-mode transforms used to return zeros).  A no_grad() inside f is still respected, as
-# in torch.func.
-_recording = enable_grad()
+# in torch.func.  The caller's mode decides one thing only: under a no_grad() the result is not
+# linked to the graph of tensors outside the transform (see _closes_over_grad), as no op is.
+def _recording(fn):
+    @functools.wraps(fn)
+    def recording(*args, **kwargs):
+        prev = _caller_grad()
+        _state.caller_grad = _core.is_grad_enabled()
+        try:
+            with enable_grad():
+                return fn(*args, **kwargs)
+        finally:
+            _state.caller_grad = prev
+    return recording
+
+
+def _caller_grad():
+    return getattr(_state, "caller_grad", True)
+
 
 # How many transforms are evaluating their function on this thread right now.  A transform
 # called while another one evaluates its function is nested in it: its result must stay
@@ -48,9 +72,9 @@ class _evaluating:
         return False
 
 
-def _call(f, xs):
+def _call(f, xs, kwargs=None):
     with _evaluating():
-        return f(*xs)
+        return f(*xs, **(kwargs or {}))
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
@@ -63,7 +87,17 @@ def _dtype_for(x):
     return np.float32 if a.dtype == np.float32 else np.float64
 
 
-def _input(x, requires_grad=True):
+def _numeric(x, who, what):
+    """x as a real numeric numpy array, or a TypeError naming the transform, the argument and
+    what it got."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "biuf":
+        raise TypeError(f"{who}: {what} must be a real numeric array, tensor or float, got "
+                        f"{type(x).__name__}" + (f" of dtype {a.dtype}" if a.dtype.kind != "O" else ""))
+    return a
+
+
+def _input(x, requires_grad=True, who="grad", what="the argument"):
     """A differentiable stand-in for an input of a transform.
 
     A tensor already tracked by an outer transform (requires grad or carries a tangent) is wrapped
@@ -77,19 +111,27 @@ def _input(x, requires_grad=True):
         if x.tangent is not None:
             t._set_tangent(x.tangent)
         return t
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"expected a numeric array, tensor or float, got {type(x).__name__}")
+    a = _numeric(x, who, what)
     return _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
 
 
+def _index(n):
+    try:
+        return operator.index(n)  # int, numpy integer (as JAX accepts)
+    except TypeError:
+        return None
+
+
 def _argnums_tuple(argnums, nargs, who):
-    single = isinstance(argnums, int)
-    nums = (argnums,) if single else tuple(argnums)
+    single = _index(argnums) is not None
+    try:
+        nums = (_index(argnums),) if single else tuple(_index(n) for n in argnums)
+    except TypeError:
+        raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}") from None
     if not nums:
         raise ValueError(f"{who}: argnums must not be empty")
     for n in nums:
-        if not isinstance(n, int) or not -nargs <= n < nargs:
+        if n is None or not -nargs <= n < nargs:
             raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
     return single, tuple(n % nargs for n in nums)
 
@@ -97,11 +139,30 @@ def _argnums_tuple(argnums, nargs, who):
 def _nested(args):
     """Is this transform nested in another one (see _depth), or given a tensor that an outer
     computation differentiates?"""
-    return _depth() > 0 or any(isinstance(a, Tensor) and (a.requires_grad or a.tangent is not None)
-                               for a in args)
+    grad_on = _caller_grad()
+    return _depth() > 0 or any(isinstance(a, Tensor) and ((grad_on and a.requires_grad)
+                                                          or a.tangent is not None) for a in args)
+
+
+def _own(g):
+    """g in memory of its own: the gradient of a sum is a broadcast view of one value, and an
+    in-place update of it (g *= lr), or a write through g.numpy(), changed every element."""
+    return g.contiguous()
+
+
+def _closes_over_grad(out, own):
+    """Does out depend on a tensor that requires grad other than the transform's own inputs (one
+    the function closes over: a module's parameters)?  Then the result must stay in the graph,
+    so that a backward through those tensors (a gradient penalty) sees it, as in torch.func."""
+    return _caller_grad() and out.requires_grad and _core._reaches_other_leaf(out, own)
 
 
 def _as_output(out, who):
+    if isinstance(out, (tuple, list)):
+        # numpy would stack the tensors into a constant, and every derivative would be zeros
+        raise TypeError(f"{who}: the function returned a {type(out).__name__} of "
+                        f"{len(out)} items, expected one tensor; stack or concatenate the outputs"
+                        + (" (or use has_aux=True to return (output, aux))" if who == "grad" else ""))
     if not isinstance(out, Tensor):
         a = np.asarray(out)
         if a.dtype.kind not in "biuf":
@@ -128,12 +189,31 @@ def _jacobian_by_rows(out, targets):
             rows[k].append(_core.zeros_like_tensor(t) if g is None else g)
     res = []
     for k, t in enumerate(targets):
-        shape = tuple(out.shape) + tuple(t.shape)
+        shape = _jac_shape(out, t)
         if not rows[k]:
-            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
+            res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
-            res.append(_core.reshape(_core.stack(rows[k]), shape))
+            res.append(_core.reshape(_core.stack(rows[k]), shape).astype(_jac_dtype(out, t)))
     return res
+
+
+_MAXDIM = 8  # AG_MAXDIM of csrc/ag.h
+
+
+def _jac_shape(out, x, who="jacobian"):
+    """out.shape + x.shape, or an error naming both when a tensor cannot have that many axes."""
+    shape = tuple(out.shape) + tuple(x.shape)
+    if len(shape) > _MAXDIM:
+        raise ValueError(f"{who}: the result would have shape {shape} ({tuple(out.shape)} + "
+                         f"{tuple(x.shape)}), {len(shape)} dimensions; tensors have at most "
+                         f"{_MAXDIM}: reshape the input or the output")
+    return shape
+
+
+def _jac_dtype(out, x):
+    """The dtype of d out / d x, whatever the mode: the promoted one, as numpy's product of a
+    float32 and a float64 (the modes used to differ: forward gave out's, reverse x's)."""
+    return np.result_type(out.dtype, x.dtype)
 
 
 # ------------------------------------------------------------------------------ reverse mode
@@ -149,15 +229,16 @@ def value_and_grad(f, argnums=0, has_aux=False):
     (5.0, [2.0, 4.0])
     """
     @_recording
-    def transformed(*args):
+    def transformed(*args, **kwargs):
+        # keyword arguments are passed through, not differentiated (as in JAX and torch.func)
         if not args:
             raise TypeError("value_and_grad: the function needs at least one positional argument")
         single, nums = _argnums_tuple(argnums, len(args), "grad")
-        nested = _nested(args)
+        nested = _nested(args) or _nested(kwargs.values())
         xs = list(args)
         for i in nums:
-            xs[i] = _input(args[i])
-        res = _call(f, xs)
+            xs[i] = _input(args[i], who="grad", what=f"argument {i}")
+        res = _call(f, xs, kwargs)
         aux = None
         if has_aux:
             if not (isinstance(res, tuple) and len(res) == 2):
@@ -168,15 +249,30 @@ def value_and_grad(f, argnums=0, has_aux=False):
             raise ValueError(f"grad: the function must return a scalar, got shape {out.shape}; "
                              "use jacobian or vjp for non-scalar outputs")
         targets = [xs[i] for i in nums]
+        nested = nested or _closes_over_grad(out, targets)
         if out.requires_grad:
-            gs = _core._grad([out], None, targets, nested, nested, False)
+            gs = [_own(g) for g in _core._grad([out], None, targets, nested, nested, False)]
         else:
             gs = [_core.zeros_like_tensor(t) for t in targets]
         g = gs[0] if single else tuple(gs)
         value = out if nested else out.detach()
+        if not nested:
+            aux = _detach_all(aux)
         return ((value, aux) if has_aux else value), g
     transformed.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return transformed
+
+
+def _detach_all(aux):
+    """aux with its tensors (also in tuples, lists and dicts) detached, as the value is: kept
+    across a loop (logits for a metric), an aux in the graph kept every step's graph alive."""
+    if isinstance(aux, Tensor):
+        return aux.detach()
+    if isinstance(aux, (tuple, list)):
+        return type(aux)(_detach_all(a) for a in aux)
+    if isinstance(aux, dict):
+        return {k: _detach_all(a) for k, a in aux.items()}
+    return aux
 
 
 def grad(f, argnums=0, has_aux=False):
@@ -202,13 +298,14 @@ def grad(f, argnums=0, has_aux=False):
     """
     vg = value_and_grad(f, argnums, has_aux)
 
-    def transformed(*args):
-        value, g = vg(*args)
+    def transformed(*args, **kwargs):
+        value, g = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
     transformed.__name__ = f"grad({getattr(f, '__name__', 'f')})"
     return transformed
 
 
+@_recording
 def vjp(f, *primals):
     """Evaluate ``f`` and return ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns the tuple
     ``(u^T J_1, u^T J_2, ...)``, one entry per primal.  ``vjp_fn`` may be called many times.
@@ -223,24 +320,30 @@ def vjp(f, *primals):
     if not primals:
         raise TypeError("vjp: needs at least one primal")
     nested = _nested(primals)
-    xs = [_input(p) for p in primals]
+    xs = [_input(p, who="vjp", what=f"primal {k}") for k, p in enumerate(primals)]
     with enable_grad():
         out = _as_output(_call(f, xs), "vjp")
+    nested = nested or _closes_over_grad(out, xs)
 
     @_recording
     def vjp_fn(cotangent):
-        ct = _core.tensor(cotangent, dtype=out.dtype) if not isinstance(cotangent, Tensor) else cotangent
+        ct = cotangent if isinstance(cotangent, Tensor) else \
+            _core.tensor(_numeric(cotangent, "vjp", "the cotangent"), dtype=out.dtype)
         if tuple(ct.shape) != tuple(out.shape):
             raise ValueError(f"vjp: cotangent of shape {tuple(ct.shape)} does not match the output "
                              f"shape {tuple(out.shape)}")
         if not out.requires_grad:
             return tuple(_core.zeros_like_tensor(x) for x in xs)
-        return tuple(_core._grad([out], [ct], xs, True, nested, False))
+        # recorded when anything may differentiate the result, the cotangent included: u^T J
+        # is linear in u, and grad / jacobian of vjp_fn (called inside them) need that graph
+        record = nested or _depth() > 0 or (_caller_grad() and ct.requires_grad)
+        return tuple(_own(g) for g in _core._grad([out], [ct], xs, True, record, False))
 
     return (out if nested else out.detach()), vjp_fn
 
 
 # ------------------------------------------------------------------------------ forward mode
+@_recording
 def jvp(f, primals, tangents):
     """Forward mode: ``(f(*primals), J @ tangents)`` from one pass that carries tangents.
 
@@ -260,18 +363,20 @@ def jvp(f, primals, tangents):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
-    nested = _depth() > 0
+    # nested in another transform, or given a tensor that an outer computation differentiates
+    # (as grad and vjp are): the result stays in the graph
+    nested = _nested(primals) or _nested(tangents)
     xs, tans = [], []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
-            x = _input(p, requires_grad=False)
+            x = _input(p, requires_grad=False, who="jvp", what=f"primal {k}")
         elif nested and (p.requires_grad or p.tangent is not None):
             # a recorded copy, with the outer transform's tangent if it has one: the outer
             # transform (reverse or forward) sees through this jvp
             x = p.clone()
         else:
             x = _core.tensor(p, dtype=p.dtype)
-        tt = t if isinstance(t, Tensor) else _core.tensor(np.asarray(t), dtype=x.dtype)
+        tt = t if isinstance(t, Tensor) else _core.tensor(_numeric(t, "jvp", f"tangent {k}"), dtype=x.dtype)
         if tuple(tt.shape) != tuple(x.shape):
             raise ValueError(f"jvp: tangent {k} has shape {tuple(tt.shape)} but primal {k} has "
                              f"shape {tuple(x.shape)}")
@@ -285,6 +390,12 @@ def jvp(f, primals, tangents):
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
         out = _as_output(_call(f, xs), "jvp")
+    if _caller_grad() and out.requires_grad:
+        # the inputs do not require grad: f closes over a tensor that does, and the tangent
+        # must stay differentiable for it (see _closes_over_grad)
+        for x in xs:
+            x._set_tangent(None)
+        return _jvp_by_reverse(f, xs, tans)
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
@@ -315,7 +426,7 @@ def _jvp_by_reverse(f, xs, tans):
         if s is None or not s.requires_grad:
             return out, _core.zeros_like_tensor(out)
         t_out, = _core._grad([s], None, [u], True, True, True)
-    return out, (_core.zeros_like_tensor(out) if t_out is None else t_out)
+    return out, (_core.zeros_like_tensor(out) if t_out is None else _own(t_out))
 
 
 # ------------------------------------------------------------------------------ Jacobians
@@ -331,6 +442,7 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     through ONE backward pass; ``"auto"`` picks forward when x has fewer elements than the
     output.  (``"auto"`` learns the output size from the first call for a given function and
     input shapes, and remembers it.)  With a tuple ``argnums``, returns one Jacobian per argument.
+    A Jacobian has the promoted dtype of the output and the argument (float64 if either is).
 
     Examples
     --------
@@ -344,10 +456,23 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     if not args:
         raise TypeError("jacobian: needs at least one argument")
     single, nums = _argnums_tuple(argnums, len(args), "jacobian")
-    if _depth() > 0:
+    # a repeated argnum is differentiated once (forward mode gave the first copy zeros: both
+    # copies of the identity went to one input, the second overwriting the first)
+    uniq = tuple(dict.fromkeys(nums))
+    res = _jacobian(f, args, uniq, mode)
+    seen, jacs = set(), []
+    for n in nums:
+        r = res[uniq.index(n)]
+        jacs.append(r.clone() if n in seen else r)
+        seen.add(n)
+    return jacs[0] if single else tuple(jacs)
+
+
+def _jacobian(f, args, nums, mode):
+    """The Jacobians for distinct argnums, as a list."""
+    if _nested(args):
         xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_by_rows(out, [xs[i] for i in nums])
-        return res[0] if single else tuple(res)
+        return _jacobian_by_rows(out, [xs[i] for i in nums])
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
     if mode == "auto":
@@ -361,13 +486,16 @@ def jacobian(f, *args, argnums=0, mode="auto"):
         mode = "forward" if d < m else "reverse"
         if mode == "forward":
             out = None
-    if mode == "forward":
-        res = _jacobian_forward(f, args, nums, d)
-    else:
+    res = _jacobian_forward(f, args, nums, d) if mode == "forward" else None
+    if res is None:
         if out is None:
             xs, out = _eval_reverse(f, args, nums)
-        res = _jacobian_reverse(out, [xs[i] for i in nums])
-    return res[0] if single else tuple(res)
+        targets = [xs[i] for i in nums]
+        if _closes_over_grad(out, targets):
+            res = _jacobian_by_rows(out, targets)
+        else:
+            res = _jacobian_reverse(out, targets)
+    return res
 
 
 _auto_sizes = weakref.WeakKeyDictionary()
@@ -401,7 +529,7 @@ def _jacobian_forward(f, args, nums, d):
         if isinstance(a, Tensor) and a.requires_grad:
             xs[i] = a.clone()  # carries this jacobian's tangents, not the caller's tensor
         else:
-            xs[i] = _input(a, requires_grad=False)
+            xs[i] = _input(a, requires_grad=False, who="jacobian", what=f"argument {i}")
     targets = [xs[i] for i in nums]
     if len(targets) == 1:
         # the identity made by the core carries the diagonal hint (ops skip the dense work)
@@ -415,6 +543,8 @@ def _jacobian_forward(f, args, nums, d):
             t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
             off += n
     out = _as_output(_call(f, xs), "jacobian")
+    if _caller_grad() and out.requires_grad:
+        return None  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
@@ -422,9 +552,9 @@ def _jacobian_forward(f, args, nums, d):
     res, off = [], 0
     for t in targets:
         n = t.size
-        block = tan[off:off + n].T.reshape(tuple(out.shape) + tuple(t.shape))
+        block = tan[off:off + n].T.reshape(_jac_shape(out, t))
         # np.array, not np.ascontiguousarray: that one turns a 0-d block into shape (1,)
-        res.append(_core.tensor(np.array(block, order="C"), dtype=out.dtype))
+        res.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(out, t)))
         off += n
     return res
 
@@ -432,25 +562,27 @@ def _jacobian_forward(f, args, nums, d):
 def _eval_reverse(f, args, nums):
     xs = list(args)
     for i in nums:
-        xs[i] = _input(args[i], requires_grad=True)
+        xs[i] = _input(args[i], requires_grad=True, who="jacobian", what=f"argument {i}")
     return xs, _as_output(_call(f, xs), "jacobian")
 
 
 def _jacobian_reverse(out, targets):
     m = out.size
     if not out.requires_grad:
-        return [_core.tensor(np.zeros(tuple(out.shape) + tuple(t.shape)), dtype=out.dtype) for t in targets]
+        return [_core.tensor(np.zeros(_jac_shape(out, t)), dtype=_jac_dtype(out, t))
+                for t in targets]
     seed = _core.zeros_like_tensor(out)
     seed._set_tangent(_core.eye_batched_like(out))
     gs = _core._grad([out], [seed], targets, False, False, True)
     res = []
     for t, g in zip(targets, gs):
         tg = None if g is None else g.tangent
-        shape = tuple(out.shape) + tuple(t.shape)
+        shape = _jac_shape(out, t)
         if tg is None:
-            res.append(_core.tensor(np.zeros(shape), dtype=out.dtype))
+            res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
-            res.append(_core.reshape(tg, shape))  # the tangent is a fresh buffer: no copy
+            # the tangent is a fresh buffer: no copy (nor a cast, unless the dtypes differ)
+            res.append(_own(_core.reshape(tg, shape).astype(_jac_dtype(out, t))))
     return res
 
 
@@ -467,11 +599,11 @@ def hessian(f, x):
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
     """
-    nested = _depth() > 0
-    t = _fresh_leaf(x, nested)
+    nested = _nested((x,))
+    t = _fresh_leaf(x, nested, "hessian")
     if not nested:
         t._set_tangent(_core.eye_batched_like(t))
-    return _second_order(f, t, tuple(t.shape) + tuple(t.shape), "hessian", nested)
+    return _second_order(f, t, _jac_shape(t, t, "hessian"), "hessian", nested)
 
 
 @_recording
@@ -485,9 +617,9 @@ def hvp(f, x, v):
     >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
     [6.0, 0.0]
     """
-    nested = _depth() > 0
-    t = _fresh_leaf(x, nested)
-    vv = v if isinstance(v, Tensor) else _core.tensor(np.asarray(v), dtype=t.dtype)
+    nested = _nested((x, v))
+    t = _fresh_leaf(x, nested, "hvp")
+    vv = v if isinstance(v, Tensor) else _core.tensor(_numeric(v, "hvp", "v"), dtype=t.dtype)
     if tuple(vv.shape) != tuple(t.shape):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
     if not nested:
@@ -495,7 +627,7 @@ def hvp(f, x, v):
     return _second_order(f, t, tuple(t.shape), "hvp", nested, vv.astype(t.dtype))
 
 
-def _fresh_leaf(x, nested=False):
+def _fresh_leaf(x, nested=False, who="hessian"):
     """A new float leaf holding x's values: hessian/hvp attach their own tangent to it.  Nested
     in another transform, a recorded copy of a differentiated x instead, so that the outer
     transform sees through."""
@@ -508,7 +640,7 @@ def _fresh_leaf(x, nested=False):
                 c.requires_grad_(True)
             return c
         return _core.tensor(x, dtype=x.dtype, requires_grad=True)
-    return _input(x, requires_grad=True)
+    return _input(x, requires_grad=True, who=who, what="x")
 
 
 def _second_order(f, t, shape, who, nested=False, v=None):
@@ -520,13 +652,16 @@ def _second_order(f, t, shape, who, nested=False, v=None):
         raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
     if not out.requires_grad:
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
+    if not nested and _closes_over_grad(out, [t]):
+        t._set_tangent(None)
+        return _second_order(f, t, shape, who, True, v)
     if nested:
         g, = _core._grad([out], None, [t], True, True, True)
         if g is None or not g.requires_grad:
             return _core.tensor(np.zeros(shape), dtype=t.dtype)
         if who == "hvp":
             hv, = _core._grad([(g * v).sum()], None, [t], True, True, True)
-            return _core.zeros_like_tensor(t) if hv is None else hv
+            return _core.zeros_like_tensor(t) if hv is None else _own(hv)
         return _jacobian_by_rows(g, [t])[0]
     g, = _core._grad([out], None, [t], False, False, False)
     tg = g.tangent

@@ -26,7 +26,11 @@ def _scalar_value(out):
         if out.size != 1:
             raise ValueError(f"numerical_grad: f must return a scalar, got shape {out.shape}")
         return out.item()
-    a = np.asarray(out, dtype=np.float64)
+    a = np.asarray(out)
+    if a.dtype.kind not in "biuf":
+        # None became NaN: every derivative silently NaN
+        raise TypeError(f"numerical_grad: f must return a scalar, got {type(out).__name__}")
+    a = a.astype(np.float64)
     if a.size != 1:
         raise ValueError(f"numerical_grad: f must return a scalar, got shape {a.shape}")
     return float(a.reshape(()))
@@ -96,13 +100,20 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
     """
     if not isinstance(inputs, (tuple, list)):
         inputs = (inputs,)
-    xs = [_core.tensor(_as_float64(x), dtype="float64", requires_grad=True) for x in inputs]
+    points = [_as_float64(x) for x in inputs]
+    xs = [_core.tensor(a, dtype="float64", requires_grad=True) for a in points]  # copies
     with enable_grad():     # the check does not depend on the caller's grad mode
         out = f(*xs)
-        if not isinstance(out, _core.Tensor) or out.size != 1:
-            raise ValueError("gradcheck: f must return a scalar tensor")
-        grads = _core._grad([out], None, xs, False, False, True)
-    num = numerical_grad(f, *[x.numpy() for x in xs], eps=eps)
+        if not isinstance(out, _core.Tensor):
+            raise ValueError(f"gradcheck: f must return a scalar tensor, got {type(out).__name__}")
+        if out.size != 1:
+            raise ValueError(f"gradcheck: f must return a scalar tensor, got shape {out.shape}")
+        # an output that does not depend on the inputs in the graph (f detached them, or went
+        # through numpy) has a zero analytic gradient: compared, not an error of the sweep
+        grads = (_core._grad([out], None, xs, False, False, True) if out.requires_grad
+                 else [None] * len(xs))
+    # at the points given, not at xs: f may have modified its arguments in place
+    num = numerical_grad(f, *points, eps=eps)
     if len(xs) == 1:
         num = [num]
     for k, (x, g, n) in enumerate(zip(xs, grads, num)):
@@ -110,7 +121,13 @@ def gradcheck(f, inputs, atol=1e-5, rtol=1e-3, eps=None):
         bad = ~(np.abs(a - n) <= atol + rtol * np.abs(n))
         if bad.any():
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            hint = ""
+            if out.dtype == np.float32:
+                hint = ("; f returns float32: finite differences of a float32 computation are "
+                        "too coarse for these tolerances, compute in float64")
+            elif g is None:
+                hint = "; the output does not depend on this input in the graph"
             raise GradcheckError(
                 f"gradcheck: input {k}, index {idx}: analytic gradient {float(a[idx])!r} != "
-                f"numerical {float(n[idx])!r} (atol={atol}, rtol={rtol})")
+                f"numerical {float(n[idx])!r} (atol={atol}, rtol={rtol}){hint}")
     return True

@@ -143,6 +143,8 @@ int ag_backward(ag_tensor *root, ag_tensor *grad, int retain_graph, int create_g
 /* reverse sweep returning gradients for `inputs` (not accumulated into .grad) */
 int ag_grad(int nout, ag_tensor **outputs, ag_tensor **grad_outputs, int nin, ag_tensor **inputs,
             ag_tensor **results, int retain_graph, int create_graph, int allow_unused);
+/* 1 when root's graph reaches a leaf requiring grad other than `known` (not walked past) */
+int ag_graph_reaches_other_leaf(ag_tensor *root, int nknown, ag_tensor **known);
 const char *ag_node_name(const struct ag_node *n);
 
 /* ---- op ids (the op table) ---- */

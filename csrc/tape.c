@@ -605,7 +605,6 @@ done:
     free(stack);
     if (gin != gin_small) free(gin);
     return status;
-#undef PUSH
 }
 
 static ag_tensor *make_seed(ag_tensor *root, ag_tensor *grad, const char *who)
@@ -689,6 +688,41 @@ int ag_grad(int nout, ag_tensor **outputs, ag_tensor **grad_outputs, int nin, ag
     }
     return st;
 }
+
+/* Does root's graph reach a leaf that requires grad other than the `known` tensors (whose
+ * graphs are not walked)?  The function transforms ask it to learn whether their result must stay
+ * differentiable for a backward through tensors the function closes over. */
+int ag_graph_reaches_other_leaf(ag_tensor *root, int nknown, ag_tensor **known)
+{
+    ag_node **stack = NULL;
+    int64_t top = 0, capstack = 0;
+    int64_t epoch = AG_ATOMIC_INC(&sweep_epoch);
+    int status = 0, i, j;
+    if (!root->grad_fn) {          /* root is a leaf: itself, unless it is known */
+        for (j = 0; j < nknown; j++)
+            if (known[j] == root) return 0;
+        return root->requires_grad;
+    }
+    mark_epoch(root->grad_fn, epoch);
+    PUSH(stack, top, capstack, root->grad_fn);
+    while (top > 0 && status == 0) {
+        ag_node *n = stack[--top];
+        if (n->released) continue;
+        for (i = 0; i < n->nin; i++) {
+            ag_tensor *t = n->in[i];
+            int is_known = 0;
+            if (!n->needs[i] || !t) continue;
+            for (j = 0; j < nknown && !is_known; j++) is_known = known[j] == t;
+            if (is_known) continue;
+            if (!t->grad_fn) { status = 1; break; }
+            if (mark_epoch(t->grad_fn, epoch)) PUSH(stack, top, capstack, t->grad_fn);
+        }
+    }
+done:
+    free(stack);
+    return status;
+}
+#undef PUSH
 
 /* ------------------------------------------------------------------ hooks and retained grads */
 int ag_tensor_set_hook(ag_tensor *t, int64_t id)
