@@ -397,6 +397,14 @@ cdef class Tensor:
         buf.ndim = self.t.ndim
         buf.obj = self
         buf.readonly = 0
+        for i in range(self.t.ndim):
+            if self.t.strides[i] == 0 and self.t.shape[i] > 1:
+                # a broadcast view: one write would change every element that aliases it, so
+                # the export is read-only, as numpy's own broadcast views
+                if flags & PyBUF_WRITABLE:
+                    free(meta)
+                    raise BufferError("a broadcast tensor view cannot be exported writable")
+                buf.readonly = 1
         buf.shape = meta
         buf.strides = meta + self.t.ndim
         buf.suboffsets = NULL
