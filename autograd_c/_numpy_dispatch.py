@@ -45,7 +45,9 @@ _FUNCTIONS = {
     "tensordot": "tensordot", "dot": "dot", "inner": "inner", "flip": "flip", "roll": "roll",
     "moveaxis": "moveaxis", "tile": "tile", "repeat": "repeat", "tril": "tril", "triu": "triu",
     "diagonal": "diagonal", "take_along_axis": "take_along_axis", "sort": "sort",
-    "einsum": "einsum", "round": "round", "around": "round",
+    "einsum": "einsum", "round": "round", "around": "round", "ravel": "flatten",
+    "copy": "Tensor.clone", "zeros_like": "zeros_like", "ones_like": "ones_like",
+    "full_like": "full_like",
     "linalg.inv": "linalg.inv", "linalg.solve": "linalg.solve", "linalg.det": "linalg.det",
     "linalg.slogdet": "linalg.slogdet", "linalg.cholesky": "linalg.cholesky",
     "linalg.norm": "linalg.norm",
@@ -141,16 +143,39 @@ def _kwargs_for(fn, kwargs):
     return kw if all(k in params for k in kw) else None
 
 
-def _check_out(name, kwargs):
-    if _tensors(kwargs.get("out"), []):
+def _check_out(name, args, kwargs):
+    out = kwargs.get("out")
+    if _tensors(out, []):
         raise TypeError(f"numpy.{name}(..., out=<Tensor>): numpy cannot write into a Tensor "
                         f"(it would bypass autograd); use the result, or an in-place Tensor op")
+    if any(o is not None for o in (out if isinstance(out, tuple) else (out,))) and \
+            any(t.requires_grad for t in _tensors(args, [])):
+        raise TypeError(f"numpy.{name}(..., out=<ndarray>) with a Tensor that requires grad: a "
+                        f"numpy array cannot hold the gradient (``arr += t`` is such a call); "
+                        f"use ``arr + t``, which returns a Tensor")
+
+
+def _unsupported(fn, kwargs):
+    """The keywords of kwargs, other than numpy's no-op defaults, that fn does not take."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    return sorted(k for k, v in kwargs.items()
+                  if not (k in _BENIGN and _is_default(k, v)) and k not in params)
+
+
+_ufunc_fns = {}     # ufunc -> autograd_c function, for plain calls without keywords
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__" and not kwargs:
+        fn = _ufunc_fns.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
     import autograd_c as ag
     name = ufunc.__name__
-    _check_out(name, kwargs)
+    _check_out(name, inputs, kwargs)
     target = None
     if method == "__call__":
         target = _UFUNCS.get(name)
@@ -161,6 +186,8 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     fn = getattr(ag, target) if target else None
     label = name if method == "__call__" else f"{name}.{method}"
     if fn is not None:
+        if method == "__call__":
+            _ufunc_fns[ufunc] = fn
         kw = dict(kwargs)
         if method == "accumulate":
             kw.setdefault("axis", 0)
@@ -169,7 +196,7 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         kw = _kwargs_for(fn, kw)
         if kw is not None:
             return fn(*inputs, **kw)
-        why = f"autograd_c's {target} takes no {sorted(set(kwargs) - set(_BENIGN))} here"
+        why = f"autograd_c's {target} takes no {_unsupported(fn, kwargs)} here"
     else:
         why = "autograd_c has no counterpart of this ufunc"
     return _on_values(label, getattr(ufunc, method), inputs, kwargs, why)
@@ -179,20 +206,129 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 _METHODS = {"sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "amax": "max",
             "min": "min", "amin": "min", "var": "var", "std": "std"}
 _METHOD_KWARGS = {"axis", "keepdims", "dtype", "out", "ddof"}
+# numpy's other names for a counterpart's parameter (numpy 2: clip's min/max, var's correction)
+_ALIASES = {"min": "a_min", "max": "a_max", "correction": "ddof"}
+_P = inspect.Parameter
+_signatures = {}
+
+
+def _signature(f):
+    try:
+        return _signatures[f]
+    except KeyError:
+        pass
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        sig = None
+    _signatures[f] = sig
+    return sig
+
+
+def _named(func, args, kwargs):
+    """numpy's arguments as {parameter: value}, positional ones named in numpy's order; None
+    when numpy's signature is unknown or the call does not fit it (numpy raises then)."""
+    sig = _signature(func)
+    if sig is None:
+        return None
+    try:
+        return sig, sig.bind(*args, **kwargs).arguments
+    except TypeError:
+        return None
+
+
+def _counterpart_arguments(func, fn, args, kwargs):
+    """(args, kwargs) for fn from numpy's call of func, matched by parameter name (numpy's and
+    autograd_c's positional orders differ: np.sum(a, axis, dtype, ...) vs sum(x, axis,
+    keepdims)); a parameter named differently at the same position (a / x) is the same one.
+    Returns (None, why) when fn cannot take the call."""
+    named, ag_sig = _named(func, args, kwargs), _signature(fn)
+    if named is None or ag_sig is None:
+        if not kwargs:
+            return (args, {}), None
+        return None, f"its arguments {sorted(kwargs)} have no autograd_c counterpart"
+    np_sig, bound = named
+    np_names, ag_params = list(np_sig.parameters), list(ag_sig.parameters.values())
+    pos, kw, lacking = [], {}, []
+    for name, value in bound.items():
+        kind = np_sig.parameters[name].kind
+        if kind is _P.VAR_POSITIONAL:
+            pos.extend(value)
+            continue
+        for k, v in (value.items() if kind is _P.VAR_KEYWORD else ((name, value),)):
+            if k == "subok" or (k in _BENIGN and _is_default(k, v)):
+                continue
+            target = _ALIASES.get(k, k)
+            if target not in ag_sig.parameters:
+                i = np_names.index(k) if k in np_names else len(ag_params)
+                target = None
+                if i < len(ag_params) and ag_params[i].name not in np_sig.parameters and \
+                        ag_params[i].kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY):
+                    target = ag_params[i].name
+            if target is None or target in kw:
+                lacking.append(k)
+            else:
+                kw[target] = v
+    if lacking:
+        return None, f"its arguments {sorted(lacking)} have no autograd_c counterpart"
+    try:
+        ag_sig.bind(*pos, **kw)
+    except TypeError as e:
+        return None, f"autograd_c's counterpart cannot take this call ({e})"
+    for p in ag_params if not pos else ():     # leading ones positionally (Cython methods)
+        if p.kind is not _P.POSITIONAL_OR_KEYWORD or p.name not in kw:
+            break
+        pos.append(kw.pop(p.name))
+    return (pos, kw), None
+
+
+def _concatenate(func, args, kwargs, fn):
+    """np.concatenate(..., axis=None): the flattened arrays joined."""
+    named = _named(func, args, kwargs)
+    if named and "axis" in named[1] and named[1]["axis"] is None:
+        arrays = [_core.reshape(a, (-1,)) if isinstance(a, _core.Tensor) else np.ravel(a)
+                  for a in named[1]["arrays"]]
+        rest = {k: v for k, v in named[1].items() if k not in ("arrays", "axis")}
+        return func(arrays, axis=0, **rest)
+    return None
+
+
+def _expand_dims(func, args, kwargs, fn):
+    """np.expand_dims with a tuple of axes: a reshape to the shape numpy gives."""
+    named = _named(func, args, kwargs)
+    if named and isinstance(named[1].get("axis"), (tuple, list)):
+        x = _core._coerce_public(named[1]["a"], None)
+        probe = np.broadcast_to(np.empty((), dtype=bool), x.shape)   # shape only, no memory
+        return _core.reshape(x, np.expand_dims(probe, named[1]["axis"]).shape)
+    return None
+
+
+def _where(func, args, kwargs, fn):
+    """np.where(condition) alone: np.nonzero, indices that carry no derivative."""
+    if len(args) == 1 and not kwargs:
+        return np.nonzero(_plain(args[0]))
+    return None
+
+
+_SPECIAL = {"concatenate": _concatenate, "expand_dims": _expand_dims, "where": _where}
 
 
 def array_function(func, args, kwargs):
     fn = _functions().get(func)
     name = getattr(func, "__name__", str(func))
-    _check_out(name, kwargs)
+    _check_out(name, args, kwargs)
     method = _METHODS.get(name) if getattr(func, "__module__", "") == "numpy" else None
-    if method and args and isinstance(args[0], _core.Tensor) and len(args) <= 2:
-        kw = {k: v for k, v in kwargs.items() if not (k == "where" and v is True)}
-        if set(kw) <= _METHOD_KWARGS and not (method not in ("var", "std") and "ddof" in kw):
-            return getattr(args[0], method)(*args[1:], **kw)
-        return _on_values(name, func, args, kwargs,
-                          f"its arguments {sorted(set(kw) - _METHOD_KWARGS)} have no autograd_c "
-                          f"counterpart")
+    if method:
+        named = _named(func, args, kwargs)
+        first = next(iter(named[1].values()), None) if named else None
+        if isinstance(first, _core.Tensor):
+            kw = {_ALIASES.get(k, k): v for k, v in list(named[1].items())[1:]
+                  if not (k == "where" and v is True)}
+            if set(kw) <= _METHOD_KWARGS and not (method not in ("var", "std") and "ddof" in kw):
+                return getattr(first, method)(**kw)
+            return _on_values(name, func, args, kwargs,
+                              f"its arguments {sorted(set(kw) - _METHOD_KWARGS)} have no "
+                              f"autograd_c counterpart")
     if fn is not None:
         if fn is _core.reshape:
             kw = dict(kwargs)
@@ -204,17 +340,13 @@ def array_function(func, args, kwargs):
                 if not kw and shape is not None:
                     return fn(args[0], shape)
             return _on_values(name, func, args, kwargs, "only order='C' reshapes are supported")
-        kw = _kwargs_for(fn, kwargs)
-        if kw is not None:
-            try:
-                inspect.signature(fn).bind(*args, **kw)
-            except TypeError:
-                kw = None
-            except ValueError:
-                pass
-        if kw is not None:
-            return fn(*args, **kw)
-        why = f"its arguments {sorted(kwargs)} have no autograd_c counterpart"
+        special = _SPECIAL.get(name)
+        result = special(func, args, kwargs, fn) if special else None
+        if result is not None:
+            return result
+        call, why = _counterpart_arguments(func, fn, args, kwargs)
+        if call is not None:
+            return fn(*call[0], **call[1])
     else:
         why = "autograd_c has no counterpart of this function"
     return _on_values(name, func, args, kwargs, why)
