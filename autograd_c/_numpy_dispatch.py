@@ -10,6 +10,7 @@ or called with an option the counterpart lacks (``out=``, ``dtype=``, ``where=``
 - raises TypeError, naming the function, when a Tensor argument requires grad: numpy would
   compute on the values and silently drop the gradient.
 """
+import functools
 import inspect
 
 import numpy as np
@@ -225,16 +226,61 @@ def _signature(f):
     return sig
 
 
+_plans = {}
+
+
 def _named(func, args, kwargs):
-    """numpy's arguments as {parameter: value}, positional ones named in numpy's order; None
-    when numpy's signature is unknown or the call does not fit it (numpy raises then)."""
+    """numpy's arguments as {parameter: value} in numpy's parameter order, positional ones
+    named in numpy's order; None when numpy's signature is unknown or the call does not fit it
+    (numpy raises then).  inspect's bind is slow: a call's shape (function, number of
+    positional arguments, keyword names) is bound once and the names are reused."""
     sig = _signature(func)
     if sig is None:
         return None
-    try:
-        return sig, sig.bind(*args, **kwargs).arguments
-    except TypeError:
-        return None
+    key = (func, len(args), tuple(kwargs))
+    plan = _plans.get(key)
+    if plan is None:
+        try:
+            bound = sig.bind(*args, **kwargs).arguments
+        except TypeError:
+            return None
+        simple = all(p.kind is not _P.VAR_POSITIONAL for p in sig.parameters.values()) and \
+            all(k in sig.parameters and sig.parameters[k].kind is not _P.VAR_KEYWORD
+                for k in kwargs)
+        plan = (list(sig.parameters)[:len(args)], list(bound)) if simple else False
+        _plans[key] = plan
+        if not simple:
+            return sig, bound
+    elif plan is False:
+        try:
+            return sig, sig.bind(*args, **kwargs).arguments
+        except TypeError:
+            return None
+    values = dict(zip(plan[0], args), **kwargs)
+    return sig, {n: values[n] for n in plan[1]}
+
+
+@functools.lru_cache(maxsize=None)
+def _target(func, fn, k):
+    """fn's parameter for numpy's parameter k of func: the same name (or numpy's other name,
+    _ALIASES), else the parameter at k's position when named differently (a / x); None if
+    fn has no such parameter."""
+    np_sig, ag_sig = _signature(func), _signature(fn)
+    target = _ALIASES.get(k, k)
+    if target in ag_sig.parameters:
+        return target
+    np_names, ag_params = list(np_sig.parameters), list(ag_sig.parameters.values())
+    i = np_names.index(k) if k in np_names else len(ag_params)
+    if i < len(ag_params) and ag_params[i].name not in np_sig.parameters and \
+            ag_params[i].kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY):
+        return ag_params[i].name
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _required(fn):
+    return tuple(p.name for p in _signature(fn).parameters.values() if p.default is _P.empty
+                 and p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY))
 
 
 def _counterpart_arguments(func, fn, args, kwargs):
@@ -248,7 +294,6 @@ def _counterpart_arguments(func, fn, args, kwargs):
             return (args, {}), None
         return None, f"its arguments {sorted(kwargs)} have no autograd_c counterpart"
     np_sig, bound = named
-    np_names, ag_params = list(np_sig.parameters), list(ag_sig.parameters.values())
     pos, kw, lacking = [], {}, []
     for name, value in bound.items():
         kind = np_sig.parameters[name].kind
@@ -258,24 +303,23 @@ def _counterpart_arguments(func, fn, args, kwargs):
         for k, v in (value.items() if kind is _P.VAR_KEYWORD else ((name, value),)):
             if k == "subok" or (k in _BENIGN and _is_default(k, v)):
                 continue
-            target = _ALIASES.get(k, k)
-            if target not in ag_sig.parameters:
-                i = np_names.index(k) if k in np_names else len(ag_params)
-                target = None
-                if i < len(ag_params) and ag_params[i].name not in np_sig.parameters and \
-                        ag_params[i].kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY):
-                    target = ag_params[i].name
+            target = _target(func, fn, k)
             if target is None or target in kw:
                 lacking.append(k)
             else:
                 kw[target] = v
     if lacking:
         return None, f"its arguments {sorted(lacking)} have no autograd_c counterpart"
-    try:
-        ag_sig.bind(*pos, **kw)
-    except TypeError as e:
-        return None, f"autograd_c's counterpart cannot take this call ({e})"
-    for p in ag_params if not pos else ():     # leading ones positionally (Cython methods)
+    if pos:
+        try:
+            ag_sig.bind(*pos, **kw)
+        except TypeError as e:
+            return None, f"autograd_c's counterpart cannot take this call ({e})"
+        return (pos, kw), None
+    needed = [n for n in _required(fn) if n not in kw]
+    if needed:
+        return None, f"autograd_c's counterpart needs the arguments {needed}"
+    for p in ag_sig.parameters.values():      # leading ones positionally (Cython methods)
         if p.kind is not _P.POSITIONAL_OR_KEYWORD or p.name not in kw:
             break
         pos.append(kw.pop(p.name))
@@ -318,6 +362,9 @@ def array_function(func, args, kwargs):
     name = getattr(func, "__name__", str(func))
     _check_out(name, args, kwargs)
     method = _METHODS.get(name) if getattr(func, "__module__", "") == "numpy" else None
+    if method and len(args) <= 2 and isinstance(args[0], _core.Tensor) and \
+            set(kwargs) <= _METHOD_KWARGS - {"ddof"}:     # (a, axis): numpy's order and ours
+        return getattr(args[0], method)(*args[1:], **kwargs)
     if method:
         named = _named(func, args, kwargs)
         first = next(iter(named[1].values()), None) if named else None
