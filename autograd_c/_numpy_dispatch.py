@@ -192,6 +192,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
         kw = dict(kwargs)
         if method == "accumulate":
             kw.setdefault("axis", 0)
+            if kw["axis"] is None and inputs and np.ndim(inputs[0]) != 1:
+                raise ValueError(f"numpy.{name}.accumulate: axis=None (flattening) is only "
+                                 f"for 1-d input, as in numpy; got shape {np.shape(inputs[0])}")
         elif method == "reduce":
             kw.setdefault("axis", 0)       # numpy's ufunc.reduce default, unlike np.sum's
         kw = _kwargs_for(fn, kw)

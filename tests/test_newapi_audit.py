@@ -217,3 +217,33 @@ def test_numpy_style_code_through_the_new_functions_matches_finite_differences()
     num = np.stack([(gf(a.ravel() + e) - gf(a.ravel() - e)) / (2 * EPS)
                     for e in np.eye(12) * EPS], axis=1)
     np.testing.assert_allclose(h, num, rtol=1e-5, atol=1e-7)
+
+
+def test_ufunc_accumulate_axis_none_is_refused_for_nd_input_as_numpy_does():
+    # cumsum(axis=None) flattens, but numpy's ufunc.accumulate refuses several axes
+    t = ag.tensor(np.ones((2, 3)), requires_grad=True)
+    with pytest.raises(ValueError):
+        np.add.accumulate(np.ones((2, 3)), axis=None)
+    with pytest.raises(ValueError, match=r"accumulate: axis=None.*\(2, 3\)"):
+        np.add.accumulate(t, axis=None)
+    v = ag.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    y = np.add.accumulate(v, axis=None)
+    np.testing.assert_array_equal(y.numpy(), [1.0, 3.0, 6.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(v.grad.numpy(), [3.0, 2.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype,xs", [("float64", [1e200, -1e170, 3.0, -0.5]),
+                                      ("float32", [1e20, -3e25, 3.0, -0.5])])
+def test_arcsinh_first_derivative_with_create_graph_does_not_underflow(dtype, xs):
+    # the differentiable derivative (x^2 + 1)^(-1/2) gave 0 where x^2 overflows; it is
+    # 1 / hypot(x, 1), as the plain backward has it
+    a = np.array(xs)
+    x = ag.tensor(a, dtype=dtype, requires_grad=True)
+    ag.arcsinh(x).sum().backward(create_graph=True)
+    want = 1 / np.hypot(a, 1.0)
+    np.testing.assert_allclose(x.grad.numpy(), want.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-15)
+    # and the second derivative stays -x / (1 + x^2)^(3/2)
+    b = np.array([-2.0, 0.3, 5.0])
+    h = ag.hessian(lambda t: ag.arcsinh(t).sum(), ag.tensor(b)).numpy()
+    np.testing.assert_allclose(h, np.diag(-b / (1 + b * b) ** 1.5), rtol=1e-14, atol=1e-17)

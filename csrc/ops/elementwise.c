@@ -313,7 +313,8 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
         return cscale(cpows(CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)), -0.5),
                       op == AG_OP_arcsin ? 1.0 : -1.0);
     case AG_OP_arctan: return CDIV(cconst(x, 1.0), caddc(CMUL(own(x), own(x)), 1.0));
-    case AG_OP_arcsinh: return cpows(caddc(CMUL(own(x), own(x)), 1.0), -0.5);
+    case AG_OP_arcsinh: /* 1 / hypot(x, 1): (x^2 + 1)^(-1/2) overflowed to 0 at |x| > 1e154 */
+        return CDIV(cconst(x, 1.0), cbin(AG_OP_hypot, own(x), cconst(x, 1.0)));
     case AG_OP_arccosh: return CMUL(cpows(caddc(own(x), -1.0), -0.5), cpows(caddc(own(x), 1.0), -0.5));
     case AG_OP_arctanh:
         return CDIV(cconst(x, 1.0), CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)));
