@@ -357,7 +357,28 @@ def _where(func, args, kwargs, fn):
     return None
 
 
-_SPECIAL = {"concatenate": _concatenate, "expand_dims": _expand_dims, "where": _where}
+def _clip(func, args, kwargs, fn):
+    """np.clip where autograd_c's clip (scalar bounds, lo <= hi) differs from numpy: array or
+    Tensor bounds, lo > hi, no bound at all.  numpy's result is minimum(maximum(a, lo), hi)."""
+    named = _named(func, args, kwargs)
+    if not named or set(named[1]) - {"a", "a_min", "a_max", "min", "max"}:
+        return None
+    kw = named[1]
+    lo, hi = kw.get("a_min", kw.get("min")), kw.get("a_max", kw.get("max"))
+    bounds = [b for b in (lo, hi) if b is not None]
+    if bounds and all(np.ndim(b) == 0 and not isinstance(b, _core.Tensor) for b in bounds) \
+            and (len(bounds) == 1 or float(lo) <= float(hi)):
+        return None                                     # autograd_c's clip
+    y = _core._coerce_public(kw["a"], None)
+    if not bounds:
+        return _core.Tensor.clone(y)
+    if lo is not None:
+        y = _core.maximum(y, lo)
+    return _core.minimum(y, hi) if hi is not None else y
+
+
+_SPECIAL = {"concatenate": _concatenate, "expand_dims": _expand_dims, "where": _where,
+            "clip": _clip}
 
 
 def array_function(func, args, kwargs):

@@ -247,3 +247,21 @@ def test_arcsinh_first_derivative_with_create_graph_does_not_underflow(dtype, xs
     b = np.array([-2.0, 0.3, 5.0])
     h = ag.hessian(lambda t: ag.arcsinh(t).sum(), ag.tensor(b)).numpy()
     np.testing.assert_allclose(h, np.diag(-b / (1 + b * b) ** 1.5), rtol=1e-14, atol=1e-17)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.clip(x, np.array([-0.5, 0.1, -2.0]), 0.7),    # array bound
+    lambda m, x: m.clip(x, 0.6, -0.3),                           # lo > hi: hi everywhere
+    lambda m, x: m.clip(x, None, None),                          # numpy 2: a copy
+    lambda m, x: m.clip(0.3 * np.ones((2, 3)), x, None),         # the Tensor as the bound
+], ids=["array-bound", "lo>hi", "no-bound", "tensor-bound"])
+def test_clip_follows_numpy_where_the_scalar_clip_refused(call):
+    # these raised TypeError / ValueError even without a gradient to lose
+    a = np.array([[0.25, -1.3, 0.9], [-0.45, 0.35, 1.7]])
+    x = ag.tensor(a, requires_grad=True)
+    y = call(np, x)
+    np.testing.assert_array_equal(y.numpy(), call(np, a))
+    w = rng.standard_normal((2, 3))
+    (y * ag.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: np.sum(call(np, v) * w), a),
+                               rtol=1e-6, atol=1e-8)
