@@ -265,3 +265,29 @@ def test_clip_follows_numpy_where_the_scalar_clip_refused(call):
     (y * ag.tensor(w)).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: np.sum(call(np, v) * w), a),
                                rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("kw", [dict(prepend=0.0), dict(append=[[1.0], [2.0], [3.0]]),
+                                dict(prepend=1.5, append=-2.0, axis=0),
+                                dict(n=2, prepend=np.ones((3, 2))), dict(n=0, prepend=5.0)])
+def test_diff_takes_numpys_prepend_and_append(kw):
+    # np.diff(t, prepend=...) raised TypeError (no counterpart) with a gradient to keep
+    a = rng.standard_normal((3, 4))
+    x = ag.tensor(a, requires_grad=True)
+    y = np.diff(x, **kw)
+    want = np.diff(a, **kw)
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-15)
+    w = rng.standard_normal(want.shape)
+    (y * ag.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: np.sum(np.diff(v, **kw) * w), a),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_diff_prepend_may_require_grad_and_keeps_float32():
+    p = ag.tensor(np.array([[0.5], [-1.0]]), requires_grad=True)
+    x = ag.tensor(np.array([[1.0, 4.0], [2.0, 8.0]]), requires_grad=True)
+    ag.diff(x, prepend=p).sum().backward()          # sum of diffs = last - first
+    np.testing.assert_array_equal(p.grad.numpy(), [[-1.0], [-1.0]])
+    np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0], [0.0, 1.0]])
+    y = ag.diff(ag.tensor(np.ones((2, 3)), dtype="float32"), prepend=np.float64(0.5))
+    assert y.dtype == np.float32 and y.shape == (2, 3)
