@@ -291,3 +291,13 @@ def test_diff_prepend_may_require_grad_and_keeps_float32():
     np.testing.assert_array_equal(x.grad.numpy(), [[0.0, 1.0], [0.0, 1.0]])
     y = ag.diff(ag.tensor(np.ones((2, 3)), dtype="float32"), prepend=np.float64(0.5))
     assert y.dtype == np.float32 and y.shape == (2, 3)
+
+
+def test_an_option_the_counterpart_lacks_gives_numpys_answer_without_a_gradient():
+    a = np.array([0.123, -2.567, 1.005])
+    got = np.round(ag.tensor(a, dtype="float64"), 2)       # raised NotImplementedError
+    np.testing.assert_array_equal(np.asarray(got), np.round(a, 2))
+    with pytest.raises(TypeError, match=r"numpy\.round.*decimals=2"):
+        np.round(ag.tensor(a, requires_grad=True), 2)
+    r = np.round(ag.tensor(a, requires_grad=True))          # decimals=0: the counterpart
+    assert isinstance(r, ag.Tensor) and r.tolist() == [0.0, -3.0, 1.0]
