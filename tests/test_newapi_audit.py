@@ -301,3 +301,4 @@ def test_an_option_the_counterpart_lacks_gives_numpys_answer_without_a_gradient(
         np.round(ag.tensor(a, requires_grad=True), 2)
     r = np.round(ag.tensor(a, requires_grad=True))          # decimals=0: the counterpart
     assert isinstance(r, ag.Tensor) and r.tolist() == [0.0, -3.0, 1.0]
+
