@@ -302,3 +302,24 @@ def test_an_option_the_counterpart_lacks_gives_numpys_answer_without_a_gradient(
     r = np.round(ag.tensor(a, requires_grad=True))          # decimals=0: the counterpart
     assert isinstance(r, ag.Tensor) and r.tolist() == [0.0, -3.0, 1.0]
 
+
+
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+@pytest.mark.parametrize("name", ["hypot", "arctan2"])
+def test_a_point_at_the_origin_does_not_poison_the_other_elements_jacobian(name, mode):
+    # arctan2's derivative at (0, 0) was 0/0 = NaN; with b broadcast, b[1]'s gradient sums
+    # 0 * NaN from the origin element into the Jacobian rows of the other elements (reverse),
+    # and the forward tangent 0 * NaN filled the origin's row
+    a = rng.standard_normal((2, 3))
+    b = rng.standard_normal(3)
+    a[0, 1] = b[1] = 0.0
+    v = np.concatenate([a.ravel(), b])
+    f, g = getattr(ag, name), getattr(np, name)
+    jac = ag.jacobian(lambda t: f(t[:6].reshape(2, 3), t[6:]), ag.tensor(v), mode=mode)
+    jac = jac.numpy().reshape(6, 9)
+    num = np.stack([((g((v + e)[:6].reshape(2, 3), (v + e)[6:])
+                      - g((v - e)[:6].reshape(2, 3), (v - e)[6:])) / (2 * EPS)).ravel()
+                    for e in np.eye(9) * EPS], axis=1)
+    others = [0, 2, 3, 4, 5]
+    np.testing.assert_allclose(jac[others], num[others], rtol=1e-6, atol=1e-8)
+    np.testing.assert_array_equal(jac[1], np.zeros(9))     # the convention at the origin: 0

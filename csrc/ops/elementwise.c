@@ -607,17 +607,17 @@ static ag_tensor *pow_grad_exponent(ag_tensor *a, ag_tensor *b)
 }
 
 /* q = (a/r, b/r, r) with r = hypot(a, b): the point's unit vector and length; 0 or -1.
- * The unit vector is 0 at the origin (a / (r + [r == 0])): hypot's subgradient there, as
- * norm's, not 0/0 */
+ * At the origin r is taken as 1, so the unit vector and both derivatives are 0 there (hypot's
+ * subgradient, as norm's; atan2 has none): a 0/0 would be NaN, and 0 * NaN poisons the
+ * other elements' gradients in every sum over a broadcast or a batched Jacobian */
 static int polar(ag_tensor *a, ag_tensor *b, ag_tensor **q)
 {
-    ag_tensor *safe;
+    ag_tensor *r = ag_binary(AG_OP_hypot, a, b);
     int k;
-    q[2] = ag_binary(AG_OP_hypot, a, b);
-    safe = q[2] ? CADD(own(q[2]), cbin(AG_OP_eq, own(q[2]), cconst(q[2], 0.0))) : NULL;
-    q[0] = safe ? ag_div(a, safe) : NULL;
-    q[1] = safe ? ag_div(b, safe) : NULL;
-    ag_tensor_decref(safe);
+    q[2] = r ? CADD(own(r), cbin(AG_OP_eq, own(r), cconst(r, 0.0))) : NULL;
+    ag_tensor_decref(r);
+    q[0] = q[2] ? ag_div(a, q[2]) : NULL;
+    q[1] = q[2] ? ag_div(b, q[2]) : NULL;
     if (q[0] && q[1]) return 0;
     for (k = 0; k < 3; k++) ag_tensor_decref(q[k]);
     return -1;
