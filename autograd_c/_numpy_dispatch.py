@@ -117,11 +117,18 @@ def _plain(obj):
     return obj
 
 
+def _differentiated(tensors):
+    """Whether a tensor requires grad or carries a forward-mode tangent (inside ag.jvp or a
+    forward-mode jacobian, where requires_grad is False)."""
+    return any(t.requires_grad or t.tangent is not None for t in tensors)
+
+
 def _on_values(name, call, args, kwargs, why):
-    """Run numpy on the values, unless that would drop a gradient."""
-    if name not in _NO_DERIVATIVE and any(t.requires_grad for t in _tensors((args, kwargs), [])):
+    """Run numpy on the values, unless that would drop a gradient or a tangent."""
+    if name not in _NO_DERIVATIVE and _differentiated(_tensors((args, kwargs), [])):
         raise TypeError(
-            f"numpy.{name} on a Tensor that requires grad: {why}, and computing it on the values "
+            f"numpy.{name} on a Tensor that requires grad (or carries a forward-mode tangent): "
+            f"{why}, and computing it on the values "
             f"would silently drop the gradient. Use autograd_c's functions, or .detach() the "
             f"tensor to leave the graph on purpose")
     return call(*_plain(args), **_plain(kwargs))
@@ -150,7 +157,7 @@ def _check_out(name, args, kwargs):
         raise TypeError(f"numpy.{name}(..., out=<Tensor>): numpy cannot write into a Tensor "
                         f"(it would bypass autograd); use the result, or an in-place Tensor op")
     if any(o is not None for o in (out if isinstance(out, tuple) else (out,))) and \
-            any(t.requires_grad for t in _tensors(args, [])):
+            _differentiated(_tensors(args, [])):
         raise TypeError(f"numpy.{name}(..., out=<ndarray>) with a Tensor that requires grad: a "
                         f"numpy array cannot hold the gradient (``arr += t`` is such a call); "
                         f"use ``arr + t``, which returns a Tensor")

@@ -323,3 +323,20 @@ def test_a_point_at_the_origin_does_not_poison_the_other_elements_jacobian(name,
     others = [0, 2, 3, 4, 5]
     np.testing.assert_allclose(jac[others], num[others], rtol=1e-6, atol=1e-8)
     np.testing.assert_array_equal(jac[1], np.zeros(9))     # the convention at the origin: 0
+
+
+@pytest.mark.parametrize("call", [lambda x: np.convolve(x, x), lambda x: np.cumprod(x),
+                                  lambda x: np.median(ag.sin(x) * 2),
+                                  lambda x: np.add(x, 1.0, out=np.zeros(3))],
+                         ids=["convolve", "cumprod", "median-of-intermediate", "out-ndarray"])
+def test_forward_mode_tangents_are_not_dropped_by_numpy_on_the_values(call):
+    # inside ag.jvp / a forward-mode jacobian the input carries a tangent but does not require
+    # grad: numpy ran on the values and the tangent came back as zeros, silently
+    a = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(TypeError, match="forward-mode tangent|cannot hold the gradient"):
+        ag.jvp(call, (ag.tensor(a),), (ag.tensor(np.ones(3)),))
+    with pytest.raises(TypeError):
+        ag.jacobian(call, ag.tensor(a), mode="forward")
+    # a function with a counterpart still runs in forward mode, with the right tangent
+    _, t = ag.jvp(lambda x: np.sum(np.sin(x) ** 2), (ag.tensor(a),), (ag.tensor(np.ones(3)),))
+    assert float(t) == pytest.approx(np.sum(2 * np.sin(a) * np.cos(a)), rel=1e-14)
