@@ -218,7 +218,8 @@ _METHODS = {"sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "amax": 
             "min": "min", "amin": "min", "var": "var", "std": "std"}
 _METHOD_KWARGS = {"axis", "keepdims", "dtype", "out", "ddof"}
 # numpy's other names for a counterpart's parameter (numpy 2: clip's min/max, var's correction)
-_ALIASES = {"min": "a_min", "max": "a_max", "correction": "ddof"}
+_ALIASES = {"min": "a_min", "max": "a_max", "correction": "ddof",
+            ("where", "x"): "a", ("where", "y"): "b"}
 _P = inspect.Parameter
 _signatures = {}
 
@@ -273,17 +274,16 @@ def _named(func, args, kwargs):
 @functools.lru_cache(maxsize=None)
 def _target(func, fn, k):
     """fn's parameter for numpy's parameter k of func: the same name (or numpy's other name,
-    _ALIASES), else the parameter at k's position when named differently (a / x); None if
-    fn has no such parameter."""
+    _ALIASES), or fn's first parameter for numpy's first (the array: a / x); None if fn has
+    no such parameter."""
     np_sig, ag_sig = _signature(func), _signature(fn)
-    target = _ALIASES.get(k, k)
+    target = _ALIASES.get((func.__name__, k), _ALIASES.get(k, k))
     if target in ag_sig.parameters:
         return target
-    np_names, ag_params = list(np_sig.parameters), list(ag_sig.parameters.values())
-    i = np_names.index(k) if k in np_names else len(ag_params)
-    if i < len(ag_params) and ag_params[i].name not in np_sig.parameters and \
-            ag_params[i].kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY):
-        return ag_params[i].name
+    first = next(iter(ag_sig.parameters.values()), None)
+    if k == next(iter(np_sig.parameters), None) and first is not None and \
+            first.name not in np_sig.parameters and first.kind is _P.POSITIONAL_OR_KEYWORD:
+        return first.name
     return None
 
 

@@ -340,3 +340,17 @@ def test_forward_mode_tangents_are_not_dropped_by_numpy_on_the_values(call):
     # a function with a counterpart still runs in forward mode, with the right tangent
     _, t = ag.jvp(lambda x: np.sum(np.sin(x) ** 2), (ag.tensor(a),), (ag.tensor(np.ones(3)),))
     assert float(t) == pytest.approx(np.sum(2 * np.sin(a) * np.cos(a)), rel=1e-14)
+
+
+def test_numpy_parameters_are_not_matched_to_unrelated_ones_by_position():
+    # order='F' of np.ravel / np.zeros_like went to flatten's start_dim / zeros_like's
+    # requires_grad, the parameters at the same position
+    a = np.arange(6.0).reshape(2, 3)
+    with pytest.raises(TypeError, match=r"\['order'\]"):
+        np.ravel(ag.tensor(a, requires_grad=True), "F")
+    with pytest.raises(TypeError, match=r"\['order'\]"):
+        np.zeros_like(ag.tensor(a, requires_grad=True), order="F")
+    got = np.ravel(ag.tensor(a), "F")            # no gradient to lose: numpy's answer
+    np.testing.assert_array_equal(np.asarray(got), np.ravel(a, "F"))
+    z = np.zeros_like(ag.tensor(a), order="F")
+    assert not getattr(z, "requires_grad", False)
