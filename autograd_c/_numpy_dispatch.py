@@ -10,6 +10,7 @@ or called with an option the counterpart lacks (``out=``, ``dtype=``, ``where=``
 - raises TypeError, naming the function, when a Tensor argument requires grad: numpy would
   compute on the values and silently drop the gradient.
 """
+import functools
 import inspect
 
 import numpy as np
@@ -45,7 +46,9 @@ _FUNCTIONS = {
     "tensordot": "tensordot", "dot": "dot", "inner": "inner", "flip": "flip", "roll": "roll",
     "moveaxis": "moveaxis", "tile": "tile", "repeat": "repeat", "tril": "tril", "triu": "triu",
     "diagonal": "diagonal", "take_along_axis": "take_along_axis", "sort": "sort",
-    "einsum": "einsum", "round": "round", "around": "round",
+    "einsum": "einsum", "round": "round", "around": "round", "ravel": "flatten",
+    "copy": "Tensor.clone", "zeros_like": "zeros_like", "ones_like": "ones_like",
+    "full_like": "full_like",
     "linalg.inv": "linalg.inv", "linalg.solve": "linalg.solve", "linalg.det": "linalg.det",
     "linalg.slogdet": "linalg.slogdet", "linalg.cholesky": "linalg.cholesky",
     "linalg.norm": "linalg.norm",
@@ -114,11 +117,18 @@ def _plain(obj):
     return obj
 
 
+def _differentiated(tensors):
+    """Whether a tensor requires grad or carries a forward-mode tangent (inside ag.jvp or a
+    forward-mode jacobian, where requires_grad is False)."""
+    return any(t.requires_grad or t.tangent is not None for t in tensors)
+
+
 def _on_values(name, call, args, kwargs, why):
-    """Run numpy on the values, unless that would drop a gradient."""
-    if name not in _NO_DERIVATIVE and any(t.requires_grad for t in _tensors((args, kwargs), [])):
+    """Run numpy on the values, unless that would drop a gradient or a tangent."""
+    if name not in _NO_DERIVATIVE and _differentiated(_tensors((args, kwargs), [])):
         raise TypeError(
-            f"numpy.{name} on a Tensor that requires grad: {why}, and computing it on the values "
+            f"numpy.{name} on a Tensor that requires grad (or carries a forward-mode tangent): "
+            f"{why}, and computing it on the values "
             f"would silently drop the gradient. Use autograd_c's functions, or .detach() the "
             f"tensor to leave the graph on purpose")
     return call(*_plain(args), **_plain(kwargs))
@@ -141,16 +151,39 @@ def _kwargs_for(fn, kwargs):
     return kw if all(k in params for k in kw) else None
 
 
-def _check_out(name, kwargs):
-    if _tensors(kwargs.get("out"), []):
+def _check_out(name, args, kwargs):
+    out = kwargs.get("out")
+    if _tensors(out, []):
         raise TypeError(f"numpy.{name}(..., out=<Tensor>): numpy cannot write into a Tensor "
                         f"(it would bypass autograd); use the result, or an in-place Tensor op")
+    if any(o is not None for o in (out if isinstance(out, tuple) else (out,))) and \
+            _differentiated(_tensors(args, [])):
+        raise TypeError(f"numpy.{name}(..., out=<ndarray>) with a Tensor that requires grad: a "
+                        f"numpy array cannot hold the gradient (``arr += t`` is such a call); "
+                        f"use ``arr + t``, which returns a Tensor")
+
+
+def _unsupported(fn, kwargs):
+    """The keywords of kwargs, other than numpy's no-op defaults, that fn does not take."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    return sorted(k for k, v in kwargs.items()
+                  if not (k in _BENIGN and _is_default(k, v)) and k not in params)
+
+
+_ufunc_fns = {}     # ufunc -> autograd_c function, for plain calls without keywords
 
 
 def array_ufunc(ufunc, method, inputs, kwargs):
+    if method == "__call__" and not kwargs:
+        fn = _ufunc_fns.get(ufunc)
+        if fn is not None:
+            return fn(*inputs)
     import autograd_c as ag
     name = ufunc.__name__
-    _check_out(name, kwargs)
+    _check_out(name, inputs, kwargs)
     target = None
     if method == "__call__":
         target = _UFUNCS.get(name)
@@ -161,15 +194,20 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     fn = getattr(ag, target) if target else None
     label = name if method == "__call__" else f"{name}.{method}"
     if fn is not None:
+        if method == "__call__":
+            _ufunc_fns[ufunc] = fn
         kw = dict(kwargs)
         if method == "accumulate":
             kw.setdefault("axis", 0)
+            if kw["axis"] is None and inputs and np.ndim(inputs[0]) != 1:
+                raise ValueError(f"numpy.{name}.accumulate: axis=None (flattening) is only "
+                                 f"for 1-d input, as in numpy; got shape {np.shape(inputs[0])}")
         elif method == "reduce":
             kw.setdefault("axis", 0)       # numpy's ufunc.reduce default, unlike np.sum's
         kw = _kwargs_for(fn, kw)
         if kw is not None:
             return fn(*inputs, **kw)
-        why = f"autograd_c's {target} takes no {sorted(set(kwargs) - set(_BENIGN))} here"
+        why = f"autograd_c's {target} takes no {_unsupported(fn, kwargs)} here"
     else:
         why = "autograd_c has no counterpart of this ufunc"
     return _on_values(label, getattr(ufunc, method), inputs, kwargs, why)
@@ -179,20 +217,196 @@ def array_ufunc(ufunc, method, inputs, kwargs):
 _METHODS = {"sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "amax": "max",
             "min": "min", "amin": "min", "var": "var", "std": "std"}
 _METHOD_KWARGS = {"axis", "keepdims", "dtype", "out", "ddof"}
+# numpy's other names for a counterpart's parameter (numpy 2: clip's min/max, var's correction)
+_ALIASES = {"min": "a_min", "max": "a_max", "correction": "ddof",
+            ("where", "x"): "a", ("where", "y"): "b"}
+_P = inspect.Parameter
+_signatures = {}
+
+
+def _signature(f):
+    try:
+        return _signatures[f]
+    except KeyError:
+        pass
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        sig = None
+    _signatures[f] = sig
+    return sig
+
+
+_plans = {}
+
+
+def _named(func, args, kwargs):
+    """numpy's arguments as {parameter: value} in numpy's parameter order, positional ones
+    named in numpy's order; None when numpy's signature is unknown or the call does not fit it
+    (numpy raises then).  inspect's bind is slow: a call's shape (function, number of
+    positional arguments, keyword names) is bound once and the names are reused."""
+    sig = _signature(func)
+    if sig is None:
+        return None
+    key = (func, len(args), tuple(kwargs))
+    plan = _plans.get(key)
+    if plan is None:
+        try:
+            bound = sig.bind(*args, **kwargs).arguments
+        except TypeError:
+            return None
+        simple = all(p.kind is not _P.VAR_POSITIONAL for p in sig.parameters.values()) and \
+            all(k in sig.parameters and sig.parameters[k].kind is not _P.VAR_KEYWORD
+                for k in kwargs)
+        plan = (list(sig.parameters)[:len(args)], list(bound)) if simple else False
+        _plans[key] = plan
+        if not simple:
+            return sig, bound
+    elif plan is False:
+        try:
+            return sig, sig.bind(*args, **kwargs).arguments
+        except TypeError:
+            return None
+    values = dict(zip(plan[0], args), **kwargs)
+    return sig, {n: values[n] for n in plan[1]}
+
+
+@functools.lru_cache(maxsize=None)
+def _target(func, fn, k):
+    """fn's parameter for numpy's parameter k of func: the same name (or numpy's other name,
+    _ALIASES), or fn's first parameter for numpy's first (the array: a / x); None if fn has
+    no such parameter."""
+    np_sig, ag_sig = _signature(func), _signature(fn)
+    target = _ALIASES.get((func.__name__, k), _ALIASES.get(k, k))
+    if target in ag_sig.parameters:
+        return target
+    first = next(iter(ag_sig.parameters.values()), None)
+    if k == next(iter(np_sig.parameters), None) and first is not None and \
+            first.name not in np_sig.parameters and first.kind is _P.POSITIONAL_OR_KEYWORD:
+        return first.name
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _required(fn):
+    return tuple(p.name for p in _signature(fn).parameters.values() if p.default is _P.empty
+                 and p.kind in (_P.POSITIONAL_OR_KEYWORD, _P.KEYWORD_ONLY))
+
+
+def _counterpart_arguments(func, fn, args, kwargs):
+    """(args, kwargs) for fn from numpy's call of func, matched by parameter name (numpy's and
+    autograd_c's positional orders differ: np.sum(a, axis, dtype, ...) vs sum(x, axis,
+    keepdims)); a parameter named differently at the same position (a / x) is the same one.
+    Returns (None, why) when fn cannot take the call."""
+    named, ag_sig = _named(func, args, kwargs), _signature(fn)
+    if named is None or ag_sig is None:
+        if not kwargs:
+            return (args, {}), None
+        return None, f"its arguments {sorted(kwargs)} have no autograd_c counterpart"
+    np_sig, bound = named
+    pos, kw, lacking = [], {}, []
+    for name, value in bound.items():
+        kind = np_sig.parameters[name].kind
+        if kind is _P.VAR_POSITIONAL:
+            pos.extend(value)
+            continue
+        for k, v in (value.items() if kind is _P.VAR_KEYWORD else ((name, value),)):
+            if k == "subok" or (k in _BENIGN and _is_default(k, v)):
+                continue
+            target = _target(func, fn, k)
+            if target is None or target in kw:
+                lacking.append(k)
+            else:
+                kw[target] = v
+    if lacking:
+        return None, f"its arguments {sorted(lacking)} have no autograd_c counterpart"
+    if pos:
+        try:
+            ag_sig.bind(*pos, **kw)
+        except TypeError as e:
+            return None, f"autograd_c's counterpart cannot take this call ({e})"
+        return (pos, kw), None
+    needed = [n for n in _required(fn) if n not in kw]
+    if needed:
+        return None, f"autograd_c's counterpart needs the arguments {needed}"
+    for p in ag_sig.parameters.values():      # leading ones positionally (Cython methods)
+        if p.kind is not _P.POSITIONAL_OR_KEYWORD or p.name not in kw:
+            break
+        pos.append(kw.pop(p.name))
+    return (pos, kw), None
+
+
+def _concatenate(func, args, kwargs, fn):
+    """np.concatenate(..., axis=None): the flattened arrays joined."""
+    named = _named(func, args, kwargs)
+    if named and "axis" in named[1] and named[1]["axis"] is None:
+        arrays = [_core.reshape(a, (-1,)) if isinstance(a, _core.Tensor) else np.ravel(a)
+                  for a in named[1]["arrays"]]
+        rest = {k: v for k, v in named[1].items() if k not in ("arrays", "axis")}
+        return func(arrays, axis=0, **rest)
+    return None
+
+
+def _expand_dims(func, args, kwargs, fn):
+    """np.expand_dims with a tuple of axes: a reshape to the shape numpy gives."""
+    named = _named(func, args, kwargs)
+    if named and isinstance(named[1].get("axis"), (tuple, list)):
+        x = _core._coerce_public(named[1]["a"], None)
+        probe = np.broadcast_to(np.empty((), dtype=bool), x.shape)   # shape only, no memory
+        return _core.reshape(x, np.expand_dims(probe, named[1]["axis"]).shape)
+    return None
+
+
+def _where(func, args, kwargs, fn):
+    """np.where(condition) alone: np.nonzero, indices that carry no derivative."""
+    if len(args) == 1 and not kwargs:
+        return np.nonzero(_plain(args[0]))
+    return None
+
+
+def _clip(func, args, kwargs, fn):
+    """np.clip where autograd_c's clip (scalar bounds, lo <= hi) differs from numpy: array or
+    Tensor bounds, lo > hi, no bound at all.  numpy's result is minimum(maximum(a, lo), hi)."""
+    named = _named(func, args, kwargs)
+    if not named or set(named[1]) - {"a", "a_min", "a_max", "min", "max"}:
+        return None
+    kw = named[1]
+    lo, hi = kw.get("a_min", kw.get("min")), kw.get("a_max", kw.get("max"))
+    bounds = [b for b in (lo, hi) if b is not None]
+    if bounds and all(np.ndim(b) == 0 and not isinstance(b, _core.Tensor) for b in bounds) \
+            and (len(bounds) == 1 or float(lo) <= float(hi)):
+        return None                                     # autograd_c's clip
+    y = _core._coerce_public(kw["a"], None)
+    if not bounds:
+        return _core.Tensor.clone(y)
+    if lo is not None:
+        y = _core.maximum(y, lo)
+    return _core.minimum(y, hi) if hi is not None else y
+
+
+_SPECIAL = {"concatenate": _concatenate, "expand_dims": _expand_dims, "where": _where,
+            "clip": _clip}
 
 
 def array_function(func, args, kwargs):
     fn = _functions().get(func)
     name = getattr(func, "__name__", str(func))
-    _check_out(name, kwargs)
+    _check_out(name, args, kwargs)
     method = _METHODS.get(name) if getattr(func, "__module__", "") == "numpy" else None
-    if method and args and isinstance(args[0], _core.Tensor) and len(args) <= 2:
-        kw = {k: v for k, v in kwargs.items() if not (k == "where" and v is True)}
-        if set(kw) <= _METHOD_KWARGS and not (method not in ("var", "std") and "ddof" in kw):
-            return getattr(args[0], method)(*args[1:], **kw)
-        return _on_values(name, func, args, kwargs,
-                          f"its arguments {sorted(set(kw) - _METHOD_KWARGS)} have no autograd_c "
-                          f"counterpart")
+    if method and len(args) <= 2 and isinstance(args[0], _core.Tensor) and \
+            set(kwargs) <= _METHOD_KWARGS - {"ddof"}:     # (a, axis): numpy's order and ours
+        return getattr(args[0], method)(*args[1:], **kwargs)
+    if method:
+        named = _named(func, args, kwargs)
+        first = next(iter(named[1].values()), None) if named else None
+        if isinstance(first, _core.Tensor):
+            kw = {_ALIASES.get(k, k): v for k, v in list(named[1].items())[1:]
+                  if not (k == "where" and v is True)}
+            if set(kw) <= _METHOD_KWARGS and not (method not in ("var", "std") and "ddof" in kw):
+                return getattr(first, method)(**kw)
+            return _on_values(name, func, args, kwargs,
+                              f"its arguments {sorted(set(kw) - _METHOD_KWARGS)} have no "
+                              f"autograd_c counterpart")
     if fn is not None:
         if fn is _core.reshape:
             kw = dict(kwargs)
@@ -204,17 +418,16 @@ def array_function(func, args, kwargs):
                 if not kw and shape is not None:
                     return fn(args[0], shape)
             return _on_values(name, func, args, kwargs, "only order='C' reshapes are supported")
-        kw = _kwargs_for(fn, kwargs)
-        if kw is not None:
+        special = _SPECIAL.get(name)
+        result = special(func, args, kwargs, fn) if special else None
+        if result is not None:
+            return result
+        call, why = _counterpart_arguments(func, fn, args, kwargs)
+        if call is not None:
             try:
-                inspect.signature(fn).bind(*args, **kw)
-            except TypeError:
-                kw = None
-            except ValueError:
-                pass
-        if kw is not None:
-            return fn(*args, **kw)
-        why = f"its arguments {sorted(kwargs)} have no autograd_c counterpart"
+                return fn(*call[0], **call[1])
+            except NotImplementedError as e:    # an option the counterpart lacks: numpy's
+                why = str(e)                    # answer when no gradient is lost
     else:
         why = "autograd_c has no counterpart of this function"
     return _on_values(name, func, args, kwargs, why)

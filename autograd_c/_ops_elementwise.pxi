@@ -510,7 +510,8 @@ def reciprocal(x):
 
 def arctan2(a, b):
     """The angle of the point (b, a) in (-pi, pi], elementwise with broadcasting, as
-    numpy.arctan2.  Its gradient (b, -a) / (a^2 + b^2) is nan at (0, 0).
+    numpy.arctan2.  Its gradient is (b, -a) / (a^2 + b^2), taken as 0 at (0, 0), where none
+    exists (a nan there would spread to other elements' gradients through 0 * nan).
 
     Examples
     --------
@@ -522,7 +523,7 @@ def arctan2(a, b):
 
 def hypot(a, b):
     """sqrt(a^2 + b^2) without overflow or underflow, elementwise with broadcasting.  Its
-    gradient (a, b) / hypot(a, b) is nan at (0, 0).
+    gradient (a, b) / hypot(a, b) is 0 at (0, 0) (the subgradient, as for linalg.norm).
 
     Examples
     --------

@@ -21,9 +21,11 @@ def cumsum(x, axis=None):
         axis = 0
     return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
 
-def diff(x, n=1, axis=-1):
+def diff(x, n=1, axis=-1, prepend=None, append=None):
     """n-th forward difference along ``axis``, as numpy.diff: ``x[1:] - x[:-1]`` applied ``n``
-    times (each time the axis gets one shorter).
+    times (each time the axis gets one shorter).  ``prepend`` / ``append`` are joined to x
+    along ``axis`` first, a scalar as one slice of x's shape (numpy's rule; they may require
+    grad too).
 
     Examples
     --------
@@ -44,6 +46,17 @@ def diff(x, n=1, axis=-1):
     if not -nd <= axis < nd:
         raise ValueError(f"diff: axis {axis} is out of bounds for a tensor of dimension {nd}")
     axis %= nd
+    if n == 0:
+        return tx
+    if prepend is not None or append is not None:
+        slice_shape = tx.shape[:axis] + (1,) + tx.shape[axis + 1:]
+        pads = []
+        for v in (prepend, append):
+            tv = None if v is None else _coerce_public(v, tx)
+            if tv is not None and tv.ndim == 0:
+                tv = broadcast_to(tv, slice_shape)
+            pads.append([] if tv is None else [tv])
+        tx = concatenate(pads[0] + [tx] + pads[1], axis)
     head = (slice(None),) * axis
     for _ in range(n):
         tx = tx[head + (slice(1, None),)] - tx[head + (slice(None, -1),)]

@@ -22,7 +22,9 @@ def _flat_index(x):
 def _gather_by(x, index_fn):
     """x at index_fn(flat indices of x): the function's result on x's elements."""
     x = _core._coerce_public(x, None)
-    return _core._take_flat(x, index_fn(_flat_index(x)))
+    index = index_fn(_flat_index(x))
+    y = _core._take_flat(x, index)
+    return _core.reshape(y, ()) if index.ndim == 0 else y   # the gather returns 1-d for 0-d
 
 
 def _axes(axis, ndim, name):
@@ -164,7 +166,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     return _gather_by(x, lambda i: np.diagonal(i, offset, axis1, axis2).copy())
 
 
-def take_along_axis(x, indices, axis):
+def take_along_axis(x, indices, axis=-1):
     """Elements of x at ``indices`` along ``axis`` (broadcast against the other axes), as
     numpy.take_along_axis; repeated indices add their gradients.
 
@@ -181,9 +183,10 @@ def take_along_axis(x, indices, axis):
     return _gather_by(x, lambda i: np.take_along_axis(i, indices, axis))
 
 
-def sort(x, axis=-1):
-    """Sorted along ``axis`` (flattened when None), as numpy.sort with a stable order.  The
-    gradient of each output element goes to the input element that landed there.
+def sort(x, axis=-1, kind=None, order=None, *, stable=None):
+    """Sorted along ``axis`` (flattened when None), as numpy.sort with a stable order (numpy's
+    ``kind`` and ``stable`` are accepted; every kind gives the same values).  The gradient of
+    each output element goes to the input element that landed there; NaN sorts last.
 
     Examples
     --------
@@ -191,6 +194,11 @@ def sort(x, axis=-1):
     >>> ag.sort(ag.tensor([3.0, 1.0, 2.0]))
     tensor([1., 2., 3.])
     """
+    if order is not None:
+        raise ValueError("sort: order= applies to structured arrays; a Tensor has no fields")
+    if kind not in (None, "quicksort", "mergesort", "heapsort", "stable"):
+        raise ValueError(f"sort: kind must be one of 'quicksort', 'mergesort', 'heapsort', "
+                         f"'stable', got {kind!r}")
     x = _core._coerce_public(x, None)
     if axis is None:
         x, axis = _core.reshape(x, (-1,)), 0

@@ -313,7 +313,8 @@ ag_tensor *ag_unary_deriv_composed(int op, ag_tensor *x, const ag_params *p)
         return cscale(cpows(CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)), -0.5),
                       op == AG_OP_arcsin ? 1.0 : -1.0);
     case AG_OP_arctan: return CDIV(cconst(x, 1.0), caddc(CMUL(own(x), own(x)), 1.0));
-    case AG_OP_arcsinh: return cpows(caddc(CMUL(own(x), own(x)), 1.0), -0.5);
+    case AG_OP_arcsinh: /* 1 / hypot(x, 1): (x^2 + 1)^(-1/2) overflowed to 0 at |x| > 1e154 */
+        return CDIV(cconst(x, 1.0), cbin(AG_OP_hypot, own(x), cconst(x, 1.0)));
     case AG_OP_arccosh: return CMUL(cpows(caddc(own(x), -1.0), -0.5), cpows(caddc(own(x), 1.0), -0.5));
     case AG_OP_arctanh:
         return CDIV(cconst(x, 1.0), CMUL(caddc(cscale(own(x), -1.0), 1.0), caddc(own(x), 1.0)));
@@ -605,11 +606,16 @@ static ag_tensor *pow_grad_exponent(ag_tensor *a, ag_tensor *b)
     return CADD(ag_add_scalar(b, -1.0), both0);
 }
 
-/* q = (a/r, b/r, r) with r = hypot(a, b): the point's unit vector and length; 0 or -1 */
+/* q = (a/r, b/r, r) with r = hypot(a, b): the point's unit vector and length; 0 or -1.
+ * At the origin r is taken as 1, so the unit vector and both derivatives are 0 there (hypot's
+ * subgradient, as norm's; atan2 has none): a 0/0 would be NaN, and 0 * NaN poisons the
+ * other elements' gradients in every sum over a broadcast or a batched Jacobian */
 static int polar(ag_tensor *a, ag_tensor *b, ag_tensor **q)
 {
+    ag_tensor *r = ag_binary(AG_OP_hypot, a, b);
     int k;
-    q[2] = ag_binary(AG_OP_hypot, a, b);
+    q[2] = r ? CADD(own(r), cbin(AG_OP_eq, own(r), cconst(r, 0.0))) : NULL;
+    ag_tensor_decref(r);
     q[0] = q[2] ? ag_div(a, q[2]) : NULL;
     q[1] = q[2] ? ag_div(b, q[2]) : NULL;
     if (q[0] && q[1]) return 0;
