@@ -105,11 +105,35 @@ def _class_indices(target, n, c, name):
     return y
 
 
+def _class_last(x, target, name):
+    """PyTorch's K-dimensional form: logits (N, C, d1, ...) become rows (N*d1*..., C), a label
+    target (N, d1, ...) a flat vector, a probability target (N, C, d1, ...) rows like the
+    input.  Returns (rows, target, shape of the per-element losses)."""
+    from ..manipulation import moveaxis
+    c = x.shape[1]
+    out_shape = (x.shape[0],) + tuple(x.shape[2:])
+    rows = _core.reshape(moveaxis(x, 1, -1), (-1, c))
+    tshape = tuple(target.shape if isinstance(target, Tensor) else np.shape(target))
+    if tshape == tuple(x.shape):
+        if isinstance(target, Tensor):
+            target = _core.reshape(moveaxis(target, 1, -1), (-1, c))
+        else:
+            target = np.moveaxis(np.asarray(target), 1, -1).reshape(-1, c)
+    elif tshape == out_shape:
+        target = np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
+    else:
+        raise ValueError(f"{name}: input of shape {x.shape} needs a target of class labels of "
+                         f"shape {out_shape} or of probabilities of shape {x.shape}, got "
+                         f"{tshape}")
+    return rows, target, out_shape
+
+
 def _rows(x, name):
     if x.ndim == 1:
         return _core.reshape(x, (1, x.shape[0])), True
     if x.ndim != 2:
-        raise ValueError(f"{name}: input must have shape (N, C) or (C,), got {x.shape}")
+        raise ValueError(f"{name}: input must have shape (N, C), (C,) or (N, C, d1, ...), "
+                         f"got {x.shape}")
     return x, False
 
 
@@ -124,6 +148,12 @@ def nll_loss(input, target, reduction="mean"):
     0.6931
     """
     x = _as_tensor(input, "nll_loss", "input")
+    if x.ndim > 2:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        rows, t, shape = _class_last(x, target, "nll_loss")
+        per = nll_loss(rows, t, "none")
+        return _reduce(_core.reshape(per, shape), reduction, "nll_loss")
     x2, single = _rows(x, "nll_loss")
     n, c = x2.shape
     y = _class_indices(target if not single else np.reshape(np.asarray(
@@ -139,9 +169,10 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
 
     Parameters
     ----------
-    input : Tensor of shape (N, C) or (C,)
+    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...) (classes on axis 1, as in PyTorch)
         Unnormalised logits.
-    target : integer class labels of shape (N,), or class probabilities of the input's shape
+    target : integer class labels of shape (N,) (or (N, d1, ...)), or class probabilities of
+        the input's shape
     reduction : {"mean", "sum", "none"}
     label_smoothing : float in [0, 1]
         Mix the target with the uniform distribution: (1 - s) * target + s / C.
@@ -159,6 +190,10 @@ def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     x = _as_tensor(input, "cross_entropy", "input")
+    if x.ndim > 2:
+        rows, t, shape = _class_last(x, target, "cross_entropy")
+        per = cross_entropy(rows, t, "none", label_smoothing)
+        return _reduce(_core.reshape(per, shape), reduction, "cross_entropy")
     x2, single = _rows(x, "cross_entropy")
     n, c = x2.shape
     probs = _is_prob_target(target, x)
@@ -323,7 +358,13 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
+                             f"{label_smoothing}")
         self.label_smoothing = label_smoothing
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, label_smoothing={self.label_smoothing}"
 
     def forward(self, input, target):
         return cross_entropy(input, target, self.reduction, self.label_smoothing)
@@ -360,6 +401,9 @@ class HingeLoss(_Loss):
     def __init__(self, reduction="mean", margin=1.0):
         super().__init__(reduction)
         self.margin = margin
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, margin={self.margin}"
 
     def forward(self, input, target):
         return hinge_loss(input, target, self.reduction, self.margin)

@@ -114,6 +114,13 @@ class Module:
         elif _is_param(value):
             kind = d["_param_names"]
             _mark_param(value)  # so it stays recognisable if frozen and assigned elsewhere
+        elif isinstance(value, Tensor) and name in d["_param_names"]:
+            # as in PyTorch: silently turning a parameter into a plain attribute would drop it
+            # from parameters() and state_dict()
+            raise TypeError(f"cannot assign a non-parameter Tensor (requires_grad="
+                            f"{value.requires_grad}, is_leaf={value.is_leaf}) to parameter "
+                            f"{name!r}: wrap it with ag.nn.Parameter(...), assign None, or "
+                            f"delete the attribute first")
         # a name that keeps its kind keeps its place, as in PyTorch: tying b.weight to a.weight
         # leaves the order of named_parameters() and state_dict() unchanged
         for lst in (d["_param_names"], d["_module_names"]):
@@ -225,6 +232,24 @@ class Module:
         return _hooks.add_hook(self, "_backward_hooks", hook)
 
     # ---- traversal
+    def apply(self, fn):
+        """Call ``fn(module)`` on every sub-module (children first, recursively) and then on
+        this module, as PyTorch does; returns ``self``.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> net = ag.nn.Sequential(ag.nn.Linear(2, 2), ag.nn.ReLU())
+        >>> seen = []
+        >>> _ = net.apply(lambda m: seen.append(type(m).__name__))
+        >>> seen
+        ['Linear', 'ReLU', 'Sequential']
+        """
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     def named_children(self):
         """(name, module) for each direct sub-module."""
         d = self.__dict__

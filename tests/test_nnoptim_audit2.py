@@ -1,0 +1,121 @@
+"""Regression tests of the second audit of ag.nn / ag.optim."""
+import numpy as np
+import pytest
+
+import autograd_c as ag
+from autograd_c import nn
+
+F = nn.functional
+
+
+def _log_softmax(x, axis):
+    m = x.max(axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis, keepdims=True))
+
+
+# ------------------------------------------------------------ Module.apply
+
+def test_module_apply_visits_children_first_and_returns_self():
+    net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU(), nn.Linear(3, 1)))
+    seen = []
+    assert net.apply(lambda m: seen.append(m)) is net
+    assert [type(m).__name__ for m in seen] == ["Linear", "ReLU", "Linear", "Sequential",
+                                                "Sequential"]
+    assert seen[-1] is net
+
+
+def test_module_apply_initialises_weights():
+    net = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+
+    def init(m):
+        if isinstance(m, nn.Linear):
+            nn.init.constant_(m.weight, 0.5)
+            nn.init.zeros_(m.bias)
+    net.apply(init)
+    for m in (net[0], net[2]):
+        assert np.all(m.weight.numpy() == 0.5) and np.all(m.bias.numpy() == 0.0)
+        assert m.weight.requires_grad and m.weight.is_leaf
+
+
+# ------------------------------------------------------------ assigning over a parameter
+
+class _Holder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(np.ones(3))
+
+
+def test_assigning_plain_tensor_to_parameter_raises():
+    m = _Holder()
+    with pytest.raises(TypeError, match="'w'"):
+        m.w = ag.tensor(np.zeros(3))          # a plain tensor: PyTorch refuses too
+    with pytest.raises(TypeError, match="'w'"):
+        m.w = m.w * 2.0                        # a non-leaf
+    # the parameter is still registered and saved
+    assert [n for n, _ in m.named_parameters()] == ["w"]
+    assert list(m.state_dict()) == ["w"]
+    np.testing.assert_array_equal(m.w.numpy(), np.ones(3))
+    # the allowed ways: a Parameter, None, or deleting first
+    m.w = nn.Parameter(np.zeros(3))
+    assert [n for n, _ in m.named_parameters()] == ["w"]
+    del m.w
+    m.w = ag.tensor(np.zeros(3))               # now a plain attribute
+    assert list(m.named_parameters()) == []
+
+
+# ------------------------------------------------------------ K-dimensional cross-entropy / NLL
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("ls", [0.0, 0.2])
+def test_cross_entropy_k_dimensional_labels(reduction, ls):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 3, 5))          # (N, C, d1, d2)
+    y = rng.integers(0, 4, size=(2, 3, 5))
+    got = F.cross_entropy(ag.tensor(x), y, reduction=reduction, label_smoothing=ls).numpy()
+    lp = _log_softmax(x, 1)
+    q = (1 - ls) * np.moveaxis(np.eye(4)[y], -1, 1) + ls / 4
+    per = -(q * lp).sum(1)
+    ref = {"mean": per.mean(), "sum": per.sum(), "none": per}[reduction]
+    assert got.shape == np.shape(ref)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_cross_entropy_k_dimensional_probabilities_and_gradient():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 4))
+    t = rng.uniform(size=(2, 3, 4))
+    t /= t.sum(1, keepdims=True)
+    ref = -(t * _log_softmax(x, 1)).sum(1).mean()
+    np.testing.assert_allclose(float(F.cross_entropy(ag.tensor(x), t)), ref, rtol=1e-12)
+    xt = ag.tensor(x, requires_grad=True)
+    F.cross_entropy(xt, t).backward()
+    sm = np.exp(_log_softmax(x, 1))
+    np.testing.assert_allclose(xt.grad.numpy(), (sm - t) / 8, rtol=1e-10, atol=1e-12)
+    y = rng.integers(0, 3, size=(2, 4))
+    assert ag.gradcheck(lambda a: F.cross_entropy(a, y), (ag.tensor(x, requires_grad=True),))
+
+
+def test_nll_loss_k_dimensional():
+    rng = np.random.default_rng(2)
+    lp = _log_softmax(rng.standard_normal((3, 5, 2)), 1)
+    y = rng.integers(0, 5, size=(3, 2))
+    per = -np.take_along_axis(lp, y[:, None, :], 1)[:, 0, :]
+    np.testing.assert_allclose(F.nll_loss(ag.tensor(lp), y, reduction="none").numpy(), per)
+    np.testing.assert_allclose(float(F.nll_loss(ag.tensor(lp), y)), per.mean())
+
+
+def test_k_dimensional_bad_target_shape_and_label():
+    x = ag.tensor(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"\(2, 4\)"):
+        F.cross_entropy(x, np.zeros((2, 3), dtype=int))
+    with pytest.raises(IndexError, match="out of range"):
+        F.cross_entropy(x, np.full((2, 4), 3))
+
+
+# ------------------------------------------------------------ loss modules
+
+def test_cross_entropy_loss_module_checks_label_smoothing_and_repr():
+    with pytest.raises(ValueError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)
+    assert "label_smoothing=0.1" in repr(nn.CrossEntropyLoss(label_smoothing=0.1))
+    assert "margin=2.0" in repr(nn.HingeLoss(margin=2.0))
