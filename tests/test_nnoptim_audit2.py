@@ -119,3 +119,76 @@ def test_cross_entropy_loss_module_checks_label_smoothing_and_repr():
         nn.CrossEntropyLoss(label_smoothing=1.5)
     assert "label_smoothing=0.1" in repr(nn.CrossEntropyLoss(label_smoothing=0.1))
     assert "margin=2.0" in repr(nn.HingeLoss(margin=2.0))
+
+
+# ------------------------------------------------------------ options switched on mid-run
+
+def _adam_ref(p, gs, lr, b1, b2, eps, ams_from):
+    m = v = vmax = 0.0
+    for t, g in enumerate(gs, 1):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        d = v
+        if t >= ams_from:
+            vmax = np.maximum(vmax, v)
+            d = vmax
+        p = p - lr / (1 - b1 ** t) * m / (np.sqrt(d) / np.sqrt(1 - b2 ** t) + eps)
+    return p
+
+
+def test_adam_amsgrad_switched_on_in_param_groups():
+    rng = np.random.default_rng(3)
+    p0 = rng.standard_normal(4)
+    gs = [rng.standard_normal(4) * s for s in (3.0, 0.1, 0.1, 0.1)]
+    w = ag.tensor(p0.copy(), requires_grad=True)
+    opt = ag.optim.Adam([w], lr=0.1)
+    for k, g in enumerate(gs):
+        if k == 1:
+            opt.param_groups[0]["amsgrad"] = True    # was: ValueError "buffer 2 was not created"
+        w.grad = ag.tensor(g)
+        opt.step()
+    np.testing.assert_allclose(w.numpy(), _adam_ref(p0, gs, 0.1, 0.9, 0.999, 1e-8, 2),
+                               rtol=1e-12, atol=1e-12)
+    assert "max_exp_avg_sq" in opt.state[0]
+
+
+def test_rmsprop_centered_and_momentum_switched_on_in_param_groups():
+    rng = np.random.default_rng(4)
+    p0 = rng.standard_normal(3)
+    gs = [rng.standard_normal(3) for _ in range(3)]
+    w = ag.tensor(p0.copy(), requires_grad=True)
+    opt = ag.optim.RMSprop([w], lr=0.05, alpha=0.9)
+    p, s, c, b = p0.copy(), 0.0, 0.0, 0.0
+    for k, g in enumerate(gs):
+        if k == 1:
+            opt.param_groups[0]["centered"] = True
+            opt.param_groups[0]["momentum"] = 0.5
+        w.grad = ag.tensor(g)
+        opt.step()
+        s = 0.9 * s + 0.1 * g * g
+        if k >= 1:
+            c = 0.9 * c + 0.1 * g
+            b = 0.5 * b + g / (np.sqrt(s - c * c) + 1e-8)
+            p = p - 0.05 * b
+        else:
+            p = p - 0.05 * g / (np.sqrt(s) + 1e-8)
+    np.testing.assert_allclose(w.numpy(), p, rtol=1e-12, atol=1e-12)
+
+
+def test_adam_betas_not_a_pair_is_a_clear_error():
+    w = ag.tensor([1.0], requires_grad=True)
+    with pytest.raises(TypeError, match="betas"):
+        ag.optim.Adam([w], betas=0.9)
+    with pytest.raises(TypeError, match="betas"):
+        ag.optim.AdamW([w], betas=(0.9,))
+
+
+def test_reduce_lr_on_plateau_min_lr_list_length_checked():
+    opt = ag.optim.SGD([{"params": [ag.zeros(1, requires_grad=True)]},
+                        {"params": [ag.zeros(1, requires_grad=True)]}], lr=1.0)
+    with pytest.raises(ValueError, match="min_lr"):
+        ag.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.1])
+    s = ag.optim.lr_scheduler.ReduceLROnPlateau(opt, min_lr=[0.5, 0.05], patience=0, factor=0.1)
+    s.step(1.0)
+    s.step(1.0)
+    assert [g["lr"] for g in opt.param_groups] == [0.5, pytest.approx(0.1)]

@@ -76,16 +76,20 @@ class Optimizer:
         for k, v in self.defaults.items():
             group.setdefault(k, v)
         self._validate(group)
-        fused = _core._FusedGroup(ps)
-        bufs = {}
-        for slot, name in enumerate(self._buffers(group)):
-            if name is None:
-                continue
-            bufs[name] = [_zeros_like(p) for p in ps]
-            fused.set_buffers(slot, bufs[name])
         self.param_groups.append(group)
-        self._fused.append(fused)
-        self._bufs.append(bufs)
+        self._fused.append(_core._FusedGroup(ps))
+        self._bufs.append({})
+        self._ensure_buffers(len(self.param_groups) - 1, group)
+
+    def _ensure_buffers(self, i, group):
+        """Create the state buffers (zeros, as in PyTorch) that the options of param group ``i``
+        need and that do not exist yet: at construction, and when an option such as amsgrad,
+        centered or momentum is switched on in ``param_groups`` or by a loaded state."""
+        bufs = self._bufs[i]
+        for slot, name in enumerate(self._buffers(group)):
+            if name is not None and name not in bufs:
+                bufs[name] = [_zeros_like(p) for p in group["params"]]
+                self._fused[i].set_buffers(slot, bufs[name])
 
     def zero_grad(self, set_to_none=True):
         """Release (default) or zero every parameter's gradient: one C call per group."""
@@ -99,7 +103,8 @@ class Optimizer:
         if closure is not None:
             with _core_enable_grad():
                 loss = closure()
-        for f, g in zip(self._fused, self.param_groups):
+        for i, (f, g) in enumerate(zip(self._fused, self.param_groups)):
+            self._ensure_buffers(i, g)  # an option switched on since the last step
             self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
         return loss
 
@@ -178,16 +183,12 @@ class Optimizer:
                     bvals[name].append(arr)
             staged.append((opts, steps, slots, bvals))
             idx += n
-        for f, g, bufs, (opts, steps, slots, bvals) in zip(self._fused, self.param_groups,
-                                                            self._bufs, staged):
+        for i, (f, g, bufs, (opts, steps, slots, bvals)) in enumerate(
+                zip(self._fused, self.param_groups, self._bufs, staged)):
             g.update(opts)
             f.set_steps(steps)
-            for slot, name in enumerate(slots):
-                if name is None:
-                    continue
-                if name not in bufs:  # an option turned on by the loaded state (e.g. amsgrad)
-                    bufs[name] = [_zeros_like(p) for p in g["params"]]
-                    f.set_buffers(slot, bufs[name])
+            self._ensure_buffers(i, g)  # an option turned on by the loaded state (e.g. amsgrad)
+            for name in bvals:
                 for t, a in zip(bufs[name], bvals[name]):
                     t.numpy()[...] = a
 
@@ -344,7 +345,8 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
+        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple))
+                                      else betas, eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
@@ -352,7 +354,9 @@ class Adam(Optimizer):
         for k in ("lr", "eps", "weight_decay"):
             _check_nonneg(k, g[k], self._name)
         b = g["betas"]
-        if len(b) != 2 or not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
+        if not isinstance(b, (list, tuple)) or len(b) != 2:
+            raise TypeError(f"{self._name}: betas must be a pair (beta1, beta2), got {b!r}")
+        if not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
             raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {b}")
 
     def _buffers(self, g):
@@ -409,9 +413,6 @@ class RMSprop(Optimizer):
                 "grad_avg" if g["centered"] else None)
 
     def _update(self, f, g):
-        if g["momentum"] > 0 and "momentum_buffer" not in self._bufs[self._fused.index(f)]:
-            raise ValueError("RMSprop: momentum was 0 when the optimizer was built; build a new "
-                             "optimizer to add momentum")
         f.rmsprop(g["lr"], g["alpha"], g["eps"], g["weight_decay"], g["momentum"], g["centered"],
                   g["maximize"])
 
