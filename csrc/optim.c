@@ -25,10 +25,11 @@ static int check_buf(const char *opt, const char *what, int i, ag_tensor *p, ag_
     return 0;
 }
 
-/* every parameter: a contiguous leaf; its grad (when present): contiguous, same shape/dtype */
+/* every parameter: a leaf; its grad (when present): same shape and dtype.  Either may be a
+ * strided view: see stage() */
 static int check_params(const char *opt, int n, ag_tensor **params)
 {
-    int i;
+    int i, d;
     for (i = 0; i < n; i++) {
         ag_tensor *p = params[i], *g;
         if (!p) return ag_set_error(AG_EVALUE, "%s: parameter %d is missing", opt, i);
@@ -36,15 +37,40 @@ static int check_params(const char *opt, int n, ag_tensor **params)
             return ag_set_error(AG_EVALUE, "%s: parameter %d is not a leaf tensor (it is the "
                                 "output of %s); optimizers update leaves only", opt, i,
                                 ag_node_name(p->grad_fn));
-        if (!ag_tensor_is_contiguous(p))
-            return ag_set_error(AG_EVALUE, "%s: parameter %d is not contiguous", opt, i);
         g = p->grad;
         if (!g) continue;
-        if (g->dtype != p->dtype || !ag_same_shape(g, p) || !ag_tensor_is_contiguous(g))
-            return ag_set_error(AG_EVALUE, "%s: the gradient of parameter %d must be a contiguous "
-                                "tensor of the parameter's shape and dtype", opt, i);
+        for (d = 0; d < p->ndim; d++)
+            if (p->strides[d] == 0 && p->shape[d] > 1)
+                return ag_set_error(AG_EVALUE, "%s: parameter %d is a broadcast (expanded) view, "
+                                    "where several elements share one memory location; make "
+                                    "it a copy", opt, i);
+        if (g->dtype != p->dtype || !ag_same_shape(g, p))
+            return ag_set_error(AG_EVALUE, "%s: the gradient of parameter %d must be a tensor of "
+                                "the parameter's shape and dtype", opt, i);
     }
     return 0;
+}
+
+/* The kernels run over flat arrays.  A non-contiguous parameter (say a transposed view made a
+ * Parameter) is updated through a contiguous copy that unstage() writes back; a non-contiguous
+ * gradient is read through a contiguous copy. */
+static int stage(ag_tensor *p, ag_tensor *g, ag_tensor **w, ag_tensor **wg)
+{
+    *w = ag_tensor_is_contiguous(p) ? p : ag_tensor_contiguous_copy(p);
+    *wg = ag_tensor_is_contiguous(g) ? g : ag_tensor_contiguous_copy(g);
+    if (*w && *wg) return 0;
+    if (*w && *w != p) ag_tensor_decref(*w);
+    if (*wg && *wg != g) ag_tensor_decref(*wg);
+    return -1;
+}
+
+static void unstage(ag_tensor *p, ag_tensor *g, ag_tensor *w, ag_tensor *wg)
+{
+    if (w != p) {
+        ag_copy_raw(p, w);
+        ag_tensor_decref(w);
+    }
+    if (wg != g) ag_tensor_decref(wg);
 }
 
 /* each hyper-parameter must be a number >= 0 (NaN fails the test too) */
@@ -99,17 +125,19 @@ int ag_optim_sgd(int n, ag_tensor **params, ag_tensor **mbuf, int64_t *steps, do
         for (i = 0; i < n; i++)
             if (params[i]->grad && check_buf("SGD", "momentum", i, params[i], mbuf[i])) return -1;
     for (i = 0; i < n; i++) {
-        ag_tensor *p = params[i], *b = momentum != 0.0 ? mbuf[i] : NULL;
+        ag_tensor *p = params[i], *b = momentum != 0.0 ? mbuf[i] : NULL, *w, *wg;
         if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
         if (p->dtype == AG_F32)
-            sgd_f32(p->size, PDATA(float, p), PDATA(float, p->grad), b ? PDATA(float, b) : NULL,
+            sgd_f32(w->size, PDATA(float, w), PDATA(float, wg), b ? PDATA(float, b) : NULL,
                     steps[i] == 0, lr, momentum, dampening, nesterov, weight_decay,
                     maximize ? -1.0 : 1.0);
         else
-            sgd_f64(p->size, PDATA(double, p), PDATA(double, p->grad),
+            sgd_f64(w->size, PDATA(double, w), PDATA(double, wg),
                     b ? PDATA(double, b) : NULL, steps[i] == 0, lr, momentum, dampening, nesterov,
                     weight_decay, maximize ? -1.0 : 1.0);
         steps[i]++;
+        unstage(p, p->grad, w, wg);
         ag_bump_version(p);
         if (b) ag_bump_version(b);
     }
@@ -166,9 +194,10 @@ int ag_optim_adam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **ex
             return -1;
     }
     for (i = 0; i < n; i++) {
-        ag_tensor *p = params[i], *vm;
+        ag_tensor *p = params[i], *vm, *w, *wg;
         double t, ss, ib, l2, dec;
         if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
         t = (double)(++steps[i]);
         ss = lr / (1.0 - pow(beta1, t));
         ib = 1.0 / sqrt(1.0 - pow(beta2, t));
@@ -176,14 +205,15 @@ int ag_optim_adam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **ex
         dec = decoupled ? 1.0 - lr * weight_decay : 1.0;
         vm = amsgrad ? max_exp_avg_sq[i] : NULL;
         if (p->dtype == AG_F32)
-            adam_f32(p->size, PDATA(float, p), PDATA(float, p->grad), PDATA(float, exp_avg[i]),
+            adam_f32(w->size, PDATA(float, w), PDATA(float, wg), PDATA(float, exp_avg[i]),
                      PDATA(float, exp_avg_sq[i]), vm ? PDATA(float, vm) : NULL, ss, ib, beta1,
                      beta2, eps, l2, dec, maximize ? -1.0 : 1.0);
         else
-            adam_f64(p->size, PDATA(double, p), PDATA(double, p->grad),
+            adam_f64(w->size, PDATA(double, w), PDATA(double, wg),
                      PDATA(double, exp_avg[i]), PDATA(double, exp_avg_sq[i]),
                      vm ? PDATA(double, vm) : NULL, ss, ib, beta1, beta2, eps, l2, dec,
                      maximize ? -1.0 : 1.0);
+        unstage(p, p->grad, w, wg);
         ag_bump_version(p);
         ag_bump_version(exp_avg[i]);
         ag_bump_version(exp_avg_sq[i]);
@@ -241,19 +271,21 @@ int ag_optim_rmsprop(int n, ag_tensor **params, ag_tensor **square_avg, ag_tenso
             return -1;
     }
     for (i = 0; i < n; i++) {
-        ag_tensor *p = params[i];
+        ag_tensor *p = params[i], *w, *wg;
         ag_tensor *b = momentum > 0 ? mbuf[i] : NULL, *c = centered ? grad_avg[i] : NULL;
         double sg = maximize ? -1.0 : 1.0;
         if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
         if (p->dtype == AG_F32)
-            rmsprop_f32(p->size, PDATA(float, p), PDATA(float, p->grad),
+            rmsprop_f32(w->size, PDATA(float, w), PDATA(float, wg),
                         PDATA(float, square_avg[i]), b ? PDATA(float, b) : NULL,
                         c ? PDATA(float, c) : NULL, lr, alpha, eps, weight_decay, momentum, sg);
         else
-            rmsprop_f64(p->size, PDATA(double, p), PDATA(double, p->grad),
+            rmsprop_f64(w->size, PDATA(double, w), PDATA(double, wg),
                         PDATA(double, square_avg[i]), b ? PDATA(double, b) : NULL,
                         c ? PDATA(double, c) : NULL, lr, alpha, eps, weight_decay, momentum, sg);
         steps[i]++;
+        unstage(p, p->grad, w, wg);
         ag_bump_version(p);
         ag_bump_version(square_avg[i]);
         if (b) ag_bump_version(b);
@@ -290,18 +322,20 @@ int ag_optim_adagrad(int n, ag_tensor **params, ag_tensor **state_sum, int64_t *
     for (i = 0; i < n; i++)
         if (params[i]->grad && check_buf("Adagrad", "sum", i, params[i], state_sum[i])) return -1;
     for (i = 0; i < n; i++) {
-        ag_tensor *p = params[i];
+        ag_tensor *p = params[i], *w, *wg;
         double clr;
         if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
         clr = lr / (1.0 + (double)steps[i] * lr_decay);
         steps[i]++;
         if (p->dtype == AG_F32)
-            adagrad_f32(p->size, PDATA(float, p), PDATA(float, p->grad),
+            adagrad_f32(w->size, PDATA(float, w), PDATA(float, wg),
                         PDATA(float, state_sum[i]), clr, weight_decay, eps, maximize ? -1.0 : 1.0);
         else
-            adagrad_f64(p->size, PDATA(double, p), PDATA(double, p->grad),
+            adagrad_f64(w->size, PDATA(double, w), PDATA(double, wg),
                         PDATA(double, state_sum[i]), clr, weight_decay, eps,
                         maximize ? -1.0 : 1.0);
+        unstage(p, p->grad, w, wg);
         ag_bump_version(p);
         ag_bump_version(state_sum[i]);
     }
@@ -318,9 +352,11 @@ int ag_optim_grad_norm(int n, ag_tensor **params, double p, double *out)
     int inf = isinf(p);
     if (check_params("clip_grad_norm_", n, params)) return -1;
     for (i = 0; i < n; i++) {
-        ag_tensor *g = params[i]->grad;
+        ag_tensor *g0 = params[i]->grad, *g;
         int64_t j, m;
-        if (!g) continue;
+        if (!g0) continue;
+        g = ag_tensor_is_contiguous(g0) ? g0 : ag_tensor_contiguous_copy(g0);
+        if (!g) return -1;
         m = g->size;
         for (j = 0; j < m; j++) {
             double a = g->dtype == AG_F32 ? fabs((double)PDATA(float, g)[j])
@@ -330,6 +366,7 @@ int ag_optim_grad_norm(int n, ag_tensor **params, double p, double *out)
             else if (p == 1.0) acc += a;
             else acc += pow(a, p);
         }
+        if (g != g0) ag_tensor_decref(g);
     }
     *out = acc;
     return 0;
@@ -341,9 +378,12 @@ int ag_optim_scale_grads(int n, ag_tensor **params, double s)
     int i;
     if (check_params("clip_grad_norm_", n, params)) return -1;
     for (i = 0; i < n; i++) {
-        ag_tensor *g = params[i]->grad;
+        ag_tensor *g0 = params[i]->grad, *g;
         int64_t j;
-        if (!g) continue;
+        if (!g0) continue;
+        /* a strided gradient is scaled through a contiguous copy written back */
+        g = ag_tensor_is_contiguous(g0) ? g0 : ag_tensor_contiguous_copy(g0);
+        if (!g) return -1;
         if (g->dtype == AG_F32) {
             float *d = PDATA(float, g), fs = (float)s;
             for (j = 0; j < g->size; j++) d[j] *= fs;
@@ -351,7 +391,11 @@ int ag_optim_scale_grads(int n, ag_tensor **params, double s)
             double *d = PDATA(double, g);
             for (j = 0; j < g->size; j++) d[j] *= s;
         }
-        ag_bump_version(g);
+        if (g != g0) {
+            ag_copy_raw(g0, g);
+            ag_tensor_decref(g);
+        }
+        ag_bump_version(g0);
     }
     return 0;
 }

@@ -192,3 +192,51 @@ def test_reduce_lr_on_plateau_min_lr_list_length_checked():
     s.step(1.0)
     s.step(1.0)
     assert [g["lr"] for g in opt.param_groups] == [0.5, pytest.approx(0.1)]
+
+
+# ------------------------------------------------------------ strided parameters and gradients
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [
+    lambda ps: ag.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    lambda ps: ag.optim.Adam(ps, lr=0.1, amsgrad=True, weight_decay=0.1),
+    lambda ps: ag.optim.AdamW(ps, lr=0.1),
+    lambda ps: ag.optim.RMSprop(ps, lr=0.1, centered=True, momentum=0.3),
+    lambda ps: ag.optim.Adagrad(ps, lr=0.1, lr_decay=0.1),
+])
+def test_optimizers_step_non_contiguous_parameter_and_gradient(make, dtype):
+    # was: ValueError "parameter 0 is not contiguous" / "the gradient ... must be contiguous"
+    rng = np.random.default_rng(6)
+    base = rng.standard_normal((4, 3)).astype(dtype)
+    store = ag.tensor(base.T.copy())
+    w = nn.Parameter(store.T)           # a transposed view: shares store's memory
+    assert not w.is_contiguous()
+    c = ag.tensor(base.copy(), requires_grad=True)
+    o1, o2 = make([w]), make([c])
+    for _ in range(3):
+        g = rng.standard_normal((3, 4)).astype(dtype)
+        w.grad = ag.tensor(g).T
+        c.grad = ag.tensor(np.ascontiguousarray(g.T))
+        o1.step()
+        o2.step()
+    np.testing.assert_array_equal(w.numpy(), c.numpy())
+    np.testing.assert_array_equal(store.numpy(), c.numpy().T)   # written through the view
+    assert not np.array_equal(c.numpy(), base)
+
+
+def test_clip_grad_norm_non_contiguous_gradient():
+    rng = np.random.default_rng(7)
+    g = rng.standard_normal((4, 3))
+    p = ag.tensor(np.zeros((3, 4)), requires_grad=True)
+    p.grad = ag.tensor(g).T
+    total = ag.optim.clip_grad_norm_([p], 0.5)
+    np.testing.assert_allclose(total, np.linalg.norm(g), rtol=1e-12)
+    np.testing.assert_allclose(p.grad.numpy(), g.T * 0.5 / (np.linalg.norm(g) + 1e-6),
+                               rtol=1e-12)
+
+
+def test_optimizer_refuses_broadcast_parameter():
+    w = nn.Parameter(ag.broadcast_to(ag.tensor(np.ones(3)), (4, 3)))
+    w.grad = ag.tensor(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="broadcast"):
+        ag.optim.SGD([w], lr=0.1).step()
