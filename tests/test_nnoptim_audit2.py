@@ -240,3 +240,35 @@ def test_optimizer_refuses_broadcast_parameter():
     w.grad = ag.tensor(np.ones((4, 3)))
     with pytest.raises(ValueError, match="broadcast"):
         ag.optim.SGD([w], lr=0.1).step()
+
+
+# ------------------------------------------------------------ register_* names
+
+def test_register_names_are_checked():
+    m = _Holder()
+    m.sub = nn.Linear(1, 1)
+    # a buffer over a parameter made 'w' both: parameters() listed the buffer, state_dict
+    # saved the key twice
+    with pytest.raises(KeyError, match="'w' already exists"):
+        m.register_buffer("w", ag.zeros(3))
+    with pytest.raises(KeyError, match="'sub' already exists"):
+        m.register_parameter("sub", nn.Parameter(np.ones(1)))
+    with pytest.raises(KeyError, match="'forward' already exists"):
+        m.add_module("forward", nn.ReLU())
+    for bad in ("", "a.b"):
+        with pytest.raises(KeyError, match="contain no"):
+            m.register_buffer(bad, ag.zeros(1))
+        with pytest.raises(KeyError, match="contain no"):
+            m.register_parameter(bad, nn.Parameter(np.ones(1)))
+        with pytest.raises(KeyError, match="contain no"):
+            m.add_module(bad, nn.ReLU())
+    with pytest.raises(TypeError, match="str"):
+        m.register_buffer(3, ag.zeros(1))
+    assert [n for n, _ in m.named_parameters()] == ["w", "sub.weight", "sub.bias"]
+    assert list(m.state_dict()) == ["w", "sub.weight", "sub.bias"]
+    # re-registering under the same kind is allowed, as in PyTorch
+    m.register_parameter("w", nn.Parameter(np.zeros(3)))
+    m.register_buffer("rb", ag.zeros(2))
+    m.register_buffer("rb", ag.ones(2))
+    m.add_module("sub", nn.ReLU())
+    assert list(m.state_dict()) == ["w", "rb"]

@@ -137,6 +137,17 @@ class Module:
                 lst.remove(name)
         object.__delattr__(self, name)
 
+    def _check_new_name(self, what, name, own):
+        # as in PyTorch: a name that state_dict() could not round-trip, or one that already
+        # names another kind of attribute (a parameter registered as a buffer would be listed
+        # by parameters() and saved twice), is refused
+        if not isinstance(name, str):
+            raise TypeError(f"{what}: name must be a str, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{what}: name must be non-empty and contain no '.', got {name!r}")
+        if name not in own and hasattr(self, name):
+            raise KeyError(f"{what}: attribute {name!r} already exists")
+
     def register_parameter(self, name, param):
         """Register ``param`` (a leaf tensor, or None) under ``name``.  A leaf with
         ``requires_grad=False`` is registered as a frozen parameter (kept in ``parameters()``
@@ -144,6 +155,7 @@ class Module:
         if param is not None and not (isinstance(param, Tensor) and param.is_leaf):
             raise TypeError(f"register_parameter: {name!r} must be a leaf Tensor or None "
                             "(see nn.Parameter)")
+        self._check_new_name("register_parameter", name, self._param_names)
         if param is None:
             object.__setattr__(self, name, None)
             if name not in self._param_names:
@@ -156,6 +168,7 @@ class Module:
         """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics)."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+        self._check_new_name("register_buffer", name, self._buffer_names)
         if name not in self._buffer_names:
             self._buffer_names.append(name)
         object.__setattr__(self, name, tensor)
@@ -164,6 +177,7 @@ class Module:
         """Register ``module`` as a sub-module called ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+        self._check_new_name("add_module", name, self._module_names)
         setattr(self, name, module)
 
     # ---- calling
