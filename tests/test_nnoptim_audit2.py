@@ -272,3 +272,52 @@ def test_register_names_are_checked():
     m.register_buffer("rb", ag.ones(2))
     m.add_module("sub", nn.ReLU())
     assert list(m.state_dict()) == ["w", "rb"]
+
+
+# ------------------------------------------------------------ BCE weights
+
+def _bce_ref(x, t, pw=1.0, w=1.0):
+    p = 1.0 / (1.0 + np.exp(-x))
+    return -w * (pw * t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def test_bce_with_logits_tensor_weights_of_other_dtype():
+    # float32 Tensor weights (ag.tensor's default) with float64 logits: was "mul: dtype mismatch"
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((4, 3))
+    t = rng.uniform(size=(4, 3))
+    pw, w = np.array([0.5, 2.0, 3.0]), np.array([1.0, 0.0, 2.0])
+    got = F.binary_cross_entropy_with_logits(ag.tensor(x), t, reduction="none",
+                                             pos_weight=ag.tensor(pw), weight=ag.tensor(w))
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got.numpy(), _bce_ref(x, t, pw, w), rtol=1e-12)
+    p = 1.0 / (1.0 + np.exp(-x))
+    got = F.binary_cross_entropy(ag.tensor(p), t, reduction="sum", weight=ag.tensor(w))
+    np.testing.assert_allclose(float(got), _bce_ref(x, t, 1.0, w).sum(), rtol=1e-10)
+    # float64 weights with float32 logits keep float32
+    got32 = F.binary_cross_entropy_with_logits(ag.tensor(x.astype(np.float32)), t,
+                                               pos_weight=ag.tensor(pw, dtype="float64"))
+    assert got32.dtype == np.float32
+
+
+def test_bce_weight_that_would_enlarge_the_loss_is_refused():
+    x = ag.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"weight of shape \(4, 1, 3\)"):
+        F.binary_cross_entropy_with_logits(x, np.zeros((2, 3)), weight=np.ones((4, 1, 3)))
+    with pytest.raises(ValueError, match="pos_weight of shape"):
+        F.binary_cross_entropy_with_logits(x, np.zeros((2, 3)), pos_weight=np.ones(2))
+
+
+def test_bce_loss_modules_take_weight():
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((4, 3))
+    t = rng.uniform(size=(4, 3))
+    w = np.array([1.0, 0.5, 2.0])
+    crit = nn.BCEWithLogitsLoss(pos_weight=ag.tensor([2.0, 2.0, 2.0]), weight=ag.tensor(w))
+    np.testing.assert_allclose(float(crit(ag.tensor(x), t)), _bce_ref(x, t, 2.0, w).mean(),
+                               rtol=1e-12)
+    assert sorted(crit.state_dict()) == ["pos_weight", "weight"]
+    assert list(crit.parameters()) == []
+    p = 1.0 / (1.0 + np.exp(-x))
+    np.testing.assert_allclose(float(nn.BCELoss(weight=w)(ag.tensor(p), t)),
+                               _bce_ref(x, t, 1.0, w).mean(), rtol=1e-10)

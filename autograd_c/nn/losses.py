@@ -55,6 +55,22 @@ def _target_like(target, inp, name):
     return t
 
 
+def _weight_like(w, x, name, arg):
+    """A ``weight`` / ``pos_weight`` in the input's dtype (a Tensor keeps its graph), checked to
+    broadcast to the input's shape without enlarging it."""
+    shape = tuple(w.shape) if isinstance(w, Tensor) else np.shape(w)
+    try:
+        ok = np.broadcast_shapes(shape, tuple(x.shape)) == tuple(x.shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{name}: {arg} of shape {shape} does not broadcast to the input's "
+                         f"shape {x.shape}")
+    if isinstance(w, Tensor):
+        return w if w.dtype == x.dtype else w.astype(x.dtype)
+    return np.asarray(w, dtype=x.dtype)
+
+
 def mse_loss(input, target, reduction="mean"):
     """Squared error (input - target)^2.
 
@@ -250,11 +266,11 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
     if pos_weight is None:
         loss = (1.0 - t) * x + sp if not isinstance(t, Tensor) else x - x * t + sp
     else:
-        pw = pos_weight if isinstance(pos_weight, Tensor) else np.asarray(pos_weight, dtype=x.dtype)
+        pw = _weight_like(pos_weight, x, "binary_cross_entropy_with_logits", "pos_weight")
         lw = (pw - 1.0) * t + 1.0
         loss = x - x * t + sp * lw
     if weight is not None:
-        loss = loss * (weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype))
+        loss = loss * _weight_like(weight, x, "binary_cross_entropy_with_logits", "weight")
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
@@ -303,7 +319,7 @@ def binary_cross_entropy(input, target, reduction="mean", weight=None):
         inner = -(t * _core.log(ps) + (1.0 - t) * _core.log1p(-ps))
         loss = _core.where(safe.astype(v.dtype), inner, edge)
     if weight is not None:
-        loss = loss * (weight if isinstance(weight, Tensor) else np.asarray(weight, dtype=x.dtype))
+        loss = loss * _weight_like(weight, x, "binary_cross_entropy", "weight")
     return _reduce(loss, reduction, "binary_cross_entropy")
 
 
@@ -337,6 +353,13 @@ class _Loss(Module):
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
+
+    def _set_weight(self, name, w):
+        # a Tensor weight is a buffer, as in PyTorch: saved in state_dict, never a parameter
+        if w is None or isinstance(w, Tensor):
+            self.register_buffer(name, w)
+        else:
+            setattr(self, name, w)
 
 
 class MSELoss(_Loss):
@@ -378,21 +401,27 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Module form of :func:`binary_cross_entropy`."""
+    """Module form of :func:`binary_cross_entropy` (``weight``: per-element rescaling)."""
+
+    def __init__(self, reduction="mean", weight=None):
+        super().__init__(reduction)
+        self._set_weight("weight", weight)
 
     def forward(self, input, target):
-        return binary_cross_entropy(input, target, self.reduction)
+        return binary_cross_entropy(input, target, self.reduction, self.weight)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Module form of :func:`binary_cross_entropy_with_logits`."""
 
-    def __init__(self, reduction="mean", pos_weight=None):
+    def __init__(self, reduction="mean", pos_weight=None, weight=None):
         super().__init__(reduction)
-        self.pos_weight = pos_weight
+        self._set_weight("pos_weight", pos_weight)
+        self._set_weight("weight", weight)
 
     def forward(self, input, target):
-        return binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight)
+        return binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight,
+                                                self.weight)
 
 
 class HingeLoss(_Loss):
