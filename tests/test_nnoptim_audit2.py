@@ -321,3 +321,37 @@ def test_bce_loss_modules_take_weight():
     p = 1.0 / (1.0 + np.exp(-x))
     np.testing.assert_allclose(float(nn.BCELoss(weight=w)(ag.tensor(p), t)),
                                _bce_ref(x, t, 1.0, w).mean(), rtol=1e-10)
+
+
+# ------------------------------------------------------------ 0-d tensors
+
+def test_load_state_dict_zero_dim_parameter_and_buffer():
+    # np.ascontiguousarray turned the 0-d value into shape (1,): "cannot be broadcast to ()"
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.temp = nn.Parameter(np.array(1.5))
+            self.register_buffer("count", ag.tensor(0.0))
+    m = M()
+    m.load_state_dict({"temp": np.array(2.5), "count": 3.0})
+    assert m.temp.shape == () and float(m.temp) == 2.5
+    assert float(m.count) == 3.0
+    m2 = M()
+    m2.load_state_dict(m.state_dict())
+    assert float(m2.temp) == 2.5 and m2.temp.requires_grad
+
+
+@pytest.mark.parametrize("loss", [F.mse_loss, F.l1_loss, F.binary_cross_entropy_with_logits])
+def test_zero_dim_losses_with_scalar_targets(loss):
+    x = ag.tensor(0.25, dtype="float64", requires_grad=True)
+    got = loss(x, 1.0)
+    ref = {F.mse_loss: 0.75 ** 2, F.l1_loss: 0.75,
+           F.binary_cross_entropy_with_logits: np.log1p(np.exp(-0.25))}[loss]
+    assert got.shape == ()
+    np.testing.assert_allclose(float(got), ref, rtol=1e-12)
+    got.backward()
+    dref = {F.mse_loss: -1.5, F.l1_loss: -1.0,
+            F.binary_cross_entropy_with_logits: 1 / (1 + np.exp(-0.25)) - 1}[loss]
+    np.testing.assert_allclose(float(x.grad), dref, rtol=1e-12)
+    np.testing.assert_allclose(float(F.binary_cross_entropy(ag.tensor(0.25, dtype="float64"),
+                                                            np.float64(1.0))), -np.log(0.25))

@@ -47,7 +47,7 @@ def _target_like(target, inp, name):
         arr = np.asarray(target)
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"{name}: target must be numeric, got dtype {arr.dtype}")
-        t = np.ascontiguousarray(arr, dtype=inp.dtype)
+        t = np.asarray(arr, dtype=inp.dtype, order="C")  # 0-d stays 0-d
         shape = t.shape
     if shape != inp.shape:
         raise ValueError(f"{name}: input has shape {inp.shape} but target has shape {shape}; "

@@ -431,7 +431,7 @@ class Module:
             staged.append((t, arr))
         with _NoGrad():
             for t, arr in staged:
-                t.copy_(np.ascontiguousarray(arr, dtype=t.dtype))
+                t.copy_(np.asarray(arr, dtype=t.dtype, order="C"))  # 0-d stays 0-d
         return missing, unexpected
 
     def to(self, dtype):
