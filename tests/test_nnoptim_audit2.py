@@ -355,3 +355,15 @@ def test_zero_dim_losses_with_scalar_targets(loss):
     np.testing.assert_allclose(float(x.grad), dref, rtol=1e-12)
     np.testing.assert_allclose(float(F.binary_cross_entropy(ag.tensor(0.25, dtype="float64"),
                                                             np.float64(1.0))), -np.log(0.25))
+
+
+def test_clip_grad_norm_error_if_nonfinite():
+    for bad in (np.nan, np.inf):
+        p = ag.tensor([1.0, 2.0], requires_grad=True)
+        p.grad = ag.tensor([bad, 3.0])
+        with pytest.raises(RuntimeError, match="non-finite"):
+            ag.optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+        np.testing.assert_array_equal(p.grad.numpy(), [bad, 3.0])   # untouched
+    p.grad = ag.tensor([3.0, 4.0])
+    assert ag.optim.clip_grad_norm_([p], 1.0, error_if_nonfinite=True) == pytest.approx(5.0)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8], rtol=1e-6)

@@ -456,10 +456,12 @@ class Adagrad(Optimizer):
         f.adagrad(g["lr"], g["lr_decay"], g["weight_decay"], g["eps"], g["maximize"])
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
     """Scale all gradients in place so that their joint norm is at most ``max_norm``.
 
-    Returns the total norm before clipping (a Python float).
+    Returns the total norm before clipping (a Python float).  A NaN total leaves the gradients
+    unchanged (an infinite one scales them by 0); ``error_if_nonfinite=True`` raises
+    RuntimeError instead, before any gradient is changed.
 
     Examples
     --------
@@ -485,6 +487,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     f = _core._FusedGroup(ps)
     acc = f.grad_norm_acc(norm_type)
     total = acc if math.isinf(norm_type) else acc ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
+                           f"gradients is non-finite ({total}), so it cannot be clipped")
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         f.scale_grads(coef)
