@@ -332,7 +332,10 @@ class _NetEstimator(BaseEstimator):
                           desc=type(self).__name__ + " epoch" if not incremental else "partial_fit")
         val = None
         Xtr, Ttr = Xa, T
-        if self.early_stopping and not incremental:
+        solver = getattr(self, "solver", "adam")
+        # scikit-learn: early stopping (and its held-out split) only for the stochastic solvers
+        stop_early = self.early_stopping and not incremental and solver != "lbfgs"
+        if stop_early:
             tr, va = _train_val_split(Xa.shape[0], self.validation_fraction, rng)
             Xtr, Ttr = Xa[tr], T[tr]
             Xva = np.ascontiguousarray(Xa[va], dtype=self._dtype)
@@ -342,7 +345,6 @@ class _NetEstimator(BaseEstimator):
                 with _NoGrad():
                     z = net_.forward(_core.from_numpy(Xva)).numpy().astype(np.float64)
                 return self._val_score(z, yva)
-        solver = getattr(self, "solver", "adam")
         try:
             if solver == "lbfgs" and not incremental:
                 n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
@@ -365,10 +367,12 @@ class _NetEstimator(BaseEstimator):
             self.loss_curve_ = list(curve)
             self.n_iter_ = n_iter
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
-        self.best_loss_ = best_loss if not self.early_stopping else None
-        if self.early_stopping and not incremental:
+        self.best_loss_ = best_loss if not stop_early else None
+        if stop_early:
             self.validation_scores_ = vs
             self.best_validation_score_ = bv
+        elif not incremental:
+            self.validation_scores_ = self.best_validation_score_ = None
         self.t_ = getattr(self, "t_", 0) * (not first) + Xa.shape[0] * max(n_iter, 1)
         if not incremental and not converged:
             warnings.warn(_sk_warning("ConvergenceWarning", ConvergenceWarning)(
@@ -380,8 +384,19 @@ class _NetEstimator(BaseEstimator):
         from ._base import _feature_names, check_array
         names = _feature_names(X)
         if reset:
-            return check_array(X, estimator=self), names
-        return self._validate_X(X, reset=False), names
+            return self._check_range(check_array(X, estimator=self)), names
+        return self._check_range(self._validate_X(X, reset=False)), names
+
+    def _check_range(self, Xa):
+        """Refuse values that overflow the training dtype (float32 for the MLPs): they would
+        turn into inf and give NaN outputs."""
+        big = np.finfo(self._dtype).max
+        if Xa.size and np.abs(Xa).max() > big:
+            raise ValueError(f"Input X contains a value too large for {np.dtype(self._dtype)} "
+                             f"(max |X| = {np.abs(Xa).max():.3g} > {big:.3g}); "
+                             f"{type(self).__name__} computes in {np.dtype(self._dtype)}, so "
+                             "scale the inputs")
+        return Xa
 
     def _set_features(self, Xa, names):
         self.n_features_in_ = Xa.shape[1]
@@ -392,7 +407,7 @@ class _NetEstimator(BaseEstimator):
 
     def _raw(self, X):
         """Network output (float64 numpy) for validated X."""
-        Xa = self._validate_X(X, reset=False)
+        Xa = self._check_range(self._validate_X(X, reset=False))
         net = _Net(self.coefs_, self.intercepts_, self._dtype, self._hidden_activation,
                    self._fit_intercept())
         with _NoGrad():

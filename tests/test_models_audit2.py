@@ -1,0 +1,139 @@
+"""Audit of the scikit-learn compatible estimators (third round): score() input checks,
+early stopping with the L-BFGS solver, float32 overflow of the MLP inputs, and the documented
+objectives checked against a direct numpy/scipy optimisation."""
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+
+from autograd_c.models import (ConvergenceWarning, LinearClassifier, LogisticRegression,
+                               MLPClassifier, MLPRegressor, SoftmaxRegression)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X @ np.array([1.5, -2.0, 0.5]) + 0.3 + rng.normal(size=60) > 0).astype(int)
+    yr = X @ np.array([1.0, -2.0, 0.5]) + 0.7 + 0.1 * rng.normal(size=60)
+    return X, y, yr
+
+
+def quiet(fn, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn(*a, **k)
+
+
+# ---- the documented objectives
+def test_logistic_regression_matches_optimum_of_documented_objective(data):
+    X, y, _ = data
+    alpha = 0.05
+
+    def obj(t):
+        z = X @ t[:3] + t[3]
+        return np.mean(np.logaddexp(0, z) - y * z) + alpha / 2 * t[:3] @ t[:3]
+
+    ref = minimize(obj, np.zeros(4), method="BFGS", options=dict(gtol=1e-12)).x
+    m = LogisticRegression(alpha=alpha, max_iter=2000, tol=1e-9).fit(X, y)
+    assert m.coef_.shape == (1, 3) and m.intercept_.shape == (1,)
+    np.testing.assert_allclose(m.coef_[0], ref[:3], atol=1e-6)
+    np.testing.assert_allclose(m.intercept_, ref[3:], atol=1e-6)
+
+
+def test_multinomial_matches_optimum_of_documented_objective(data):
+    X, _, _ = data
+    y3 = np.random.default_rng(1).integers(0, 3, len(X))
+    alpha, n = 0.05, len(X)
+
+    def obj(t):
+        W, b = t[:9].reshape(3, 3), t[9:]
+        Z = X @ W.T + b
+        return np.mean(np.log(np.exp(Z).sum(1)) - Z[np.arange(n), y3]) + alpha / 2 * np.sum(W * W)
+
+    ref = minimize(obj, np.zeros(12), method="BFGS", options=dict(gtol=1e-12)).x
+    for est in (LogisticRegression, SoftmaxRegression):
+        m = est(alpha=alpha, max_iter=2000, tol=1e-9).fit(X, y3)
+        assert m.coef_.shape == (3, 3) and m.intercept_.shape == (3,)
+        np.testing.assert_allclose(m.coef_, ref[:9].reshape(3, 3), atol=1e-5)
+        np.testing.assert_allclose(m.intercept_, ref[9:], atol=1e-5)
+
+
+def test_mlp_regressor_without_hidden_layers_is_ridge(data):
+    # sklearn's MLP objective: mean squared error / 2 + alpha / (2 n) ||W||^2, i.e. ridge with
+    # penalty alpha on sum of squares / 2 (intercept not penalised)
+    X, _, yr = data
+    alpha = 3.0
+    Xc = np.c_[X, np.ones(len(X))]
+    ref = np.linalg.solve(Xc.T @ Xc + alpha * np.diag([1.0, 1.0, 1.0, 0.0]), Xc.T @ yr)
+    m = quiet(MLPRegressor(hidden_layer_sizes=(), solver="lbfgs", alpha=alpha, max_iter=1000,
+                           tol=1e-10).fit, X, yr)
+    np.testing.assert_allclose(m.coefs_[0].ravel(), ref[:3], atol=1e-4)
+    np.testing.assert_allclose(m.intercepts_[0], ref[3:], atol=1e-4)
+
+
+# ---- score(): inconsistent lengths were broadcast silently
+@pytest.mark.parametrize("bad", [slice(0, 1), slice(0, -1)])
+def test_classifier_score_rejects_y_of_another_length(data, bad):
+    X, y, _ = data
+    m = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        m.score(X, y[bad])
+
+
+def test_classifier_score_rejects_sample_weight_of_another_length(data):
+    X, y, _ = data
+    m = LogisticRegression().fit(X, y)
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        m.score(X, y, sample_weight=[1.0])
+    w = np.arange(len(X), dtype=float)
+    expect = np.sum((m.predict(X) == y) * w) / w.sum()
+    assert m.score(X, y, sample_weight=w) == pytest.approx(expect)
+
+
+def test_regressor_score_rejects_y_of_another_length_or_output_count(data):
+    X, _, yr = data
+    m = quiet(MLPRegressor((4,), max_iter=5, random_state=0).fit, X, yr)
+    with pytest.raises(ValueError, match="inconsistent numbers"):
+        m.score(X, yr[:1])
+    m2 = quiet(MLPRegressor((4,), max_iter=5, random_state=0).fit, X, np.c_[yr, -yr])
+    with pytest.raises(ValueError, match="inconsistent numbers"):
+        m2.score(X, yr)
+    with pytest.raises(ValueError, match="sample_weight has shape"):
+        m.score(X, yr, sample_weight=np.ones(3))
+
+
+# ---- early_stopping is for the stochastic solvers only (scikit-learn): L-BFGS used 90% of X
+@pytest.mark.parametrize("make", [
+    lambda es: LogisticRegression(early_stopping=es, max_iter=500, tol=1e-9),
+    lambda es: LinearClassifier(loss="log", early_stopping=es, max_iter=500, tol=1e-9),
+    lambda es: MLPRegressor((), solver="lbfgs", alpha=1.0, early_stopping=es, max_iter=500,
+                            tol=1e-10, random_state=0),
+])
+def test_lbfgs_ignores_early_stopping_and_uses_all_samples(data, make):
+    X, y, yr = data
+    target = yr if isinstance(make(False), MLPRegressor) else y
+    a = quiet(make(True).fit, X, target)
+    b = quiet(make(False).fit, X, target)
+    for ca, cb in zip(a.coefs_, b.coefs_):
+        np.testing.assert_array_equal(ca, cb)
+    assert a.validation_scores_ is None and a.best_validation_score_ is None
+
+
+def test_adam_early_stopping_still_holds_out_validation(data):
+    X, y, _ = data
+    m = quiet(MLPClassifier((5,), early_stopping=True, max_iter=30, random_state=0).fit, X, y)
+    assert len(m.validation_scores_) == m.n_iter_
+    assert m.best_validation_score_ == max(m.validation_scores_)
+
+
+# ---- MLPs compute in float32: values beyond its range became inf and NaN predictions
+def test_mlp_refuses_inputs_that_overflow_float32(data):
+    X, y, yr = data
+    m = quiet(MLPRegressor((4,), max_iter=5, random_state=0).fit, X, yr)
+    with pytest.raises(ValueError, match="too large for float32"):
+        m.predict(X * 1e300)
+    with pytest.raises(ValueError, match="too large for float32"):
+        MLPClassifier((4,), max_iter=5).fit(X * 1e300, y)
+    assert np.isfinite(m.predict(X * 1e30)).all()
