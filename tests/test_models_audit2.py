@@ -137,3 +137,25 @@ def test_mlp_refuses_inputs_that_overflow_float32(data):
     with pytest.raises(ValueError, match="too large for float32"):
         MLPClassifier((4,), max_iter=5).fit(X * 1e300, y)
     assert np.isfinite(m.predict(X * 1e30)).all()
+
+
+# ---- warm_start / partial_fit after hidden_layer_sizes changed kept the old architecture
+def test_warm_start_with_changed_hidden_layer_sizes_raises(data):
+    X, y, yr = data
+    m = quiet(MLPClassifier((3,), warm_start=True, max_iter=2, random_state=0).fit, X, y)
+    m.set_params(hidden_layer_sizes=(5,))
+    with pytest.raises(ValueError, match=r"layer sizes \[3, 3, 1\] differ .*\[3, 5, 1\]"):
+        m.fit(X, y)
+    assert [c.shape for c in m.coefs_] == [(3, 3), (3, 1)]      # fitted state unchanged
+    r = MLPRegressor((4,), random_state=0).partial_fit(X, yr).set_params(hidden_layer_sizes=(4, 2))
+    with pytest.raises(ValueError, match="partial_fit continues"):
+        r.partial_fit(X, yr)
+    # without warm_start a changed architecture simply refits
+    m.set_params(warm_start=False)
+    assert [c.shape for c in quiet(m.fit, X, y).coefs_] == [(3, 5), (5, 1)]
+
+
+def test_regressor_y_without_outputs_is_refused(data):
+    X, _, _ = data
+    with pytest.raises(ValueError, match=r"y has shape \(60, 0\)"):
+        MLPRegressor((3,), max_iter=2).fit(X, np.zeros((len(X), 0)))

@@ -325,6 +325,14 @@ class _NetEstimator(BaseEstimator):
             opt_state = None
         else:
             coefs, intercepts = self.coefs_, self.intercepts_
+            sizes = [Xa.shape[1]] + list(self._hidden_sizes()) + [n_out]
+            have = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
+            if have != sizes:
+                raise ValueError(
+                    f"{type(self).__name__}: the fitted layer sizes {have} differ from those the "
+                    f"current parameters ask for {sizes} (hidden_layer_sizes changed?); "
+                    f"{'partial_fit' if incremental else 'a warm_start fit'} continues from the "
+                    "fitted weights, so call fit with warm_start=False to start afresh")
             opt_state = getattr(self, "_optimizer_state", None)
         net = _Net(coefs, intercepts, self._dtype, self._hidden_activation, self._fit_intercept())
         epochs = 1 if incremental else self.max_iter
@@ -546,6 +554,8 @@ class _RegressorNet:
         if not np.isfinite(ya).all():
             raise ValueError(f"Input y contains NaN or infinity; {est} needs finite targets")
         two_d = ya.ndim == 2
+        if two_d and ya.shape[1] == 0:
+            raise ValueError(f"{est}: y has shape {ya.shape}, with no outputs (need at least 1)")
         Y = ya.reshape(n, -1)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"{est}: y has {Y.shape[1]} outputs, the model {self.n_outputs_}")
