@@ -159,3 +159,27 @@ def test_regressor_y_without_outputs_is_refused(data):
     X, _, _ = data
     with pytest.raises(ValueError, match=r"y has shape \(60, 0\)"):
         MLPRegressor((3,), max_iter=2).fit(X, np.zeros((len(X), 0)))
+
+
+# ---- the early-stopping split ignored its stratify argument (scikit-learn stratifies for
+#      classifiers: a rare class may otherwise be missing from the validation set)
+def test_validation_split_is_stratified_for_classifiers(monkeypatch):
+    from autograd_c.models import _base, _net
+    y = np.r_[np.zeros(90, int), np.ones(10, int)]
+    for seed in range(20):
+        tr, va = _base._train_val_split(100, 0.1, np.random.default_rng(seed), y)
+        assert np.bincount(y[va]).tolist() == [9, 1]
+        assert sorted(np.r_[tr, va].tolist()) == list(range(100))
+    seen = []
+
+    def spy(n, fraction, rng, stratify=None):
+        seen.append(stratify)
+        return _base._train_val_split(n, fraction, rng, stratify)
+
+    monkeypatch.setattr(_net, "_train_val_split", spy)
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    labels = np.array(["a", "b"])[y]
+    quiet(MLPClassifier((3,), early_stopping=True, max_iter=3, random_state=0).fit, X, labels)
+    np.testing.assert_array_equal(seen[-1], y)
+    quiet(MLPRegressor((3,), early_stopping=True, max_iter=3, random_state=0).fit, X, y * 1.0)
+    assert seen[-1] is None

@@ -431,4 +431,19 @@ def _train_val_split(n, fraction, rng, stratify=None):
         raise ValueError(f"early_stopping: validation_fraction={fraction} leaves no training "
                          f"samples out of {n}")
     perm = rng.permutation(n)
-    return perm[n_val:], perm[:n_val]
+    if stratify is None:
+        return perm[n_val:], perm[:n_val]
+    # stratified (scikit-learn's classifiers): each class keeps its share of the held-out
+    # samples, the rounding remainder going to the classes with the largest fractional parts
+    _, inv, counts = np.unique(np.asarray(stratify)[perm], return_inverse=True,
+                               return_counts=True)
+    quota = n_val * counts / n
+    take = np.floor(quota).astype(np.int64)
+    order = np.argsort(take - quota, kind="stable")
+    take[order[:n_val - int(take.sum())]] += 1
+    rank = np.empty(n, dtype=np.int64)
+    for k in range(len(counts)):
+        members = np.flatnonzero(inv == k)
+        rank[members] = np.arange(len(members))
+    held = rank < take[inv]
+    return perm[~held], perm[held]

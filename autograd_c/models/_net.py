@@ -344,7 +344,8 @@ class _NetEstimator(BaseEstimator):
         # scikit-learn: early stopping (and its held-out split) only for the stochastic solvers
         stop_early = self.early_stopping and not incremental and solver != "lbfgs"
         if stop_early:
-            tr, va = _train_val_split(Xa.shape[0], self.validation_fraction, rng)
+            strat = extra if getattr(self, "_estimator_type", None) == "classifier" else None
+            tr, va = _train_val_split(Xa.shape[0], self.validation_fraction, rng, strat)
             Xtr, Ttr = Xa[tr], T[tr]
             Xva = np.ascontiguousarray(Xa[va], dtype=self._dtype)
             yva = extra[va] if extra is not None else T[va]
