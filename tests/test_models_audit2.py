@@ -183,3 +183,16 @@ def test_validation_split_is_stratified_for_classifiers(monkeypatch):
     np.testing.assert_array_equal(seen[-1], y)
     quiet(MLPRegressor((3,), early_stopping=True, max_iter=3, random_state=0).fit, X, y * 1.0)
     assert seen[-1] is None
+
+
+def test_mlp_has_sklearn_output_attributes(data):
+    X, y, yr = data
+    y3 = np.arange(len(X)) % 3
+    c2 = quiet(MLPClassifier((3,), max_iter=3, random_state=0).fit, X, y)
+    c3 = quiet(MLPClassifier((3,), max_iter=3, random_state=0).fit, X, y3)
+    r = quiet(MLPRegressor((3,), max_iter=3, random_state=0).fit, X, np.c_[yr, yr])
+    assert (c2.n_outputs_, c2.out_activation_) == (1, "logistic")
+    assert (c3.n_outputs_, c3.out_activation_) == (3, "softmax")
+    assert (r.n_outputs_, r.out_activation_) == (2, "identity")
+    assert not hasattr(MLPClassifier(), "n_outputs_")
+    assert not hasattr(MLPRegressor(), "out_activation_")

@@ -70,6 +70,15 @@ class _MLPBase(_NetEstimator):
     def n_layers_(self):
         return len(self.coefs_) + 1
 
+    @property
+    def out_activation_(self):
+        """Name of the output activation (scikit-learn's attribute): 'identity' (regressor),
+        'logistic' (two classes) or 'softmax'."""
+        self._check_fitted()
+        if isinstance(self, MLPRegressor):
+            return "identity"
+        return "logistic" if self.coefs_[-1].shape[1] == 1 else "softmax"
+
     def fit(self, X, y):
         """Train on (X, y) for up to ``max_iter`` epochs (or L-BFGS iterations)."""
         return self._fit_impl(X, y, incremental=False)
@@ -95,6 +104,12 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
     """
 
     _output = "logistic"
+
+    @property
+    def n_outputs_(self):
+        """Number of network outputs: 1 for two classes, else the number of classes."""
+        self._check_fitted()
+        return self.coefs_[-1].shape[1]
 
     def partial_fit(self, X, y, classes=None):
         """One epoch of mini-batch training on (X, y); ``classes`` is needed on the first call
