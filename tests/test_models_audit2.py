@@ -196,3 +196,16 @@ def test_mlp_has_sklearn_output_attributes(data):
     assert (r.n_outputs_, r.out_activation_) == (2, "identity")
     assert not hasattr(MLPClassifier(), "n_outputs_")
     assert not hasattr(MLPRegressor(), "out_activation_")
+
+
+@pytest.mark.parametrize("est", [MLPClassifier, MLPRegressor])
+def test_partial_fit_hidden_for_lbfgs_like_available_if(est, data):
+    X, y, _ = data
+    m = est((3,), solver="lbfgs")
+    assert not hasattr(m, "partial_fit")            # was True, then the call raised
+    with pytest.raises(AttributeError, match="stochastic solvers"):
+        m.partial_fit(X, y)
+    m.set_params(solver="adam")
+    assert hasattr(m, "partial_fit")
+    assert m.partial_fit(X, y).n_iter_ == 1
+    assert "One epoch" in est.partial_fit.__doc__
