@@ -209,3 +209,27 @@ def test_partial_fit_hidden_for_lbfgs_like_available_if(est, data):
     assert hasattr(m, "partial_fit")
     assert m.partial_fit(X, y).n_iter_ == 1
     assert "One epoch" in est.partial_fit.__doc__
+
+
+# ---- fitting inside ag.no_grad() failed ("backward: the tensor does not require grad")
+@pytest.mark.parametrize("make", [
+    lambda: LogisticRegression(max_iter=20),
+    lambda: LinearClassifier(solver="adam", max_iter=3, random_state=0),
+    lambda: MLPClassifier((3,), max_iter=3, random_state=0),
+    lambda: MLPRegressor((3,), solver="lbfgs", max_iter=5, random_state=0),
+    lambda: MLPClassifier((3,), max_iter=3, early_stopping=True, random_state=0),
+])
+def test_fit_inside_no_grad_trains_and_restores_the_mode(make, data):
+    import autograd_c as ag
+    X, y, _ = data
+    ref = quiet(make().fit, X, y)
+    with ag.no_grad():
+        m = quiet(make().fit, X, y)
+        assert not ag.is_grad_enabled()
+        fitted = [c.copy() for c in m.coefs_]
+        if hasattr(m, "partial_fit"):
+            m.partial_fit(X, y)
+            assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
+    for a, b in zip(ref.coefs_, fitted):
+        np.testing.assert_array_equal(a, b)

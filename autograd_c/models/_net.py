@@ -355,13 +355,15 @@ class _NetEstimator(BaseEstimator):
                     z = net_.forward(_core.from_numpy(Xva)).numpy().astype(np.float64)
                 return self._val_score(z, yva)
         try:
-            if solver == "lbfgs" and not incremental:
-                n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
-                opt_state, best_loss, vs, bv = None, (curve[-1] if curve else None), [], None
-            else:
-                Xc = np.ascontiguousarray(Xtr, dtype=self._dtype)
-                n_iter, curve, converged, opt_state, best_loss, vs, bv = self._fit_stochastic(
-                    net, Xc, Ttr, kind, rng, epochs, bar, incremental, val, opt_state)
+            with _NoGrad(enabled=True):
+                if solver == "lbfgs" and not incremental:
+                    n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
+                    opt_state, best_loss, vs, bv = None, (curve[-1] if curve else None), [], None
+                else:
+                    Xc = np.ascontiguousarray(Xtr, dtype=self._dtype)
+                    n_iter, curve, converged, opt_state, best_loss, vs, bv = \
+                        self._fit_stochastic(net, Xc, Ttr, kind, rng, epochs, bar, incremental,
+                                             val, opt_state)
         finally:
             bar.close()
         # commit: nothing above touched self's fitted state
@@ -425,8 +427,14 @@ class _NetEstimator(BaseEstimator):
 
 
 class _NoGrad:
+    """Gradient recording off (``enabled=False``, prediction) or on (training, also when the
+    caller is inside ``ag.no_grad()``), restoring the caller's mode on exit."""
+
+    def __init__(self, enabled=False):
+        self.enabled = enabled
+
     def __enter__(self):
-        self.prev = _core._set_grad_enabled(False)
+        self.prev = _core._set_grad_enabled(self.enabled)
 
     def __exit__(self, *exc):
         _core._set_grad_enabled(self.prev)
