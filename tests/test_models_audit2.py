@@ -233,3 +233,23 @@ def test_fit_inside_no_grad_trains_and_restores_the_mode(make, data):
     assert ag.is_grad_enabled()
     for a, b in zip(ref.coefs_, fitted):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("C", [0.1, 1.0, 10.0])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_alpha_matches_sklearn_C(C, n_classes):
+    # the documented correspondence alpha = 1 / (C n) against scikit-learn's own solver
+    from sklearn.linear_model import LogisticRegression as SkLR
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    s = X @ np.array([1.0, -1.0, 2.0, 0.5]) + rng.normal(size=80)
+    y = (s > 0).astype(int) if n_classes == 2 else np.digitize(s, [-1.0, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sk = SkLR(C=C, tol=1e-12, max_iter=10000).fit(X, y)
+    m = LogisticRegression(alpha=1 / (C * len(X)), tol=1e-10, max_iter=2000).fit(X, y)
+    assert m.coef_.shape == sk.coef_.shape and m.intercept_.shape == sk.intercept_.shape
+    np.testing.assert_allclose(m.coef_, sk.coef_, atol=2e-5)
+    np.testing.assert_allclose(m.intercept_, sk.intercept_, atol=2e-5)
+    np.testing.assert_allclose(m.predict_proba(X), sk.predict_proba(X), atol=1e-5)
+    np.testing.assert_allclose(m.decision_function(X), sk.decision_function(X), atol=1e-4)
