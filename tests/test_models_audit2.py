@@ -253,3 +253,36 @@ def test_alpha_matches_sklearn_C(C, n_classes):
     np.testing.assert_allclose(m.intercept_, sk.intercept_, atol=2e-5)
     np.testing.assert_allclose(m.predict_proba(X), sk.predict_proba(X), atol=1e-5)
     np.testing.assert_allclose(m.decision_function(X), sk.decision_function(X), atol=1e-4)
+
+
+# ---- the demo: had no test and no command line (``--help`` ran the whole demo)
+def _demo_lines(capsys, argv):
+    from autograd_c import demo
+    assert demo.main(argv) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("sklearn_missing", [False, True])
+def test_demo_runs_and_both_trainings_agree(capsys, monkeypatch, sklearn_missing):
+    import re
+    import sys
+    if sklearn_missing:
+        monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    out = _demo_lines(capsys, ["--epochs", "3", "--no-progress"])
+    assert ("two spirals" in out[0]) == sklearn_missing and "3 epochs" in out[0]
+    acc = {ln.split(":")[0].strip(): float(re.search(r"test accuracy ([\d.]+)", ln).group(1))
+           for ln in out if "test accuracy" in ln}
+    assert set(acc) == {"autograd_c", "pure numpy"}
+    assert abs(acc["autograd_c"] - acc["pure numpy"]) <= 0.01
+    diff = float(re.search(r"between the two runs: ([\d.e+-]+)", out[-1]).group(1))
+    assert diff < 1e-4
+
+
+def test_demo_command_line(capsys):
+    from autograd_c import demo
+    with pytest.raises(SystemExit) as e:
+        demo.main(["--help"])
+    assert e.value.code == 0 and "--epochs" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as e:
+        demo.main(["--epochs", "0"])
+    assert e.value.code == 2 and "--epochs must be >= 1" in capsys.readouterr().err
