@@ -286,3 +286,22 @@ def test_demo_command_line(capsys):
     with pytest.raises(SystemExit) as e:
         demo.main(["--epochs", "0"])
     assert e.value.code == 2 and "--epochs must be >= 1" in capsys.readouterr().err
+
+
+def test_logistic_regression_example_claims():
+    # examples/logistic_regression.py had no test; its by-hand and L-BFGS fits minimise the same
+    # objective, L-BFGS to the lower value
+    import os
+    import re
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    r = subprocess.run([sys.executable, os.path.join(root, "examples", "logistic_regression.py")],
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    acc = [float(v) for v in re.findall(r"test accuracy ([\d.]+)", r.stdout)]
+    assert len(acc) == 2 and min(acc) > 0.9
+    hand, lbfgs = map(float, re.search(r"objective: by hand ([\d.]+) .* L-BFGS ([\d.]+)",
+                                       r.stdout).groups())
+    assert lbfgs <= hand < lbfgs + 0.01
