@@ -305,3 +305,19 @@ def test_logistic_regression_example_claims():
     hand, lbfgs = map(float, re.search(r"objective: by hand ([\d.]+) .* L-BFGS ([\d.]+)",
                                        r.stdout).groups())
     assert lbfgs <= hand < lbfgs + 0.01
+
+
+def test_lbfgs_warm_start_at_optimum_still_reports_loss():
+    # a warm-start L-BFGS fit that cannot decrease the loss any further (float32 precision) left
+    # loss_ = None and loss_curve_ = []
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.sin(X[:, 0]) + X[:, 1] * X[:, 2]
+    m = quiet(MLPRegressor((8,), solver="lbfgs", max_iter=5000, random_state=1,
+                           warm_start=True).fit, X, y)
+    first = m.loss_
+    for _ in range(3):
+        quiet(m.fit, X, y)
+        assert isinstance(m.loss_, float) and m.loss_ <= first * (1 + 1e-6)
+        assert len(m.loss_curve_) == m.n_iter_ >= 1
+        assert m.loss_ == m.loss_curve_[-1]

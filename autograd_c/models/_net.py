@@ -186,6 +186,7 @@ class _NetEstimator(BaseEstimator):
             if not ok:
                 fg(theta)
                 converged = True   # no further decrease possible at machine precision
+                curve.append(f)    # loss_ / loss_curve_ still report the loss (was None / [])
                 break
             s, y = th2 - theta, g2 - g
             if s.dot(y) > 1e-10:
