@@ -403,7 +403,8 @@ class _NetEstimator(BaseEstimator):
         """Refuse values that overflow the training dtype (float32 for the MLPs): they would
         turn into inf and give NaN outputs."""
         big = np.finfo(self._dtype).max
-        if Xa.size and np.abs(Xa).max() > big:
+        if Xa.dtype.itemsize > np.dtype(self._dtype).itemsize and Xa.size and \
+                np.abs(Xa).max() > big:
             raise ValueError(f"Input X contains a value too large for {np.dtype(self._dtype)} "
                              f"(max |X| = {np.abs(Xa).max():.3g} > {big:.3g}); "
                              f"{type(self).__name__} computes in {np.dtype(self._dtype)}, so "
