@@ -321,3 +321,22 @@ def test_lbfgs_warm_start_at_optimum_still_reports_loss():
         assert isinstance(m.loss_, float) and m.loss_ <= first * (1 + 1e-6)
         assert len(m.loss_curve_) == m.n_iter_ >= 1
         assert m.loss_ == m.loss_curve_[-1]
+
+
+def test_linear_classifier_log_is_one_vs_rest_logistic_regression():
+    from sklearn.linear_model import LogisticRegression as SkLR
+    from sklearn.multiclass import OneVsRestClassifier
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 4))
+    y = np.digitize(X @ np.array([1.0, -1.0, 2.0, 0.5]) + rng.normal(size=80), [-1.0, 1.0])
+    alpha = 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ovr = OneVsRestClassifier(SkLR(C=1 / (alpha * len(X)), tol=1e-12, max_iter=10000))
+        ovr.fit(X, y)
+    m = LinearClassifier(loss="log", alpha=alpha, tol=1e-10, max_iter=3000).fit(X, y)
+    np.testing.assert_allclose(m.coef_, np.vstack([e.coef_ for e in ovr.estimators_]),
+                               atol=2e-5)
+    np.testing.assert_allclose(m.intercept_, [e.intercept_[0] for e in ovr.estimators_],
+                               atol=2e-5)
+    np.testing.assert_allclose(m.predict_proba(X), ovr.predict_proba(X), atol=1e-5)
