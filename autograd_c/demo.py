@@ -1,4 +1,5 @@
-"""``python -m autograd_c.demo``: train an MLP classifier and compare with pure numpy.
+"""``python -m autograd_c.demo [--epochs N] [--no-progress]``: train an MLP classifier and
+compare with pure numpy.
 
 Uses scikit-learn's bundled digits (8x8 images, 10 classes) when scikit-learn is installed,
 else a two-spirals set generated here.  Both runs use the same network (64-128-10 ReLU, or
@@ -116,8 +117,19 @@ def accuracy(Ws, bs, X, y):
 
 
 def main(argv=None):
+    import argparse
+    p = argparse.ArgumentParser(prog="python -m autograd_c.demo",
+                                description="Train the same MLP classifier with autograd_c and with "
+                                "a hand-written numpy backward pass, and compare them.")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs (default: 50 on digits, 200 on the spirals)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    args = p.parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        p.error(f"--epochs must be >= 1, got {args.epochs}")
     rng = np.random.default_rng(0)
     X, y, name, hidden, epochs = load_data(rng)
+    epochs = args.epochs or epochs
     X = X.astype(np.float32)
     perm = rng.permutation(len(X))
     n_test = len(X) // 4
@@ -128,7 +140,8 @@ def main(argv=None):
     print(f"autograd_c demo: {name}: {len(tr)} training / {len(te)} test samples, network "
           f"{'-'.join(map(str, sizes))}, Adam lr={lr}, batch {batch}, {epochs} epochs, "
           f"{ag.get_num_threads()} threads")
-    Wa, ba, ta = train_autograd_c(Ws0, bs0, X[tr], y[tr], epochs, batch, lr, seed=1)
+    Wa, ba, ta = train_autograd_c(Ws0, bs0, X[tr], y[tr], epochs, batch, lr, seed=1,
+                                  progress=not args.no_progress)
     Wn, bn, tn = train_numpy(Ws0, bs0, X[tr], y[tr], epochs, batch, lr, seed=1)
     acc_a, acc_n = accuracy(Wa, ba, X[te], y[te]), accuracy(Wn, bn, X[te], y[te])
     ma, mn = np.median(ta) * 1e3, np.median(tn) * 1e3

@@ -3,8 +3,9 @@
 Binary labels y in {-1, +1}:   y(x) = sign(w^T x + b),   P(y = +1 | x) = sigma(w^T x + b)
 K classes:                      y(x) = argmax_k (w_k^T x + b_k),
                                 P(y = k | x) = softmax(W x + b)_k
-Both are fitted by minimising the negative log-likelihood  -sum_i log P(y_i | x_i)  with
-autograd_c gradients (ag.models.LogisticRegression / SoftmaxRegression, L-BFGS).  The decision
+Both are fitted by minimising the mean negative log-likelihood plus a small L2 penalty,
+-1/n sum_i log P(y_i | x_i) + alpha / 2 * |W|^2  (alpha = 1e-3 here), with autograd_c gradients
+(ag.models.LogisticRegression / SoftmaxRegression, L-BFGS).  The decision
 boundary of the binary model is the line w^T x + b = 0; the K-class regions are convex cells
 separated by the lines (w_j - w_k)^T x + b_j - b_k = 0.
 

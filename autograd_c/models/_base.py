@@ -280,6 +280,21 @@ def _type_of_target(y):
     return "multiclass" if len(np.unique(y)) > 2 else "binary"
 
 
+def _check_sample_weight(sample_weight, n, estimator):
+    """sample_weight as a float64 vector of n finite, non-negative weights with a positive sum."""
+    est = type(estimator).__name__
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(n, float(w))
+    if w.shape != (n,):
+        raise ValueError(f"{est}: sample_weight has shape {w.shape}, expected ({n},) "
+                         "(one weight per sample)")
+    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
+        raise ValueError(f"{est}: sample_weight must be finite and non-negative with a "
+                         "positive sum")
+    return w
+
+
 class ClassifierMixin:
     """score = accuracy; label encoding into ``classes_``."""
 
@@ -325,9 +340,13 @@ class ClassifierMixin:
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
+        if y.shape != pred.shape:
+            raise ValueError(f"{type(self).__name__}.score: y has shape {y.shape} but X has "
+                             f"{len(pred)} samples (found input variables with inconsistent "
+                             "numbers of samples)")
         ok = (pred == y).astype(np.float64)
         if sample_weight is not None:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            w = _check_sample_weight(sample_weight, len(y), self)
             return float(np.sum(ok * w) / np.sum(w))
         return float(ok.mean())
 
@@ -348,11 +367,17 @@ class RegressorMixin:
         """R^2 = 1 - SS_res / SS_tot (averaged uniformly over outputs)."""
         pred = np.asarray(self.predict(X), dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        y_shape = y.shape
         if y.ndim == 1:
             y = y[:, None]
         if pred.ndim == 1:
             pred = pred[:, None]
-        w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+        if y.ndim != 2 or y.shape != pred.shape:
+            raise ValueError(f"{type(self).__name__}.score: y has shape {y_shape} but the "
+                             f"predictions for X have shape {pred.shape} (inconsistent numbers "
+                             "of samples or outputs)")
+        w = np.ones(len(y)) if sample_weight is None else \
+            _check_sample_weight(sample_weight, len(y), self)
         w = w[:, None]
         ss_res = np.sum(w * (y - pred) ** 2, axis=0)
         ss_tot = np.sum(w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2, axis=0)
@@ -406,4 +431,19 @@ def _train_val_split(n, fraction, rng, stratify=None):
         raise ValueError(f"early_stopping: validation_fraction={fraction} leaves no training "
                          f"samples out of {n}")
     perm = rng.permutation(n)
-    return perm[n_val:], perm[:n_val]
+    if stratify is None:
+        return perm[n_val:], perm[:n_val]
+    # stratified (scikit-learn's classifiers): each class keeps its share of the held-out
+    # samples, the rounding remainder going to the classes with the largest fractional parts
+    _, inv, counts = np.unique(np.asarray(stratify)[perm], return_inverse=True,
+                               return_counts=True)
+    quota = n_val * counts / n
+    take = np.floor(quota).astype(np.int64)
+    order = np.argsort(take - quota, kind="stable")
+    take[order[:n_val - int(take.sum())]] += 1
+    rank = np.empty(n, dtype=np.int64)
+    for k in range(len(counts)):
+        members = np.flatnonzero(inv == k)
+        rank[members] = np.arange(len(members))
+    held = rank < take[inv]
+    return perm[~held], perm[held]

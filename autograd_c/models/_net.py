@@ -186,6 +186,7 @@ class _NetEstimator(BaseEstimator):
             if not ok:
                 fg(theta)
                 converged = True   # no further decrease possible at machine precision
+                curve.append(f)    # loss_ / loss_curve_ still report the loss (was None / [])
                 break
             s, y = th2 - theta, g2 - g
             if s.dot(y) > 1e-10:
@@ -325,6 +326,14 @@ class _NetEstimator(BaseEstimator):
             opt_state = None
         else:
             coefs, intercepts = self.coefs_, self.intercepts_
+            sizes = [Xa.shape[1]] + list(self._hidden_sizes()) + [n_out]
+            have = [coefs[0].shape[0]] + [c.shape[1] for c in coefs]
+            if have != sizes:
+                raise ValueError(
+                    f"{type(self).__name__}: the fitted layer sizes {have} differ from those the "
+                    f"current parameters ask for {sizes} (hidden_layer_sizes changed?); "
+                    f"{'partial_fit' if incremental else 'a warm_start fit'} continues from the "
+                    "fitted weights, so call fit with warm_start=False to start afresh")
             opt_state = getattr(self, "_optimizer_state", None)
         net = _Net(coefs, intercepts, self._dtype, self._hidden_activation, self._fit_intercept())
         epochs = 1 if incremental else self.max_iter
@@ -332,8 +341,12 @@ class _NetEstimator(BaseEstimator):
                           desc=type(self).__name__ + " epoch" if not incremental else "partial_fit")
         val = None
         Xtr, Ttr = Xa, T
-        if self.early_stopping and not incremental:
-            tr, va = _train_val_split(Xa.shape[0], self.validation_fraction, rng)
+        solver = getattr(self, "solver", "adam")
+        # scikit-learn: early stopping (and its held-out split) only for the stochastic solvers
+        stop_early = self.early_stopping and not incremental and solver != "lbfgs"
+        if stop_early:
+            strat = extra if getattr(self, "_estimator_type", None) == "classifier" else None
+            tr, va = _train_val_split(Xa.shape[0], self.validation_fraction, rng, strat)
             Xtr, Ttr = Xa[tr], T[tr]
             Xva = np.ascontiguousarray(Xa[va], dtype=self._dtype)
             yva = extra[va] if extra is not None else T[va]
@@ -342,15 +355,16 @@ class _NetEstimator(BaseEstimator):
                 with _NoGrad():
                     z = net_.forward(_core.from_numpy(Xva)).numpy().astype(np.float64)
                 return self._val_score(z, yva)
-        solver = getattr(self, "solver", "adam")
         try:
-            if solver == "lbfgs" and not incremental:
-                n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
-                opt_state, best_loss, vs, bv = None, (curve[-1] if curve else None), [], None
-            else:
-                Xc = np.ascontiguousarray(Xtr, dtype=self._dtype)
-                n_iter, curve, converged, opt_state, best_loss, vs, bv = self._fit_stochastic(
-                    net, Xc, Ttr, kind, rng, epochs, bar, incremental, val, opt_state)
+            with _NoGrad(enabled=True):
+                if solver == "lbfgs" and not incremental:
+                    n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
+                    opt_state, best_loss, vs, bv = None, (curve[-1] if curve else None), [], None
+                else:
+                    Xc = np.ascontiguousarray(Xtr, dtype=self._dtype)
+                    n_iter, curve, converged, opt_state, best_loss, vs, bv = \
+                        self._fit_stochastic(net, Xc, Ttr, kind, rng, epochs, bar, incremental,
+                                             val, opt_state)
         finally:
             bar.close()
         # commit: nothing above touched self's fitted state
@@ -365,10 +379,12 @@ class _NetEstimator(BaseEstimator):
             self.loss_curve_ = list(curve)
             self.n_iter_ = n_iter
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
-        self.best_loss_ = best_loss if not self.early_stopping else None
-        if self.early_stopping and not incremental:
+        self.best_loss_ = best_loss if not stop_early else None
+        if stop_early:
             self.validation_scores_ = vs
             self.best_validation_score_ = bv
+        elif not incremental:
+            self.validation_scores_ = self.best_validation_score_ = None
         self.t_ = getattr(self, "t_", 0) * (not first) + Xa.shape[0] * max(n_iter, 1)
         if not incremental and not converged:
             warnings.warn(_sk_warning("ConvergenceWarning", ConvergenceWarning)(
@@ -380,8 +396,20 @@ class _NetEstimator(BaseEstimator):
         from ._base import _feature_names, check_array
         names = _feature_names(X)
         if reset:
-            return check_array(X, estimator=self), names
-        return self._validate_X(X, reset=False), names
+            return self._check_range(check_array(X, estimator=self)), names
+        return self._check_range(self._validate_X(X, reset=False)), names
+
+    def _check_range(self, Xa):
+        """Refuse values that overflow the training dtype (float32 for the MLPs): they would
+        turn into inf and give NaN outputs."""
+        big = np.finfo(self._dtype).max
+        if Xa.dtype.itemsize > np.dtype(self._dtype).itemsize and Xa.size and \
+                np.abs(Xa).max() > big:
+            raise ValueError(f"Input X contains a value too large for {np.dtype(self._dtype)} "
+                             f"(max |X| = {np.abs(Xa).max():.3g} > {big:.3g}); "
+                             f"{type(self).__name__} computes in {np.dtype(self._dtype)}, so "
+                             "scale the inputs")
+        return Xa
 
     def _set_features(self, Xa, names):
         self.n_features_in_ = Xa.shape[1]
@@ -392,7 +420,7 @@ class _NetEstimator(BaseEstimator):
 
     def _raw(self, X):
         """Network output (float64 numpy) for validated X."""
-        Xa = self._validate_X(X, reset=False)
+        Xa = self._check_range(self._validate_X(X, reset=False))
         net = _Net(self.coefs_, self.intercepts_, self._dtype, self._hidden_activation,
                    self._fit_intercept())
         with _NoGrad():
@@ -401,8 +429,14 @@ class _NetEstimator(BaseEstimator):
 
 
 class _NoGrad:
+    """Gradient recording off (``enabled=False``, prediction) or on (training, also when the
+    caller is inside ``ag.no_grad()``), restoring the caller's mode on exit."""
+
+    def __init__(self, enabled=False):
+        self.enabled = enabled
+
     def __enter__(self):
-        self.prev = _core._set_grad_enabled(False)
+        self.prev = _core._set_grad_enabled(self.enabled)
 
     def __exit__(self, *exc):
         _core._set_grad_enabled(self.prev)
@@ -531,6 +565,8 @@ class _RegressorNet:
         if not np.isfinite(ya).all():
             raise ValueError(f"Input y contains NaN or infinity; {est} needs finite targets")
         two_d = ya.ndim == 2
+        if two_d and ya.shape[1] == 0:
+            raise ValueError(f"{est}: y has shape {ya.shape}, with no outputs (need at least 1)")
         Y = ya.reshape(n, -1)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"{est}: y has {Y.shape[1]} outputs, the model {self.n_outputs_}")

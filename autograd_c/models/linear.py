@@ -60,6 +60,9 @@ class LogisticRegression(_LinearBase):
     ``decision_function`` = w^T x + b and predict = classes_[1] where it is > 0.  More classes:
     multinomial (softmax) regression, predict = argmax.
 
+    The penalty is ``alpha`` on the mean loss: scikit-learn's ``C`` (on the summed loss) is
+    ``alpha = 1 / (C * n_samples)``.
+
     Examples
     --------
     >>> import numpy as np

@@ -1,4 +1,5 @@
 """Multi-layer perceptrons with scikit-learn's API, trained in float32 by autograd_c."""
+import functools
 import numbers
 
 import numpy as np
@@ -7,6 +8,24 @@ from ._base import ClassifierMixin, RegressorMixin
 from ._net import _ClassifierNet, _NetEstimator, _RegressorNet
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
+
+
+class _stochastic_only:
+    """``partial_fit`` exists only for the stochastic solvers: with solver="lbfgs" the attribute
+    lookup raises AttributeError, so ``hasattr(est, "partial_fit")`` is False (scikit-learn's
+    ``available_if``, which meta-estimators rely on)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        if getattr(obj, "solver", None) == "lbfgs":
+            raise AttributeError("partial_fit is only available for stochastic solvers "
+                                 "('adam', 'sgd'), not 'lbfgs'")
+        return self.fn.__get__(obj, owner)
 
 
 class _MLPBase(_NetEstimator):
@@ -70,6 +89,15 @@ class _MLPBase(_NetEstimator):
     def n_layers_(self):
         return len(self.coefs_) + 1
 
+    @property
+    def out_activation_(self):
+        """Name of the output activation (scikit-learn's attribute): 'identity' (regressor),
+        'logistic' (two classes) or 'softmax'."""
+        self._check_fitted()
+        if isinstance(self, MLPRegressor):
+            return "identity"
+        return "logistic" if self.coefs_[-1].shape[1] == 1 else "softmax"
+
     def fit(self, X, y):
         """Train on (X, y) for up to ``max_iter`` epochs (or L-BFGS iterations)."""
         return self._fit_impl(X, y, incremental=False)
@@ -96,12 +124,16 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
 
     _output = "logistic"
 
+    @property
+    def n_outputs_(self):
+        """Number of network outputs: 1 for two classes, else the number of classes."""
+        self._check_fitted()
+        return self.coefs_[-1].shape[1]
+
+    @_stochastic_only
     def partial_fit(self, X, y, classes=None):
         """One epoch of mini-batch training on (X, y); ``classes`` is needed on the first call
         when y does not contain every class."""
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic solvers "
-                                 "('adam', 'sgd'), not 'lbfgs'")
         return self._fit_impl(X, y, incremental=True, classes=classes)
 
 
@@ -119,9 +151,7 @@ class MLPRegressor(RegressorMixin, _RegressorNet, _MLPBase):
     True
     """
 
+    @_stochastic_only
     def partial_fit(self, X, y):
         """One epoch of mini-batch training on (X, y)."""
-        if self.solver == "lbfgs":
-            raise AttributeError("partial_fit is only available for stochastic solvers "
-                                 "('adam', 'sgd'), not 'lbfgs'")
         return self._fit_impl(X, y, incremental=True)
