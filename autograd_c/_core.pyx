@@ -553,7 +553,8 @@ cdef class Tensor:
 
     def __bool__(self):
         if self.t.size != 1:
-            raise ValueError("the truth value of a tensor with more than one element is ambiguous")
+            raise ValueError(f"the truth value of a tensor with {'no' if self.t.size == 0 else 'more than one'} "
+                             f"element is ambiguous (shape {self.shape})")
         return self.item() != 0
 
     def tolist(self):

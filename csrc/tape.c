@@ -308,7 +308,7 @@ static int accumulate(ag_tensor **slot, ag_tensor *g, int create)
 }
 
 /* leaf .grad: a fresh buffer the user may keep (never an alias of an internal gradient) */
-static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
+static int accumulate_leaf_locked(ag_tensor *leaf, ag_tensor *g, int create)
 {
     if (!leaf->grad && !create && (!sole_owner(g) || g->dtype != leaf->dtype)) {
         ag_tensor *c = ag_tensor_cast(g, leaf->dtype);
@@ -323,6 +323,16 @@ static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
         return e;
     }
     return accumulate(&leaf->grad, g, create);
+}
+
+/* sweeps of separate graphs in several threads may share a leaf: one update at a time */
+static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
+{
+    int e;
+    ag_leaf_lock(leaf);
+    e = accumulate_leaf_locked(leaf, g, create);
+    ag_leaf_unlock(leaf);
+    return e;
 }
 
 static ag_tensor *run_hook(int64_t id, ag_tensor *g)
