@@ -52,3 +52,14 @@ def test_truth_value_of_a_tensor_without_exactly_one_element_names_its_shape(dat
         bool(t)
     if t.size == 0:
         assert "no element" in str(e.value)
+
+
+def test_internal_grad_refuses_a_grad_outputs_list_of_the_wrong_length():
+    """(the binding indexes the list without bounds checks: a short list read past its end)"""
+    from autograd_c import _core
+    x = ag.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
+    y = (x * x).sum()
+    with pytest.raises(ValueError, match="1 grad_outputs for 2 outputs"):
+        _core._grad([y, y], [None], [x], True, False, False)
+    g, = _core._grad([y, y], [None, 2.0], [x], True, False, False)
+    np.testing.assert_allclose(g.numpy(), 3 * 2 * x.numpy())
