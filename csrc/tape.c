@@ -316,6 +316,15 @@ static int accumulate_leaf_locked(ag_tensor *leaf, ag_tensor *g, int create)
         leaf->grad = c;
         return 0;
     }
+    if (!leaf->grad && create && !g->grad_fn && !sole_owner(g)) {
+        /* a plain tensor someone else holds (the caller's grad argument passed through an add
+           or a reshape, or a leaf): .grad gets a copy -- recorded when g is differentiable --
+           so that a later in-place accumulation cannot write into that tensor */
+        ag_tensor *c = (g->requires_grad || g->tangent) ? ag_contiguous(g) : ag_tensor_cast(g, leaf->dtype);
+        if (!c) return -1;
+        leaf->grad = c;
+        return 0;
+    }
     if (leaf->grad && !create && !leaf->grad->grad_fn && !leaf->grad->tangent && !g->tangent &&
         ag_tensor_is_contiguous(leaf->grad)) {
         /* in-place accumulation into the user's .grad buffer, like PyTorch */

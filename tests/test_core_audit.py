@@ -63,3 +63,36 @@ def test_internal_grad_refuses_a_grad_outputs_list_of_the_wrong_length():
         _core._grad([y, y], [None], [x], True, False, False)
     g, = _core._grad([y, y], [None, 2.0], [x], True, False, False)
     np.testing.assert_allclose(g.numpy(), 3 * 2 * x.numpy())
+
+
+@pytest.mark.parametrize("root_is_leaf", [False, True])
+def test_create_graph_backward_does_not_make_grad_an_alias_of_the_grad_argument(root_is_leaf):
+    """x.grad used to be the caller's grad tensor itself (passed through an add, or seeding a
+    leaf root): the next backward accumulated into it in place, changing the caller's tensor."""
+    x = ag.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    v = ag.ones(3, dtype="float64")
+
+    def root():
+        return x if root_is_leaf else x + 1.0
+
+    root().backward(v, create_graph=True)
+    assert not np.shares_memory(x.grad.numpy(), v.numpy())
+    root().backward(v)
+    np.testing.assert_array_equal(v.numpy(), np.ones(3))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 2.0))
+
+
+def test_create_graph_backward_never_makes_grad_a_leaf_that_requires_grad():
+    """with a differentiable grad argument w, x.grad = w (the leaf itself) was accumulated into
+    in place by the next backward; now x.grad is a recorded copy: d(x.grad)/dw still flows."""
+    x = ag.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    w = ag.tensor([0.5, -1.0, 2.0], dtype="float64", requires_grad=True)
+    (x * 1.0 + 1.0).backward(w, create_graph=True)
+    g = x.grad
+    assert g.requires_grad and not np.shares_memory(g.numpy(), w.numpy())
+    (g * g).sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), 2 * np.array([0.5, -1.0, 2.0]))
+    x.grad = None
+    (x + 1.0).backward(w, create_graph=True)
+    (x + 1.0).backward(ag.ones(3, dtype="float64"))
+    np.testing.assert_array_equal(w.detach().numpy(), [0.5, -1.0, 2.0])
