@@ -307,6 +307,12 @@ static int accumulate(ag_tensor **slot, ag_tensor *g, int create)
     return 0;
 }
 
+/* a private copy of gradient g for a .grad slot: recorded when g is differentiable */
+static ag_tensor *grad_copy(ag_tensor *g, int dtype)
+{
+    return (g->requires_grad || g->tangent) ? ag_contiguous(g) : ag_tensor_cast(g, dtype);
+}
+
 /* leaf .grad: a fresh buffer the user may keep (never an alias of an internal gradient) */
 static int accumulate_leaf_locked(ag_tensor *leaf, ag_tensor *g, int create)
 {
@@ -320,7 +326,7 @@ static int accumulate_leaf_locked(ag_tensor *leaf, ag_tensor *g, int create)
         /* a plain tensor someone else holds (the caller's grad argument passed through an add
            or a reshape, or a leaf): .grad gets a copy -- recorded when g is differentiable --
            so that a later in-place accumulation cannot write into that tensor */
-        ag_tensor *c = (g->requires_grad || g->tangent) ? ag_contiguous(g) : ag_tensor_cast(g, leaf->dtype);
+        ag_tensor *c = grad_copy(g, leaf->dtype);
         if (!c) return -1;
         leaf->grad = c;
         return 0;
@@ -530,7 +536,17 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
             if (!g) { status = -1; goto restore; }
         }
         if (n->retain && !cap) {
-            if (accumulate(&n->retain->grad, g, create)) { ag_tensor_decref(g); status = -1; goto restore; }
+            ag_tensor *rt = n->retain;
+            if (!rt->grad && !g->grad_fn && g->refcount > 1) {
+                /* g is held elsewhere too (the grad argument of backward): keep a copy, as
+                   PyTorch's retained gradients, so that later writes to it do not show here */
+                rt->grad = grad_copy(g, rt->dtype);
+                if (!rt->grad) { ag_tensor_decref(g); status = -1; goto restore; }
+            } else if (accumulate(&rt->grad, g, create)) {
+                ag_tensor_decref(g);
+                status = -1;
+                goto restore;
+            }
         }
         if (cap) {
             int j;

@@ -96,3 +96,16 @@ def test_create_graph_backward_never_makes_grad_a_leaf_that_requires_grad():
     (x + 1.0).backward(w, create_graph=True)
     (x + 1.0).backward(ag.ones(3, dtype="float64"))
     np.testing.assert_array_equal(w.detach().numpy(), [0.5, -1.0, 2.0])
+
+
+def test_retained_grad_is_not_an_alias_of_the_grad_argument():
+    x = ag.tensor([1.0, 2.0, 3.0], dtype="float64", requires_grad=True)
+    y = x + 1.0
+    y.retain_grad()
+    v = ag.ones(3, dtype="float64")
+    y.backward(v, retain_graph=True)
+    v.fill_(5.0)
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones(3))
+    y.backward(v)
+    np.testing.assert_array_equal(y.grad.numpy(), np.full(3, 6.0))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 6.0))
