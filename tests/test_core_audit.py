@@ -109,3 +109,47 @@ def test_retained_grad_is_not_an_alias_of_the_grad_argument():
     y.backward(v)
     np.testing.assert_array_equal(y.grad.numpy(), np.full(3, 6.0))
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 6.0))
+
+
+def test_an_exception_raised_by_a_hook_reaches_its_own_thread_only():
+    """The pending hook exception was one global slot: another thread's unrelated error could
+    raise it instead of its own, and the hook's thread then got a bare RuntimeError."""
+    steps = 1500
+    bad = []
+    barrier = threading.Barrier(2)
+
+    def hooked():
+        x = ag.tensor(np.ones(1000), requires_grad=True)
+
+        def hook(g):
+            raise KeyError("from the hook")
+
+        barrier.wait()
+        for _ in range(steps):
+            y = x * 2.0
+            y.register_hook(hook)
+            try:
+                (y * y).sum().backward()
+            except KeyError:
+                pass
+            except Exception as e:  # pragma: no cover - the failure being tested
+                bad.append(e)
+
+    def plain():
+        x = ag.tensor(np.ones(1000), requires_grad=True)
+        barrier.wait()
+        for _ in range(steps):
+            try:
+                (x * 2.0).backward()
+            except RuntimeError as e:
+                if "implicitly created only for scalar" not in str(e):
+                    bad.append(e)
+            except Exception as e:  # pragma: no cover - the failure being tested
+                bad.append(e)
+
+    ts = [threading.Thread(target=hooked), threading.Thread(target=plain)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert not bad, bad[:3]
