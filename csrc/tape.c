@@ -137,6 +137,7 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     unsigned saves = ag_op_table[op].r->saves;
     if (!n) return NULL;
     memset(n, 0, sizeof *n);
+    AG_ATOMIC_INC(&live_nodes); /* before any failure: ag_node_decref counts it down */
     n->refcount = 1;
     n->seq = AG_ATOMIC_INC(&node_seq);
     n->op = op;
@@ -158,7 +159,6 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     }
     n->out_ndim = out->ndim;
     memcpy(n->out_shape, out->shape, sizeof(int64_t) * AG_MAXDIM);
-    AG_ATOMIC_INC(&live_nodes);
     return n;
 }
 
