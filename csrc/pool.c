@@ -41,6 +41,7 @@ static void spin_lock(volatile int *l) { while (__atomic_exchange_n(l, 1, __ATOM
 static void spin_unlock(volatile int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 #endif
 static void lock(ag_pool *p) { spin_lock(&p->lock); }
+static void unlock(ag_pool *p) { spin_unlock(&p->lock); }
 
 /* leaf .grad locks: threads whose separate graphs share a leaf accumulate into its .grad under
  * one of these (picked by the leaf's address), so no update is lost and no buffer leaks.  Taken
@@ -54,7 +55,6 @@ static volatile int *leaf_lock_for(const void *leaf)
 }
 void ag_leaf_lock(const void *leaf) { spin_lock(leaf_lock_for(leaf)); }
 void ag_leaf_unlock(const void *leaf) { spin_unlock(leaf_lock_for(leaf)); }
-static void unlock(ag_pool *p) { spin_unlock(&p->lock); }
 
 void *ag_pool_get(int cls)
 {
