@@ -37,13 +37,16 @@ _ERRORS = {
     AG_ENOTIMPL: NotImplementedError,
 }
 
-_pending_hook_error = [None]
+# the exception a backward hook raised, kept for the _raise of the thread whose sweep ran it
+# (per thread: another thread's unrelated error must not pick it up)
+import threading as _threading
+_pending_hook_error = _threading.local()
 
 cdef int _raise() except -1:
     cdef int kind = ag_last_error_kind()
-    exc = _pending_hook_error[0]
+    exc = getattr(_pending_hook_error, "exc", None)
     if exc is not None:
-        _pending_hook_error[0] = None
+        _pending_hook_error.exc = None
         raise exc
     msg = ag_last_error().decode("utf-8", "replace")
     if kind == AG_OK or not msg:
@@ -263,7 +266,7 @@ cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept 
         ag_tensor_incref(cur.t)
         return cur.t
     except BaseException as e:
-        _pending_hook_error[0] = e
+        _pending_hook_error.exc = e
         ag_set_error(AG_ERUNTIME, b"a backward hook raised an exception")
         return NULL
 
@@ -553,7 +556,8 @@ cdef class Tensor:
 
     def __bool__(self):
         if self.t.size != 1:
-            raise ValueError("the truth value of a tensor with more than one element is ambiguous")
+            raise ValueError(f"the truth value of a tensor with {'no' if self.t.size == 0 else 'more than one'} "
+                             f"element is ambiguous (shape {self.shape})")
         return self.item() != 0
 
     def tolist(self):

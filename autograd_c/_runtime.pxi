@@ -33,6 +33,8 @@ def _grad(outputs, grad_outputs, inputs, bint retain_graph, bint create_graph, b
             raise TypeError(f"grad: input {i} is not a Tensor")
     gos = None
     if grad_outputs is not None:
+        if len(grad_outputs) != no:
+            raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {no} outputs")
         gos = [None if g is None else _coerce(g, (<Tensor>outs[i]).t.dtype) for i, g in enumerate(grad_outputs)]
     cdef ag_tensor **po = <ag_tensor **>malloc(sizeof(ag_tensor *) * (no + 1))
     cdef ag_tensor **pg = <ag_tensor **>malloc(sizeof(ag_tensor *) * (no + 1))

@@ -129,6 +129,8 @@ void ag_pool_put(int cls, void *block);
 #define AG_CACHE_DEFAULT_LIMIT ((size_t)128 << 20)
 void *ag_cache_get(size_t cap, size_t *got); /* a block for >= cap data bytes, or NULL */
 int ag_cache_put(void *block, size_t cap);   /* 1: kept; 0: the caller frees it */
+void ag_leaf_lock(const void *leaf);        /* serializes accumulation into one leaf's .grad */
+void ag_leaf_unlock(const void *leaf);
 void ag_pool_atfork_prepare(void);           /* takes every pool and cache lock */
 void ag_pool_atfork_release(void);           /* releases them (parent and child) */
 

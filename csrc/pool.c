@@ -43,6 +43,19 @@ static void spin_unlock(volatile int *l) { __atomic_store_n(l, 0, __ATOMIC_RELEA
 static void lock(ag_pool *p) { spin_lock(&p->lock); }
 static void unlock(ag_pool *p) { spin_unlock(&p->lock); }
 
+/* leaf .grad locks: threads whose separate graphs share a leaf accumulate into its .grad under
+ * one of these (picked by the leaf's address), so no update is lost and no buffer leaks.  Taken
+ * before any pool lock, never while one is held. */
+#define LEAF_LOCKS 64
+static volatile int leaf_locks[LEAF_LOCKS];
+static volatile int *leaf_lock_for(const void *leaf)
+{
+    uintptr_t a = (uintptr_t)leaf;
+    return &leaf_locks[(a >> 6 ^ a >> 12) & (LEAF_LOCKS - 1)];
+}
+void ag_leaf_lock(const void *leaf) { spin_lock(leaf_lock_for(leaf)); }
+void ag_leaf_unlock(const void *leaf) { spin_unlock(leaf_lock_for(leaf)); }
+
 void *ag_pool_get(int cls)
 {
 #ifndef AG_POOL_DISABLED
@@ -214,6 +227,7 @@ size_t ag_cache_bytes(void) { return locked_read(&big.bytes); }
 void ag_pool_atfork_prepare(void)
 {
     int i;
+    for (i = 0; i < LEAF_LOCKS; i++) spin_lock(&leaf_locks[i]);
     for (i = 0; i < AG_POOL_COUNT; i++) lock(&pools[i]);
     spin_lock(&big.lock);
 }
@@ -223,4 +237,5 @@ void ag_pool_atfork_release(void)
     int i;
     spin_unlock(&big.lock);
     for (i = AG_POOL_COUNT - 1; i >= 0; i--) unlock(&pools[i]);
+    for (i = LEAF_LOCKS - 1; i >= 0; i--) spin_unlock(&leaf_locks[i]);
 }

@@ -137,6 +137,7 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     unsigned saves = ag_op_table[op].r->saves;
     if (!n) return NULL;
     memset(n, 0, sizeof *n);
+    AG_ATOMIC_INC(&live_nodes); /* before any failure: ag_node_decref counts it down */
     n->refcount = 1;
     n->seq = AG_ATOMIC_INC(&node_seq);
     n->op = op;
@@ -158,7 +159,6 @@ static ag_node *node_new(int op, ag_tensor **in, int nin, const ag_params *p, ag
     }
     n->out_ndim = out->ndim;
     memcpy(n->out_shape, out->shape, sizeof(int64_t) * AG_MAXDIM);
-    AG_ATOMIC_INC(&live_nodes);
     return n;
 }
 
@@ -307,11 +307,26 @@ static int accumulate(ag_tensor **slot, ag_tensor *g, int create)
     return 0;
 }
 
+/* a private copy of gradient g for a .grad slot: recorded when g is differentiable */
+static ag_tensor *grad_copy(ag_tensor *g, int dtype)
+{
+    return (g->requires_grad || g->tangent) ? ag_contiguous(g) : ag_tensor_cast(g, dtype);
+}
+
 /* leaf .grad: a fresh buffer the user may keep (never an alias of an internal gradient) */
-static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
+static int accumulate_leaf_locked(ag_tensor *leaf, ag_tensor *g, int create)
 {
     if (!leaf->grad && !create && (!sole_owner(g) || g->dtype != leaf->dtype)) {
         ag_tensor *c = ag_tensor_cast(g, leaf->dtype);
+        if (!c) return -1;
+        leaf->grad = c;
+        return 0;
+    }
+    if (!leaf->grad && create && !g->grad_fn && !sole_owner(g)) {
+        /* a plain tensor someone else holds (the caller's grad argument passed through an add
+           or a reshape, or a leaf): .grad gets a copy -- recorded when g is differentiable --
+           so that a later in-place accumulation cannot write into that tensor */
+        ag_tensor *c = grad_copy(g, leaf->dtype);
         if (!c) return -1;
         leaf->grad = c;
         return 0;
@@ -323,6 +338,16 @@ static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
         return e;
     }
     return accumulate(&leaf->grad, g, create);
+}
+
+/* sweeps of separate graphs in several threads may share a leaf: one update at a time */
+static int accumulate_leaf(ag_tensor *leaf, ag_tensor *g, int create)
+{
+    int e;
+    ag_leaf_lock(leaf);
+    e = accumulate_leaf_locked(leaf, g, create);
+    ag_leaf_unlock(leaf);
+    return e;
 }
 
 static ag_tensor *run_hook(int64_t id, ag_tensor *g)
@@ -511,7 +536,17 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
             if (!g) { status = -1; goto restore; }
         }
         if (n->retain && !cap) {
-            if (accumulate(&n->retain->grad, g, create)) { ag_tensor_decref(g); status = -1; goto restore; }
+            ag_tensor *rt = n->retain;
+            if (!rt->grad && !g->grad_fn && g->refcount > 1) {
+                /* g is held elsewhere too (the grad argument of backward): keep a copy, as
+                   PyTorch's retained gradients, so that later writes to it do not show here */
+                rt->grad = grad_copy(g, rt->dtype);
+                if (!rt->grad) { ag_tensor_decref(g); status = -1; goto restore; }
+            } else if (accumulate(&rt->grad, g, create)) {
+                ag_tensor_decref(g);
+                status = -1;
+                goto restore;
+            }
         }
         if (cap) {
             int j;
