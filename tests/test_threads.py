@@ -4,8 +4,8 @@ The rule (README, "Threads"): each thread builds and differentiates its own grap
 forward (tangent) mode are per-thread; the kernels and the backward sweep release the GIL, so
 threads training separate models run in parallel.  A graph differentiated by two threads at once
 is refused with a RuntimeError (each node is claimed by one sweep at a time).  Leaves whose .grad
-several threads accumulate into at once are not protected: share parameters between threads only
-through ag.grad (which returns gradients instead of writing .grad) or with your own lock.
+several threads accumulate into at once lose no update (a per-leaf striped lock; the order of the
+additions may vary, tests/test_core_audit.py); ag.grad returns gradients for a fixed-order sum.
 After os.fork() the child's kernels run on one thread (OpenMP cannot be restarted after a fork).
 
 Modules and optimizers join the training tests when autograd_c.nn / optim land.
