@@ -1,12 +1,17 @@
 """Audit of the machinery around training: tensor and module hooks, ag.save / ag.load,
 ag.data, memory accounting (each test is a regression test for a bug found in the audit)."""
 import gc
+import os
+import sys
 
 import numpy as np
 import pytest
 
 import autograd_c as ag
 from autograd_c import _core
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _threads import run_in_threads  # noqa: E402
 
 
 def _counts():
@@ -261,31 +266,22 @@ def test_module_backward_hook_runs_on_each_backward_of_a_retained_graph():
 
 
 def test_hooks_in_several_threads_are_all_dropped_with_their_graphs():
-    import threading
     base = _counts()
-    errors = []
 
     def work(seed):
-        try:
-            rng = np.random.default_rng(seed)
-            net = ag.nn.Sequential(ag.nn.Linear(3, 4), ag.nn.Tanh(), ag.nn.Linear(4, 1))
-            net[2].register_full_backward_hook(lambda m, gi, go: None)
-            X = ag.tensor(rng.normal(size=(5, 3)).astype(np.float32))
-            for _ in range(100):
-                h = net(X)
-                h.register_hook(lambda g: g * 2.0)
-                (h * h).mean().backward()
-                net(X)                                  # no backward
-            for p in net.parameters():
-                assert np.isfinite(p.grad.numpy()).all()
-        except Exception as e:                          # pragma: no cover - reported below
-            errors.append(e)
+        rng = np.random.default_rng(seed)
+        net = ag.nn.Sequential(ag.nn.Linear(3, 4), ag.nn.Tanh(), ag.nn.Linear(4, 1))
+        net[2].register_full_backward_hook(lambda m, gi, go: None)
+        X = ag.tensor(rng.normal(size=(5, 3)).astype(np.float32))
+        for _ in range(100):
+            h = net(X)
+            h.register_hook(lambda g: g * 2.0)
+            (h * h).mean().backward()
+            net(X)                                  # no backward
+        for p in net.parameters():
+            assert np.isfinite(p.grad.numpy()).all()
 
-    ts = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
+    errors = run_in_threads(work)
     assert not errors
     assert _counts() == base
 

@@ -2,12 +2,16 @@
 values; long chains run backward without recursion."""
 import gc
 import os
+import sys
 import time
 
 import numpy as np
 import pytest
 
 import autograd_c as ag
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _threads import run_in_threads  # noqa: E402
 
 
 def counters():
@@ -232,25 +236,16 @@ def test_training_loop_reuses_its_buffers(cache_limit):
 
 def test_cache_is_safe_across_threads(cache_limit):
     """threads freeing and allocating large tensors at once get distinct, correct blocks"""
-    import threading
-    errors = []
 
     def work(seed):
-        try:
-            r = np.random.default_rng(seed)
-            for _ in range(40):
-                a = r.standard_normal((200, 150))
-                ta = ag.tensor(a)
-                tb = ag.exp(ta) * 2.0 - ta
-                np.testing.assert_allclose(tb.numpy(), np.exp(a) * 2.0 - a, rtol=1e-15)
-                del ta, tb
-        except Exception as e:           # pragma: no cover - reported below
-            errors.append(e)
+        r = np.random.default_rng(seed)
+        for _ in range(40):
+            a = r.standard_normal((200, 150))
+            ta = ag.tensor(a)
+            tb = ag.exp(ta) * 2.0 - ta
+            np.testing.assert_allclose(tb.numpy(), np.exp(a) * 2.0 - a, rtol=1e-15)
+            del ta, tb
 
-    ts = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-    for th in ts:
-        th.start()
-    for th in ts:
-        th.join()
+    errors = run_in_threads(work)
     assert not errors
     assert ag.cached_bytes() <= ag.get_cache_limit()
