@@ -110,9 +110,21 @@ def _input(x, requires_grad=True, who="grad", what="the argument"):
         t = _core.tensor(x, dtype=x.dtype, requires_grad=requires_grad)
         if x.tangent is not None:
             t._set_tangent(x.tangent)
-        return t
+        return _private(t) if requires_grad else t
     a = _numeric(x, who, what)
-    return _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
+    t = _core.tensor(a, dtype=_dtype_for(x), requires_grad=requires_grad)
+    return _private(t) if requires_grad else t
+
+
+def _private(t):
+    """t, a leaf a nested transform made for its own input: remembered (per thread, until the
+    outermost transform has checked its result) so that _closes_over_grad does not take it for
+    a tensor the user's function closes over (jvp of grad returned a result in the graph)."""
+    if _depth() > 0:
+        if not hasattr(_state, "private"):
+            _state.private = []
+        _state.private.append(t)
+    return t
 
 
 def _index(n):
@@ -154,7 +166,13 @@ def _closes_over_grad(out, own):
     """Does out depend on a tensor that requires grad other than the transform's own inputs (one
     the function closes over: a module's parameters)?  Then the result must stay in the graph,
     so that a backward through those tensors (a gradient penalty) sees it, as in torch.func."""
-    return _caller_grad() and out.requires_grad and _core._reaches_other_leaf(out, own)
+    private = getattr(_state, "private", [])
+    try:
+        return (_caller_grad() and out.requires_grad
+                and _core._reaches_other_leaf(out, list(own) + private))
+    finally:
+        if _depth() == 0:
+            _state.private = []
 
 
 def _as_output(out, who):
@@ -390,9 +408,9 @@ def jvp(f, primals, tangents):
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
         out = _as_output(_call(f, xs), "jvp")
-    if _caller_grad() and out.requires_grad:
+    if _closes_over_grad(out, xs):
         # the inputs do not require grad: f closes over a tensor that does, and the tangent
-        # must stay differentiable for it (see _closes_over_grad)
+        # must stay differentiable for it
         for x in xs:
             x._set_tangent(None)
         return _jvp_by_reverse(f, xs, tans)
@@ -410,13 +428,13 @@ def _jvp_by_reverse(f, xs, tans):
     leaves = []
     for x in xs:
         if not x.requires_grad:
-            x.requires_grad_(True)
+            _private(x.requires_grad_(True))
         leaves.append(x)
     with enable_grad():
         out = _as_output(_call(f, leaves), "jvp")
         if not out.requires_grad:
             return out, _core.zeros_like_tensor(out)
-        u = _core.tensor(np.zeros(tuple(out.shape)), dtype=out.dtype, requires_grad=True)
+        u = _private(_core.tensor(np.zeros(tuple(out.shape)), dtype=out.dtype, requires_grad=True))
         gs = _core._grad([out], [u], leaves, True, True, True)
         s = None
         for g, t in zip(gs, tans):

@@ -400,3 +400,28 @@ def test_every_transform_nested_in_every_other_matches_finite_differences(inner,
         got = ag.grad(lambda x: (h(x) * ag.tensor(w)).sum())(ag.tensor(x0)).numpy()
         ref = np.tensordot(w, ref, w.ndim)
     np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("outer", ["grad", "jacobian_forward", "jacobian_reverse", "jvp", "hessian"])
+@pytest.mark.parametrize("inner", ["grad", "jvp"])
+def test_nested_transforms_of_plain_inputs_return_results_outside_the_graph(outer, inner):
+    # regression: jvp(grad(f)) and jvp(jvp(f)) returned results with requires_grad=True and a
+    # graph (the inner transform's own input leaf was taken for a tensor f closes over)
+    x0, v = np.array([0.7, -0.4]), np.array([1.0, -2.0])
+    h = _INNER[inner]
+    s = (lambda x: (h(x) ** 2).sum())
+    if outer == "grad":
+        r = ag.grad(s)(x0)
+    elif outer == "jvp":
+        r = ag.jvp(h, (x0,), (v,))[1]
+    elif outer == "hessian":
+        r = ag.hessian(s, x0)
+    else:
+        r = ag.jacobian(h, x0, mode=outer.split("_")[1])
+    assert not r.requires_grad and r.grad_fn is None
+    # while a tensor the function closes over keeps it in the graph
+    w = ag.tensor(np.array([0.5, 2.0]), requires_grad=True)
+    r2 = ag.jvp(lambda x: h(x * w), (x0,), (v,))[1]
+    assert r2.requires_grad
+    r2.sum().backward()
+    assert w.grad is not None and np.all(np.isfinite(w.grad.numpy()))
