@@ -43,6 +43,8 @@ def _recording(fn):
                 return fn(*args, **kwargs)
         finally:
             _state.caller_grad = prev
+            if _depth() == 0:
+                _state.private = []     # see _private
     return recording
 
 
@@ -118,8 +120,8 @@ def _input(x, requires_grad=True, who="grad", what="the argument"):
 
 def _private(t):
     """t, a leaf a nested transform made for its own input: remembered (per thread, until the
-    outermost transform has checked its result) so that _closes_over_grad does not take it for
-    a tensor the user's function closes over (jvp of grad returned a result in the graph)."""
+    outermost transform returns) so that _closes_over_grad does not take it for a tensor the
+    user's function closes over (jvp of grad returned a result in the graph)."""
     if _depth() > 0:
         if not hasattr(_state, "private"):
             _state.private = []
@@ -166,13 +168,8 @@ def _closes_over_grad(out, own):
     """Does out depend on a tensor that requires grad other than the transform's own inputs (one
     the function closes over: a module's parameters)?  Then the result must stay in the graph,
     so that a backward through those tensors (a gradient penalty) sees it, as in torch.func."""
-    private = getattr(_state, "private", [])
-    try:
-        return (_caller_grad() and out.requires_grad
-                and _core._reaches_other_leaf(out, list(own) + private))
-    finally:
-        if _depth() == 0:
-            _state.private = []
+    return (_caller_grad() and out.requires_grad
+            and _core._reaches_other_leaf(out, list(own) + getattr(_state, "private", [])))
 
 
 def _as_output(out, who):

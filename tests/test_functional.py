@@ -419,6 +419,8 @@ def test_nested_transforms_of_plain_inputs_return_results_outside_the_graph(oute
     else:
         r = ag.jacobian(h, x0, mode=outer.split("_")[1])
     assert not r.requires_grad and r.grad_fn is None
+    from autograd_c import functional
+    assert not getattr(functional._state, "private", [])   # released when the transform returns
     # while a tensor the function closes over keeps it in the graph
     w = ag.tensor(np.array([0.5, 2.0]), requires_grad=True)
     r2 = ag.jvp(lambda x: h(x * w), (x0,), (v,))[1]
