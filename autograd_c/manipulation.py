@@ -120,9 +120,8 @@ def _triangle(x, k, name, keep_lower):
     if x.ndim < 2:
         raise ValueError(f"{name}: needs at least 2 dimensions, got shape {x.shape}")
     n, m = x.shape[-2:]
-    mask = np.tri(n, m, int(k), dtype=bool)
-    if not keep_lower:
-        mask = ~np.tri(n, m, int(k) - 1, dtype=bool)
+    # lower: j <= i + k; upper: j >= i + k, the complement of the lower triangle of k - 1
+    mask = np.tri(n, m, int(k), dtype=bool) if keep_lower else ~np.tri(n, m, int(k) - 1, dtype=bool)
     # a selection, not a product with the mask: inf and nan outside the triangle become 0
     return _core.where(mask, x, 0.0)
 
