@@ -320,7 +320,8 @@ class ClassifierMixin:
             if len(cls) < 2:
                 where = "" if keep is None else " (among the samples with a positive weight)"
                 raise ValueError(f"{est} needs samples of at least 2 classes in the data, but "
-                                 f"the data contains only one class{where}: {cls[0]!r}")
+                                 f"the data contains only one class{where}: "
+                                 f"{cls.tolist()[0]!r}")
             self.classes_ = cls
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)

@@ -102,8 +102,9 @@ class LogisticRegression(_LinearBase):
     multinomial (softmax) regression, predict = argmax.
 
     The penalty is ``alpha`` on the mean loss: scikit-learn's ``C`` (on the summed loss) is
-    ``alpha = 1 / (C * n_samples)``, or ``alpha = 1 / (C * sum(sample_weight))`` with sample
-    weights (the loss is then the weighted mean).  ``class_weight`` ("balanced" or a dict
+    ``alpha = 1 / (C * n_samples)``, or ``alpha = 1 / (C * sum(weights))`` with weights
+    (the loss is then the weighted mean; the weights are ``sample_weight`` times the class
+    weights).  ``class_weight`` ("balanced" or a dict
     {label: weight}) multiplies each sample's weight by the weight of its class, as in
     scikit-learn; "balanced" gives class k the weight
     ``sum(sample_weight) / (n_classes * sum(sample_weight[y == k]))``, which is
