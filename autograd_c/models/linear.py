@@ -132,7 +132,8 @@ class LogisticRegression(_LinearBase):
 
 class SoftmaxRegression(_LinearBase):
     """Multinomial logistic regression with one weight vector per class (also for two classes):
-    p(y = k | x) = softmax(W x + b)_k.
+    p(y = k | x) = softmax(W x + b)_k.  Parameters, ``sample_weight`` and ``class_weight`` as
+    in :class:`LogisticRegression`.
 
     Examples
     --------
@@ -148,6 +149,7 @@ class SoftmaxRegression(_LinearBase):
 class LinearClassifier(_LinearBase):
     """Linear classifier sign(w^T x + b) with the hinge loss max(0, 1 - y s) (a linear SVM,
     ``loss="hinge"``) or the logistic loss (``loss="log"``); one-vs-rest for more classes.
+    ``sample_weight`` and ``class_weight`` as in :class:`LogisticRegression`.
 
     Examples
     --------
