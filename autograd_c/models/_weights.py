@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["_check_sample_weight", "_class_weights", "_fitted_rows", "_subset"]
+__all__ = ["_check_sample_weight", "_class_weights", "_fitted_rows"]
 
 
 def _check_sample_weight(sample_weight, n, estimator):
@@ -106,7 +106,3 @@ def _fitted_rows(w, est, after=""):
         rows = None
     return (None if np.all(w == 1.0) else w), rows
 
-
-def _subset(rows, *arrays):
-    """The arrays restricted to ``rows`` (all of them when rows is None)."""
-    return arrays if rows is None else tuple(a[rows] for a in arrays)
