@@ -13,3 +13,22 @@ def fd_hessian(f, a):
             ei, ej = np.eye(n)[i] * eps, np.eye(n)[j] * eps
             h[i, j] = (f(a + ei + ej) - f(a + ei - ej) - f(a - ei + ej) + f(a - ei - ej)) / (4 * eps * eps)
     return h
+
+
+def fd_grad(f, a):
+    """Gradient of the scalar numpy function f at the float64 array a, by central differences
+    with step machine_eps^(1/3) (scaled by max(1, |a_i|))."""
+    x = np.array(a, dtype=np.float64)
+    g = np.zeros_like(x)
+    xf, gf = x.reshape(-1), g.reshape(-1)
+    eps = np.finfo(float).eps ** (1 / 3)
+    for i in range(xf.size):
+        h = eps * max(1.0, abs(xf[i]))
+        old = xf[i]
+        xf[i] = old + h
+        fp = f(x.copy())
+        xf[i] = old - h
+        fm = f(x.copy())
+        xf[i] = old
+        gf[i] = (fp - fm) / (2 * h)
+    return g

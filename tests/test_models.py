@@ -19,7 +19,19 @@ ESTIMATORS = [LogisticRegression(), SoftmaxRegression(), LinearClassifier(),
               MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=1e-2, max_iter=200)]
 
 
-@parametrize_with_checks(ESTIMATORS)
+def _expected_failed_checks(estimator):
+    # The MLPs train in float32: fitting with integer weights and fitting on the repeated rows
+    # minimise the same objective, but their sums round differently, so the predictions agree
+    # to float32 rounding (~1e-7 relative), not to the check's float64 rtol of 1e-7.  The same
+    # check passes on float64 copies of the MLPs (test_models_weights.py).
+    if isinstance(estimator, (MLPClassifier, MLPRegressor)):
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "float32 training: equal to float32 rounding only"}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks,
+                         xfail_strict=False)
 def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

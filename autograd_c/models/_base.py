@@ -11,6 +11,8 @@ import warnings
 
 import numpy as np
 
+from ._weights import _check_sample_weight
+
 __all__ = ["NotFittedError", "ConvergenceWarning", "BaseEstimator", "ClassifierMixin",
            "RegressorMixin", "ProgressBar"]
 
@@ -280,21 +282,6 @@ def _type_of_target(y):
     return "multiclass" if len(np.unique(y)) > 2 else "binary"
 
 
-def _check_sample_weight(sample_weight, n, estimator):
-    """sample_weight as a float64 vector of n finite, non-negative weights with a positive sum."""
-    est = type(estimator).__name__
-    w = np.asarray(sample_weight, dtype=np.float64)
-    if w.ndim == 0:
-        w = np.full(n, float(w))
-    if w.shape != (n,):
-        raise ValueError(f"{est}: sample_weight has shape {w.shape}, expected ({n},) "
-                         "(one weight per sample)")
-    if not np.isfinite(w).all() or (w < 0).any() or not w.sum() > 0:
-        raise ValueError(f"{est}: sample_weight must be finite and non-negative with a "
-                         "positive sum")
-    return w
-
-
 class ClassifierMixin:
     """score = accuracy; label encoding into ``classes_``."""
 
@@ -305,7 +292,11 @@ class ClassifierMixin:
         return Tags(estimator_type="classifier", target_tags=TargetTags(required=True),
                     classifier_tags=ClassifierTags(), input_tags=InputTags())
 
-    def _encode_y(self, y, n, reset, classes=None):
+    def _encode_y(self, y, n, reset, classes=None, keep=None):
+        """Labels as indices into ``classes_`` (set when ``reset``).  ``keep`` (a boolean mask
+        or None) selects the rows that are fitted (those with a positive sample weight): only
+        their labels make ``classes_`` when no ``classes`` are given, and only their indices
+        are returned."""
         est = type(self).__name__
         if y is None:
             raise ValueError(f"{est} requires y to be passed, but the target y is None")
@@ -321,17 +312,24 @@ class ClassifierMixin:
         if kind in ("continuous", "unknown"):
             raise ValueError(f"Unknown label type: {kind!r}. {est} is a classifier and needs "
                              "discrete class labels (integers or strings), not a continuous target")
+        own_classes = reset and classes is None
+        if keep is not None and own_classes:
+            y = y[keep]
         if reset:
             cls = np.unique(np.asarray(classes)) if classes is not None else np.unique(y)
             if len(cls) < 2:
+                where = "" if keep is None else " (among the samples with a positive weight)"
                 raise ValueError(f"{est} needs samples of at least 2 classes in the data, but "
-                                 f"the data contains only one class: {cls[0]!r}")
+                                 f"the data contains only one class{where}: "
+                                 f"{cls.tolist()[0]!r}")
             self.classes_ = cls
         idx = np.searchsorted(self.classes_, y)
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         if not np.all(self.classes_[idx] == y):
             bad = y[self.classes_[idx] != y][0]
             raise ValueError(f"{est}: label {bad!r} is not one of the classes {list(self.classes_)}")
+        if keep is not None and not own_classes:
+            idx = idx[keep]
         return idx.astype(np.int64)
 
     def score(self, X, y, sample_weight=None):
@@ -376,14 +374,20 @@ class RegressorMixin:
             raise ValueError(f"{type(self).__name__}.score: y has shape {y_shape} but the "
                              f"predictions for X have shape {pred.shape} (inconsistent numbers "
                              "of samples or outputs)")
-        w = np.ones(len(y)) if sample_weight is None else \
-            _check_sample_weight(sample_weight, len(y), self)
-        w = w[:, None]
-        ss_res = np.sum(w * (y - pred) ** 2, axis=0)
-        ss_tot = np.sum(w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2, axis=0)
-        r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1),
-                      np.where(ss_res > 0, 0.0, 1.0))
-        return float(np.mean(r2))
+        w = None if sample_weight is None else _check_sample_weight(sample_weight, len(y), self)
+        return _r2_score(y, pred, w)
+
+
+def _r2_score(y, pred, w=None):
+    """R^2 of 2-d y and pred (weighted by w when given), averaged uniformly over the outputs;
+    a constant target scores 1 when predicted exactly, else 0 (scikit-learn's r2_score)."""
+    w = np.ones(len(y)) if w is None else w
+    w = w[:, None]
+    ss_res = np.sum(w * (y - pred) ** 2, axis=0)
+    ss_tot = np.sum(w * (y - np.average(y, axis=0, weights=w[:, 0])) ** 2, axis=0)
+    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1),
+                  np.where(ss_res > 0, 0.0, 1.0))
+    return float(np.mean(r2))
 
 
 class ProgressBar:

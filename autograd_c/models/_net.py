@@ -11,8 +11,9 @@ import numpy as np
 
 from .. import _core
 from ..optim import SGD, Adam
-from ._base import (BaseEstimator, ConvergenceWarning, ProgressBar, _rng, _sk_warning,
-                    _train_val_split)
+from ._base import (BaseEstimator, ConvergenceWarning, ProgressBar, _r2_score, _rng,
+                    _sk_warning, _train_val_split)
+from ._weights import _check_sample_weight, _class_weights, _fitted_rows
 
 _ACT = {"identity": None, "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 
@@ -96,34 +97,42 @@ class _NetEstimator(BaseEstimator):
         return coefs, intercepts
 
     # ---- the loss
-    def _loss_fn(self, out, T, kind):
+    def _loss_fn(self, out, T, kind, w=None):
+        """Mean loss over the rows of ``out``, or the weighted mean sum_i w_i loss_i when
+        ``w`` (numpy, one weight per row, summing to 1) is given."""
         F = _core
+        n = out.shape[0]
         if kind == "softmax":
-            n = out.shape[0]
-            logp = F.log_softmax(out, -1)
-            return -F.mean(logp[np.arange(n), T])
+            logp = F.log_softmax(out, -1)[np.arange(n), T]
+            return -F.mean(logp) if w is None else -F.sum(logp * w)
         if kind == "logistic":
-            # (1 - t) z + softplus(-z), mean over samples, sum over outputs
+            # (1 - t) z + softplus(-z), summed over outputs
             per = out - out * T + F.softplus(-out)
-            return F.sum(per) * (1.0 / out.shape[0])
-        if kind == "hinge":
-            return F.sum(F.relu(1.0 - out * T)) * (1.0 / out.shape[0])
-        if kind == "squared":
+        elif kind == "hinge":
+            per = F.relu(1.0 - out * T)
+        elif kind == "squared":
             d = out - T
-            return F.mean(d * d) * 0.5
-        raise ValueError(kind)
+            if w is None:
+                return F.mean(d * d) * 0.5
+            per = d * d * (0.5 / out.shape[1])    # half the mean over outputs
+        else:
+            raise ValueError(kind)
+        return F.sum(per) * (1.0 / n) if w is None else F.sum(per * w[:, None])
 
     def _penalty(self, Ws, n):
+        """alpha / 2 ||W||^2, alpha divided by n (the number of samples or the sum of the
+        sample weights) for the MLPs."""
         scale = self.alpha / n if self._l2_per_sample else self.alpha
         return 0.5 * scale * sum(float(np.sum(np.square(w.numpy(), dtype=np.float64))) for w in Ws)
 
     # ---- full-batch L-BFGS
-    def _fit_lbfgs(self, net, X, T, kind, bar):
+    def _fit_lbfgs(self, net, X, T, kind, bar, w=None):
         params = net.params()
         shapes = [p.shape for p in params]
         sizes = [p.size for p in params]
-        n = X.shape[0]
+        n = X.shape[0] if w is None else w.sum()
         l2 = self.alpha / n if self._l2_per_sample else self.alpha
+        wn = None if w is None else (w / n).astype(self._dtype)
         nW = len(net.W)
         Xt = _core.tensor(X, dtype=self._dtype)
 
@@ -134,7 +143,7 @@ class _NetEstimator(BaseEstimator):
                 off += s
             for p in params:
                 p.grad = None
-            loss = self._loss_fn(net.forward(Xt), T, kind)
+            loss = self._loss_fn(net.forward(Xt), T, kind, wn)
             if l2:
                 reg = None
                 for w in net.W:
@@ -219,12 +228,17 @@ class _NetEstimator(BaseEstimator):
         return Adam(groups, lr=lr, betas=(getattr(self, "beta_1", 0.9), getattr(self, "beta_2", 0.999)),
                     eps=getattr(self, "epsilon", 1e-8))
 
-    def _epoch(self, net, opt, X, T, kind, batch, rng):
+    def _epoch(self, net, opt, X, T, kind, batch, rng, w=None):
+        """One pass over (X, T) in mini-batches; the mean (or weighted mean) training loss.
+
+        With sample weights each batch's loss is its weighted mean and the MLPs' L2 term is
+        alpha / (sum of the batch's weights), as scikit-learn's MLP does."""
         n = X.shape[0]
         if self.shuffle:
             perm = rng.permutation(n)
             X = X[perm]
             T = T[perm]
+            w = None if w is None else w[perm]
         total = 0.0
         groups = opt.param_groups
         wd_full = groups[0]["weight_decay"]
@@ -232,18 +246,21 @@ class _NetEstimator(BaseEstimator):
             end = min(start + batch, n)
             xb = _core.from_numpy(X[start:end])
             tb = T[start:end]
-            if self._l2_per_sample and end - start != batch:
-                groups[0]["weight_decay"] = self.alpha / (end - start)
+            size = end - start if w is None else w[start:end].sum()
+            wb = None if w is None else (w[start:end] / size).astype(self._dtype)
+            if self._l2_per_sample and (size != batch or w is not None):
+                groups[0]["weight_decay"] = self.alpha / size
             out = net.forward(xb)
-            loss = self._loss_fn(out, tb, kind)
+            loss = self._loss_fn(out, tb, kind, wb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * (end - start)
+            total += loss.item() * size
         groups[0]["weight_decay"] = wd_full
-        return total / n
+        return total / (n if w is None else w.sum())
 
-    def _fit_stochastic(self, net, X, T, kind, rng, epochs, bar, incremental, val, opt_state):
+    def _fit_stochastic(self, net, X, T, kind, rng, epochs, bar, incremental, val, opt_state,
+                        w=None):
         n = X.shape[0]
         batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         opt = self._make_optimizer(net, batch)
@@ -274,7 +291,8 @@ class _NetEstimator(BaseEstimator):
         converged = False
         val_scores = []
         for it in range(1, epochs + 1):
-            loss = self._epoch(net, opt, X, T, kind, batch, rng) + self._penalty(net.W, n)
+            loss = self._epoch(net, opt, X, T, kind, batch, rng, w) + \
+                self._penalty(net.W, n if w is None else w.sum())
             if not np.isfinite(loss):
                 raise ValueError(f"{type(self).__name__}: the training loss became {loss} "
                                  "(diverged); lower learning_rate_init or scale the inputs")
@@ -310,7 +328,7 @@ class _NetEstimator(BaseEstimator):
         return it, curve, converged, opt.state_dict(), best_loss, val_scores, best_val
 
     # ---- the public fit / partial_fit skeleton
-    def _fit_impl(self, X, y, incremental, classes=None):
+    def _fit_impl(self, X, y, incremental, classes=None, sample_weight=None):
         self._check_common_params()
         if getattr(self, "solver", "adam") not in self._solvers:
             raise ValueError(f"{type(self).__name__}: solver must be one of {self._solvers}, "
@@ -318,8 +336,15 @@ class _NetEstimator(BaseEstimator):
         fitted = hasattr(self, "coefs_")
         first = not fitted if incremental else not (getattr(self, "warm_start", False) and fitted)
         Xa, names = self._validate_X_noset(X, reset=first)
-        enc = self._prepare_targets(y, Xa.shape[0], reset=first, classes=classes)
-        T, kind, n_out, extra = enc[:4]
+        n_all = Xa.shape[0]
+        sw = None if sample_weight is None else _check_sample_weight(sample_weight, n_all, self)
+        # the fitted rows: those with a positive weight (sample_weight times class_weight), so
+        # that a zero weight is the same as leaving the row out
+        enc = self._prepare_targets(y, n_all, reset=first, classes=classes, sample_weight=sw,
+                                    incremental=incremental)
+        T, kind, n_out, extra, _, w, keep = enc
+        if keep is not None:
+            Xa = Xa[keep]
         rng = _rng(self.random_state)
         if first:
             coefs, intercepts = self._init_params(Xa.shape[1], n_out, rng)
@@ -340,7 +365,7 @@ class _NetEstimator(BaseEstimator):
         bar = ProgressBar(epochs, enabled=bool(self.verbose),
                           desc=type(self).__name__ + " epoch" if not incremental else "partial_fit")
         val = None
-        Xtr, Ttr = Xa, T
+        Xtr, Ttr, wtr = Xa, T, w
         solver = getattr(self, "solver", "adam")
         # scikit-learn: early stopping (and its held-out split) only for the stochastic solvers
         stop_early = self.early_stopping and not incremental and solver != "lbfgs"
@@ -350,21 +375,22 @@ class _NetEstimator(BaseEstimator):
             Xtr, Ttr = Xa[tr], T[tr]
             Xva = np.ascontiguousarray(Xa[va], dtype=self._dtype)
             yva = extra[va] if extra is not None else T[va]
+            wtr, wva = (None, None) if w is None else (w[tr], w[va])
 
-            def val(net_, Xva=Xva, yva=yva):
+            def val(net_, Xva=Xva, yva=yva, wva=wva):
                 with _NoGrad():
                     z = net_.forward(_core.from_numpy(Xva)).numpy().astype(np.float64)
-                return self._val_score(z, yva)
+                return self._val_score(z, yva, wva)
         try:
             with _NoGrad(enabled=True):
                 if solver == "lbfgs" and not incremental:
-                    n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar)
+                    n_iter, curve, converged = self._fit_lbfgs(net, Xtr, Ttr, kind, bar, wtr)
                     opt_state, best_loss, vs, bv = None, (curve[-1] if curve else None), [], None
                 else:
                     Xc = np.ascontiguousarray(Xtr, dtype=self._dtype)
                     n_iter, curve, converged, opt_state, best_loss, vs, bv = \
                         self._fit_stochastic(net, Xc, Ttr, kind, rng, epochs, bar, incremental,
-                                             val, opt_state)
+                                             val, opt_state, wtr)
         finally:
             bar.close()
         # commit: nothing above touched self's fitted state
@@ -464,11 +490,16 @@ class _ClassifierNet:
             return "hinge", 1 if n_classes == 2 else n_classes
         raise ValueError(o)
 
-    def _prepare_targets(self, y, n, reset, classes=None):
+    def _prepare_targets(self, y, n, reset, classes=None, sample_weight=None, incremental=False):
+        """(T, loss kind, n_outputs, label indices, classes, weights, rows): the targets of the
+        fitted rows (``rows``, None for all) and their weights (sample_weight times the class
+        weight, None when all are 1)."""
+        est = type(self).__name__
+        w, rows = _fitted_rows(sample_weight, est)
         if reset:
             saved = getattr(self, "classes_", None)
             try:
-                idx = self._encode_y(y, n, reset=True, classes=classes)
+                idx = self._encode_y(y, n, reset=True, classes=classes, keep=rows)
                 cls = self.classes_
             finally:
                 if saved is None:
@@ -479,8 +510,16 @@ class _ClassifierNet:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
                 raise ValueError(f"{type(self).__name__}: classes={list(classes)} differs from "
                                  f"the classes of the first partial_fit {list(self.classes_)}")
-            idx = self._encode_y(y, n, reset=False)
+            idx = self._encode_y(y, n, reset=False, keep=rows)
             cls = self.classes_
+        class_weight = getattr(self, "class_weight", None)
+        if class_weight is not None:
+            cw = _class_weights(class_weight, cls, idx, w, est, incremental)[idx]
+            w, sub = _fitted_rows(cw if w is None else w * cw, est, " after applying class_weight")
+            if sub is not None:
+                idx = idx[sub]
+                rows = sub if rows is None else rows[sub]
+        n = len(idx)
         kind, n_out = self._head(len(cls))
         if kind == "softmax":
             T = idx
@@ -491,13 +530,13 @@ class _ClassifierNet:
             else:
                 onehot[np.arange(n), idx] = 1
             T = onehot if kind == "logistic" else onehot * 2 - 1
-        return T, kind, n_out, idx, cls
+        return T, kind, n_out, idx, cls, w, rows
 
     def _commit_targets(self, enc):
         self.classes_ = enc[4]
 
-    def _val_score(self, z, yidx):
-        return float(np.mean(self._argmax_from_raw(z) == yidx))
+    def _val_score(self, z, yidx, w=None):
+        return float(np.average(self._argmax_from_raw(z) == yidx, weights=w))
 
     def _argmax_from_raw(self, z):
         if z.shape[1] == 1:
@@ -540,7 +579,7 @@ class _ClassifierNet:
 
 
 class _RegressorNet:
-    def _prepare_targets(self, y, n, reset, classes=None):
+    def _prepare_targets(self, y, n, reset, classes=None, sample_weight=None, incremental=False):
         est = type(self).__name__
         if y is None:
             raise ValueError(f"{est} requires y to be passed, but the target y is None")
@@ -570,16 +609,17 @@ class _RegressorNet:
         Y = ya.reshape(n, -1)
         if not reset and Y.shape[1] != self.n_outputs_:
             raise ValueError(f"{est}: y has {Y.shape[1]} outputs, the model {self.n_outputs_}")
-        return np.ascontiguousarray(Y, dtype=self._dtype), "squared", Y.shape[1], Y, two_d
+        w, rows = _fitted_rows(sample_weight, est)
+        if rows is not None:
+            Y = Y[rows]
+        return np.ascontiguousarray(Y, dtype=self._dtype), "squared", Y.shape[1], Y, two_d, w, rows
 
     def _commit_targets(self, enc):
         self.n_outputs_ = enc[2]
         self._y_2d = enc[4]
 
-    def _val_score(self, z, Y):
-        ss_res = np.sum((Y - z) ** 2, axis=0)
-        ss_tot = np.sum((Y - Y.mean(axis=0)) ** 2, axis=0)
-        return float(np.mean(1 - ss_res / np.where(ss_tot > 0, ss_tot, 1)))
+    def _val_score(self, z, Y, w=None):
+        return _r2_score(Y, z, w)
 
     def predict(self, X):
         """Predicted targets, shape (n,) or (n, n_outputs) as y had at fit."""

@@ -98,9 +98,37 @@ class _MLPBase(_NetEstimator):
             return "identity"
         return "logistic" if self.coefs_[-1].shape[1] == 1 else "softmax"
 
-    def fit(self, X, y):
-        """Train on (X, y) for up to ``max_iter`` epochs (or L-BFGS iterations)."""
-        return self._fit_impl(X, y, incremental=False)
+    def fit(self, X, y, sample_weight=None):
+        """Train on (X, y) for up to ``max_iter`` epochs (or L-BFGS iterations).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,) or float, optional
+            Non-negative weight of each sample (for the classifier, multiplied by the weight
+            ``class_weight`` gives its class).  As in scikit-learn's MLPs, the loss is the
+            weighted mean over the samples (over each mini-batch for "adam" and "sgd") and the
+            L2 term is ``alpha / (2 * sum of the weights) * ||W||^2``, so a weight of 0 is the
+            same as leaving the sample out and a weight of 2 the same as repeating it.
+
+        Returns
+        -------
+        self : the fitted estimator.
+
+        Examples
+        --------
+        Fit only the right half of the data:
+
+        >>> import numpy as np
+        >>> from autograd_c.models import MLPRegressor
+        >>> X = np.linspace(-1, 1, 20)[:, None]; y = X[:, 0] ** 2
+        >>> w = np.r_[np.zeros(10), np.ones(10)]
+        >>> reg = MLPRegressor((8,), solver="lbfgs", random_state=0).fit(X, y, sample_weight=w)
+        >>> reg.score(X[10:], y[10:]) > 0.9
+        True
+        """
+        return self._fit_impl(X, y, incremental=False, sample_weight=sample_weight)
 
 
 class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
@@ -110,6 +138,9 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
     {"adam", "sgd", "lbfgs"}, ``alpha`` L2 penalty, ``batch_size``, ``learning_rate_init``,
     ``max_iter``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
     ``random_state``, ``verbose`` showing a progress bar on stderr...).  Training runs in float32.
+    ``class_weight`` (None, "balanced" or a dict {label: weight}; not in scikit-learn's
+    MLPClassifier) multiplies each sample's weight by the weight of its class, with the
+    meaning it has in scikit-learn's linear classifiers.
 
     Examples
     --------
@@ -124,6 +155,22 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
 
     _output = "logistic"
 
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", solver="adam", alpha=1e-4,
+                 batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 class_weight=None):
+        super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation,
+                         solver=solver, alpha=alpha, batch_size=batch_size,
+                         learning_rate_init=learning_rate_init, max_iter=max_iter,
+                         shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+                         warm_start=warm_start, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change)
+        self.class_weight = class_weight
+
     @property
     def n_outputs_(self):
         """Number of network outputs: 1 for two classes, else the number of classes."""
@@ -131,10 +178,23 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
         return self.coefs_[-1].shape[1]
 
     @_stochastic_only
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch of mini-batch training on (X, y); ``classes`` is needed on the first call
-        when y does not contain every class."""
-        return self._fit_impl(X, y, incremental=True, classes=classes)
+        when y does not contain every class.  ``sample_weight`` as in :meth:`fit` (the
+        argument order is scikit-learn's); ``class_weight="balanced"`` is refused here (a
+        batch does not show the class frequencies): pass a dict instead.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from autograd_c.models import MLPClassifier
+        >>> X = np.array([[0.0], [1.0]]); y = np.array(["a", "b"])
+        >>> clf = MLPClassifier((4,), random_state=0)
+        >>> clf.partial_fit(X, y, sample_weight=[1.0, 3.0], classes=["a", "b"]).classes_.tolist()
+        ['a', 'b']
+        """
+        return self._fit_impl(X, y, incremental=True, classes=classes,
+                              sample_weight=sample_weight)
 
 
 class MLPRegressor(RegressorMixin, _RegressorNet, _MLPBase):
@@ -152,6 +212,16 @@ class MLPRegressor(RegressorMixin, _RegressorNet, _MLPBase):
     """
 
     @_stochastic_only
-    def partial_fit(self, X, y):
-        """One epoch of mini-batch training on (X, y)."""
-        return self._fit_impl(X, y, incremental=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch of mini-batch training on (X, y), with optional ``sample_weight`` as in
+        :meth:`fit`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from autograd_c.models import MLPRegressor
+        >>> X = np.array([[0.0], [1.0]]); y = np.array([0.0, 1.0])
+        >>> MLPRegressor((4,), random_state=0).partial_fit(X, y, sample_weight=[1.0, 2.0]).n_iter_
+        1
+        """
+        return self._fit_impl(X, y, incremental=True, sample_weight=sample_weight)
