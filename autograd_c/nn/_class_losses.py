@@ -69,8 +69,9 @@ def _class_weight(weight, c, dtype, name):
     else:
         arr = np.asarray(weight)
         if arr.dtype.kind not in "biuf":
+            hint = " (pass reduction= by keyword)" if isinstance(weight, str) else ""
             raise TypeError(f"{name}: weight must be a numeric array of one weight per class, got "
-                            f"{type(weight).__name__} {weight!r}")
+                            f"{type(weight).__name__} {weight!r}{hint}")
     if arr.shape != (c,):
         raise ValueError(f"{name}: weight must hold one entry per class, shape ({c},), got shape "
                          f"{arr.shape}")
