@@ -2,9 +2,12 @@
 from . import functional, init  # noqa: F401
 from .module import Module, Parameter  # noqa: F401
 from .layers import Linear, Sequential, Identity, Flatten, Dropout  # noqa: F401
+from .container import ModuleList, ModuleDict  # noqa: F401
+from .normalization import LayerNorm, BatchNorm1d  # noqa: F401
 from .activations import (  # noqa: F401
     Sigmoid, Tanh, ReLU, LeakyReLU, ELU, GELU, Softplus, SiLU, Softmax, LogSoftmax,
 )
 from .losses import (  # noqa: F401
     MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, HingeLoss,
+    HuberLoss, SmoothL1Loss, KLDivLoss,
 )

@@ -1,12 +1,14 @@
-"""Functional interface: activations, the fused linear layer, dropout and the losses."""
+"""Functional interface: activations, the fused linear layer, dropout, normalisation and the
+losses."""
 import numpy as np
 
 from .. import _core
 from ..creation import get_rng
 from .losses import (  # noqa: F401
     mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
-    binary_cross_entropy_with_logits, hinge_loss,
+    binary_cross_entropy_with_logits, hinge_loss, huber_loss, smooth_l1_loss, kl_div,
 )
+from .normalization import layer_norm, batch_norm  # noqa: F401
 
 relu = _core.relu
 tanh = _core.tanh

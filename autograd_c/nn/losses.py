@@ -1,58 +1,23 @@
 """Loss functions (functional forms) and their Module wrappers.
 
-Every loss takes ``reduction`` in {"mean", "sum", "none"}.  Cross-entropy is built on the fused C
-log-softmax (stable for logits of any magnitude) followed by one gather of the target entries.
+Every loss takes ``reduction`` in {"mean", "sum", "none"} (kl_div also "batchmean").  The losses
+over classes (cross_entropy, nll_loss) live in _class_losses.py.
 """
 import numpy as np
 
 from .. import _core
 from .._core import Tensor
 from .module import Module
+from ._loss_common import _REDUCTIONS, _as_tensor, _check_reduction, _reduce, _target_like
+from ._class_losses import _index_arg, nll_loss, cross_entropy
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "hinge_loss",
+           "binary_cross_entropy_with_logits", "hinge_loss", "huber_loss", "smooth_l1_loss", "kl_div",
            "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
-           "HingeLoss"]
+           "HingeLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss"]
 
-_REDUCTIONS = ("mean", "sum", "none")
 # PyTorch's floor on p (1 - p) in the gradient of binary_cross_entropy
 _BCE_EPS = 1e-12
-
-
-def _reduce(loss, reduction, name):
-    if reduction == "mean":
-        return _core.mean(loss)
-    if reduction == "sum":
-        return _core.sum(loss)
-    if reduction == "none":
-        return loss
-    raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _as_tensor(x, name, arg):
-    if isinstance(x, Tensor):
-        return x
-    arr = np.asarray(x)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: {arg} must be numeric, got dtype {arr.dtype}")
-    return _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
-
-
-def _target_like(target, inp, name):
-    """Target as an array/tensor of the input's dtype and shape (checked)."""
-    if isinstance(target, Tensor):
-        t = target if target.dtype == inp.dtype else target.astype(inp.dtype)
-        shape = t.shape
-    else:
-        arr = np.asarray(target)
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: target must be numeric, got dtype {arr.dtype}")
-        t = np.asarray(arr, dtype=inp.dtype, order="C")  # 0-d stays 0-d
-        shape = t.shape
-    if shape != inp.shape:
-        raise ValueError(f"{name}: input has shape {inp.shape} but target has shape {shape}; "
-                         "they must match")
-    return t
 
 
 def _weight_like(w, x, name, arg):
@@ -96,157 +61,6 @@ def l1_loss(input, target, reduction="mean"):
     """
     x = _as_tensor(input, "l1_loss", "input")
     return _reduce(_core.abs(x - _target_like(target, x, "l1_loss")), reduction, "l1_loss")
-
-
-def _class_indices(target, n, c, name):
-    """Integer class labels as an int64 array of length n with values in [0, c)."""
-    if isinstance(target, Tensor):
-        arr = target.numpy()
-        if arr.size and not np.all(arr == np.round(arr)):
-            raise TypeError(f"{name}: float target tensor of shape {arr.shape} does not hold "
-                            "integer class labels")
-    else:
-        arr = np.asarray(target)
-        if arr.dtype.kind == "f" and arr.size and not np.all(arr == np.round(arr)):
-            raise TypeError(f"{name}: target of dtype {arr.dtype} does not hold integer class labels")
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: class labels must be integers, got dtype {arr.dtype}")
-    y = arr.astype(np.int64, copy=False).reshape(-1) if arr.ndim <= 1 else None
-    if y is None or y.shape[0] != n:
-        raise ValueError(f"{name}: expected {n} class labels (one per row of the input), "
-                         f"got target of shape {arr.shape}")
-    if n and (y.min() < 0 or y.max() >= c):
-        bad = y[(y < 0) | (y >= c)][0]
-        raise IndexError(f"{name}: class label {bad} is out of range for {c} classes")
-    return y
-
-
-def _class_last(x, target, name):
-    """PyTorch's K-dimensional form: logits (N, C, d1, ...) become rows (N*d1*..., C), a label
-    target (N, d1, ...) a flat vector, a probability target (N, C, d1, ...) rows like the
-    input.  Returns (rows, target, shape of the per-element losses)."""
-    from ..manipulation import moveaxis
-    c = x.shape[1]
-    out_shape = (x.shape[0],) + tuple(x.shape[2:])
-    rows = _core.reshape(moveaxis(x, 1, -1), (-1, c))
-    tshape = tuple(target.shape if isinstance(target, Tensor) else np.shape(target))
-    if tshape == tuple(x.shape):
-        if isinstance(target, Tensor):
-            target = _core.reshape(moveaxis(target, 1, -1), (-1, c))
-        else:
-            target = np.moveaxis(np.asarray(target), 1, -1).reshape(-1, c)
-    elif tshape == out_shape:
-        target = np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
-    else:
-        raise ValueError(f"{name}: input of shape {x.shape} needs a target of class labels of "
-                         f"shape {out_shape} or of probabilities of shape {x.shape}, got "
-                         f"{tshape}")
-    return rows, target, out_shape
-
-
-def _rows(x, name):
-    if x.ndim == 1:
-        return _core.reshape(x, (1, x.shape[0])), True
-    if x.ndim != 2:
-        raise ValueError(f"{name}: input must have shape (N, C), (C,) or (N, C, d1, ...), "
-                         f"got {x.shape}")
-    return x, False
-
-
-def nll_loss(input, target, reduction="mean"):
-    """Negative log-likelihood -input[i, target[i]] for log-probabilities ``input`` (N, C).
-
-    Examples
-    --------
-    >>> import autograd_c as ag
-    >>> lp = ag.log_softmax(ag.tensor([[0.0, 0.0]]))
-    >>> round(float(ag.nn.functional.nll_loss(lp, [1])), 4)
-    0.6931
-    """
-    x = _as_tensor(input, "nll_loss", "input")
-    if x.ndim > 2:
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        rows, t, shape = _class_last(x, target, "nll_loss")
-        per = nll_loss(rows, t, "none")
-        return _reduce(_core.reshape(per, shape), reduction, "nll_loss")
-    x2, single = _rows(x, "nll_loss")
-    n, c = x2.shape
-    y = _class_indices(target if not single else np.reshape(np.asarray(
-        target.numpy() if isinstance(target, Tensor) else target), (1,)), n, c, "nll_loss")
-    picked = -x2[np.arange(n), y]
-    if single and reduction == "none":
-        picked = _core.reshape(picked, ())
-    return _reduce(picked, reduction, "nll_loss")
-
-
-def cross_entropy(input, target, reduction="mean", label_smoothing=0.0):
-    """Cross-entropy between softmax(input) and the target along the last axis.
-
-    Parameters
-    ----------
-    input : Tensor of shape (N, C), (C,) or (N, C, d1, ...) (classes on axis 1, as in PyTorch)
-        Unnormalised logits.
-    target : integer class labels of shape (N,) (or (N, d1, ...)), or class probabilities of
-        the input's shape
-    reduction : {"mean", "sum", "none"}
-    label_smoothing : float in [0, 1]
-        Mix the target with the uniform distribution: (1 - s) * target + s / C.
-
-    Examples
-    --------
-    >>> import autograd_c as ag
-    >>> logits = ag.tensor([[2.0, 0.0, -1.0]], requires_grad=True)
-    >>> loss = ag.nn.functional.cross_entropy(logits, [0])
-    >>> round(float(loss), 4)
-    0.1698
-    """
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-    x = _as_tensor(input, "cross_entropy", "input")
-    if x.ndim > 2:
-        rows, t, shape = _class_last(x, target, "cross_entropy")
-        per = cross_entropy(rows, t, "none", label_smoothing)
-        return _reduce(_core.reshape(per, shape), reduction, "cross_entropy")
-    x2, single = _rows(x, "cross_entropy")
-    n, c = x2.shape
-    probs = _is_prob_target(target, x)
-    if not probs and not label_smoothing:
-        # integer labels: the fused C op (log-softmax + NLL in one pass per row, one tape node)
-        y = _class_indices(np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
-                           if single else target, n, c, "cross_entropy")
-        per = _core._cross_entropy_int(x2, y)
-        if single:
-            per = _core.reshape(per, ())
-        return _reduce(per, reduction, "cross_entropy")
-    logp = _core.log_softmax(x2, -1)
-    if probs:
-        t = _target_like(target, x, "cross_entropy")
-        if single:
-            t = _core.reshape(t, (1, c)) if isinstance(t, Tensor) else t.reshape(1, c)
-        if label_smoothing:
-            t = t * (1.0 - label_smoothing) + label_smoothing / c
-        per = -_core.sum(logp * t, -1)
-    else:
-        y = _class_indices(np.reshape(target.numpy() if isinstance(target, Tensor) else target, (-1,))
-                           if single else target, n, c, "cross_entropy")
-        per = -logp[np.arange(n), y]
-        if label_smoothing:
-            per = per * (1.0 - label_smoothing) - _core.mean(logp, -1) * label_smoothing
-    if single:
-        per = _core.reshape(per, ())
-    return _reduce(per, reduction, "cross_entropy")
-
-
-def _is_prob_target(target, x):
-    shape = target.shape if isinstance(target, Tensor) else np.shape(target)
-    if tuple(shape) != tuple(x.shape):
-        return False
-    if isinstance(target, Tensor):
-        return True
-    return np.asarray(target).dtype.kind == "f"
 
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None,
@@ -343,12 +157,109 @@ def hinge_loss(input, target, reduction="mean", margin=1.0):
     return _reduce(_core.relu(margin - x * ys), reduction, "hinge_loss")
 
 
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Huber loss: 0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), for d = input -
+    target.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.nn.functional.huber_loss(ag.tensor([0.5, 3.0]), [0.0, 0.0], reduction="none")
+    tensor([0.125, 2.5  ])
+    """
+    delta = _threshold(delta, "huber_loss", "delta", positive=True)
+    x = _as_tensor(input, "huber_loss", "input")
+    return _reduce(_huber(x - _target_like(target, x, "huber_loss"), delta), reduction,
+                   "huber_loss")
+
+
+def _threshold(value, name, arg, positive):
+    """A float > 0 (``positive``) or >= 0."""
+    value = float(value)
+    if not (value > 0 if positive else value >= 0):
+        raise ValueError(f"{name}: {arg} must be {'>' if positive else '>='} 0, got {value}")
+    return value
+
+
+def _huber(d, delta):
+    a = _core.abs(d)
+    return _core.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """Smooth L1 loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = input -
+    target (the L1 loss when beta = 0; the Huber loss divided by beta otherwise).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.nn.functional.smooth_l1_loss(ag.tensor([0.5, 3.0]), [0.0, 0.0], reduction="none",
+    ...                                 beta=2.0)
+    tensor([0.0625, 2.    ])
+    """
+    beta = _threshold(beta, "smooth_l1_loss", "beta", positive=False)
+    x = _as_tensor(input, "smooth_l1_loss", "input")
+    d = x - _target_like(target, x, "smooth_l1_loss")
+    loss = _core.abs(d) if beta == 0 else _huber(d, beta) * (1.0 / beta)
+    return _reduce(loss, reduction, "smooth_l1_loss")
+
+
+_KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """Kullback-Leibler divergence loss ``target * (log(target) - input)`` for log-probabilities
+    ``input`` (``exp(target) * (target - input)`` when ``log_target``).
+
+    Parameters
+    ----------
+    input : Tensor
+        Log-probabilities.
+    target : array_like or Tensor of the input's shape
+        Probabilities (>= 0; a zero contributes 0), or log-probabilities if ``log_target``.
+    reduction : {"mean", "batchmean", "sum", "none"}
+        "batchmean" divides the sum by the batch size ``input.shape[0]`` (the KL divergence of
+        each sample, averaged); "mean" divides by the number of elements, as in PyTorch.
+    log_target : bool
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> lp = ag.log(ag.tensor([[0.5, 0.5]]))
+    >>> round(float(ag.nn.functional.kl_div(lp, [[0.25, 0.75]], reduction="batchmean")), 4)
+    0.1308
+    """
+    _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
+    x = _as_tensor(input, "kl_div", "input")
+    if reduction == "batchmean" and x.ndim == 0:
+        raise ValueError("kl_div: reduction='batchmean' needs an input with a batch axis, got a "
+                         "0-d input")
+    t = _target_like(target, x, "kl_div")
+    if log_target:
+        loss = _core.exp(t) * (t - x)
+    else:
+        v = t.numpy() if isinstance(t, Tensor) else t
+        if v.size and not np.all(v >= 0):
+            raise ValueError("kl_div: target must hold probabilities >= 0 (pass log_target=True "
+                             "for log-probabilities)")
+        pos = (v > 0).astype(v.dtype)
+        if isinstance(t, Tensor):   # 0 log 0 = 0, with a finite (unused) log where t = 0
+            tlogt = _core.where(pos, t * _core.log(_core.where(pos, t, 1.0)), 0.0)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                tlogt = np.where(pos, v * np.log(np.where(pos, v, 1.0)), 0.0).astype(v.dtype)
+        loss = tlogt - t * x
+    if reduction == "batchmean":
+        return _core.sum(loss) * (1.0 / x.shape[0]) if x.shape[0] else _core.sum(loss) * float("nan")
+    return _reduce(loss, reduction, "kl_div")
+
+
 class _Loss(Module):
+    _reductions = _REDUCTIONS
+
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', "
-                             f"got {reduction!r}")
+        _check_reduction(reduction, type(self).__name__, self._reductions)
         self.reduction = reduction
 
     def extra_repr(self):
@@ -360,6 +271,17 @@ class _Loss(Module):
             self.register_buffer(name, w)
         else:
             setattr(self, name, w)
+
+    def _set_class_weight(self, w):
+        # the class count is known only from the input: check here what can be checked
+        if w is not None:
+            shape = w.shape if isinstance(w, Tensor) else np.shape(w)
+            kind = "f" if isinstance(w, Tensor) else np.asarray(w).dtype.kind
+            if kind not in "biuf" or len(shape) != 1:
+                raise TypeError(f"{type(self).__name__}: weight must be a 1-D numeric array of "
+                                f"one weight per class, got {type(w).__name__} {w!r} (pass "
+                                "reduction= by keyword)")
+        self._set_weight("weight", w)
 
 
 class MSELoss(_Loss):
@@ -377,27 +299,56 @@ class L1Loss(_Loss):
 
 
 class CrossEntropyLoss(_Loss):
-    """Module form of :func:`cross_entropy`."""
+    """Module form of :func:`cross_entropy`; a Tensor ``weight`` is a buffer (in state_dict).
 
-    def __init__(self, reduction="mean", label_smoothing=0.0):
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> loss = ag.nn.CrossEntropyLoss(weight=[1.0, 2.0], ignore_index=0)
+    >>> round(float(loss(ag.tensor([[1.0, 0.0], [0.0, 1.0]]), [0, 1])), 4)
+    0.3133
+    """
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
         if not 0.0 <= label_smoothing <= 1.0:
             raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
                              f"{label_smoothing}")
+        self._set_class_weight(weight)
+        self.ignore_index = _index_arg(ignore_index, "CrossEntropyLoss", "ignore_index")
         self.label_smoothing = label_smoothing
 
     def extra_repr(self):
-        return f"{super().extra_repr()}, label_smoothing={self.label_smoothing}"
+        return (f"{super().extra_repr()}, ignore_index={self.ignore_index}, "
+                f"label_smoothing={self.label_smoothing}")
 
     def forward(self, input, target):
-        return cross_entropy(input, target, self.reduction, self.label_smoothing)
+        return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index,
+                             reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_Loss):
-    """Module form of :func:`nll_loss`."""
+    """Module form of :func:`nll_loss`; a Tensor ``weight`` is a buffer (in state_dict).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> lp = ag.tensor([[-1.0, -2.0], [-3.0, -4.0]])
+    >>> float(ag.nn.NLLLoss(weight=[1.0, 3.0], reduction="sum")(lp, [0, 1]))
+    13.0
+    """
+
+    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        self._set_class_weight(weight)
+        self.ignore_index = _index_arg(ignore_index, "NLLLoss", "ignore_index")
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, ignore_index={self.ignore_index}"
 
     def forward(self, input, target):
-        return nll_loss(input, target, self.reduction)
+        return nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                        reduction=self.reduction)
 
 
 class BCELoss(_Loss):
@@ -436,3 +387,69 @@ class HingeLoss(_Loss):
 
     def forward(self, input, target):
         return hinge_loss(input, target, self.reduction, self.margin)
+
+
+class HuberLoss(_Loss):
+    """Module form of :func:`huber_loss`.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> float(ag.nn.HuberLoss(delta=2.0)(ag.tensor([1.0, 4.0]), [0.0, 0.0]))
+    3.25
+    """
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = _threshold(delta, "HuberLoss", "delta", positive=True)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, delta={self.delta}"
+
+    def forward(self, input, target):
+        return huber_loss(input, target, self.reduction, self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Module form of :func:`smooth_l1_loss`.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> float(ag.nn.SmoothL1Loss(beta=2.0)(ag.tensor([1.0, 4.0]), [0.0, 0.0]))
+    1.625
+    """
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = _threshold(beta, "SmoothL1Loss", "beta", positive=False)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, beta={self.beta}"
+
+    def forward(self, input, target):
+        return smooth_l1_loss(input, target, self.reduction, self.beta)
+
+
+class KLDivLoss(_Loss):
+    """Module form of :func:`kl_div` (``reduction`` also accepts "batchmean").
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> kl = ag.nn.KLDivLoss(reduction="batchmean", log_target=True)
+    >>> lp = ag.log(ag.tensor([[0.5, 0.5]]))
+    >>> float(kl(lp, lp))
+    0.0
+    """
+    _reductions = _KL_REDUCTIONS
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction)
+        self.log_target = bool(log_target)
+
+    def extra_repr(self):
+        return f"{super().extra_repr()}, log_target={self.log_target}"
+
+    def forward(self, input, target):
+        return kl_div(input, target, self.reduction, self.log_target)

@@ -1,0 +1,48 @@
+"""Helpers shared by the loss functions: reduction, input and target coercion."""
+import numpy as np
+
+from .. import _core
+from .._core import Tensor
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction, name, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        names = ", ".join(repr(r) for r in allowed)
+        raise ValueError(f"{name}: reduction must be one of {names}, got {reduction!r}")
+
+
+def _reduce(loss, reduction, name):
+    _check_reduction(reduction, name)
+    if reduction == "mean":
+        return _core.mean(loss)
+    if reduction == "sum":
+        return _core.sum(loss)
+    return loss
+
+
+def _as_tensor(x, name, arg):
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: {arg} must be numeric, got dtype {arr.dtype}")
+    return _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+
+
+def _target_like(target, inp, name):
+    """Target as an array/tensor of the input's dtype and shape (checked)."""
+    if isinstance(target, Tensor):
+        t = target if target.dtype == inp.dtype else target.astype(inp.dtype)
+        shape = t.shape
+    else:
+        arr = np.asarray(target)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: target must be numeric, got dtype {arr.dtype}")
+        t = np.asarray(arr, dtype=inp.dtype, order="C")  # 0-d stays 0-d
+        shape = t.shape
+    if shape != inp.shape:
+        raise ValueError(f"{name}: input has shape {inp.shape} but target has shape {shape}; "
+                         "they must match")
+    return t
