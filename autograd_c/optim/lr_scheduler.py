@@ -71,7 +71,18 @@ class ExponentialLR(LRScheduler):
         return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
 
 
-class LambdaLR(LRScheduler):
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by user functions of the epoch, one per param group (kept out of
+    state_dict when they are plain functions)."""
+    _callables = ("lr_lambdas",)
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(type(self).__name__, optimizer)
+        self.lr_lambdas = _lambdas(type(self).__name__, lr_lambda, optimizer)
+        super().__init__(optimizer, last_epoch)
+
+
+class LambdaLR(_LambdaScheduler):
     """Set each group's lr to ``base_lr * lr_lambda(epoch)``.
 
     Parameters
@@ -92,13 +103,6 @@ class LambdaLR(LRScheduler):
     >>> s.step(); s.step(); s.get_last_lr()
     [0.25]
     """
-    _callables = ("lr_lambdas",)
-
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        _check_optimizer(type(self).__name__, optimizer)
-        self.lr_lambdas = _lambdas(type(self).__name__, lr_lambda, optimizer)
-        super().__init__(optimizer, last_epoch)
-
     def _compute_lrs(self, initial):
         return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
 
@@ -114,7 +118,7 @@ def _lambdas(who, lr_lambda, optimizer):
     return fns
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first:
     lr_epoch = lr_{epoch-1} * lr_lambda(epoch).
 
@@ -133,13 +137,6 @@ class MultiplicativeLR(LRScheduler):
     >>> s.step(); s.step(); s.get_last_lr()
     [0.25]
     """
-    _callables = ("lr_lambdas",)
-
-    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        _check_optimizer(type(self).__name__, optimizer)
-        self.lr_lambdas = _lambdas(type(self).__name__, lr_lambda, optimizer)
-        super().__init__(optimizer, last_epoch)
-
     def _compute_lrs(self, initial):
         groups = self.optimizer.param_groups
         if self.last_epoch <= 0:
