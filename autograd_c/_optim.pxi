@@ -19,8 +19,22 @@ cdef extern from "optim.h" nogil:
     int ag_optim_adagrad(int n, ag_tensor **params, ag_tensor **state_sum, int64_t *steps,
                          double lr, double lr_decay, double weight_decay, double eps,
                          int maximize)
+    int ag_optim_adamax(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_inf,
+                        int64_t *steps, double lr, double beta1, double beta2, double eps,
+                        double weight_decay, int maximize)
+    int ag_optim_nadam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_avg_sq,
+                       int64_t *steps, double *mu_product, double lr, double beta1, double beta2,
+                       double eps, double weight_decay, double momentum_decay, int decoupled,
+                       int maximize)
+    int ag_optim_radam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_avg_sq,
+                       int64_t *steps, double lr, double beta1, double beta2, double eps,
+                       double weight_decay, int decoupled, int maximize)
+    int ag_optim_adadelta(int n, ag_tensor **params, ag_tensor **square_avg,
+                          ag_tensor **acc_delta, int64_t *steps, double lr, double rho,
+                          double eps, double weight_decay, int maximize)
     int ag_optim_grad_norm(int n, ag_tensor **params, double p, double *out)
     int ag_optim_scale_grads(int n, ag_tensor **params, double s)
+    int ag_optim_clip_grads(int n, ag_tensor **params, double c)
     int ag_optim_zero_grad(int n, ag_tensor **params, int set_to_none)
 
 cdef enum:
@@ -165,6 +179,54 @@ cdef class _FusedGroup:
         if st:
             _raise()
 
+    def adamax(self, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bint maximize):
+        cdef int st
+        cdef ag_tensor **b0 = self._buf(0, True)
+        cdef ag_tensor **b1 = self._buf(1, True)
+        with nogil:
+            st = ag_optim_adamax(self.n, self.params, b0, b1, self.steps, lr, beta1, beta2, eps,
+                                 weight_decay, maximize)
+        if st:
+            _raise()
+
+    def nadam(self, double[::1] mu_product, double lr, double beta1, double beta2, double eps,
+              double weight_decay, double momentum_decay, bint decoupled, bint maximize):
+        """``mu_product``: float64 array, one entry per parameter, advanced in place."""
+        cdef int st
+        cdef ag_tensor **b0 = self._buf(0, True)
+        cdef ag_tensor **b1 = self._buf(1, True)
+        if mu_product.shape[0] != self.n:
+            raise ValueError(f"NAdam: expected {self.n} mu_product entries, got "
+                             f"{mu_product.shape[0]}")
+        with nogil:
+            st = ag_optim_nadam(self.n, self.params, b0, b1, self.steps, &mu_product[0], lr,
+                                beta1, beta2, eps, weight_decay, momentum_decay, decoupled,
+                                maximize)
+        if st:
+            _raise()
+
+    def radam(self, double lr, double beta1, double beta2, double eps, double weight_decay,
+              bint decoupled, bint maximize):
+        cdef int st
+        cdef ag_tensor **b0 = self._buf(0, True)
+        cdef ag_tensor **b1 = self._buf(1, True)
+        with nogil:
+            st = ag_optim_radam(self.n, self.params, b0, b1, self.steps, lr, beta1, beta2, eps,
+                                weight_decay, decoupled, maximize)
+        if st:
+            _raise()
+
+    def adadelta(self, double lr, double rho, double eps, double weight_decay, bint maximize):
+        cdef int st
+        cdef ag_tensor **b0 = self._buf(0, True)
+        cdef ag_tensor **b1 = self._buf(1, True)
+        with nogil:
+            st = ag_optim_adadelta(self.n, self.params, b0, b1, self.steps, lr, rho, eps,
+                                   weight_decay, maximize)
+        if st:
+            _raise()
+
     def zero_grad(self, bint set_to_none=True):
         ag_optim_zero_grad(self.n, self.params, set_to_none)
 
@@ -182,6 +244,14 @@ cdef class _FusedGroup:
         cdef int st
         with nogil:
             st = ag_optim_scale_grads(self.n, self.params, s)
+        if st:
+            _raise()
+
+    def clip_grads(self, double c):
+        """Clamp every gradient to [-c, c] in place."""
+        cdef int st
+        with nogil:
+            st = ag_optim_clip_grads(self.n, self.params, c)
         if st:
             _raise()
 

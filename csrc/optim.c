@@ -144,82 +144,185 @@ int ag_optim_sgd(int n, ag_tensor **params, ag_tensor **mbuf, int64_t *steps, do
     return 0;
 }
 
-/* ---- Adam / AdamW
- * m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2;  vmax <- max(vmax, v) (amsgrad);
- * p <- p - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps);
- * AdamW first decays p <- p (1 - lr wd), Adam instead adds wd p to g */
-#define ADAM_KERNEL(T, NAME, SQRT)                                                               \
-    static void NAME(int64_t n, T *p, const T *gr, T *m, T *v, T *vmax, double step_size,         \
-                     double inv_sqrt_bc2, double b1, double b2, double eps, double l2,            \
-                     double decay, double sgn)                                                   \
+/* ---- the Adam family: Adam / AdamW, Adamax, NAdam, RAdam
+ * One element kernel serves them all.  With g = sgn * grad + l2 p (l2 = 0 when weight decay is
+ * decoupled, which scales p by dec = 1 - lr wd instead):
+ *   m <- b1 m + (1 - b1) g;
+ *   AF_SQ:    v <- b2 v + (1 - b2) g^2 (vmax <- max(vmax, v) with amsgrad), d = sqrt(v) ib + eps;
+ *   AF_PLAIN: v as AF_SQ, d = 1 (RAdam before its variance estimate is usable);
+ *   AF_INF:   v <- max(b2 v, |g| + eps), d = v (Adamax's infinity norm);
+ *   p <- dec p - (kg g + km m) / d.
+ * The per-parameter scalars kg, km and ib carry each optimizer's bias corrections (af_coef). */
+enum { AF_SQ, AF_PLAIN, AF_INF };
+
+typedef struct {
+    int mode;
+    double kg, km, ib;
+} af_step;
+
+#define ADAM_FAMILY_KERNEL(T, NAME, SQRT, ABS)                                                   \
+    static void NAME(int64_t n, T *p, const T *gr, T *m, T *v, T *vmax, const af_step *s,         \
+                     double b1, double b2, double eps, double l2, double decay, double sgn)       \
     {                                                                                             \
         int64_t j;                                                                                \
+        const int mode = s->mode;                                                                 \
         const T tb1 = (T)b1, tb2 = (T)b2, c1 = (T)(1.0 - b1), c2 = (T)(1.0 - b2);                 \
-        const T tss = (T)step_size, tib = (T)inv_sqrt_bc2, teps = (T)eps, tl2 = (T)l2;            \
+        const T tkg = (T)s->kg, tkm = (T)s->km, tib = (T)s->ib, teps = (T)eps, tl2 = (T)l2;       \
         const T tdec = (T)decay, ts = (T)sgn;                                                     \
         AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + tl2 * p[j];                                                        \
             T mj = tb1 * m[j] + c1 * g;                                                           \
-            T vj = tb2 * v[j] + c2 * g * g;                                                       \
-            T vd = vj;                                                                            \
+            T d;                                                                                  \
             m[j] = mj;                                                                            \
-            v[j] = vj;                                                                            \
-            if (vmax) {                                                                           \
-                vd = vmax[j] > vj ? vmax[j] : vj;                                                 \
-                vmax[j] = vd;                                                                     \
+            if (mode == AF_INF) {                                                                 \
+                T a = ABS(g) + teps, u = tb2 * v[j];                                              \
+                d = u > a || u != u ? u : a;                                                      \
+                v[j] = d;                                                                         \
+            } else {                                                                              \
+                T vj = tb2 * v[j] + c2 * g * g;                                                   \
+                v[j] = vj;                                                                        \
+                if (vmax) {                                                                       \
+                    vj = vmax[j] > vj ? vmax[j] : vj;                                             \
+                    vmax[j] = vj;                                                                 \
+                }                                                                                 \
+                d = mode == AF_PLAIN ? (T)1 : SQRT(vj) * tib + teps;                              \
             }                                                                                     \
-            p[j] = p[j] * tdec - tss * mj / (SQRT(vd) * tib + teps);                              \
+            p[j] = p[j] * tdec - (tkg * g + tkm * mj) / d;                                        \
         );                                                                                        \
     }
-ADAM_KERNEL(float, adam_f32, sqrtf)
-ADAM_KERNEL(double, adam_f64, sqrt)
+ADAM_FAMILY_KERNEL(float, adam_family_f32, sqrtf, fabsf)
+ADAM_FAMILY_KERNEL(double, adam_family_f64, sqrt, fabs)
+
+enum { AF_ADAM, AF_ADAMAX, AF_NADAM, AF_RADAM };
+
+typedef struct {
+    const char *name;
+    int algo;
+    double lr, b1, b2, eps, weight_decay, momentum_decay;
+    int decoupled, amsgrad, maximize;
+    double *mu_product; /* NAdam: per parameter, prod of mu_1..mu_t */
+} af_opts;
+
+/* the step coefficients of parameter i at its step t (1-based) */
+static af_step af_coef(const af_opts *o, int i, double t)
+{
+    af_step s;
+    const double bc1 = 1.0 - pow(o->b1, t), bc2 = 1.0 - pow(o->b2, t);
+    s.mode = AF_SQ;
+    s.kg = 0.0;
+    s.km = o->lr / bc1;
+    s.ib = 1.0 / sqrt(bc2);
+    if (o->algo == AF_ADAMAX) {
+        s.mode = AF_INF;
+    } else if (o->algo == AF_NADAM) {
+        /* mu_t = b1 (1 - 0.96^(t psi) / 2);  kg = lr (1 - mu_t) / (1 - prod_1^t mu),
+         * km = lr mu_{t+1} / (1 - prod_1^{t+1} mu) */
+        double mu = o->b1 * (1.0 - 0.5 * pow(0.96, t * o->momentum_decay));
+        double mu_next = o->b1 * (1.0 - 0.5 * pow(0.96, (t + 1.0) * o->momentum_decay));
+        double prod = o->mu_product[i] * mu;
+        o->mu_product[i] = prod;
+        s.kg = o->lr * (1.0 - mu) / (1.0 - prod);
+        s.km = o->lr * mu_next / (1.0 - prod * mu_next);
+    } else if (o->algo == AF_RADAM) {
+        /* rho_t = rho_inf - 2 t b2^t / (1 - b2^t); rectified (rho_t > 5):
+         * km = lr / bc1 * r_t * sqrt(bc2) over sqrt(v) + eps, else plain momentum lr / bc1 m */
+        double rho_inf = 2.0 / (1.0 - o->b2) - 1.0;
+        double rho_t = rho_inf - 2.0 * t * pow(o->b2, t) / bc2;
+        if (rho_t > 5.0) {
+            double r = sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
+                            ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+            s.km *= r * sqrt(bc2);
+            s.ib = 1.0;
+        } else {
+            s.mode = AF_PLAIN;
+        }
+    }
+    return s;
+}
+
+static int adam_family(const af_opts *o, int n, ag_tensor **params, ag_tensor **exp_avg,
+                       ag_tensor **second, const char *second_name, ag_tensor **max_exp_avg_sq,
+                       int64_t *steps)
+{
+    int i;
+    const char *nm = o->name;
+    const double hv_[] = {o->lr, o->eps, o->weight_decay, o->momentum_decay};
+    CHECK_HYPER(nm, "lr", "eps", "weight_decay", "momentum_decay");
+    if (!(o->b1 >= 0.0 && o->b1 < 1.0 && o->b2 >= 0.0 && o->b2 < 1.0))
+        return ag_set_error(AG_EVALUE, "%s: betas must be in [0, 1), got (%g, %g)", nm, o->b1,
+                            o->b2);
+    if (check_params(nm, n, params)) return -1;
+    for (i = 0; i < n; i++) {
+        if (!params[i]->grad) continue;
+        if (check_buf(nm, "exp_avg", i, params[i], exp_avg[i]) ||
+            check_buf(nm, second_name, i, params[i], second[i]) ||
+            (o->amsgrad && check_buf(nm, "max_exp_avg_sq", i, params[i], max_exp_avg_sq[i])))
+            return -1;
+    }
+    for (i = 0; i < n; i++) {
+        ag_tensor *p = params[i], *vm, *w, *wg;
+        double l2, dec, sg = o->maximize ? -1.0 : 1.0;
+        af_step s;
+        if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
+        s = af_coef(o, i, (double)(++steps[i]));
+        l2 = o->decoupled ? 0.0 : o->weight_decay;
+        dec = o->decoupled ? 1.0 - o->lr * o->weight_decay : 1.0;
+        vm = o->amsgrad ? max_exp_avg_sq[i] : NULL;
+        if (p->dtype == AG_F32)
+            adam_family_f32(w->size, PDATA(float, w), PDATA(float, wg), PDATA(float, exp_avg[i]),
+                            PDATA(float, second[i]), vm ? PDATA(float, vm) : NULL, &s, o->b1,
+                            o->b2, o->eps, l2, dec, sg);
+        else
+            adam_family_f64(w->size, PDATA(double, w), PDATA(double, wg),
+                            PDATA(double, exp_avg[i]), PDATA(double, second[i]),
+                            vm ? PDATA(double, vm) : NULL, &s, o->b1, o->b2, o->eps, l2, dec, sg);
+        unstage(p, p->grad, w, wg);
+        ag_bump_version(p);
+        ag_bump_version(exp_avg[i]);
+        ag_bump_version(second[i]);
+        if (vm) ag_bump_version(vm);
+    }
+    return 0;
+}
 
 int ag_optim_adam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_avg_sq,
                   ag_tensor **max_exp_avg_sq, int64_t *steps, double lr, double beta1,
                   double beta2, double eps, double weight_decay, int decoupled, int amsgrad,
                   int maximize)
 {
-    int i;
-    const char *nm = decoupled ? "AdamW" : "Adam";
-    const double hv_[] = {lr, eps, weight_decay};
-    CHECK_HYPER(nm, "lr", "eps", "weight_decay");
-    if (!(beta1 >= 0.0 && beta1 < 1.0 && beta2 >= 0.0 && beta2 < 1.0))
-        return ag_set_error(AG_EVALUE, "%s: betas must be in [0, 1), got (%g, %g)", nm, beta1, beta2);
-    if (check_params(nm, n, params)) return -1;
-    for (i = 0; i < n; i++) {
-        if (!params[i]->grad) continue;
-        if (check_buf(nm, "exp_avg", i, params[i], exp_avg[i]) ||
-            check_buf(nm, "exp_avg_sq", i, params[i], exp_avg_sq[i]) ||
-            (amsgrad && check_buf(nm, "max_exp_avg_sq", i, params[i], max_exp_avg_sq[i])))
-            return -1;
-    }
-    for (i = 0; i < n; i++) {
-        ag_tensor *p = params[i], *vm, *w, *wg;
-        double t, ss, ib, l2, dec;
-        if (!p->grad) continue;
-        if (stage(p, p->grad, &w, &wg)) return -1;
-        t = (double)(++steps[i]);
-        ss = lr / (1.0 - pow(beta1, t));
-        ib = 1.0 / sqrt(1.0 - pow(beta2, t));
-        l2 = decoupled ? 0.0 : weight_decay;
-        dec = decoupled ? 1.0 - lr * weight_decay : 1.0;
-        vm = amsgrad ? max_exp_avg_sq[i] : NULL;
-        if (p->dtype == AG_F32)
-            adam_f32(w->size, PDATA(float, w), PDATA(float, wg), PDATA(float, exp_avg[i]),
-                     PDATA(float, exp_avg_sq[i]), vm ? PDATA(float, vm) : NULL, ss, ib, beta1,
-                     beta2, eps, l2, dec, maximize ? -1.0 : 1.0);
-        else
-            adam_f64(w->size, PDATA(double, w), PDATA(double, wg),
-                     PDATA(double, exp_avg[i]), PDATA(double, exp_avg_sq[i]),
-                     vm ? PDATA(double, vm) : NULL, ss, ib, beta1, beta2, eps, l2, dec,
-                     maximize ? -1.0 : 1.0);
-        unstage(p, p->grad, w, wg);
-        ag_bump_version(p);
-        ag_bump_version(exp_avg[i]);
-        ag_bump_version(exp_avg_sq[i]);
-        if (vm) ag_bump_version(vm);
-    }
-    return 0;
+    af_opts o = {decoupled ? "AdamW" : "Adam", AF_ADAM, lr, beta1, beta2, eps, weight_decay, 0.0,
+                 decoupled, amsgrad, maximize, NULL};
+    return adam_family(&o, n, params, exp_avg, exp_avg_sq, "exp_avg_sq", max_exp_avg_sq, steps);
+}
+
+int ag_optim_adamax(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_inf,
+                    int64_t *steps, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, int maximize)
+{
+    af_opts o = {"Adamax", AF_ADAMAX, lr, beta1, beta2, eps, weight_decay, 0.0, 0, 0, maximize,
+                 NULL};
+    return adam_family(&o, n, params, exp_avg, exp_inf, "exp_inf", NULL, steps);
+}
+
+int ag_optim_nadam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_avg_sq,
+                   int64_t *steps, double *mu_product, double lr, double beta1, double beta2,
+                   double eps, double weight_decay, double momentum_decay, int decoupled,
+                   int maximize)
+{
+    af_opts o = {"NAdam", AF_NADAM, lr, beta1, beta2, eps, weight_decay, momentum_decay,
+                 decoupled, 0, maximize, mu_product};
+    if (!mu_product) return ag_set_error(AG_EVALUE, "NAdam: the mu_product array is missing");
+    return adam_family(&o, n, params, exp_avg, exp_avg_sq, "exp_avg_sq", NULL, steps);
+}
+
+int ag_optim_radam(int n, ag_tensor **params, ag_tensor **exp_avg, ag_tensor **exp_avg_sq,
+                   int64_t *steps, double lr, double beta1, double beta2, double eps,
+                   double weight_decay, int decoupled, int maximize)
+{
+    af_opts o = {"RAdam", AF_RADAM, lr, beta1, beta2, eps, weight_decay, 0.0, decoupled, 0,
+                 maximize, NULL};
+    return adam_family(&o, n, params, exp_avg, exp_avg_sq, "exp_avg_sq", NULL, steps);
 }
 
 /* ---- RMSprop
@@ -342,6 +445,64 @@ int ag_optim_adagrad(int n, ag_tensor **params, ag_tensor **state_sum, int64_t *
     return 0;
 }
 
+/* ---- Adadelta
+ * v <- rho v + (1 - rho) g^2;  delta = sqrt(u + eps) / sqrt(v + eps) g;
+ * u <- rho u + (1 - rho) delta^2;  p <- p - lr delta */
+#define ADADELTA_KERNEL(T, NAME, SQRT)                                                           \
+    static void NAME(int64_t n, T *p, const T *gr, T *sq, T *acc, double lr, double rho,          \
+                     double eps, double wd, double sgn)                                          \
+    {                                                                                             \
+        int64_t j;                                                                                \
+        const T tr = (T)rho, c = (T)(1.0 - rho), teps = (T)eps, twd = (T)wd, tlr = (T)lr;         \
+        const T ts = (T)sgn;                                                                      \
+        AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
+            T g = ts * gr[j] + twd * p[j];                                                        \
+            T v = tr * sq[j] + c * g * g;                                                         \
+            T delta = SQRT(acc[j] + teps) / SQRT(v + teps) * g;                                   \
+            sq[j] = v;                                                                            \
+            acc[j] = tr * acc[j] + c * delta * delta;                                             \
+            p[j] -= tlr * delta;                                                                  \
+        );                                                                                        \
+    }
+ADADELTA_KERNEL(float, adadelta_f32, sqrtf)
+ADADELTA_KERNEL(double, adadelta_f64, sqrt)
+
+int ag_optim_adadelta(int n, ag_tensor **params, ag_tensor **square_avg, ag_tensor **acc_delta,
+                      int64_t *steps, double lr, double rho, double eps, double weight_decay,
+                      int maximize)
+{
+    int i;
+    const double hv_[] = {lr, rho, eps, weight_decay};
+    CHECK_HYPER("Adadelta", "lr", "rho", "eps", "weight_decay");
+    if (rho > 1.0) return ag_set_error(AG_EVALUE, "Adadelta: rho must be in [0, 1], got %g", rho);
+    if (check_params("Adadelta", n, params)) return -1;
+    for (i = 0; i < n; i++) {
+        if (!params[i]->grad) continue;
+        if (check_buf("Adadelta", "square_avg", i, params[i], square_avg[i]) ||
+            check_buf("Adadelta", "acc_delta", i, params[i], acc_delta[i]))
+            return -1;
+    }
+    for (i = 0; i < n; i++) {
+        ag_tensor *p = params[i], *w, *wg;
+        double sg = maximize ? -1.0 : 1.0;
+        if (!p->grad) continue;
+        if (stage(p, p->grad, &w, &wg)) return -1;
+        if (p->dtype == AG_F32)
+            adadelta_f32(w->size, PDATA(float, w), PDATA(float, wg), PDATA(float, square_avg[i]),
+                         PDATA(float, acc_delta[i]), lr, rho, eps, weight_decay, sg);
+        else
+            adadelta_f64(w->size, PDATA(double, w), PDATA(double, wg),
+                         PDATA(double, square_avg[i]), PDATA(double, acc_delta[i]), lr, rho, eps,
+                         weight_decay, sg);
+        steps[i]++;
+        unstage(p, p->grad, w, wg);
+        ag_bump_version(p);
+        ag_bump_version(square_avg[i]);
+        ag_bump_version(acc_delta[i]);
+    }
+    return 0;
+}
+
 /* ---- gradient utilities */
 
 /* sum_i |g_i|^p, or max_i |g_i| for p = inf, over all gradients (in double) */
@@ -372,25 +533,34 @@ int ag_optim_grad_norm(int n, ag_tensor **params, double p, double *out)
     return 0;
 }
 
-/* g <- s g for every gradient */
-int ag_optim_scale_grads(int n, ag_tensor **params, double s)
+/* every gradient, in place: g <- s g (clamp = 0) or g <- min(max(g, lo), hi) (clamp = 1; NaN
+ * stays NaN).  A strided gradient is mapped through a contiguous copy written back. */
+#define MAP_GRAD_LOOP(T, g, clamp, s, lo, hi)                                                    \
+    do {                                                                                          \
+        T *d_ = PDATA(T, g);                                                                      \
+        const T s_ = (T)(s), lo_ = (T)(lo), hi_ = (T)(hi);                                        \
+        int64_t j_;                                                                               \
+        for (j_ = 0; j_ < (g)->size; j_++) {                                                      \
+            if (!(clamp)) d_[j_] *= s_;                                                           \
+            else if (d_[j_] < lo_) d_[j_] = lo_;                                                  \
+            else if (d_[j_] > hi_) d_[j_] = hi_;                                                  \
+        }                                                                                         \
+    } while (0)
+
+static int map_grads(const char *nm, int n, ag_tensor **params, int clamp, double s, double lo,
+                     double hi)
 {
     int i;
-    if (check_params("clip_grad_norm_", n, params)) return -1;
+    if (check_params(nm, n, params)) return -1;
     for (i = 0; i < n; i++) {
         ag_tensor *g0 = params[i]->grad, *g;
-        int64_t j;
         if (!g0) continue;
-        /* a strided gradient is scaled through a contiguous copy written back */
         g = ag_tensor_is_contiguous(g0) ? g0 : ag_tensor_contiguous_copy(g0);
         if (!g) return -1;
-        if (g->dtype == AG_F32) {
-            float *d = PDATA(float, g), fs = (float)s;
-            for (j = 0; j < g->size; j++) d[j] *= fs;
-        } else {
-            double *d = PDATA(double, g);
-            for (j = 0; j < g->size; j++) d[j] *= s;
-        }
+        if (g->dtype == AG_F32)
+            MAP_GRAD_LOOP(float, g, clamp, s, lo, hi);
+        else
+            MAP_GRAD_LOOP(double, g, clamp, s, lo, hi);
         if (g != g0) {
             ag_copy_raw(g0, g);
             ag_tensor_decref(g);
@@ -398,6 +568,20 @@ int ag_optim_scale_grads(int n, ag_tensor **params, double s)
         ag_bump_version(g0);
     }
     return 0;
+}
+
+/* g <- s g for every gradient */
+int ag_optim_scale_grads(int n, ag_tensor **params, double s)
+{
+    return map_grads("clip_grad_norm_", n, params, 0, s, 0.0, 0.0);
+}
+
+/* g <- clamp(g, -c, c) for every gradient */
+int ag_optim_clip_grads(int n, ag_tensor **params, double c)
+{
+    if (!(c >= 0.0))
+        return ag_set_error(AG_EVALUE, "clip_grad_value_: clip_value must be >= 0, got %g", c);
+    return map_grads("clip_grad_value_", n, params, 1, 1.0, -c, c);
 }
 
 int ag_optim_zero_grad(int n, ag_tensor **params, int set_to_none)

@@ -1,52 +1,27 @@
-"""Learning-rate schedulers: StepLR, ExponentialLR, CosineAnnealingLR and ReduceLROnPlateau.
-Call ``scheduler.step()`` once per epoch, after ``optimizer.step()``.
+"""Learning-rate schedulers, with PyTorch's names, arguments and sequences.
+Call ``scheduler.step()`` once per epoch (OneCycleLR and CyclicLR: once per batch), after
+``optimizer.step()``.
 
-As in PyTorch, each ``step()`` derives the new lr from the group's *current* lr (StepLR and
-ExponentialLR multiply it, CosineAnnealingLR applies the ratio of two consecutive cosine
-values), not from a closed form in the epoch count: an lr set by hand between steps is kept and
-decayed from there, and several schedulers can drive one optimizer (their factors multiply).
-Used alone, the sequences equal the closed forms given in each class."""
+As in PyTorch, the multiplicative schedulers (StepLR, MultiStepLR, ExponentialLR,
+MultiplicativeLR, LinearLR, ConstantLR, CosineAnnealingLR) derive each new lr from the group's
+*current* lr, not from a closed form in the epoch count: an lr set by hand between steps is kept
+and decayed from there, and several schedulers can drive one optimizer (their factors multiply;
+ChainedScheduler steps them together).  Used alone, the sequences equal the closed forms given in
+each class.  LambdaLR, OneCycleLR, CyclicLR and CosineAnnealingWarmRestarts set the lr from the
+epoch count alone.  SequentialLR hands over from one scheduler to the next at milestones.
+
+Every scheduler has ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()``."""
 import math
+from bisect import bisect_right
+from collections import Counter
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
+from ._lr_base import (LRScheduler, _callable_state, _check_optimizer, _integer,  # noqa: F401
+                       _number, _per_group)
+from ._lr_cycles import CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR  # noqa: F401
 
-
-class LRScheduler:
-    """Base class: at every ``step()`` sets each group's lr to ``next_lr(lr, base_lr, initial)``,
-    where ``lr`` is the group's current lr and ``base_lr`` its lr when the first scheduler was
-    attached (``initial_lr``).  The constructor makes one ``initial`` step (epoch 0)."""
-
-    def __init__(self, optimizer, last_epoch=-1):
-        if not hasattr(optimizer, "param_groups"):
-            raise TypeError(f"{type(self).__name__}: expected an optimizer, got {type(optimizer).__name__}")
-        self.optimizer = optimizer
-        for g in optimizer.param_groups:
-            g.setdefault("initial_lr", g["lr"])
-        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._advance(initial=True)
-
-    def next_lr(self, lr, base_lr, initial):
-        raise NotImplementedError
-
-    def get_last_lr(self):
-        """The learning rates set by the last ``step()``."""
-        return list(self._last_lr)
-
-    def step(self):
-        self._advance(initial=False)
-
-    def _advance(self, initial):
-        self.last_epoch += 1
-        for g, base in zip(self.optimizer.param_groups, self.base_lrs):
-            g["lr"] = self.next_lr(g["lr"], base, initial)
-        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state):
-        self.__dict__.update(state)
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+           "LinearLR", "ExponentialLR", "SequentialLR", "CosineAnnealingLR", "ChainedScheduler",
+           "ReduceLROnPlateau", "CyclicLR", "CosineAnnealingWarmRestarts", "OneCycleLR"]
 
 
 class StepLR(LRScheduler):
@@ -77,6 +52,9 @@ class StepLR(LRScheduler):
             return lr
         return lr * self.gamma
 
+    def _closed_form(self):
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch: used alone, lr = base_lr * gamma ** epoch."""
@@ -88,6 +66,203 @@ class ExponentialLR(LRScheduler):
     def next_lr(self, lr, base_lr, initial):
         # the constructor's step keeps the lr (a resumed optimizer already holds it)
         return lr if initial else lr * self.gamma
+
+    def _closed_form(self):
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+
+
+class _LambdaScheduler(LRScheduler):
+    """A scheduler driven by user functions of the epoch, one per param group (kept out of
+    state_dict when they are plain functions)."""
+    _callables = ("lr_lambdas",)
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        _check_optimizer(type(self).__name__, optimizer)
+        self.lr_lambdas = _lambdas(type(self).__name__, lr_lambda, optimizer)
+        super().__init__(optimizer, last_epoch)
+
+
+class LambdaLR(_LambdaScheduler):
+    """Set each group's lr to ``base_lr * lr_lambda(epoch)``.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable or list of callables
+        A function of the epoch (int) returning a factor, or one such function per param group.
+    last_epoch : int, default -1
+
+    Plain functions and lambdas are not saved by ``state_dict()`` (as in PyTorch); callable
+    objects have their attributes saved.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> s = ag.optim.lr_scheduler.LambdaLR(opt, lambda e: 0.5 ** e)
+    >>> s.step(); s.step(); s.get_last_lr()
+    [0.25]
+    """
+    def _compute_lrs(self, initial):
+        return [b * f(self.last_epoch) for f, b in zip(self.lr_lambdas, self.base_lrs)]
+
+
+def _lambdas(who, lr_lambda, optimizer):
+    n = len(optimizer.param_groups)
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise ValueError(f"{who}: expected {n} lr_lambdas (one per param group), got {len(fns)}")
+    for i, f in enumerate(fns):
+        if not callable(f):
+            raise TypeError(f"{who}: lr_lambda {i} is a {type(f).__name__}, not callable")
+    return fns
+
+
+class MultiplicativeLR(_LambdaScheduler):
+    """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first:
+    lr_epoch = lr_{epoch-1} * lr_lambda(epoch).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    lr_lambda : callable or list of callables
+        A function of the epoch returning a factor, or one per param group.
+    last_epoch : int, default -1
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> s = ag.optim.lr_scheduler.MultiplicativeLR(opt, lambda e: 0.5)
+    >>> s.step(); s.step(); s.get_last_lr()
+    [0.25]
+    """
+    def _compute_lrs(self, initial):
+        groups = self.optimizer.param_groups
+        if self.last_epoch <= 0:
+            return [g["lr"] for g in groups]
+        return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, groups)]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by ``gamma`` at each milestone epoch (by gamma^k at a milestone listed k
+    times): used alone, lr = base_lr * gamma ** (number of milestones <= epoch).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    milestones : iterable of int
+        Epochs at which to decay; repeats count.
+    gamma : float, default 0.1
+    last_epoch : int, default -1
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> s = ag.optim.lr_scheduler.MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> [round(s.step() or s.get_last_lr()[0], 4) for _ in range(4)]
+    [0.5, 0.5, 0.25, 0.25]
+    """
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        who = type(self).__name__
+        ms = [_integer(who, "milestones[i]", m, 0) for m in milestones]
+        self.milestones = Counter(ms)
+        self.gamma = _number(who, "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def next_lr(self, lr, base_lr, initial):
+        return lr * self.gamma ** self.milestones.get(self.last_epoch, 0)
+
+    def _closed_form(self):
+        k = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        return [b * self.gamma ** k for b in self.base_lrs]
+
+
+class ConstantLR(LRScheduler):
+    """Multiply the lr by ``factor`` for the first ``total_iters`` epochs: used alone,
+    lr = base_lr * factor for epoch < total_iters, base_lr after.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    factor : float, default 1/3
+        In (0, 1] (PyTorch also allows 0, then fails with ZeroDivisionError at total_iters).
+    total_iters : int, default 5
+    last_epoch : int, default -1
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> s = ag.optim.lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=2)
+    >>> [s.get_last_lr()[0]] + [s.step() or s.get_last_lr()[0] for _ in range(3)]
+    [0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer, factor=1.0 / 3, total_iters=5, last_epoch=-1):
+        who = type(self).__name__
+        self.factor = _number(who, "factor", factor, 0.0, 1.0, lo_open=True)
+        self.total_iters = _integer(who, "total_iters", total_iters, 0)
+        super().__init__(optimizer, last_epoch)
+
+    def next_lr(self, lr, base_lr, initial):
+        if self.last_epoch == 0:
+            return lr * self.factor
+        return lr / self.factor if self.last_epoch == self.total_iters else lr
+
+    def _closed_form(self):
+        f = 1.0 if self.last_epoch >= self.total_iters else self.factor
+        return [b * f for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr by a factor going linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs: used alone,
+    lr = base_lr * (start + (end - start) * min(epoch, total_iters) / total_iters).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    start_factor : float, default 1/3
+        In (0, 1].
+    end_factor : float, default 1.0
+        In [0, 1].
+    total_iters : int, default 5
+    last_epoch : int, default -1
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> s = ag.optim.lr_scheduler.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> [s.get_last_lr()[0]] + [s.step() or s.get_last_lr()[0] for _ in range(3)]
+    [0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5,
+                 last_epoch=-1):
+        who = type(self).__name__
+        self.start_factor = _number(who, "start_factor", start_factor, 0.0, 1.0, lo_open=True)
+        self.end_factor = _number(who, "end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = _integer(who, "total_iters", total_iters, 1)
+        super().__init__(optimizer, last_epoch)
+
+    def next_lr(self, lr, base_lr, initial):
+        e, s, d, n = self.last_epoch, self.start_factor, self.end_factor - self.start_factor, \
+            self.total_iters
+        if e == 0:
+            return lr * s
+        if e > n:
+            return lr
+        # ratio of the factors at e and e - 1
+        return lr * (1.0 + d / (n * s + (e - 1) * d))
+
+    def _closed_form(self):
+        e = min(self.total_iters, self.last_epoch)
+        f = self.start_factor + (self.end_factor - self.start_factor) * e / self.total_iters
+        return [b * f for b in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -117,6 +292,10 @@ class CosineAnnealingLR(LRScheduler):
             return lr + (base_lr - lo) * (1 - math.cos(math.pi / T)) / 2
         ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
         return lo + (lr - lo) * ratio
+
+    def _closed_form(self):
+        c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+        return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
 
 class ReduceLROnPlateau:
@@ -193,3 +372,149 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state):
         self.__dict__.update(state)
+
+
+def _check_schedulers(who, schedulers, optimizer):
+    scheds = list(schedulers)
+    if not scheds:
+        raise ValueError(f"{who}: expected at least one scheduler, got none")
+    optimizer = optimizer if optimizer is not None else getattr(scheds[0], "optimizer", None)
+    for i, s in enumerate(scheds):
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{who}: scheduler {i} is a ReduceLROnPlateau, whose step() needs "
+                             "a metric; it cannot be driven from here")
+        if not hasattr(s, "optimizer") or not hasattr(s, "step"):
+            raise TypeError(f"{who}: scheduler {i} is a {type(s).__name__}, not a scheduler")
+        if s.optimizer is not optimizer:
+            raise ValueError(f"{who}: scheduler {i} ({type(s).__name__}) drives another "
+                             "optimizer; all schedulers must belong to the same optimizer")
+    return scheds, optimizer
+
+
+class _Composite:
+    """state_dict / load_state_dict over sub-schedulers (kept in ``_schedulers``)."""
+
+    def get_last_lr(self):
+        """The learning rates (one per param group) set by the last ``step()``."""
+        return list(self._last_lr)
+
+    def _undo_initial_step(self):
+        self.last_epoch -= 1
+        for s in self._schedulers:
+            s._undo_initial_step()
+
+    def state_dict(self):
+        """Own state plus ``_schedulers``: the sub-schedulers' state dicts."""
+        out = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+               if k not in ("optimizer", "_schedulers")}
+        out["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return out
+
+    def load_state_dict(self, state_dict):
+        """Restore a state from :meth:`state_dict`, sub-schedulers included."""
+        if not isinstance(state_dict, dict) or len(state_dict.get("_schedulers", ())) != \
+                len(self._schedulers):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: expected a state dict with "
+                             f"{len(self._schedulers)} '_schedulers'")
+        for s, sd in zip(self._schedulers, state_dict["_schedulers"]):
+            s.load_state_dict(sd)
+        self.__dict__.update({k: (list(v) if isinstance(v, list) else v)
+                              for k, v in state_dict.items() if k != "_schedulers"})
+
+
+class SequentialLR(_Composite):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]`` (restarted at its
+    epoch 0) until ``milestones[1]``, and so on.
+
+    At construction the lrs are reset to the groups' ``initial_lr`` and the schedulers'
+    own initial steps are undone, so that only the active scheduler's epoch 0 is applied.  At a
+    milestone the next scheduler restarts from epoch 0 with its closed form (from the base lrs)
+    where it has one, as PyTorch's does.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    schedulers : list of LRScheduler
+        All attached to ``optimizer``.
+    milestones : list of int
+        ``len(schedulers) - 1`` non-decreasing epochs.
+    last_epoch : int, default -1
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> from autograd_c.optim import lr_scheduler as L
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> warm = L.LinearLR(opt, start_factor=0.5, total_iters=2)
+    >>> decay = L.ExponentialLR(opt, gamma=0.5)
+    >>> s = L.SequentialLR(opt, [warm, decay], milestones=[2])
+    >>> [s.get_last_lr()[0]] + [s.step() or s.get_last_lr()[0] for _ in range(4)]
+    [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        who = type(self).__name__
+        _check_optimizer(who, optimizer)
+        scheds, _ = _check_schedulers(who, schedulers, optimizer)
+        ms = [_integer(who, f"milestones[{i}]", m, 0) for i, m in enumerate(milestones)]
+        if len(ms) != len(scheds) - 1:
+            raise ValueError(f"{who}: expected {len(scheds) - 1} milestones (one fewer than the "
+                             f"schedulers), got {len(ms)}")
+        if ms != sorted(ms):
+            raise ValueError(f"{who}: milestones must be non-decreasing, got {ms}")
+        self._schedulers = scheds
+        self._milestones = ms
+        self.optimizer = optimizer
+        self.last_epoch = _integer(who, "last_epoch", last_epoch, -1) + 1
+        for g in optimizer.param_groups:
+            g["lr"] = g["initial_lr"]
+        for s in scheds:
+            s._undo_initial_step()
+        # the scheduler active at this epoch (not always the first: a milestone may be 0)
+        active = scheds[bisect_right(ms, self.last_epoch)]
+        active._initial_step()
+        self._last_lr = active.get_last_lr()
+
+    def step(self):
+        """Advance one epoch, switching to (and restarting) the next scheduler at a milestone."""
+        self.last_epoch += 1
+        i = bisect_right(self._milestones, self.last_epoch)
+        s = self._schedulers[i]
+        if i > 0 and self._milestones[i - 1] == self.last_epoch:
+            s.step(0)
+        else:
+            s.step()
+        self._last_lr = s.get_last_lr()
+
+
+class ChainedScheduler(_Composite):
+    """Step several schedulers of one optimizer together: each ``step()`` steps them in order,
+    so their (chainable) factors multiply.
+
+    Parameters
+    ----------
+    schedulers : sequence of LRScheduler
+    optimizer : Optimizer, optional
+        Defaults to the first scheduler's; all must share it.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> from autograd_c.optim import lr_scheduler as L
+    >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=1.0)
+    >>> c = L.ChainedScheduler([L.ConstantLR(opt, factor=0.5, total_iters=1),
+    ...                         L.ExponentialLR(opt, gamma=0.5)])
+    >>> [c.get_last_lr()[0]] + [c.step() or c.get_last_lr()[0] for _ in range(2)]
+    [0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        self._schedulers, self.optimizer = _check_schedulers(type(self).__name__, schedulers,
+                                                             optimizer)
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def step(self):
+        """Step every scheduler once, in order."""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]

@@ -12,14 +12,37 @@ import numpy as np
 from .. import _core
 from .._core import Tensor
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "clip_grad_norm_",
+           "clip_grad_value_"]
+
+
+def _is_number(v):
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
 
 
 def _check_nonneg(name, value, opt):
-    if not isinstance(value, (int, float, np.floating, np.integer)) or isinstance(value, bool):
+    if not _is_number(value):
         raise TypeError(f"{opt}: {name} must be a number, got {type(value).__name__}")
     if not value >= 0.0 or math.isinf(value):
         raise ValueError(f"{opt}: invalid {name} {value!r} (must be a finite number >= 0)")
+
+
+def _check_adam_like(opt, g, extra=()):
+    """lr, eps, weight_decay (and the names in ``extra``) >= 0; betas a pair in [0, 1)."""
+    for k in ("lr", "eps", "weight_decay") + tuple(extra):
+        _check_nonneg(k, g[k], opt)
+    b = g["betas"]
+    if not isinstance(b, (list, tuple)) or len(b) != 2:
+        raise TypeError(f"{opt}: betas must be a pair (beta1, beta2), got {b!r}")
+    for i, v in enumerate(b):
+        if not _is_number(v):
+            raise TypeError(f"{opt}: betas[{i}] must be a number, got {type(v).__name__}")
+    if not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
+        raise ValueError(f"{opt}: betas must be two numbers in [0, 1), got {tuple(b)}")
+
+
+def _betas(betas):
+    return tuple(betas) if isinstance(betas, (list, tuple)) else betas
 
 
 def _zeros_like(p):
@@ -345,19 +368,12 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, maximize=False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas) if isinstance(betas, (list, tuple))
-                                      else betas, eps=eps,
+        super().__init__(params, dict(lr=lr, betas=_betas(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
 
     def _validate(self, g):
-        for k in ("lr", "eps", "weight_decay"):
-            _check_nonneg(k, g[k], self._name)
-        b = g["betas"]
-        if not isinstance(b, (list, tuple)) or len(b) != 2:
-            raise TypeError(f"{self._name}: betas must be a pair (beta1, beta2), got {b!r}")
-        if not (0.0 <= b[0] < 1.0 and 0.0 <= b[1] < 1.0):
-            raise ValueError(f"{self._name}: betas must be two numbers in [0, 1), got {b}")
+        _check_adam_like(self._name, g)
 
     def _buffers(self, g):
         return ("exp_avg", "exp_avg_sq", "max_exp_avg_sq" if g["amsgrad"] else None)
@@ -494,3 +510,42 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if coef < 1.0:
         f.scale_grads(coef)
     return total
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    """Clamp every gradient element to ``[-clip_value, clip_value]`` in place.
+
+    Parameters without a gradient are skipped; NaN gradient elements stay NaN.  ``foreach`` is
+    accepted for PyTorch compatibility and ignored (the clamp is always one fused C call).
+
+    Parameters
+    ----------
+    parameters : Tensor or iterable of Tensor
+        The parameters whose ``.grad`` is clamped.
+    clip_value : float
+        The bound, a number >= 0.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> w = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> w.grad = ag.tensor([-5.0, 0.25, 4.0])
+    >>> ag.optim.clip_grad_value_([w], 1.0)
+    >>> w.grad.tolist()
+    [-1.0, 0.25, 1.0]
+    """
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    if not _is_number(clip_value):
+        raise TypeError(f"clip_grad_value_: clip_value must be a number, got "
+                        f"{type(clip_value).__name__}")
+    clip_value = float(clip_value)
+    if not clip_value >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be a number >= 0, got {clip_value}")
+    ps = list(parameters)
+    for i, p in enumerate(ps):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"clip_grad_value_: parameter {i} is a {type(p).__name__}, not a Tensor")
+    ps = [p for p in ps if p.grad is not None]
+    if ps:
+        _core._FusedGroup(ps).clip_grads(clip_value)
