@@ -11,6 +11,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "sort.h"
 
@@ -161,8 +164,10 @@ typedef struct {
 static void scratch_free(scratch *s)
 {
     free(s->k[0]); free(s->k[1]); free(s->i[0]); free(s->i[1]); free(s->hist);
+    memset(s, 0, sizeof *s);
 }
 
+/* 0, or -1 with nothing held */
 static int scratch_alloc(scratch *s, int64_t n, int with_index)
 {
     size_t m = (size_t)(n > 0 ? n : 1);
@@ -200,32 +205,36 @@ static void sort_row(const void *x, int f64, int64_t r, int64_t n, int64_t *idx,
 static int argsort_rows(const void *x, int f64, int64_t rows, int64_t n, int64_t *idx, int flat,
                         int nthreads)
 {
-    int failed = 0;
+    scratch one;
+    int64_t r;
     if (rows <= 0 || n <= 0) return 0;
+#ifdef _OPENMP
     if (nthreads > rows) nthreads = (int)rows;
     if (nthreads > 1 && rows * n >= PAR_N) {
+        /* each thread sorts a contiguous block of rows with its own scratch, all allocated here
+           so that a failure is known before any work starts */
+        scratch *per = (scratch *)calloc((size_t)nthreads, sizeof(scratch));
+        int t, ok = per != NULL;
+        for (t = 0; ok && t < nthreads; t++) ok = scratch_alloc(&per[t], n, f64) == 0;
+        if (ok) {
 #pragma omp parallel num_threads(nthreads)
-        {
-            scratch s;
-            int64_t r;
-            int ok = scratch_alloc(&s, n, f64) == 0;
-            if (!ok) {
-#pragma omp atomic write
-                failed = 1;
+            {
+                int tid = omp_get_thread_num(), nt = omp_get_num_threads();
+                int64_t q, q1 = rows * (tid + 1) / nt;
+                for (q = rows * tid / nt; q < q1; q++) sort_row(x, f64, q, n, idx, flat, &per[tid]);
             }
-#pragma omp for schedule(static)
-            for (r = 0; r < rows; r++)
-                if (ok) sort_row(x, f64, r, n, idx, flat, &s);
-            if (ok) scratch_free(&s);
         }
-    } else {
-        scratch s;
-        int64_t r;
-        if (scratch_alloc(&s, n, f64)) return -1;
-        for (r = 0; r < rows; r++) sort_row(x, f64, r, n, idx, flat, &s);
-        scratch_free(&s);
+        for (t = 0; per && t < nthreads; t++) scratch_free(&per[t]);
+        free(per);
+        return ok ? 0 : -1;
     }
-    return failed ? -1 : 0;
+#else
+    (void)nthreads;
+#endif
+    if (scratch_alloc(&one, n, f64)) return -1;
+    for (r = 0; r < rows; r++) sort_row(x, f64, r, n, idx, flat, &one);
+    scratch_free(&one);
+    return 0;
 }
 
 int ag_argsort_rows_f32(const float *x, int64_t rows, int64_t n, int64_t *idx, int flat,
