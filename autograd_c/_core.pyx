@@ -829,7 +829,15 @@ cdef class Tensor:
         return np.argmin(self.numpy(), axis=axis)
 
     def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
-        """The indices that sort this tensor along ``axis``: ``ag.argsort`` (an int64 array)."""
+        """The indices that sort this tensor along ``axis`` in the stable order: ``ag.argsort``
+        (an int64 numpy array).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.tensor([3.0, 1.0, 2.0]).argsort()
+        array([1, 2, 0])
+        """
         from .manipulation import argsort
         return argsort(self, axis, kind, order, stable=stable)
 

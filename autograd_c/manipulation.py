@@ -220,8 +220,23 @@ def sort(x, axis=-1, kind=None, order=None, *, stable=None):
     """Sorted along ``axis`` (flattened when None), as numpy.sort with the stable order:
     ascending, every NaN last, -0.0 and +0.0 equal, equal elements in their input order.
 
-    numpy's ``kind`` and ``stable`` are accepted (every kind gives the stable result).  The
-    gradient of each output element goes to the input element that landed there.
+    The gradient of each output element goes to the input element that landed there (ties
+    included: each tied element gets the gradient of its own place).
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+    axis : int or None, default -1
+        The axis to sort along; None sorts the flattened tensor.
+    kind, stable : optional
+        numpy's; accepted for compatibility (every kind gives the stable result), not both.
+    order : None
+        numpy's field order for structured arrays; a Tensor has none.
+
+    Returns
+    -------
+    Tensor
+        x's dtype, x's shape (1-d for ``axis=None``).
 
     Examples
     --------
@@ -249,9 +264,22 @@ def argsort(x, axis=-1, kind=None, order=None, *, stable=None):
     stable order: ascending, every NaN last, -0.0 and +0.0 equal, equal elements in their
     input order.
 
-    numpy's ``kind`` and ``stable`` are accepted (every kind gives the stable result).  The
-    result is an int64 numpy array, outside the graph: an order has no derivative (gather the
-    tensor at it, with ``take_along_axis``, to keep one).
+    Parameters
+    ----------
+    x : Tensor or array_like
+        An integer array is ordered by numpy on its own values (not rounded to float32).
+    axis : int or None, default -1
+        The axis to sort along; None sorts the flattened tensor.
+    kind, stable : optional
+        numpy's; accepted for compatibility (every kind gives the stable result), not both.
+    order : None
+        numpy's field order for structured arrays; a Tensor has none.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Outside the graph: an order has no derivative (``take_along_axis`` of the tensor at it
+        keeps one).
 
     Examples
     --------
