@@ -105,7 +105,8 @@ def test_large_single_row_and_many_rows_in_both_precisions():
 def test_one_and_two_threads_give_identical_orders():
     inputs = []
     for dtype in DTYPES:
-        inputs += [draw("special", (400, 257), dtype), rng.standard_normal((3, 50_000)).astype(dtype)]
+        inputs += [draw("special", (400, 257), dtype),
+                   rng.standard_normal((3, 50_000)).astype(dtype)]
     old = ag.get_num_threads()
     res = []
     try:

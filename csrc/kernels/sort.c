@@ -7,7 +7,8 @@
  * the same for the whole row moves nothing and is skipped.  float32 keys travel with their index
  * in one 64-bit word (key << 32 | index); float64 keys and their 32-bit indices travel in two
  * arrays.  Digits are 8 bits wide (4 passes for float32, 8 for float64): 11-bit digits (3 and 6
- * passes) were no faster at 1e4 to 4e6 elements in a rough measurement on a shared machine.  Rows of at most SMALL_N elements are insertion-sorted instead.
+ * passes) were no faster at 1e4 to 4e6 elements in a rough measurement on a shared machine.
+ * Rows of at most SMALL_N elements are insertion-sorted instead.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,8 @@
 #define RADIX (1 << DIGIT)
 #define HIST_LEN (64 / DIGIT * RADIX)
 
-/* order-preserving keys: -0.0 -> +0.0, NaN -> all ones; x < y (numpy's order) iff key(x) < key(y) */
+/* order-preserving keys (-0.0 -> +0.0, NaN -> all ones): x before y in numpy's order iff
+   key(x) < key(y) */
 static inline uint32_t key_f32(float v)
 {
     uint32_t u;

@@ -16,8 +16,8 @@ extern "C" {
 /* Row r is x[r*n .. r*n + n); its sorted order goes to idx[r*n .. r*n + n): the indices within
  * the row, plus r*n when flat != 0 (flat C-order indices into x).  n < 2^32.  Rows are shared
  * out among up to nthreads threads (each row sorted by one thread, so a single row uses one);
- * the result does not depend on nthreads.  Returns 0, or -1 when scratch memory could not be allocated (nothing else
- * fails). */
+ * the result does not depend on nthreads.  Returns 0, or -1 when scratch memory could not be
+ * allocated (nothing else fails). */
 int ag_argsort_rows_f32(const float *x, int64_t rows, int64_t n, int64_t *idx, int flat,
                         int nthreads);
 int ag_argsort_rows_f64(const double *x, int64_t rows, int64_t n, int64_t *idx, int flat,
