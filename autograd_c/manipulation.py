@@ -266,14 +266,9 @@ def argsort(x, axis=-1, kind=None, order=None, *, stable=None):
 
     Parameters
     ----------
-    x : Tensor or array_like
-        An integer array is ordered by numpy on its own values (not rounded to float32).
-    axis : int or None, default -1
-        The axis to sort along; None sorts the flattened tensor.
-    kind, stable : optional
-        numpy's; accepted for compatibility (every kind gives the stable result), not both.
-    order : None
-        numpy's field order for structured arrays; a Tensor has none.
+    x, axis, kind, order, stable
+        As for :func:`sort`; an integer array is ordered by numpy on its own values (not
+        rounded to float32 as a tensor of it would be).
 
     Returns
     -------
