@@ -23,6 +23,7 @@ from . import linalg  # noqa: E402
 from .linalg import trace, diag, outer, tensordot, dot, inner, einsum  # noqa: F401,E402
 from .manipulation import (  # noqa: F401,E402
     flip, roll, moveaxis, tile, repeat, tril, triu, diagonal, take_along_axis, sort,
+    argsort,
 )
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402

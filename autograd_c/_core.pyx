@@ -828,6 +828,38 @@ cdef class Tensor:
     def argmin(self, axis=None):
         return np.argmin(self.numpy(), axis=axis)
 
+    def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
+        """The indices that sort this tensor along ``axis`` in the stable order: ``ag.argsort``
+        (an int64 numpy array).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.tensor([3.0, 1.0, 2.0]).argsort()
+        array([1, 2, 0])
+        """
+        from .manipulation import argsort
+        return argsort(self, axis, kind, order, stable=stable)
+
+    def sort(self, axis=-1, kind=None, order=None, *, stable=None):
+        """Sort in place along ``axis``, as numpy's ``ndarray.sort`` (returns None), in
+        ``ag.sort``'s stable order; an in-place op, so not for a tensor in a recorded graph.
+        ``ag.sort(t)`` returns a sorted copy that carries the gradient.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> t = ag.tensor([3.0, 1.0, 2.0]); t.sort(); t
+        tensor([1., 2., 3.])
+        """
+        from .manipulation import sort
+        if axis is None:
+            raise TypeError("Tensor.sort: axis=None would flatten, which an in-place sort "
+                            "cannot do (numpy's rule); use ag.sort(t, axis=None)")
+        if ag_inplace_check(self.t, b"sort"):
+            _raise()
+        self.copy_(sort(self.detach(), axis, kind, order, stable=stable))
+
     def reshape(self, *shape):
         return reshape(self, *shape)
 
@@ -973,3 +1005,4 @@ include "_linalg.pxi"
 include "_optim.pxi"
 include "_nn.pxi"
 include "_ops_scan.pxi"
+include "_ops_sort.pxi"

@@ -46,6 +46,7 @@ _FUNCTIONS = {
     "tensordot": "tensordot", "dot": "dot", "inner": "inner", "flip": "flip", "roll": "roll",
     "moveaxis": "moveaxis", "tile": "tile", "repeat": "repeat", "tril": "tril", "triu": "triu",
     "diagonal": "diagonal", "take_along_axis": "take_along_axis", "sort": "sort",
+    "argsort": "argsort",
     "einsum": "einsum", "round": "round", "around": "round", "ravel": "flatten",
     "copy": "Tensor.clone", "zeros_like": "zeros_like", "ones_like": "ones_like",
     "full_like": "full_like",

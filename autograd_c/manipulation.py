@@ -1,18 +1,19 @@
 """Array manipulation under numpy's names: flip, roll, moveaxis, tile, repeat, tril, triu,
-diagonal, take_along_axis and sort.
+diagonal, take_along_axis, sort and argsort.
 
 Each is a view (``flip``, ``moveaxis``), a selection (``tril``, ``triu``) or one gather: numpy
 applies the function to the tensor's flat indices (``np.arange(size)`` in the tensor's shape),
 and the tensor is gathered at the result.  Argument checking, axis rules and result shapes are
 therefore numpy's own, and the gradients in every mode come from the gather primitive (whose
-VJP scatters and adds, so repeated elements sum their gradients).
+VJP scatters and adds, so repeated elements sum their gradients).  ``sort`` gathers at the
+order its own kernel finds (csrc/kernels/sort.c), which ``argsort`` returns.
 """
 import numpy as np
 
 from . import _core
 
 __all__ = ["flip", "roll", "moveaxis", "tile", "repeat", "tril", "triu", "diagonal",
-           "take_along_axis", "sort"]
+           "take_along_axis", "sort", "argsort"]
 
 
 def _flat_index(x):
@@ -182,24 +183,116 @@ def take_along_axis(x, indices, axis=-1):
     return _gather_by(x, lambda i: np.take_along_axis(i, indices, axis))
 
 
+def _check_sort_options(name, kind, order, stable):
+    if order is not None:
+        raise ValueError(f"{name}: order= applies to structured arrays; a Tensor has no fields")
+    if kind is not None and stable is not None:
+        raise ValueError(f"{name}: kind= and stable= cannot be given together (numpy's rule); "
+                         f"got kind={kind!r}, stable={stable!r}")
+    if kind not in (None, "quicksort", "mergesort", "heapsort", "stable"):
+        raise ValueError(f"{name}: kind must be one of 'quicksort', 'mergesort', 'heapsort', "
+                         f"'stable', got {kind!r}")
+
+
+def _sort_axis(name, x, axis):
+    """x and the axis to sort it along (x flattened for axis=None)."""
+    if axis is None:
+        return _core.reshape(x, (-1,)), 0
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an integer or None, got {type(axis).__name__}")
+    return x, _axes(axis, x.ndim, name)[0]
+
+
+def _sorted_values(a, axis):
+    """np.sort(a, axis) as a stable sort would arrange it, or None where that takes the stable
+    sort: numpy's fastest sort can only put equal elements in another order, and equal elements
+    have equal bits unless they are zeros of both signs or NaNs."""
+    v = np.sort(a, axis=axis)
+    if v.size and np.isnan(np.take(v, -1, axis)).any():       # NaNs sort to the end of a row
+        return None
+    bits = a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
+    if (bits == np.array(-0.0, a.dtype).view(bits.dtype)).any():
+        return None
+    return v
+
+
 def sort(x, axis=-1, kind=None, order=None, *, stable=None):
-    """Sorted along ``axis`` (flattened when None), as numpy.sort with a stable order (numpy's
-    ``kind`` and ``stable`` are accepted; every kind gives the same values).  The gradient of
-    each output element goes to the input element that landed there; NaN sorts last.
+    """Sorted along ``axis`` (flattened when None), as numpy.sort with the stable order:
+    ascending, every NaN last, -0.0 and +0.0 equal, equal elements in their input order.
+
+    The gradient of each output element goes to the input element that landed there (ties
+    included: each tied element gets the gradient of its own place).
+
+    Parameters
+    ----------
+    x : Tensor or array_like
+    axis : int or None, default -1
+        The axis to sort along; None sorts the flattened tensor.
+    kind, stable : optional
+        numpy's; accepted for compatibility (every kind gives the stable result), not both.
+    order : None
+        numpy's field order for structured arrays; a Tensor has none.
+
+    Returns
+    -------
+    Tensor
+        x's dtype, x's shape (1-d for ``axis=None``).
 
     Examples
     --------
     >>> import autograd_c as ag
     >>> ag.sort(ag.tensor([3.0, 1.0, 2.0]))
     tensor([1., 2., 3.])
+    >>> ag.sort(ag.tensor([[3.0, 1.0], [0.0, 2.0]]), axis=0)
+    tensor([[0., 1.],
+            [3., 2.]])
     """
-    if order is not None:
-        raise ValueError("sort: order= applies to structured arrays; a Tensor has no fields")
-    if kind not in (None, "quicksort", "mergesort", "heapsort", "stable"):
-        raise ValueError(f"sort: kind must be one of 'quicksort', 'mergesort', 'heapsort', "
-                         f"'stable', got {kind!r}")
+    _check_sort_options("sort", kind, order, stable)
+    x, axis = _sort_axis("sort", _core._coerce_public(x, None), axis)
+    if not ((x.requires_grad and _core.is_grad_enabled()) or x.tangent is not None):
+        v = _sorted_values(np.asarray(x), axis)
+        if v is not None:
+            return _core.from_numpy(v)
+    if axis == x.ndim - 1:
+        return _core._sort_last(x)
+    y = _core._sort_last(moveaxis(x, axis, -1).contiguous())
+    return moveaxis(y, -1, axis)
+
+
+def argsort(x, axis=-1, kind=None, order=None, *, stable=None):
+    """Indices that sort ``x`` along ``axis`` (flattened when None), as numpy.argsort with the
+    stable order: ascending, every NaN last, -0.0 and +0.0 equal, equal elements in their
+    input order.
+
+    Parameters
+    ----------
+    x, axis, kind, order, stable
+        As for :func:`sort`; an integer array is ordered by numpy on its own values (not
+        rounded to float32 as a tensor of it would be).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Outside the graph: an order has no derivative (``take_along_axis`` of the tensor at it
+        keeps one).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.argsort(ag.tensor([3.0, 1.0, 2.0, 1.0]))
+    array([1, 3, 2, 0])
+    """
+    _check_sort_options("argsort", kind, order, stable)
+    if not isinstance(x, _core.Tensor):
+        a = np.asarray(x)
+        if a.dtype.kind in "biuf" and a.dtype not in (np.float32, np.float64):
+            # integers (and float16 / longdouble) keep their own values: a float32 tensor of
+            # them would round 2**24 + 1 to 2**24 and tie them
+            return np.argsort(a, axis=axis, kind="stable")
     x = _core._coerce_public(x, None)
-    if axis is None:
-        x, axis = _core.reshape(x, (-1,)), 0
-    order = np.argsort(np.asarray(x), axis=axis, kind="stable")
-    return _gather_by(x, lambda i: np.take_along_axis(i, order, axis))
+    if x.ndim == 0:                  # numpy sorts a 0-d array as one element
+        x = _core.reshape(x, (1,))
+    x, axis = _sort_axis("argsort", x, axis)
+    if axis == x.ndim - 1:
+        return _core._argsort_last(x)
+    return np.ascontiguousarray(np.moveaxis(_core._argsort_last(moveaxis(x, axis, -1)), -1, axis))

@@ -190,6 +190,11 @@ ag_tensor *ag_slice(ag_tensor *x, const int64_t *starts, int out_ndim, const int
 ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
                    const int64_t *out_shape);
 ag_tensor *ag_concat(int n, ag_tensor **xs, int axis);
+/* sorting along the last axis in numpy's stable order (NaN last, -0.0 == +0.0, ties in input
+   order): ag_argsort writes x->size indices within each row (not recorded, returns 0 or -1);
+   ag_sort returns the sorted values, recorded as a gather at the sorted positions */
+int ag_argsort(ag_tensor *x, int64_t *order);
+ag_tensor *ag_sort(ag_tensor *x);
 ag_tensor *ag_contiguous(ag_tensor *x);
 ag_tensor *ag_astype(ag_tensor *x, int dtype);
 ag_tensor *ag_scale(ag_tensor *x, double s);     /* x * s (s a Python scalar) */

@@ -196,6 +196,8 @@ ag_tensor *ag_expand_to_input(ag_tensor *g, const ag_params *p, const ag_tensor 
 ag_tensor *ag_slice_p(ag_tensor *x, const ag_params *p);
 ag_tensor *ag_slice_backward_p(ag_tensor *g, const ag_params *p);
 ag_tensor *ag_take_p(ag_tensor *x, const ag_params *p);
+/* ag_take with indices already in a buffer (taken over, in bounds: not checked, not copied) */
+ag_tensor *ag_take_ibuf(ag_tensor *x, ag_ibuf *buf, int out_ndim, const int64_t *out_shape);
 ag_tensor *ag_take_backward_p(ag_tensor *g, const ag_params *p);
 ag_tensor *ag_reshape_view_or_copy(ag_tensor *x, int nd, const int64_t *shape);
 int ag_copy_raw(ag_tensor *dst, ag_tensor *src);

@@ -454,8 +454,7 @@ ag_tensor *ag_take_backward_p(ag_tensor *g, const ag_params *p) { return ag_appl
 
 ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim, const int64_t *out_shape)
 {
-    ag_params p;
-    ag_tensor *r;
+    ag_ibuf *buf;
     int64_t j, prod = 1;
     int i;
     if (out_ndim < 0 || out_ndim > AG_MAXDIM) {
@@ -473,14 +472,23 @@ ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
                          (long long)idx[j], (long long)x->size);
             return NULL;
         }
+    buf = ag_ibuf_new(nidx);
+    if (!buf) return NULL;
+    memcpy(buf->data, idx, sizeof(int64_t) * (size_t)nidx);
+    return ag_take_ibuf(x, buf, out_ndim, out_shape);
+}
+
+ag_tensor *ag_take_ibuf(ag_tensor *x, ag_ibuf *buf, int out_ndim, const int64_t *out_shape)
+{
+    ag_params p;
+    ag_tensor *r;
+    int i;
     ag_params_init(&p);
     p.core = x->ndim;
     for (i = 0; i < x->ndim; i++) p.i[i] = x->shape[i];
     p.ni = out_ndim;
     for (i = 0; i < out_ndim; i++) TK_OSH(&p, i) = out_shape[i];
-    p.ibuf = ag_ibuf_new(nidx);
-    if (!p.ibuf) return NULL;
-    memcpy(p.ibuf->data, idx, sizeof(int64_t) * (size_t)nidx);
+    p.ibuf = buf;
     r = ag_apply(AG_OP_take, &x, 1, &p);
     ag_params_clear(&p);
     return r;
