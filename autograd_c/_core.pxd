@@ -199,6 +199,8 @@ cdef extern from "ag.h" nogil:
     ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b)
     ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
     ag_tensor *ag_cholesky(ag_tensor *a)
+    ag_tensor *ag_det(ag_tensor *a)
+    ag_tensor *ag_cofactor(ag_tensor *a)
 
     ag_tensor *ag_cross_entropy(ag_tensor *logits, const int64_t *labels, int64_t n)
 
