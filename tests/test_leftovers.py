@@ -134,3 +134,89 @@ def test_slogdet_gradient_at_a_singular_matrix_still_raises():
     a = rng.standard_normal((3, 3))
     g = ag.grad(lambda m: ag.linalg.slogdet(m)[1])(T(a)).numpy()
     np.testing.assert_allclose(g, np.linalg.inv(a).T, rtol=1e-12)
+
+
+# --------------------------------------------------------------- 2. no tangent outlives its transform
+def _escaping(store):
+    """f for the transforms below: it stashes an intermediate (a cache, a logging list) that
+    carries the transform's tangent while f runs."""
+    def f(v):
+        y = v * 2.0
+        store.append(y)
+        return (y * y).sum()
+    return f
+
+
+@pytest.mark.parametrize("transform", ["jvp", "jacobian_forward", "hessian", "hvp", "jvp_raises"])
+def test_no_tangent_outlives_the_transform_that_set_it(transform):
+    # the stashed intermediate kept its tangent after the transform returned: a later op on it
+    # got a tangent (z below had z.tangent == 12), a later jvp added the stale tangent to its
+    # own, and an in-place update of it was refused ("carries a forward-mode tangent")
+    x = T([1.0, 2.0])
+    store = []
+    f = _escaping(store)
+    if transform == "jvp":
+        ag.jvp(f, (x,), (T([1.0, 1.0]),))
+    elif transform == "jacobian_forward":
+        ag.functional.jacobian(f, x, mode="forward")
+    elif transform == "hessian":
+        ag.functional.hessian(f, x)
+    elif transform == "hvp":
+        ag.functional.hvp(f, x, T([1.0, 0.0]))
+    else:
+        def bad(v):
+            f(v)
+            raise KeyError("inside f")
+        with pytest.raises(KeyError):
+            ag.jvp(bad, (x,), (T([1.0, 1.0]),))
+    y = store[0]
+    assert y.tangent is None and x.tangent is None
+    assert (y * 3.0).sum().tangent is None
+    # a later jvp sees y as the constant it now is: d/dv sum(v * y) . t = sum(t * y)
+    t = np.array([0.5, -1.0])
+    _, tan = ag.jvp(lambda v: (v * y).sum(), (x,), (T(t),))
+    assert tan.item() == pytest.approx(float(np.sum(t * y.numpy())), rel=1e-15)
+    with ag.no_grad():                         # (hessian's y is in a graph)
+        y += 1.0                               # an in-place update is allowed again
+    np.testing.assert_array_equal(y.numpy(), [3.0, 5.0])
+
+
+def test_tangents_still_flow_through_nested_transforms_and_set_by_hand():
+    # the fix ends tangents when the outermost transform returns, not earlier: forward over
+    # reverse (hessian of a function that calls grad) still sees its tangents
+    a = rng.standard_normal(3)
+    f = lambda v: (ag.sin(v) * v).sum()  # noqa: E731
+    H = ag.functional.hessian(lambda v: (ag.grad(f)(v) * v).sum(), T(a)).numpy()
+    g = lambda v: np.sum((np.sin(v) + v * np.cos(v)) * v)  # noqa: E731
+    np.testing.assert_allclose(H, fd_hessian(g, a), rtol=1e-5, atol=1e-5)
+    _, hv = ag.jvp(ag.grad(f), (T(a),), (T(np.ones(3)),))
+    np.testing.assert_allclose(hv.numpy(), fd_hessian(lambda v: np.sum(np.sin(v) * v), a).sum(1),
+                               rtol=1e-5, atol=1e-5)
+    # a tangent set by hand outside any transform (the engine's own tests do) still works
+    u = T([1.0, 2.0])
+    u._set_tangent(T([1.0, 0.0]))
+    assert (u * u).tangent.numpy().tolist() == [2.0, 0.0]
+
+
+def test_a_tangent_is_seen_only_by_the_thread_whose_transform_set_it():
+    # tangents are per thread (README): another thread computing with a tensor that carries a
+    # running jvp's tangent sees a constant
+    import threading
+    seen = {}
+
+    def other(y):
+        seen["tangent"] = (y * 2.0).tangent
+        seen["own"] = y.tangent
+
+    def f(v):
+        y = v * 3.0
+        th = threading.Thread(target=other, args=(y,))
+        th.start()
+        th.join()
+        seen["here"] = y.tangent
+        return y.sum()
+
+    _, tan = ag.jvp(f, (T([1.0, 2.0]),), (T([1.0, 1.0]),))
+    assert tan.item() == 6.0
+    assert seen["here"].numpy().tolist() == [3.0, 3.0]
+    assert seen["tangent"] is None and seen["own"] is None
