@@ -196,6 +196,7 @@ cdef extern from "ag.h" nogil:
                        const int64_t *out_shape)
     ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
     ag_tensor *ag_contiguous(ag_tensor *x)
+    ag_tensor *ag_view_alias(ag_tensor *x)
     ag_tensor *ag_astype(ag_tensor *x, int dtype)
 
     ag_tensor *ag_inv(ag_tensor *a)

@@ -201,6 +201,7 @@ ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
                    const int64_t *out_shape);
 ag_tensor *ag_concat(int n, ag_tensor **xs, int axis);
 ag_tensor *ag_contiguous(ag_tensor *x);
+ag_tensor *ag_view_alias(ag_tensor *x);  /* a tensor of its own over x's memory (recorded) */
 ag_tensor *ag_astype(ag_tensor *x, int dtype);
 ag_tensor *ag_scale(ag_tensor *x, double s);     /* x * s (s a Python scalar) */
 ag_tensor *ag_add_scalar(ag_tensor *x, double s);

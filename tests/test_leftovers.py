@@ -220,3 +220,59 @@ def test_a_tangent_is_seen_only_by_the_thread_whose_transform_set_it():
     assert tan.item() == 6.0
     assert seen["here"].numpy().tolist() == [3.0, 3.0]
     assert seen["tangent"] is None and seen["own"] is None
+
+
+# --------------------------------------------------------------- 3. identity shape ops make a tensor of their own
+# name: (shape of x, the op, giving a result of x's shape)
+IDENTITY_SHAPE_OPS = {
+    "reshape": ((2, 3), lambda x: x.reshape(x.shape)),
+    "reshape_-1": ((2, 3), lambda x: x.reshape(2, -1)),
+    "ag.reshape": ((2, 3), lambda x: ag.reshape(x, (2, 3))),
+    "np.reshape": ((2, 3), lambda x: np.reshape(x, (2, 3))),
+    "view": ((2, 3), lambda x: x.view(x.shape)),
+    "squeeze_nothing": ((2, 3), lambda x: x.squeeze()),
+    "np.squeeze": ((2, 3), lambda x: np.squeeze(x)),
+    "flatten_1d": ((3,), lambda x: x.flatten()),
+    "transpose_1d": ((3,), lambda x: x.T),
+    "np.transpose_1d": ((3,), lambda x: np.transpose(x)),
+    "permute_identity": ((2, 3), lambda x: x.permute(0, 1)),
+    "swapaxes_same": ((2, 3), lambda x: ag.swapaxes(x, 1, 1)),
+    "moveaxis_same": ((2, 3), lambda x: ag.moveaxis(x, 0, 0)),
+    "expand_same": ((2, 3), lambda x: x.expand(2, 3)),
+    "expand_minus1": ((2, 3), lambda x: x.expand(-1, -1)),
+    "broadcast_to_same": ((2, 3), lambda x: ag.broadcast_to(x, (2, 3))),
+}
+
+
+@pytest.mark.parametrize("name", list(IDENTITY_SHAPE_OPS))
+def test_identity_shape_ops_return_a_tensor_of_their_own(name):
+    # they returned x's own C tensor, so y.requires_grad_() made x require grad, y.grad was
+    # x.grad, and a hook or retain_grad on y was one on x
+    shape, op = IDENTITY_SHAPE_OPS[name]
+    base = np.arange(float(np.prod(shape))).reshape(shape)
+    x = T(base)
+    y = op(x)
+    assert tuple(y.shape) == shape
+    y.requires_grad_()
+    assert y.requires_grad and not x.requires_grad
+    with ag.no_grad():
+        y.fill_(7.0)                          # a view: the memory is x's, as in PyTorch and numpy
+    np.testing.assert_array_equal(x.numpy(), np.full(shape, 7.0))
+
+    # of a leaf that requires grad: a recorded view; gradients reach x through it, while its
+    # hook and retained grad stay y's
+    x = T(base, requires_grad=True)
+    y = op(x)
+    assert not y.is_leaf and x.is_leaf
+    seen = []
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    y.retain_grad()
+    (y * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, 2.0))
+    np.testing.assert_array_equal(y.grad.numpy(), np.full(shape, 2.0))
+    assert len(seen) == 1
+    x.grad = None
+    (x * 3.0).sum().backward()                # a backward that does not pass through y
+    assert len(seen) == 1
+    np.testing.assert_array_equal(y.grad.numpy(), np.full(shape, 2.0))
+    np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, 3.0))
