@@ -276,3 +276,104 @@ def test_identity_shape_ops_return_a_tensor_of_their_own(name):
     assert len(seen) == 1
     np.testing.assert_array_equal(y.grad.numpy(), np.full(shape, 2.0))
     np.testing.assert_array_equal(x.grad.numpy(), np.full(shape, 3.0))
+
+
+# --------------------------------------------------------------- 4. grad-mode decorators on generator functions
+def _records(t):
+    return t.requires_grad
+
+
+@pytest.mark.parametrize("deco", ["no_grad()", "no_grad_bare", "set_grad_enabled(False)"])
+def test_grad_mode_decorator_on_a_generator_holds_inside_each_resumption(deco):
+    # the decorator set the mode only while the generator object was created (nothing of its
+    # body ran then): the body recorded, and the caller's mode was never touched
+    d = {"no_grad()": lambda: ag.no_grad(), "no_grad_bare": lambda: ag.no_grad,
+         "set_grad_enabled(False)": lambda: ag.set_grad_enabled(False)}[deco]
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    inside = []
+
+    def body(n):
+        for i in range(n):
+            inside.append(ag.is_grad_enabled())
+            yield w * float(i)
+        return "done"
+
+    gen = d()(body)
+    assert ag.is_grad_enabled()         # set_grad_enabled(False) as a decorator leaves it here
+    g = gen(3)
+    assert ag.is_grad_enabled()
+    outs = []
+    for y in g:
+        outs.append(_records(y))
+        assert ag.is_grad_enabled()            # the caller's mode between resumptions
+        assert _records(w * 3.0)
+    assert inside == [False, False, False] and outs == [False, False, False]
+    # under the caller's no_grad the body still runs under its own mode, and the caller's
+    # mode comes back after each resumption; the return value passes through (yield from)
+    with ag.no_grad():
+        def outer():
+            r = yield from gen(1)
+            return r
+        it = outer()
+        next(it)
+        assert not ag.is_grad_enabled()
+        with pytest.raises(StopIteration) as stop:
+            next(it)
+        assert stop.value.value == "done"
+
+
+def test_enable_grad_decorator_on_a_generator_and_send_throw_close():
+    w = ag.tensor([1.0], requires_grad=True)
+    modes = []
+
+    @ag.enable_grad()
+    def gen():
+        x = yield w * 2.0
+        modes.append(ag.is_grad_enabled())
+        try:
+            yield w * x
+        except KeyError:
+            modes.append(("except", ag.is_grad_enabled()))
+            yield None
+        finally:
+            modes.append(("finally", ag.is_grad_enabled()))
+
+    with ag.no_grad():
+        g = gen()
+        y0 = g.send(None)
+        assert y0.requires_grad and not ag.is_grad_enabled()
+        y1 = g.send(5.0)
+        assert y1.requires_grad and y1.item() == 5.0 and not ag.is_grad_enabled()
+        assert g.throw(KeyError("k")) is None
+        assert not ag.is_grad_enabled()
+        g.close()
+        assert not ag.is_grad_enabled()
+    assert modes == [True, ("except", True), ("finally", True)]
+    # an exception escaping the generator restores the caller's mode too
+    @ag.no_grad()
+    def bad():
+        yield 1
+        raise ValueError("inside")
+    b = bad()
+    next(b)
+    with pytest.raises(ValueError):
+        next(b)
+    assert ag.is_grad_enabled()
+
+
+def test_a_mode_switched_inside_the_generator_survives_its_yields():
+    # the generator's own mode is kept across a yield (an enable_grad block around a yield
+    # inside a no_grad generator), and the caller's between them
+    w = ag.tensor([1.0], requires_grad=True)
+
+    @ag.no_grad()
+    def gen():
+        with ag.enable_grad():
+            yield (w * 2.0).requires_grad
+            yield (w * 2.0).requires_grad
+        yield (w * 2.0).requires_grad
+
+    with ag.no_grad():
+        assert list(gen()) == [True, True, False]
+        assert not ag.is_grad_enabled()
+    assert ag.is_grad_enabled()
