@@ -377,3 +377,53 @@ def test_a_mode_switched_inside_the_generator_survives_its_yields():
         assert list(gen()) == [True, True, False]
         assert not ag.is_grad_enabled()
     assert ag.is_grad_enabled()
+
+
+# --------------------------------------------------------------- 5. in-place writes through a view made under no_grad
+def test_inplace_through_a_no_grad_view_of_a_leaf_is_refused_or_safe():
+    # PyTorch refuses exactly the in-place ops it would have to record on such a view (ones
+    # whose result requires grad: an operand that requires grad).  Ours records no in-place op
+    # and refuses those with a clear error; one with a constant operand only changes the values
+    # (as in PyTorch), and a graph that saved them refuses its backward.
+    w = ag.tensor(np.ones(3), dtype="float64", requires_grad=True)
+    t = ag.tensor(np.full(2, 3.0), dtype="float64", requires_grad=True)
+    with ag.no_grad():
+        v = w[:2]
+        r = w.reshape(3)
+    assert not v.requires_grad and not r.requires_grad
+    for write in (lambda: v.__imul__(t), lambda: v.__iadd__(t), lambda: v.__setitem__(slice(None), t)):
+        with pytest.raises(RuntimeError, match="the value written in place requires grad"):
+            write()
+    np.testing.assert_array_equal(w.numpy(), [1.0, 1.0, 1.0])
+
+    # saved by a graph, then changed through the view: the backward refuses (one version
+    # counter per memory, shared by w and its views)
+    y = (w * w).sum()
+    v *= 2.0
+    np.testing.assert_array_equal(w.numpy(), [2.0, 2.0, 1.0])
+    with pytest.raises(RuntimeError, match="modified in place after it was saved"):
+        y.backward()
+    # a forward after the change differentiates the new values, and w is still the leaf
+    assert w.is_leaf and w.requires_grad
+    z = (w * w).sum()
+    z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 4.0, 2.0])
+
+    # the view made to require grad is a leaf of its own: in-place on it is refused
+    v.requires_grad_()
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        v += 1.0
+
+
+def test_inplace_through_a_no_grad_view_of_an_intermediate_is_refused_when_saved():
+    w = ag.tensor(np.ones(2), dtype="float64", requires_grad=True)
+    h = w * 2.0
+    y = (h * h).sum()
+    with ag.no_grad():
+        v = h[:1]
+    v *= 3.0                                   # grad mode on, constant operand: allowed
+    with pytest.raises(RuntimeError, match="modified in place after it was saved"):
+        y.backward()
+    # the same write through a view made with grad on is refused at once (h is in a graph)
+    with pytest.raises(RuntimeError, match="part of a recorded graph"):
+        h[:1] *= 3.0
