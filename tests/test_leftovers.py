@@ -427,3 +427,50 @@ def test_inplace_through_a_no_grad_view_of_an_intermediate_is_refused_when_saved
     # the same write through a view made with grad on is refused at once (h is in a graph)
     with pytest.raises(RuntimeError, match="part of a recorded graph"):
         h[:1] *= 3.0
+
+
+# --------------------------------------------------------------- 6. the fused dense layer's ELU derivative for z << 0
+ELU_Z = np.array([-50.0, -20.0, -5.0, -1.0, -0.1, 0.0, 0.5])
+
+
+def _elu_grads(dtype, alpha):
+    """x.grad (reverse) and the tangent (forward) of the fused linear+elu at pre-activations
+    z = ELU_Z (x a column of z, W = [[1]], b = 0, so z is exact), and the unfused
+    composition's; and the exact derivative alpha e^z (1 for z > 0)."""
+    z = ELU_Z.astype(dtype).reshape(-1, 1)
+    one = np.ones((1, 1), dtype)
+    x = ag.tensor(z, dtype=dtype, requires_grad=True)
+    ag.nn.functional.linear(x, ag.tensor(one, dtype=dtype), ag.tensor(np.zeros(1, dtype), dtype=dtype),
+                            activation="elu", alpha=alpha).sum().backward()
+    xu = ag.tensor(z, dtype=dtype, requires_grad=True)
+    ag.elu(xu @ ag.tensor(one, dtype=dtype), alpha).sum().backward()
+    _, tan = ag.jvp(lambda v: ag.nn.functional.linear(v, ag.tensor(one, dtype=dtype), activation="elu",
+                                                      alpha=alpha),
+                    (ag.tensor(z, dtype=dtype),), (ag.tensor(np.ones_like(z), dtype=dtype),))
+    exact = np.where(ELU_Z > 0, 1.0, alpha * np.exp(ELU_Z))
+    return x.grad.numpy().ravel(), tan.numpy().ravel(), xu.grad.numpy().ravel(), exact
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("alpha", [1.0, 0.3])
+def test_fused_linear_elu_derivative_is_accurate_far_below_zero(dtype, alpha):
+    # it was y + alpha from the output: 0 instead of alpha e^-20 (float32) or alpha e^-50
+    # (float64), 9e7 ulp off at z = -20 in float64
+    fused, tangent, unfused, exact = _elu_grads(dtype, alpha)
+    ulp = np.finfo(dtype).eps
+    for got in (fused, tangent, unfused):
+        np.testing.assert_allclose(got, exact, rtol=4 * ulp, atol=0)
+
+
+def test_fused_linear_elu_derivative_on_the_generic_isa_path():
+    # the kernels of every ISA: the portable C path in a subprocess (chosen at import)
+    import subprocess
+    code = ("import sys, numpy as np; sys.path.insert(0, 'tests'); import autograd_c as ag; "
+            "import test_leftovers as t; assert ag._core.isa() == 'generic', ag._core.isa(); "
+            "[np.testing.assert_allclose(g, e, rtol=4 * np.finfo(d).eps, atol=0) "
+            " for d in ('float64', 'float32') for a in (1.0, 0.3) "
+            " for *gs, e in [t._elu_grads(d, a)] for g in gs]")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, AUTOGRAD_C_ISA="generic", PYTHONPATH=root)
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
