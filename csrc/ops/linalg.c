@@ -1,4 +1,5 @@
-/* linalg.c -- inv, solve, slogdet, cholesky over the trailing two dims (leading dims batch).
+/* linalg.c -- inv, solve, slogdet, det (and its gradient, the cofactor matrix), cholesky over the
+ * trailing two dims (leading dims batch).
  *
  * Factorisations run in double precision on a contiguous copy (float32 results are rounded
  * back).  LU uses partial pivoting; as in LAPACK, only an exactly zero pivot makes the matrix
