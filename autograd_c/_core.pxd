@@ -157,6 +157,9 @@ cdef extern from "ag.h" nogil:
     int ag_inplace_binary(ag_tensor *t, ag_tensor *other, int op)
     void ag_bump_version(ag_tensor *t)
     int ag_set_tangent(ag_tensor *t, ag_tensor *tangent)
+    int ag_fwd_session_begin()
+    void ag_fwd_session_end()
+    ag_tensor *ag_tangent_of(const ag_tensor *t)
     ag_tensor *ag_tensor_eye_batched(int dtype, int ndim, const int64_t *shape)
     void ag_storage_drop_diag(ag_storage *s)
     int ag_tensor_has_diag(ag_tensor *t)
@@ -195,12 +198,15 @@ cdef extern from "ag.h" nogil:
     int ag_argsort(ag_tensor *x, int64_t *order)
     ag_tensor *ag_sort(ag_tensor *x)
     ag_tensor *ag_contiguous(ag_tensor *x)
+    ag_tensor *ag_view_alias(ag_tensor *x)
     ag_tensor *ag_astype(ag_tensor *x, int dtype)
 
     ag_tensor *ag_inv(ag_tensor *a)
     ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b)
     ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
     ag_tensor *ag_cholesky(ag_tensor *a)
+    ag_tensor *ag_det(ag_tensor *a)
+    ag_tensor *ag_cofactor(ag_tensor *a)
 
     ag_tensor *ag_cross_entropy(ag_tensor *logits, const int64_t *labels, int64_t n)
 

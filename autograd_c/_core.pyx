@@ -509,10 +509,12 @@ cdef class Tensor:
 
     @property
     def tangent(self):
-        """Forward-mode tangent carried by this tensor (inside ``ag.jvp``), or None."""
-        if self.t.tangent == NULL:
+        """Forward-mode tangent carried by this tensor (inside ``ag.jvp``), or None (always
+        None once the transform that set it has returned)."""
+        cdef ag_tensor *tan = ag_tangent_of(self.t)
+        if tan == NULL:
             return None
-        return _wrap_borrowed(self.t.tangent)
+        return _wrap_borrowed(tan)
 
     def _set_tangent(self, tangent):
         cdef Tensor tt

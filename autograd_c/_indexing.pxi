@@ -116,7 +116,7 @@ cdef int _refuse_grad_source(object src, str opname) except -1:
             f"{opname}: the value written in place requires grad, but in-place writes are not "
             "recorded on the graph, so its gradient would be lost; build the result out of place "
             "(e.g. with ag.where or ag.concatenate), or write value.detach() / under ag.no_grad()")
-    if (<Tensor>src).t.tangent != NULL and ag_fwd_enabled():
+    if ag_tangent_of((<Tensor>src).t) != NULL and ag_fwd_enabled():
         raise RuntimeError(
             f"{opname}: the value written in place carries a forward-mode tangent (from ag.jvp or "
             "a forward-mode jacobian), which in-place writes do not propagate, so the derivative "

@@ -27,6 +27,23 @@ def _slogdet(a):
     return _wrap(sgn), logabs
 
 
+def _det(a):
+    cdef Tensor ta = _coerce(a, -1)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_det(ta.t)
+    return _wrap(r)
+
+
+def _cofactor(a):
+    """adj(a)^T, det's gradient (exact at singular matrices too)."""
+    cdef Tensor ta = _coerce(a, -1)
+    cdef ag_tensor *r
+    with nogil:
+        r = ag_cofactor(ta.t)
+    return _wrap(r)
+
+
 def _cholesky(a):
     cdef Tensor ta = _coerce(a, -1)
     cdef ag_tensor *r

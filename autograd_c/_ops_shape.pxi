@@ -182,6 +182,17 @@ def linear(x, weight, bias=None, activation=None, negative_slope=0.01, alpha=1.0
 
 
 # ---- shapes
+cdef object _new_view(Tensor x, ag_tensor *r):
+    """Wrap r, a shape op's result on x.  The core gives back x itself for an identity (a
+    reshape to x's own shape, a 1-D transpose, an expand to the same shape); the user gets a
+    view of its own instead, as in PyTorch and numpy, so that requires_grad_(), .grad,
+    retain_grad() or a hook on it do not reach x."""
+    if r == x.t:
+        ag_tensor_decref(r)
+        r = ag_view_alias(x.t)
+    return _wrap(r)
+
+
 cdef object _shape_arg(tuple shape):
     if len(shape) == 1 and not isinstance(shape[0], int):
         try:
@@ -208,7 +219,7 @@ def reshape(x, *shape):
         raise ValueError(f"reshape: at most {AG_MAXDIM} dimensions")
     for i, s in enumerate(shp):
         sh[i] = s
-    return _wrap(ag_reshape(tx.t, len(shp), sh))
+    return _new_view(tx, ag_reshape(tx.t, len(shp), sh))
 
 
 cdef Tensor _view(Tensor x, tuple shape):
@@ -238,7 +249,7 @@ def permute(x, *dims):
         raise ValueError(f"permute: expected {tx.t.ndim} dimensions, got {len(d)}")
     for i, a in enumerate(d):
         perm[i] = a
-    return _wrap(ag_permute(tx.t, perm))
+    return _new_view(tx, ag_permute(tx.t, perm))
 
 
 def transpose(x, axes=None):
@@ -380,7 +391,7 @@ def broadcast_to(x, shape):
             raise ValueError(f"broadcast_to: negative dimension {s} in shape {shp} for a tensor of "
                              f"shape {tx.shape} (-1 keeps an existing dimension)")
         sh[i] = s
-    return _wrap(ag_expand(tx.t, len(shp), sh))
+    return _new_view(tx, ag_expand(tx.t, len(shp), sh))
 
 expand = broadcast_to
 

@@ -22,6 +22,14 @@ def _set_grad_enabled(bint on):
 def _set_fwd_enabled(bint on):
     return bool(ag_set_fwd_enabled(on))
 
+def _fwd_session_begin():
+    """Begin this thread's forward-mode session unless one runs (True: this call began it)."""
+    return bool(ag_fwd_session_begin())
+
+def _fwd_session_end():
+    """End this thread's forward-mode session: the tangents set in it are no longer seen."""
+    ag_fwd_session_end()
+
 def _grad(outputs, grad_outputs, inputs, bint retain_graph, bint create_graph, bint allow_unused):
     """Gradients of outputs w.r.t. inputs (leaves' .grad untouched); None for unused inputs
     when allow_unused."""

@@ -1,5 +1,6 @@
 """Grad-mode context managers (thread-local, like PyTorch's)."""
 import functools
+import inspect
 
 from . import _core
 
@@ -24,6 +25,8 @@ class _GradMode:
         # function raised TypeError), and each call keeps its own previous mode (threads,
         # recursion)
         mode = self._mode
+        if inspect.isgeneratorfunction(fn):
+            return _generator_in_mode(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -33,6 +36,41 @@ class _GradMode:
             finally:
                 _core._set_grad_enabled(prev)
         return wrapper
+
+
+def _generator_in_mode(fn, mode):
+    """A generator function whose body runs in grad mode ``mode`` and its caller's code in the
+    caller's: calling fn runs none of its body, so the mode is switched around each resumption
+    (next, send, throw, close) instead.  A mode the body itself switches (an enable_grad block
+    around a yield) is kept for its next resumption, and the caller's mode between them."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        inner = mode
+
+        def resume(method, *arg):
+            nonlocal inner
+            outer = _core._set_grad_enabled(inner)
+            try:
+                return method(*arg)
+            finally:
+                inner = _core._set_grad_enabled(outer)
+
+        try:
+            value = resume(gen.send, None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    resume(gen.close)
+                    raise
+                except BaseException as e:     # thrown in by the caller: pass it on
+                    value = resume(gen.throw, e)
+                else:
+                    value = resume(gen.send, sent)
+        except StopIteration as stop:
+            return stop.value
+    return wrapper
 
 
 class _BareDecorator(_GradMode):
@@ -45,6 +83,9 @@ class _BareDecorator(_GradMode):
 
 class no_grad(_BareDecorator):
     """Context manager (or decorator) in which no operation is recorded.
+
+    On a generator function (as every grad-mode decorator), the mode holds inside the body each
+    time it resumes, and the caller's mode holds between its yields, as in PyTorch.
 
     Examples
     --------

@@ -33,15 +33,23 @@ from .autograd import enable_grad
 # reverse-mode transforms used to return zeros).  A no_grad() inside f is still respected, as
 # in torch.func.  The caller's mode decides one thing only: under a no_grad() the result is not
 # linked to the graph of tensors outside the transform (see _closes_over_grad), as no op is.
+#
+# The outermost transform on a thread also runs a forward-mode session (see ag.h): the tangents
+# set or computed while it runs, jvp's, a forward Jacobian's, hessian's, are seen by ops only
+# until it returns, so a tensor that escapes f (a cache, a list, an attribute) carries none
+# afterwards, as when torch leaves its dual level.
 def _recording(fn):
     @functools.wraps(fn)
     def recording(*args, **kwargs):
         prev = _caller_grad()
         _state.caller_grad = _core.is_grad_enabled()
+        session = _core._fwd_session_begin()
         try:
             with enable_grad():
                 return fn(*args, **kwargs)
         finally:
+            if session:
+                _core._fwd_session_end()
             _state.caller_grad = prev
             if _depth() == 0:
                 _state.private = []     # see _private

@@ -1,7 +1,7 @@
 """Linear algebra with reverse (VJP) and forward (JVP) rules.
 
-``inv``, ``solve``, ``slogdet`` and ``cholesky`` are primitives of the C core (LU with partial
-pivoting, Cholesky); ``det``, ``norm``, ``trace``, ``diag``, ``outer``, ``tensordot``, ``dot``,
+``inv``, ``solve``, ``slogdet``, ``det`` and ``cholesky`` are primitives of the C core (LU with
+partial pivoting, Cholesky); ``norm``, ``trace``, ``diag``, ``outer``, ``tensordot``, ``dot``,
 ``inner`` and ``einsum`` are built from differentiable primitives.  All work on the trailing two
 dimensions, leading ones batch.
 """
@@ -59,7 +59,8 @@ def slogdet(a):
     """Sign and natural log of the absolute determinant: ``(sign, logabsdet)``.
 
     The sign has no gradient; ``logabsdet`` differentiates to ``inv(a).T``.  A singular matrix
-    gives ``(0, -inf)`` like numpy.
+    gives ``(0, -inf)`` like numpy; the gradient does not exist there (it is unbounded nearby)
+    and asking for it raises :class:`LinAlgError` (use :func:`det`, differentiable everywhere).
 
     Examples
     --------
@@ -72,16 +73,22 @@ def slogdet(a):
 
 
 def det(a):
-    """Determinant, as ``sign * exp(logabsdet)``.
+    """Determinant, computed as numpy does, ``sign * exp(logabsdet)`` from an LU factorisation.
+
+    Its gradient is the cofactor matrix ``adj(a).T``, computed from the LU factors without
+    dividing by the determinant, so it is exact at singular matrices too (nonzero at rank n-1,
+    zero at rank n-2 or less), as in PyTorch.  Second derivatives are exact for n <= 2 and for
+    invertible matrices; at a singular matrix with n >= 3 they raise :class:`LinAlgError`.
 
     Examples
     --------
     >>> import numpy as np, autograd_c as ag
     >>> round(float(ag.linalg.det(np.array([[1.0, 2.0], [3.0, 4.0]]))), 6)
     -2.0
+    >>> ag.grad(ag.linalg.det)(np.array([[1.0, 2.0], [2.0, 4.0]])).numpy().tolist()
+    [[4.0, -2.0], [-2.0, 1.0]]
     """
-    s, l = slogdet(a)
-    return s * _core.exp(l)
+    return _core._det(a)
 
 
 def cholesky(a):

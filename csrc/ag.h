@@ -61,6 +61,7 @@ typedef struct ag_tensor {
     struct ag_node *grad_fn;    /* owning; NULL for leaves */
     struct ag_tensor *grad;     /* owning; accumulated by backward */
     struct ag_tensor *tangent;  /* owning; forward-mode tangent (leading batch axes allowed) */
+    int64_t tangent_session;    /* the forward-mode session the tangent belongs to (see below) */
     int64_t hook_id;            /* > 0 when Python hooks are registered on this tensor */
 } ag_tensor;
 
@@ -121,6 +122,15 @@ int ag_grad_enabled(void);
 int ag_set_grad_enabled(int on); /* returns the previous value */
 int ag_fwd_enabled(void);
 int ag_set_fwd_enabled(int on);
+/* Forward-mode sessions: a tangent belongs to the session running on its thread when it was
+ * set or computed (0: none), and is seen (by ops, in-place checks and the binding) only while
+ * that session runs, so no tangent outlives the transform that made it, whatever tensors escape
+ * it.  The outermost function transform begins one (1: it began one, 0: one was running) and
+ * ends it when it returns.  Session ids are unique across threads. */
+int ag_fwd_session_begin(void);
+void ag_fwd_session_end(void);
+int64_t ag_fwd_session(void);
+ag_tensor *ag_tangent_of(const ag_tensor *t); /* t's live tangent (borrowed) or NULL */
 
 /* ---- in-place (outside the graph) ---- */
 int ag_inplace_check(ag_tensor *t, const char *opname);
@@ -196,6 +206,7 @@ ag_tensor *ag_concat(int n, ag_tensor **xs, int axis);
 int ag_argsort(ag_tensor *x, int64_t *order);
 ag_tensor *ag_sort(ag_tensor *x);
 ag_tensor *ag_contiguous(ag_tensor *x);
+ag_tensor *ag_view_alias(ag_tensor *x);  /* a tensor of its own over x's memory (recorded) */
 ag_tensor *ag_astype(ag_tensor *x, int dtype);
 ag_tensor *ag_scale(ag_tensor *x, double s);     /* x * s (s a Python scalar) */
 ag_tensor *ag_add_scalar(ag_tensor *x, double s);
@@ -206,6 +217,8 @@ ag_tensor *ag_inv(ag_tensor *a);
 ag_tensor *ag_solve(ag_tensor *a, ag_tensor *b);
 ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out);
 ag_tensor *ag_cholesky(ag_tensor *a);
+ag_tensor *ag_det(ag_tensor *a);
+ag_tensor *ag_cofactor(ag_tensor *a);   /* adj(a)^T, the gradient of det */
 
 /* cross-entropy with integer labels: per-sample losses of (N, C) logits, fused log-softmax + NLL */
 ag_tensor *ag_cross_entropy(ag_tensor *logits, const int64_t *labels, int64_t n);

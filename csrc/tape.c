@@ -28,6 +28,21 @@ int ag_set_grad_enabled(int on) { int prev = grad_on; grad_on = on ? 1 : 0; retu
 int ag_fwd_enabled(void) { return fwd_on; }
 int ag_set_fwd_enabled(int on) { int prev = fwd_on; fwd_on = on ? 1 : 0; return prev; }
 
+static AG_TLS int64_t fwd_session = 0;
+static int64_t fwd_sessions_made = 0;
+int ag_fwd_session_begin(void)
+{
+    if (fwd_session) return 0;
+    fwd_session = AG_ATOMIC_INC(&fwd_sessions_made);
+    return 1;
+}
+void ag_fwd_session_end(void) { fwd_session = 0; }
+int64_t ag_fwd_session(void) { return fwd_session; }
+ag_tensor *ag_tangent_of(const ag_tensor *t)
+{
+    return (t->tangent && t->tangent_session == fwd_session) ? t->tangent : NULL;
+}
+
 static ag_hook_fn hook_fn;
 static void *hook_ctx;
 void ag_set_hook_callback(ag_hook_fn fn, void *ctx) { hook_fn = fn; hook_ctx = ctx; }
@@ -172,7 +187,7 @@ static ag_tensor *compute_tangent(int op, ag_tensor **in, int nin, ag_tensor *ou
         if (!tin) return NULL;
     }
     for (i = 0; i < nin; i++) {
-        ag_tensor *ti = in[i]->tangent;
+        ag_tensor *ti = ag_tangent_of(in[i]);
         tin[i] = ti;
         if (!ti) continue;
         any = 1;
@@ -230,6 +245,7 @@ static ag_tensor *compute_tangent(int op, ag_tensor **in, int nin, ag_tensor *ou
     if (tin != tin_small) free(tin);
     if (!t) { ag_tensor_decref(out); return NULL; }
     out->tangent = t;
+    out->tangent_session = fwd_session;
     return out;
 }
 
@@ -240,7 +256,7 @@ ag_tensor *ag_apply(int op, ag_tensor **in, int nin, const ag_params *p)
     int i, rg = 0, tg = 0;
     for (i = 0; i < nin; i++) {
         rg |= in[i]->requires_grad;
-        tg |= in[i]->tangent != NULL;
+        tg |= in[i]->tangent != NULL && ag_tangent_of(in[i]) != NULL;
     }
     ag_clear_error();
     out = d->r->fwd(op, in, nin, p);
@@ -576,8 +592,8 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
         c.p = &n->p;
         c.needs = n->needs;
         c.gin = gin;
-        c.composed = create || g->tangent != NULL;
-        for (i = 0; i < n->nin && !c.composed; i++) c.composed = n->in[i]->tangent != NULL;
+        c.composed = create || ag_tangent_of(g) != NULL;
+        for (i = 0; i < n->nin && !c.composed; i++) c.composed = ag_tangent_of(n->in[i]) != NULL;
         ag_clear_error();
         if (r->vjp(&c)) {
             for (i = 0; i < n->nin; i++) ag_tensor_decref(gin[i]);

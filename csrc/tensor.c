@@ -489,7 +489,7 @@ int ag_inplace_check(ag_tensor *t, const char *opname)
                             "%s: a leaf tensor that requires grad is being used in an in-place "
                             "operation; wrap it in `with ag.no_grad():`", opname);
     /* its tangent would keep describing the old values */
-    if (t->tangent && ag_fwd_enabled())
+    if (ag_tangent_of(t) && ag_fwd_enabled())
         return ag_set_error(AG_ERUNTIME,
                             "%s: in-place modification of a tensor that carries a forward-mode "
                             "tangent (from ag.jvp or a forward-mode jacobian) is not supported; "
@@ -554,6 +554,7 @@ int ag_set_tangent(ag_tensor *t, ag_tensor *tan)
     }
     ag_tensor_decref(t->tangent);
     t->tangent = tan;
+    t->tangent_session = tan ? ag_fwd_session() : 0;
     return 0;
 }
 

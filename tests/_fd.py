@@ -32,3 +32,18 @@ def fd_grad(f, a):
         xf[i] = old
         gf[i] = (fp - fm) / (2 * h)
     return g
+
+
+def fd_jacobian(f, x):
+    """Jacobian of the numpy function f at the float64 array x by central differences with step
+    machine_eps^(1/3): shape f(x).shape + x.shape."""
+    x = np.array(x, dtype=np.float64)
+    eps = np.finfo(float).eps ** (1 / 3)
+    y0 = np.asarray(f(x))
+    J = np.zeros(y0.shape + x.shape)
+    for idx in np.ndindex(x.shape):
+        xp, xm = x.copy(), x.copy()
+        xp[idx] += eps
+        xm[idx] -= eps
+        J[(Ellipsis,) + idx] = (np.asarray(f(xp)) - np.asarray(f(xm))) / (2 * eps)
+    return J

@@ -1,4 +1,5 @@
-/* linalg.c -- inv, solve, slogdet, cholesky over the trailing two dims (leading dims batch).
+/* linalg.c -- inv, solve, slogdet, det (and its gradient, the cofactor matrix), cholesky over the
+ * trailing two dims (leading dims batch).
  *
  * Factorisations run in double precision on a contiguous copy (float32 results are rounded
  * back).  LU uses partial pivoting; as in LAPACK, only an exactly zero pivot makes the matrix
@@ -65,7 +66,12 @@ static int check_square(const char *name, ag_tensor *a)
 
 /* in-place LU of an n x n row-major matrix with partial pivoting: P A = L U.
  * Returns the permutation's sign, or 0 when a pivot is exactly zero (NaN pivots go on). */
-static int lu_factor(double *a, int64_t n, int64_t *piv)
+static int lu_factor_ex(double *a, int64_t n, int64_t *piv, int stop_at_zero);
+static int lu_factor(double *a, int64_t n, int64_t *piv) { return lu_factor_ex(a, n, piv, 1); }
+
+/* with stop_at_zero 0 it goes on past a zero pivot (a column with nothing left to eliminate),
+   as LAPACK's getrf does, and U keeps the zero on its diagonal */
+static int lu_factor_ex(double *a, int64_t n, int64_t *piv, int stop_at_zero)
 {
     int64_t i, j, k;
     int sign = 1;
@@ -75,7 +81,10 @@ static int lu_factor(double *a, int64_t n, int64_t *piv)
         for (i = k + 1; i < n; i++)
             if (fabs(a[i * n + k]) > best) { best = fabs(a[i * n + k]); p = i; }
         piv[k] = p;
-        if (best == 0) return 0;
+        if (best == 0) {
+            if (stop_at_zero) return 0;
+            continue;
+        }
         if (p != k) {
             for (j = 0; j < n; j++) { double t = a[k * n + j]; a[k * n + j] = a[p * n + j]; a[p * n + j] = t; }
             sign = -sign;
@@ -366,21 +375,30 @@ static int slogdet_raw(ag_tensor *a, double *signs, double *logs, int64_t *batch
     return 0;
 }
 
-static ag_tensor *slogdet_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+/* signs then log|det|s of a's batch of matrices, in a fresh array of 2 nb doubles (nb: the
+   batch size); the empty matrix has (1, 0), as in numpy */
+static double *slogdet_batch(ag_tensor *a, int64_t *nb_out)
 {
-    ag_tensor *a = in[0], *o;
-    int64_t batch = 0, nb = 1;
-    double *s, *l;
+    int64_t batch = 0, nb = 1, i;
+    double *s;
     int d;
-    (void)op; (void)nin; (void)p;
-    if (check_square("slogdet", a)) return NULL;
     for (d = 0; d < a->ndim - 2; d++) nb *= a->shape[d];
     s = (double *)ag_malloc(sizeof(double) * (size_t)(2 * nb + 1));
     if (!s) return NULL;
-    l = s + nb;
-    if (slogdet_raw(a, s, l, &batch)) { free(s); return NULL; }
-    if (a->shape[a->ndim - 1] == 0) { int64_t i; for (i = 0; i < nb; i++) { s[i] = 1; l[i] = 0; } }
-    o = store(l, a->dtype, a->ndim - 2, a->shape);
+    if (slogdet_raw(a, s, s + nb, &batch)) { free(s); return NULL; }
+    if (a->shape[a->ndim - 1] == 0) for (i = 0; i < nb; i++) { s[i] = 1; s[nb + i] = 0; }
+    *nb_out = nb;
+    return s;
+}
+
+static ag_tensor *slogdet_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o;
+    int64_t nb;
+    double *s;
+    (void)op; (void)nin; (void)p;
+    if (check_square("slogdet", a) || !(s = slogdet_batch(a, &nb))) return NULL;
+    o = store(s + nb, a->dtype, a->ndim - 2, a->shape);
     free(s);
     return o;
 }
@@ -389,11 +407,9 @@ ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
 {
     ag_tensor *r = ag_apply(AG_OP_slogdet, &a, 1, NULL);
     if (r && sign_out) {
-        int64_t nb = r->size, batch = 0, i;
-        double *s = (double *)ag_malloc(sizeof(double) * (size_t)(2 * nb + 1));
+        int64_t nb;
+        double *s = slogdet_batch(a, &nb);
         if (!s) { ag_tensor_decref(r); return NULL; }
-        if (slogdet_raw(a, s, s + nb, &batch)) { free(s); ag_tensor_decref(r); return NULL; }
-        if (a->shape[a->ndim - 1] == 0) for (i = 0; i < nb; i++) s[i] = 1;
         *sign_out = store(s, a->dtype, r->ndim, r->shape);
         free(s);
         if (!*sign_out) { ag_tensor_decref(r); return NULL; }
@@ -411,13 +427,31 @@ static ag_tensor *add_two_axes(ag_tensor *g)
     return ag_reshape(g, g->ndim + 2, sh);
 }
 
-/* d log|det A| = A^-T does not exist at a singular A (and det's gradient, the adjugate, is
-   not implemented there): say so instead of the inverse's own error (both modes) */
+/* add_two_axes taking (and releasing) its argument's reference */
+static ag_tensor *add_two_axes_owned(ag_tensor *g)
+{
+    ag_tensor *r = g ? add_two_axes(g) : NULL;
+    ag_tensor_decref(g);
+    return r;
+}
+
+/* sum of x over its trailing two axes (keepdims as given), taking x's reference */
+static ag_tensor *sum_last2(ag_tensor *x, int keepdims)
+{
+    int axes[2] = {-2, -1};
+    ag_tensor *r = x ? ag_reduce(AG_OP_sum, x, 2, axes, keepdims) : NULL;
+    ag_tensor_decref(x);
+    return r;
+}
+
+/* d log|det A| = A^-T does not exist at a singular A: say so instead of the inverse's own
+   error (both modes) */
 static void singular_grad_error(void)
 {
     if (ag_last_error_kind() == AG_ELINALG)
-        ag_set_error(AG_ELINALG, "slogdet/det: no derivative at a singular matrix "
-                     "(the inverse it needs does not exist, or overflows)");
+        ag_set_error(AG_ELINALG, "slogdet: no derivative at a singular matrix (log|det| is -inf "
+                     "there and its gradient, the inverse, does not exist or overflows; det "
+                     "itself is differentiable everywhere)");
 }
 
 /* d log|det A| = tr(A^-1 dA);  A-bar = g A^-T */
@@ -439,22 +473,191 @@ static int vjp_slogdet(ag_vjp_ctx *c)
 
 static ag_tensor *jvp_slogdet(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
 {
-    ag_tensor *ainv = ag_inv(in[0]), *ait = ainv ? ag_swap_last2(ainv) : NULL, *prod, *r;
-    int axes[2] = {-2, -1};
+    ag_tensor *ainv = ag_inv(in[0]), *ait = ainv ? ag_swap_last2(ainv) : NULL;
     (void)op; (void)nin; (void)out; (void)p;
     ag_tensor_decref(ainv);
     if (!ait) {
         singular_grad_error();
         return NULL;
     }
-    prod = c2(ag_mul, own(tin[0]), ait);
-    if (!prod) return NULL;
-    r = ag_reduce(AG_OP_sum, prod, 2, axes, 0);
-    ag_tensor_decref(prod);
-    return r;
+    return sum_last2(c2(ag_mul, own(tin[0]), ait), 0);
 }
 
 const ag_oprules ag_rules_slogdet = {slogdet_fwd, vjp_slogdet, jvp_slogdet, 1u};
+
+/* ------------------------------------------------------------------ det and its cofactor matrix
+ * d det(A) = <cof(A), dA> with cof(A) = adj(A)^T, a polynomial in A that exists at singular
+ * matrices too (nonzero at rank n-1, zero at rank <= n-2); det * A^-T is it only when A is
+ * invertible.  cof is its own primitive so that the first derivatives never divide by det. */
+static ag_tensor *det_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o;
+    int64_t nb, i;
+    double *s;
+    (void)op; (void)nin; (void)p;
+    if (check_square("det", a) || !(s = slogdet_batch(a, &nb))) return NULL;
+    /* numpy's det: sign * exp(log|det|), which neither overflows nor underflows on the way */
+    for (i = 0; i < nb; i++) s[i] *= exp(s[nb + i]);
+    o = store(s, a->dtype, a->ndim - 2, a->shape);
+    free(s);
+    return o;
+}
+
+ag_tensor *ag_det(ag_tensor *a) { return ag_apply(AG_OP_det, &a, 1, NULL); }
+
+/* adj(U) of an upper-triangular U without a division, so a zero on U's diagonal is no
+ * special case.  Column j of U^-1 is x with x_j = 1/u_jj and u_ii x_i = -sum_{k>i} u_ik x_k;
+ * w_i = (prod_{l=i..j} u_ll) x_i is then a polynomial:
+ *   w_j = 1,  w_i = -sum_{k=i+1..j} u_ik (prod_{l=i+1..k-1} u_ll) w_k,
+ * and adj(U)_ij = det(U) x_i = (prod_{l<i} u_ll) (prod_{l>j} u_ll) w_i.  adj is written to r
+ * (upper triangle, zeros below); w is scratch of n doubles. */
+static void adj_upper(const double *u, int64_t n, double *r, double *w)
+{
+    int64_t i, j, k;
+    for (i = 0; i < n * n; i++) r[i] = 0;
+    for (j = 0; j < n; j++) {
+        double post = 1, pre = 1;
+        for (k = j + 1; k < n; k++) post *= u[k * n + k];
+        w[j] = 1;
+        for (i = j - 1; i >= 0; i--) {
+            double acc = 0, run = 1;
+            for (k = i + 1; k <= j; k++) {
+                acc += u[i * n + k] * run * w[k];
+                run *= u[k * n + k];
+            }
+            w[i] = -acc;
+        }
+        for (i = 0; i <= j; i++) {
+            r[i * n + j] = pre * post * w[i];
+            pre *= u[i * n + i];
+        }
+    }
+}
+
+/* cof(A) = adj(A)^T from P A = L U (getrf, going on past zero pivots): adj(A) = adj(P A) adj(P)^-1
+ * = sign(P) adj(U) L^-1 P, since adj(X Y) = adj(Y) adj(X), adj(L) = L^-1 and adj(P) = sign(P) P^T.
+ * m is overwritten; out gets cof(A); scratch holds n*n + n doubles. */
+static void cofactor_one(double *m, int64_t n, int64_t *piv, double *out, double *scratch)
+{
+    int64_t i, j, k;
+    double *adj = scratch, sgn = lu_factor_ex(m, n, piv, 0);
+    adj_upper(m, n, adj, scratch + n * n);
+    /* adj <- adj L^-1: row by row, y L = x solved from the last column back (L unit lower) */
+    for (i = 0; i < n; i++)
+        for (j = n - 1; j >= 0; j--)
+            for (k = j + 1; k < n; k++) adj[i * n + j] -= adj[i * n + k] * m[k * n + j];
+    /* adj <- adj P: P = S_{n-1} ... S_0 (S_k swaps k and piv[k]), so the column swaps apply last
+       to first */
+    for (k = n - 1; k >= 0; k--)
+        if (piv[k] != k)
+            for (i = 0; i < n; i++) {
+                double t = adj[i * n + k];
+                adj[i * n + k] = adj[i * n + piv[k]];
+                adj[i * n + piv[k]] = t;
+            }
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) out[i * n + j] = sgn * adj[j * n + i];
+}
+
+static ag_tensor *cofactor_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
+{
+    ag_tensor *a = in[0], *o = NULL;
+    int64_t batch, n, b, i;
+    double *buf, *res = NULL, *scratch = NULL;
+    int64_t *piv = NULL;
+    (void)op; (void)nin; (void)p;
+    if (check_square("cofactor", a)) return NULL;
+    buf = load_f64(a, &batch, &n);
+    if (!buf) return NULL;
+    res = (double *)ag_malloc(sizeof(double) * (size_t)(a->size ? a->size : 1));
+    scratch = (double *)ag_malloc(sizeof(double) * (size_t)(n * n + n + 1));
+    piv = (int64_t *)ag_malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (!res || !scratch || !piv) goto out;
+    for (b = 0; b < batch; b++) {
+        double *m = buf + b * n * n, *r = res + b * n * n;
+        if (!all_finite(m, n * n)) {
+            for (i = 0; i < n * n; i++) r[i] = NAN; /* as inv: NaN or inf in, NaN out */
+            continue;
+        }
+        cofactor_one(m, n, piv, r, scratch);
+    }
+    o = store(res, a->dtype, a->ndim, a->shape);
+out:
+    free(buf); free(res); free(scratch); free(piv);
+    return o;
+}
+
+ag_tensor *ag_cofactor(ag_tensor *a) { return ag_apply(AG_OP_cofactor, &a, 1, NULL); }
+
+/* d det = <cof(A), dA>;  A-bar = g cof(A) */
+static int vjp_det(ag_vjp_ctx *c)
+{
+    ag_tensor *cof;
+    if (!c->needs[0]) return 0;
+    /* cof first: an op that ran after its failure would clear its error message */
+    cof = ag_cofactor(c->in[0]);
+    if (!cof) return -1;
+    c->gin[0] = c2(ag_mul, add_two_axes(c->g), cof);
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_det(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    (void)op; (void)nin; (void)out; (void)p;
+    return sum_last2(c2(ag_mul, own(tin[0]), ag_cofactor(in[0])), 0);
+}
+
+const ag_oprules ag_rules_det = {det_fwd, vjp_det, jvp_det, 1u};
+
+/* The derivative of cof, det's Hessian: a symmetric linear map X -> D(X), so one function
+ * serves as VJP (X the cotangent) and JVP (X the tangent).  n = 1: cof = [1], D = 0.  n = 2:
+ * cof(A) = R A R^T with R = [[0, 1], [-1, 0]] is linear, D(X) = cof(X), everywhere.  n >= 3,
+ * from cof = det A^-T:  D(X) = det (<A^-T, X> A^-T - A^-T X^T A^-T), built from differentiable
+ * ops (so higher orders follow); it needs A^-1, so at a singular A it is an error. */
+static ag_tensor *cofactor_deriv(ag_tensor *a, ag_tensor *x)
+{
+    ag_tensor *ainv, *ait, *inner, *term, *det;
+    int64_t n = a->shape[a->ndim - 1];
+    if (n <= 1) return NULL;
+    if (n == 2) return ag_cofactor(x);
+    ainv = ag_inv(a);
+    if (!ainv) {
+        if (ag_last_error_kind() == AG_ELINALG)
+            ag_set_error(AG_ELINALG, "det: the second derivative at a singular matrix is not "
+                         "implemented for n >= 3 (first derivatives are)");
+        return NULL;
+    }
+    ait = ag_swap_last2(ainv);
+    ag_tensor_decref(ainv);
+    if (!ait) return NULL;
+    /* each step only after the last succeeded: a later op would clear a failure's message */
+    inner = sum_last2(ag_mul(x, ait), 1);
+    term = inner ? c2(ag_mul, inner, own(ait)) : NULL;
+    if (term) {
+        ag_tensor *xt = ag_swap_last2(x);
+        ag_tensor *q = xt ? c2(mm, c2(mm, own(ait), xt), own(ait)) : NULL;
+        term = q ? c2(ag_sub, term, q) : (ag_tensor_decref(term), NULL);
+    }
+    ag_tensor_decref(ait);
+    if (!term) return NULL;
+    det = add_two_axes_owned(ag_det(a));
+    return det ? c2(ag_mul, det, term) : (ag_tensor_decref(term), NULL);
+}
+
+static int vjp_cofactor(ag_vjp_ctx *c)
+{
+    if (!c->needs[0] || c->in[0]->shape[c->in[0]->ndim - 1] <= 1) return 0;
+    c->gin[0] = cofactor_deriv(c->in[0], c->g);
+    return c->gin[0] ? 0 : -1;
+}
+
+static ag_tensor *jvp_cofactor(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
+{
+    (void)op; (void)nin; (void)out; (void)p;
+    return cofactor_deriv(in[0], tin[0]);
+}
+
+const ag_oprules ag_rules_cofactor = {cofactor_fwd, vjp_cofactor, jvp_cofactor, 1u};
 
 /* ------------------------------------------------------------------ cholesky: A = L L^T */
 static ag_tensor *cholesky_fwd(int op, ag_tensor **in, int nin, const ag_params *p)

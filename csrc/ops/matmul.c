@@ -6,6 +6,7 @@
  */
 #include "../ag_internal.h"
 #include "../kernels/gemm.h"
+#include "../kernels/vmath.h"
 #include <float.h>
 #include <math.h>
 
@@ -280,10 +281,11 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
 /* ------------------------------------------------------------------ fused dense layer
  * y = act(x W^T + b): x (..., in), W (out, in), b (out,); p.flag = activation, p.d[0] = its
  * parameter.  The VJP reads the activation's derivative from y alone (relu, leaky_relu with a
- * positive slope, tanh, sigmoid, elu), so y is all it saves besides x and W; gelu runs as a
- * plain linear node followed by gelu's own node (see ag_linear).  elu' from y is y + alpha,
- * which loses relative precision where z << 0 (|elu'| < ~1e-7 alpha in float32); the two-node
- * form would keep it but its elementwise elu has no vector kernel yet (2.7x slower forward). */
+ * positive slope, tanh, sigmoid), so y is all it saves besides x and W; gelu runs as a plain
+ * linear node followed by gelu's own node (see ag_linear).  elu' from y would be y + alpha,
+ * which cancels where z << 0 (0 instead of alpha e^-20 in float32, 9e7 ulp off in float64),
+ * so its derivatives recompute z = x W^T + b (one more GEMM in the backward, none in the
+ * forward, nothing more saved) and take alpha e^z from it. */
 static int act_op(int act)
 {
     switch (act) {
@@ -335,19 +337,62 @@ static ag_tensor *linear_fwd(int op, ag_tensor **in, int nin, const ag_params *p
     return o;
 }
 
+/* z <- elu'(z) = (z > 0 ? 1 : alpha e^z) in place, for z and y = elu(z) contiguous and laid
+   out alike (y > 0 exactly where z > 0): e^min(z, 0) through the active ISA's vector exp (libm
+   on the generic ISA), then alpha where y <= 0 */
+#define ELU_DERIV_INPLACE(NAME, T, VEXP_OF)                                        \
+    static void NAME(T *z, const T *y, int64_t n, T alpha)                         \
+    {                                                                              \
+        int64_t i;                                                                 \
+        void (*vexp)(const T *, T *, int64_t) = VEXP_OF(AG_OP_exp);                \
+        for (i = 0; i < n; i++) z[i] = z[i] > 0 ? (T)0 : z[i];                     \
+        if (vexp) vexp(z, z, n);                                                   \
+        else for (i = 0; i < n; i++) z[i] = (T)exp((double)z[i]);                  \
+        for (i = 0; i < n; i++) z[i] = y[i] > 0 ? (T)1 : alpha * z[i];             \
+    }
+ELU_DERIV_INPLACE(elu_deriv_f32, float, ag_vmath_active_f32)
+ELU_DERIV_INPLACE(elu_deriv_f64, double, ag_vmath_active_f64)
+
+/* v * act'(z) for y = act(z), v shaped as y, outside the graph: from y alone, except elu's,
+   alpha e^z from z recomputed (see above) */
+static ag_tensor *act_deriv_mul(ag_tensor **in, int nin, const ag_params *p, ag_tensor *y, ag_tensor *v)
+{
+    ag_params q;
+    ag_tensor *z, *r;
+    ag_params_init(&q);
+    q.d[0] = p->d[0];
+    if (p->flag != AG_ACT_ELU) {
+        q.d[1] = 1.0; /* the derivative from y alone */
+        return ag_unary_deriv_mul(act_op(p->flag), y, y, v, &q);
+    }
+    z = ag_linear(in[0], in[1], nin > 2 ? in[2] : NULL, AG_ACT_NONE, 0);
+    if (z) {
+        /* laid out as y (the JVP passes y as (rows, out)) */
+        ag_tensor *zy = ag_reshape(z, y->ndim, y->shape);
+        ag_tensor_decref(z);
+        z = zy;
+    }
+    if (!z) return NULL;
+    if (ag_tensor_is_contiguous(y) && ag_tensor_is_contiguous(z) && z->storage->refcount == 1) {
+        if (z->dtype == AG_F32)
+            elu_deriv_f32((float *)ag_ptr(z), (const float *)ag_ptr(y), z->size, (float)q.d[0]);
+        else
+            elu_deriv_f64((double *)ag_ptr(z), (const double *)ag_ptr(y), z->size, q.d[0]);
+        r = ag_mul(v, z);
+    } else {
+        r = ag_unary_deriv_mul(AG_OP_elu, z, y, v, &q);
+    }
+    ag_tensor_decref(z);
+    return r;
+}
+
 /* gradient w.r.t. the pre-activation, g * act'(z), from y (fast) or rebuilt from ops */
 static ag_tensor *linear_dz(ag_vjp_ctx *c)
 {
     int aop = act_op(c->p->flag);
     ag_tensor *z, *d, *r;
     if (aop < 0) return own(c->g);
-    if (!c->composed) {
-        ag_params q;
-        ag_params_init(&q);
-        q.d[0] = c->p->d[0];
-        q.d[1] = 1.0; /* the derivative from y alone (elu: y + alpha) */
-        return ag_unary_deriv_mul(aop, c->out, c->out, c->g, &q);
-    }
+    if (!c->composed) return act_deriv_mul(c->in, c->nin, c->p, c->out, c->g);
     z = ag_linear(c->in[0], c->in[1], c->nin > 2 ? c->in[2] : NULL, 0, 0);
     if (!z) return NULL;
     {
@@ -432,12 +477,8 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
     }
     s3[0] = N; s3[1] = O;
     if (aop >= 0) {
-        ag_params q;
-        ag_params_init(&q);
-        q.d[0] = p->d[0];
-        q.d[1] = 1.0; /* the derivative from y alone (elu: y + alpha) */
         o2 = ag_reshape(out, 2, s3);
-        ty = o2 ? ag_unary_deriv_mul(aop, o2, o2, tz, &q) : NULL;
+        ty = o2 ? act_deriv_mul(in, nin, p, o2, tz) : NULL;
         ag_tensor_decref(o2);
         ag_tensor_decref(tz);
         if (!ty) return NULL;

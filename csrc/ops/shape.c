@@ -128,6 +128,21 @@ ag_tensor *ag_reshape(ag_tensor *x, int ndim, const int64_t *shape)
     return ag_reshape_core(x, x->ndim, ndim, shape);
 }
 
+/* A new tensor over x's memory with x's shape and strides, recorded as a reshape when x is
+   differentiated.  The shape ops return x itself for an identity (cheap for the rules); the
+   binding uses this instead, so that a user's y = x.reshape(x.shape) has flags, .grad and hooks
+   of its own, as in PyTorch. */
+ag_tensor *ag_view_alias(ag_tensor *x)
+{
+    ag_params p;
+    int i;
+    ag_params_init(&p);
+    p.core = x->ndim;
+    p.ni = x->ndim;
+    for (i = 0; i < x->ndim; i++) p.i[i] = x->shape[i];
+    return ag_apply(AG_OP_reshape, &x, 1, &p);
+}
+
 static int vjp_reshape(ag_vjp_ctx *c)
 {
     ag_tensor *x = c->in[0];
