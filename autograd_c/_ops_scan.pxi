@@ -17,7 +17,7 @@ def cumsum(x, axis=None):
     """
     cdef Tensor tx = _coerce(x, -1)
     if axis is None:
-        tx = reshape(tx, (-1,))
+        tx = _reshape(tx, (-1,))
         axis = 0
     return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
 

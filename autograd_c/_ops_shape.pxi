@@ -213,13 +213,24 @@ def reshape(x, *shape):
     (2, 3)
     """
     cdef Tensor tx = _coerce(x, -1)
+    return _new_view(tx, _reshape_c(tx, _shape_arg(shape)))
+
+
+cdef ag_tensor *_reshape_c(Tensor tx, tuple shp) except? NULL:
     cdef int64_t sh[8]
-    shp = _shape_arg(shape)
     if len(shp) > AG_MAXDIM:
         raise ValueError(f"reshape: at most {AG_MAXDIM} dimensions")
     for i, s in enumerate(shp):
         sh[i] = s
-    return _new_view(tx, ag_reshape(tx.t, len(shp), sh))
+    return ag_reshape(tx.t, len(shp), sh)  # NULL: _wrap raises the core's error
+
+
+def _reshape(x, shape):
+    """reshape for the library's own intermediates: an identity gives back x itself (no view
+    and no node on the tape), which the public reshape does not, so that a user's result has
+    flags and hooks of its own."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(_reshape_c(tx, _shape_arg((shape,))))
 
 
 cdef Tensor _view(Tensor x, tuple shape):

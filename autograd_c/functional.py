@@ -204,7 +204,7 @@ def _jacobian_by_rows(out, targets):
     from tangents: tangents are not recorded on the tape, so an outer reverse pass could not
     differentiate them (it would see zeros).  Slower, m passes instead of one, but every result
     stays differentiable by both modes."""
-    flat = _core.reshape(out, (-1,))
+    flat = _core._reshape(out, (-1,))
     rows = [[] for _ in targets]
     for i in range(flat.size):
         gs = _core._grad([flat[i]], None, targets, True, True, True)
@@ -216,7 +216,7 @@ def _jacobian_by_rows(out, targets):
         if not rows[k]:
             res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
-            res.append(_core.reshape(_core.stack(rows[k]), shape).astype(_jac_dtype(out, t)))
+            res.append(_core._reshape(_core.stack(rows[k]), shape).astype(_jac_dtype(out, t)))
     return res
 
 
@@ -605,7 +605,7 @@ def _jacobian_reverse(out, targets):
             res.append(_core.tensor(np.zeros(shape), dtype=_jac_dtype(out, t)))
         else:
             # the tangent is a fresh buffer: no copy (nor a cast, unless the dtypes differ)
-            res.append(_own(_core.reshape(tg, shape).astype(_jac_dtype(out, t))))
+            res.append(_own(_core._reshape(tg, shape).astype(_jac_dtype(out, t))))
     return res
 
 

@@ -45,7 +45,7 @@ def solve(a, b):
                              f"{tuple(b_t.shape)} do not match")
         # one right-hand side for every matrix of a batch: (..., n, 1) -> (..., n), as numpy
         x = _core._solve(a_t, _core.reshape(b_t, (-1, 1)))
-        return _core.reshape(x, tuple(x.shape[:-1]))
+        return _core._reshape(x, tuple(x.shape[:-1]))
     if (a_t.ndim >= 3 and b_t.ndim == a_t.ndim - 1 and tuple(b_t.shape) == tuple(a_t.shape[:-1])
             and b_t.shape[-2] != a_t.shape[-1]):
         # numpy 2 reads a b of ndim > 1 as a (batch of) matrix, never as a batch of vectors
@@ -249,7 +249,7 @@ def tensordot(a, b, axes=2):
     am = _core.reshape(_core.transpose(a, free_a + ax_a), (m, kk))
     bm = _core.reshape(_core.transpose(b, ax_b + free_b), (kk, n))
     out_shape = tuple(a.shape[k] for k in free_a) + tuple(b.shape[k] for k in free_b)
-    return _core.reshape(_core.matmul(am, bm), out_shape)
+    return _core._reshape(_core.matmul(am, bm), out_shape)
 
 
 def dot(a, b):
@@ -363,7 +363,7 @@ def einsum(subscripts, *operands):
                        (prod(batch), prod(contr), prod(fb)))
     r = _core.matmul(a2, b2)
     order = batch + fa + fb
-    r = _core.reshape(r, tuple(dims[c] for c in order))
+    r = _core._reshape(r, tuple(dims[c] for c in order))
     if len(order) > 1:
         r = _core.permute(r, tuple(order.index(c) for c in out))
     return r

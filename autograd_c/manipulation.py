@@ -25,7 +25,7 @@ def _gather_by(x, index_fn):
     x = _core._coerce_public(x, None)
     index = index_fn(_flat_index(x))
     y = _core._take_flat(x, index)
-    return _core.reshape(y, ()) if index.ndim == 0 else y   # the gather returns 1-d for 0-d
+    return _core._reshape(y, ()) if index.ndim == 0 else y   # the gather returns 1-d for 0-d
 
 
 def _axes(axis, ndim, name):
@@ -197,7 +197,7 @@ def _check_sort_options(name, kind, order, stable):
 def _sort_axis(name, x, axis):
     """x and the axis to sort it along (x flattened for axis=None)."""
     if axis is None:
-        return _core.reshape(x, (-1,)), 0
+        return _core._reshape(x, (-1,)), 0
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{name}: axis must be an integer or None, got {type(axis).__name__}")
     return x, _axes(axis, x.ndim, name)[0]

@@ -111,7 +111,7 @@ def _prob_rows(t, x):
             t = moveaxis(t, 1, -1)
         else:
             t = np.moveaxis(t, 1, -1)
-    return _core.reshape(t, (-1, c)) if isinstance(t, Tensor) else np.reshape(t, (-1, c))
+    return _core._reshape(t, (-1, c)) if isinstance(t, Tensor) else np.reshape(t, (-1, c))
 
 
 def _label_vector(target, x, out_shape, name):
@@ -131,7 +131,7 @@ def _label_vector(target, x, out_shape, name):
 def _finish(per, shape, reduction, denom):
     """Apply the reduction; ``denom`` (None: the element count) divides the sum for 'mean'."""
     if reduction == "none":
-        return _core.reshape(per, shape)
+        return _core._reshape(per, shape)
     if reduction == "sum":
         return _core.sum(per)
     if denom is None:

@@ -47,9 +47,9 @@ def _check_tensor_arg(t, arg, shape, x, name):
 
 def _affine(y, weight, bias, shape):
     if weight is not None:
-        y = y * _core.reshape(weight, shape)
+        y = y * _core._reshape(weight, shape)
     if bias is not None:
-        y = y + _core.reshape(bias, shape)
+        y = y + _core._reshape(bias, shape)
     return y
 
 
