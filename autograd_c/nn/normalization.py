@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _core
 from .._core import Tensor
+from ..functional import _replaying
 from .module import Module, Parameter, _NoGrad
 from ._loss_common import _as_tensor
 
@@ -105,7 +106,7 @@ def _check_batch_input(x, num_features, name, training):
     if x.shape[1] != num_features:
         raise ValueError(f"{name}: input of shape {x.shape} has {x.shape[1]} channels on axis 1, "
                          f"expected {num_features}")
-    if training and x.size <= num_features:
+    if training and x.size == num_features:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                          f"input of shape {x.shape}")
 
@@ -118,6 +119,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     every axis but 1), and ``running_mean`` / ``running_var`` (when given) are updated in place:
     ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch
     variance.  With ``training=False`` the running statistics normalise (they get no gradient).
+    An empty batch gives an empty output and leaves the running statistics alone, and so does
+    a function transform's re-evaluation of its function (``ag.jvp``, ``ag.hessian``, ... may
+    evaluate it twice): the statistics move once per call of the transform.
 
     Examples
     --------
@@ -144,11 +148,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     weight = _check_tensor_arg(weight, "weight", (c,), x, name)
     bias = _check_tensor_arg(bias, "bias", (c,), x, name)
     shape = (c,) + (1,) * (x.ndim - 2)
-    if training:
+    n = x.size // c
+    if training and n == 0:
+        y = x   # nothing to normalise (and no statistics: a mean over nothing is NaN)
+    elif training:
         axes = (0,) + tuple(range(2, x.ndim))
         y, mu, var = _normalize(x, axes, eps)
-        if running_mean is not None:
-            n = x.size // c
+        if running_mean is not None and not _replaying():
             _update_running(running_mean, mu.numpy().reshape(c), momentum)
             _update_running(running_var, var.numpy().reshape(c) * (n / (n - 1)), momentum)
     else:
@@ -223,7 +229,9 @@ class BatchNorm1d(Module):
     ``running = (1 - momentum) * running + momentum * batch_stat`` with the unbiased batch
     variance (``momentum=None``: the cumulative average, factor 1 / num_batches_tracked).  In
     eval mode the running statistics normalise.  A training batch of one value per channel is
-    refused, as in PyTorch.
+    refused, as in PyTorch; an empty one gives an empty output.  Inside a function transform
+    the statistics move once per call of the transform, even when it evaluates the module
+    more than once (``ag.jvp``, ``ag.hessian``, ... of a function of the parameters).
 
     Parameters
     ----------
@@ -313,7 +321,7 @@ class BatchNorm1d(Module):
         for arg in ("weight", "bias", "running_mean", "running_var"):
             _check_tensor_arg(getattr(self, arg), arg, c, x, name)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and not _replaying():
             with _NoGrad():
                 self.num_batches_tracked.add_(1.0)
             if self.momentum is None:
