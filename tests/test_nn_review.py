@@ -91,3 +91,37 @@ def test_batch_norm_empty_batch_in_training_gives_empty_output_and_keeps_statist
     with pytest.raises(ValueError, match=r"more than 1 value per channel.*\(1, 3\)"):
         bn(f64(np.zeros((1, 3))))
     assert float(bn.num_batches_tracked) == 2.0
+
+
+# ------------------------------------------------ constructor dtypes
+
+@pytest.mark.parametrize("dtype", ["float16", "int64", np.int32, "complex128"])
+@pytest.mark.parametrize("cls", [lambda dt: nn.LayerNorm(3, dtype=dt),
+                                 lambda dt: nn.BatchNorm1d(3, dtype=dt)])
+def test_norm_layers_refuse_a_dtype_they_cannot_hold(cls, dtype):
+    # LayerNorm(dtype="float16") silently built float32 parameters
+    with pytest.raises(TypeError, match=r"(LayerNorm|BatchNorm1d): dtype must be float32 or "
+                                        r"float64, got " + np.dtype(dtype).name):
+        cls(dtype)
+
+
+@pytest.mark.parametrize("dtype", [None, "float32", np.float64])
+def test_norm_layers_keep_the_dtype_given(dtype):
+    want = np.dtype(dtype or np.float32)
+    ln, bn = nn.LayerNorm(3, dtype=dtype), nn.BatchNorm1d(3, dtype=dtype)
+    assert ln.weight.dtype == want and ln.bias.dtype == want
+    assert all(t.dtype == want for t in bn.parameters() + bn.buffers())
+
+
+# ------------------------------------------------ containers
+
+def test_module_list_slice_assignment_says_it_is_unsupported():
+    ml = nn.ModuleList([nn.ReLU(), nn.Tanh()])
+    # the message used to say "indices must be integers or slices, got slice"
+    with pytest.raises(TypeError, match=r"ModuleList does not support slice assignment"):
+        ml[0:1] = nn.Tanh()
+    with pytest.raises(TypeError, match=r"ModuleList indices must be integers, got str"):
+        ml["0"] = nn.Tanh()
+    with pytest.raises(TypeError, match=r"ModuleList indices must be integers or slices, got str"):
+        ml["0"]
+    assert [type(m).__name__ for m in ml] == ["ReLU", "Tanh"]

@@ -46,6 +46,14 @@ def _check_tensor_arg(t, arg, shape, x, name):
     return t
 
 
+def _dtype_arg(dtype, name):
+    """A module's ``dtype`` argument: None (float32), float32 or float64."""
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
 def _affine(y, weight, bias, shape):
     if weight is not None:
         y = y * _core.reshape(weight, shape)
@@ -195,7 +203,7 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_arg(normalized_shape, "LayerNorm")
         self.eps = _check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
-        dt = np.float32 if dtype is None else np.dtype(dtype)
+        dt = _dtype_arg(dtype, "LayerNorm")
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
         else:
@@ -277,7 +285,7 @@ class BatchNorm1d(Module):
         self.momentum = None if momentum is None else float(momentum)
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        dt = np.float32 if dtype is None else np.dtype(dtype)
+        dt = _dtype_arg(dtype, "BatchNorm1d")
         if self.affine:
             self.weight = Parameter(np.ones(num_features, dtype=dt))
             self.bias = Parameter(np.zeros(num_features, dtype=dt))
