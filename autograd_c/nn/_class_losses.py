@@ -150,6 +150,8 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
     m, c = rows.shape
     w = _class_weight(weight, c, x.dtype, name)
     s = float(label_smoothing)
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)   # once: the helpers below read it several times
 
     if logits and _is_prob_target(target, x):
         if ignore_index >= 0:
