@@ -155,3 +155,31 @@ def test_cross_entropy_converts_the_labels_once(shape):
     logp = xc - np.log(np.exp(xc).sum(-1, keepdims=True))
     np.testing.assert_allclose(got, -np.take_along_axis(logp, y[..., None], -1)[..., 0],
                                rtol=1e-12)
+
+
+# ------------------------------------------------ argument errors name the argument
+
+@pytest.mark.parametrize("call,pattern", [
+    (lambda: F.cross_entropy(ag.zeros(2, 3), [0, 1], label_smoothing="a"),
+     r"cross_entropy: label_smoothing must be a real number, got str 'a'"),
+    (lambda: nn.CrossEntropyLoss(label_smoothing=None),
+     r"CrossEntropyLoss: label_smoothing must be a real number, got NoneType None"),
+    (lambda: nn.BatchNorm1d(3, momentum="a"),
+     r"BatchNorm1d: momentum must be a real number, got str 'a'"),
+    (lambda: nn.BatchNorm1d(3, eps=[1e-5]),
+     r"BatchNorm1d: eps must be a real number, got list \[1e-05\]"),
+    (lambda: F.batch_norm(ag.zeros(2, 3), None, None, training=True, momentum="x"),
+     r"batch_norm: momentum must be a real number, got str 'x'"),
+    (lambda: nn.LayerNorm(3, eps="small"),
+     r"LayerNorm: eps must be a real number, got str 'small'"),
+    (lambda: F.huber_loss(ag.zeros(2), [0.0, 0.0], delta="1"),
+     r"huber_loss: delta must be a real number, got str '1'"),
+    (lambda: nn.SmoothL1Loss(beta=None),
+     r"SmoothL1Loss: beta must be a real number, got NoneType None"),
+    (lambda: nn.ModuleList().insert("a", nn.ReLU()),
+     r"ModuleList.insert: index must be an integer, got str"),
+])
+def test_bad_scalar_arguments_name_the_argument(call, pattern):
+    # these raised bare "could not convert string to float" / "'<=' not supported" errors
+    with pytest.raises(TypeError, match=pattern):
+        call()

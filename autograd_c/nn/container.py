@@ -110,8 +110,13 @@ class ModuleList(Module):
     def insert(self, index, module):
         """Insert ``module`` before position ``index`` (as ``list.insert``)."""
         _check_module(module, "ModuleList.insert")
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"ModuleList.insert: index must be an integer, got "
+                            f"{type(index).__name__}") from None
         mods = self._mods()
-        mods.insert(operator.index(index), module)
+        mods.insert(index, module)
         self._renumber(mods)
 
     def __iadd__(self, modules):

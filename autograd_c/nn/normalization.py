@@ -12,7 +12,7 @@ from .. import _core
 from .._core import Tensor
 from ..functional import _replaying
 from .module import Module, Parameter, _NoGrad
-from ._loss_common import _as_tensor
+from ._loss_common import _as_tensor, _real_arg
 
 __all__ = ["layer_norm", "batch_norm", "LayerNorm", "BatchNorm1d"]
 
@@ -26,7 +26,7 @@ def _normalize(x, axes, eps):
 
 
 def _check_eps(eps, name):
-    eps = float(eps)
+    eps = _real_arg(eps, name, "eps")
     if not eps >= 0:
         raise ValueError(f"{name}: eps must be >= 0, got {eps}")
     return eps
@@ -147,7 +147,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     c = x.shape[1]
     _check_batch_input(x, c, name, training)
     eps = _check_eps(eps, name)
-    momentum = float(momentum)
+    momentum = _real_arg(momentum, name, "momentum")
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{name}: pass both running_mean and running_var, or neither")
     for arg, t in (("running_mean", running_mean), ("running_var", running_var)):
@@ -278,11 +278,13 @@ class BatchNorm1d(Module):
                             f"{type(num_features).__name__}") from None
         if num_features <= 0:
             raise ValueError(f"BatchNorm1d: num_features must be > 0, got {num_features}")
-        if momentum is not None and not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
+        if momentum is not None:
+            momentum = _real_arg(momentum, "BatchNorm1d", "momentum")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features = num_features
         self.eps = _check_eps(eps, "BatchNorm1d")
-        self.momentum = None if momentum is None else float(momentum)
+        self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
         dt = _dtype_arg(dtype, "BatchNorm1d")
