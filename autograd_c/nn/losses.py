@@ -218,6 +218,8 @@ def kl_div(input, target, reduction="mean", log_target=False):
         Log-probabilities.
     target : array_like or Tensor of the input's shape
         Probabilities (>= 0; a zero contributes 0), or log-probabilities if ``log_target``.
+        A target Tensor that requires grad gets ``log(t) + 1 - input``; at an entry t = 0
+        (where that is -inf) it gets ``-input``, where PyTorch gives NaN.
     reduction : {"mean", "batchmean", "sum", "none"}
         "batchmean" divides the sum by the batch size ``input.shape[0]`` (the KL divergence of
         each sample, averaged); "mean" divides by the number of elements, as in PyTorch.
