@@ -86,6 +86,38 @@ def _call(f, xs, kwargs=None):
     with _evaluating():
         return f(*xs, **(kwargs or {}))
 
+
+# Some transforms evaluate f a second (or third) time in one call: forward mode first, then
+# recorded reverse passes when f turns out to close over tensors that require grad (a module's
+# parameters), or jacobian's first "auto" call, which evaluates once to learn the output size.
+# Those later evaluations are replays: state that a call of f updates as a side effect
+# (BatchNorm's running statistics) must move once per call of the transform, as for a plain
+# forward.  The flag is per thread and covers nested transforms run during a replay.
+class _replay:
+    """Context: f is evaluated again by a transform that has already evaluated it once."""
+
+    def __init__(self, active=True):
+        self.active = active
+
+    def __enter__(self):
+        if self.active:
+            _state.replay = _replay_depth() + 1
+
+    def __exit__(self, *exc):
+        if self.active:
+            _state.replay -= 1
+        return False
+
+
+def _replay_depth():
+    return getattr(_state, "replay", 0)
+
+
+def _replaying():
+    """True while a function transform re-evaluates its function (see :class:`_replay`): a
+    module should not repeat a side effect, such as a running-statistics update, then."""
+    return _replay_depth() > 0
+
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
 
 
@@ -418,7 +450,8 @@ def jvp(f, primals, tangents):
         # must stay differentiable for it
         for x in xs:
             x._set_tangent(None)
-        return _jvp_by_reverse(f, xs, tans)
+        with _replay():
+            return _jvp_by_reverse(f, xs, tans)
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
@@ -498,21 +531,28 @@ def _jacobian(f, args, nums, mode):
         return _jacobian_by_rows(out, [xs[i] for i in nums])
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
+    evaluated = False   # a later evaluation is a replay
     if mode == "auto":
         key = (nums,) + tuple(_signature(a) for a in args)
         m = _auto_lookup(f, key)
         if m is None:
             # first call: evaluate for reverse mode (it records the tape) and learn the size
             xs, out = _eval_reverse(f, args, nums)
+            evaluated = True
             m = out.size
             _auto_store(f, key, m)
         mode = "forward" if d < m else "reverse"
         if mode == "forward":
             out = None
-    res = _jacobian_forward(f, args, nums, d) if mode == "forward" else None
+    res = None
+    if mode == "forward":
+        with _replay(evaluated):
+            res = _jacobian_forward(f, args, nums, d)
+        evaluated = True
     if res is None:
         if out is None:
-            xs, out = _eval_reverse(f, args, nums)
+            with _replay(evaluated):
+                xs, out = _eval_reverse(f, args, nums)
         targets = [xs[i] for i in nums]
         if _closes_over_grad(out, targets):
             res = _jacobian_by_rows(out, targets)
@@ -677,7 +717,8 @@ def _second_order(f, t, shape, who, nested=False, v=None):
         return _core.tensor(np.zeros(shape), dtype=t.dtype)
     if not nested and _closes_over_grad(out, [t]):
         t._set_tangent(None)
-        return _second_order(f, t, shape, who, True, v)
+        with _replay():
+            return _second_order(f, t, shape, who, True, v)
     if nested:
         g, = _core._grad([out], None, [t], True, True, True)
         if g is None or not g.requires_grad:

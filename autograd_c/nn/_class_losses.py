@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._core import Tensor
-from ._loss_common import _as_tensor, _check_reduction, _target_like
+from ._loss_common import _as_tensor, _check_reduction, _real_arg, _target_like
 
 __all__ = ["nll_loss", "cross_entropy"]
 
@@ -149,7 +149,9 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
     rows, shape = _class_rows(x, name)
     m, c = rows.shape
     w = _class_weight(weight, c, x.dtype, name)
-    s = float(label_smoothing)
+    s = label_smoothing
+    if not isinstance(target, Tensor):
+        target = np.asarray(target)   # once: the helpers below read it several times
 
     if logits and _is_prob_target(target, x):
         if ignore_index >= 0:
@@ -248,7 +250,12 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     >>> float(ag.nn.functional.cross_entropy(ag.zeros(2, 3), [0, -100]))  # one row ignored
     1.0986123085021973
     """
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction,
-                       label_smoothing, True)
+                       _smoothing_arg(label_smoothing, "cross_entropy"), True)
+
+
+def _smoothing_arg(s, name):
+    s = _real_arg(s, name, "label_smoothing")
+    if not 0.0 <= s <= 1.0:
+        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got {s}")
+    return s

@@ -13,6 +13,18 @@ def _check_reduction(reduction, name, allowed=_REDUCTIONS):
         raise ValueError(f"{name}: reduction must be one of {names}, got {reduction!r}")
 
 
+def _real_arg(value, name, arg):
+    """``value`` (a scalar argument such as eps or delta) as a float, or a TypeError naming the
+    argument: float() alone would take the string "1" and say nothing useful about None."""
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}: {arg} must be a real number, got {type(value).__name__} "
+                        f"{value!r}") from None
+
+
 def _reduce(loss, reduction, name):
     _check_reduction(reduction, name)
     if reduction == "mean":

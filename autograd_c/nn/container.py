@@ -73,6 +73,11 @@ class ModuleList(Module):
         return self._mods()[self._index(idx)]
 
     def __setitem__(self, idx, module):
+        if isinstance(idx, slice):
+            raise TypeError("ModuleList does not support slice assignment (assign one index, "
+                            "or use del, insert and extend)")
+        if not hasattr(idx, "__index__"):
+            raise TypeError(f"ModuleList indices must be integers, got {type(idx).__name__}")
         _check_module(module, "ModuleList.__setitem__")
         setattr(self, str(self._index(idx)), module)
 
@@ -105,8 +110,13 @@ class ModuleList(Module):
     def insert(self, index, module):
         """Insert ``module`` before position ``index`` (as ``list.insert``)."""
         _check_module(module, "ModuleList.insert")
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"ModuleList.insert: index must be an integer, got "
+                            f"{type(index).__name__}") from None
         mods = self._mods()
-        mods.insert(operator.index(index), module)
+        mods.insert(index, module)
         self._renumber(mods)
 
     def __iadd__(self, modules):

@@ -8,8 +8,9 @@ import numpy as np
 from .. import _core
 from .._core import Tensor
 from .module import Module
-from ._loss_common import _REDUCTIONS, _as_tensor, _check_reduction, _reduce, _target_like
-from ._class_losses import _index_arg, nll_loss, cross_entropy
+from ._loss_common import (_REDUCTIONS, _as_tensor, _check_reduction, _real_arg, _reduce,
+                           _target_like)
+from ._class_losses import _index_arg, _smoothing_arg, nll_loss, cross_entropy
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "hinge_loss", "huber_loss", "smooth_l1_loss", "kl_div",
@@ -175,7 +176,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def _threshold(value, name, arg, positive):
     """A float > 0 (``positive``) or >= 0."""
-    value = float(value)
+    value = _real_arg(value, name, arg)
     if not (value > 0 if positive else value >= 0):
         raise ValueError(f"{name}: {arg} must be {'>' if positive else '>='} 0, got {value}")
     return value
@@ -217,6 +218,8 @@ def kl_div(input, target, reduction="mean", log_target=False):
         Log-probabilities.
     target : array_like or Tensor of the input's shape
         Probabilities (>= 0; a zero contributes 0), or log-probabilities if ``log_target``.
+        A target Tensor that requires grad gets ``log(t) + 1 - input``; at an entry t = 0
+        (where that is -inf) it gets ``-input``, where PyTorch gives NaN.
     reduction : {"mean", "batchmean", "sum", "none"}
         "batchmean" divides the sum by the batch size ``input.shape[0]`` (the KL divergence of
         each sample, averaged); "mean" divides by the number of elements, as in PyTorch.
@@ -311,12 +314,9 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"CrossEntropyLoss: label_smoothing must be in [0, 1], got "
-                             f"{label_smoothing}")
         self._set_class_weight(weight)
         self.ignore_index = _index_arg(ignore_index, "CrossEntropyLoss", "ignore_index")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = _smoothing_arg(label_smoothing, "CrossEntropyLoss")
 
     def extra_repr(self):
         return (f"{super().extra_repr()}, ignore_index={self.ignore_index}, "

@@ -10,8 +10,9 @@ import numpy as np
 
 from .. import _core
 from .._core import Tensor
+from ..functional import _replaying
 from .module import Module, Parameter, _NoGrad
-from ._loss_common import _as_tensor
+from ._loss_common import _as_tensor, _real_arg
 
 __all__ = ["layer_norm", "batch_norm", "LayerNorm", "BatchNorm1d"]
 
@@ -25,7 +26,7 @@ def _normalize(x, axes, eps):
 
 
 def _check_eps(eps, name):
-    eps = float(eps)
+    eps = _real_arg(eps, name, "eps")
     if not eps >= 0:
         raise ValueError(f"{name}: eps must be >= 0, got {eps}")
     return eps
@@ -43,6 +44,14 @@ def _check_tensor_arg(t, arg, shape, x, name):
         raise TypeError(f"{name}: {arg} has dtype {t.dtype} but the input has dtype {x.dtype} "
                         "(convert the module with .double()/.float() or the input with .astype)")
     return t
+
+
+def _dtype_arg(dtype, name):
+    """A module's ``dtype`` argument: None (float32), float32 or float64."""
+    dt = np.dtype(np.float32 if dtype is None else dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{name}: dtype must be float32 or float64, got {dt}")
+    return dt
 
 
 def _affine(y, weight, bias, shape):
@@ -105,7 +114,7 @@ def _check_batch_input(x, num_features, name, training):
     if x.shape[1] != num_features:
         raise ValueError(f"{name}: input of shape {x.shape} has {x.shape[1]} channels on axis 1, "
                          f"expected {num_features}")
-    if training and x.size <= num_features:
+    if training and x.size == num_features:
         raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                          f"input of shape {x.shape}")
 
@@ -118,6 +127,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     every axis but 1), and ``running_mean`` / ``running_var`` (when given) are updated in place:
     ``running = (1 - momentum) * running + momentum * batch_stat``, with the unbiased batch
     variance.  With ``training=False`` the running statistics normalise (they get no gradient).
+    An empty batch gives an empty output and leaves the running statistics alone, and so does
+    a function transform's re-evaluation of its function (``ag.jvp``, ``ag.hessian``, ... may
+    evaluate it twice): the statistics move once per call of the transform.
 
     Examples
     --------
@@ -135,7 +147,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     c = x.shape[1]
     _check_batch_input(x, c, name, training)
     eps = _check_eps(eps, name)
-    momentum = float(momentum)
+    momentum = _real_arg(momentum, name, "momentum")
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{name}: pass both running_mean and running_var, or neither")
     for arg, t in (("running_mean", running_mean), ("running_var", running_var)):
@@ -144,11 +156,13 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     weight = _check_tensor_arg(weight, "weight", (c,), x, name)
     bias = _check_tensor_arg(bias, "bias", (c,), x, name)
     shape = (c,) + (1,) * (x.ndim - 2)
-    if training:
+    n = x.size // c
+    if training and n == 0:
+        y = x   # nothing to normalise (and no statistics: a mean over nothing is NaN)
+    elif training:
         axes = (0,) + tuple(range(2, x.ndim))
         y, mu, var = _normalize(x, axes, eps)
-        if running_mean is not None:
-            n = x.size // c
+        if running_mean is not None and not _replaying():
             _update_running(running_mean, mu.numpy().reshape(c), momentum)
             _update_running(running_var, var.numpy().reshape(c) * (n / (n - 1)), momentum)
     else:
@@ -189,7 +203,7 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_arg(normalized_shape, "LayerNorm")
         self.eps = _check_eps(eps, "LayerNorm")
         self.elementwise_affine = bool(elementwise_affine)
-        dt = np.float32 if dtype is None else np.dtype(dtype)
+        dt = _dtype_arg(dtype, "LayerNorm")
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=dt))
         else:
@@ -223,7 +237,9 @@ class BatchNorm1d(Module):
     ``running = (1 - momentum) * running + momentum * batch_stat`` with the unbiased batch
     variance (``momentum=None``: the cumulative average, factor 1 / num_batches_tracked).  In
     eval mode the running statistics normalise.  A training batch of one value per channel is
-    refused, as in PyTorch.
+    refused, as in PyTorch; an empty one gives an empty output.  Inside a function transform
+    the statistics move once per call of the transform, even when it evaluates the module
+    more than once (``ag.jvp``, ``ag.hessian``, ... of a function of the parameters).
 
     Parameters
     ----------
@@ -262,14 +278,16 @@ class BatchNorm1d(Module):
                             f"{type(num_features).__name__}") from None
         if num_features <= 0:
             raise ValueError(f"BatchNorm1d: num_features must be > 0, got {num_features}")
-        if momentum is not None and not 0.0 <= float(momentum) <= 1.0:
-            raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
+        if momentum is not None:
+            momentum = _real_arg(momentum, "BatchNorm1d", "momentum")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"BatchNorm1d: momentum must be in [0, 1] or None, got {momentum}")
         self.num_features = num_features
         self.eps = _check_eps(eps, "BatchNorm1d")
-        self.momentum = None if momentum is None else float(momentum)
+        self.momentum = momentum
         self.affine = bool(affine)
         self.track_running_stats = bool(track_running_stats)
-        dt = np.float32 if dtype is None else np.dtype(dtype)
+        dt = _dtype_arg(dtype, "BatchNorm1d")
         if self.affine:
             self.weight = Parameter(np.ones(num_features, dtype=dt))
             self.bias = Parameter(np.zeros(num_features, dtype=dt))
@@ -313,7 +331,7 @@ class BatchNorm1d(Module):
         for arg in ("weight", "bias", "running_mean", "running_var"):
             _check_tensor_arg(getattr(self, arg), arg, c, x, name)
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        if self.training and self.track_running_stats and not _replaying():
             with _NoGrad():
                 self.num_batches_tracked.add_(1.0)
             if self.momentum is None:
