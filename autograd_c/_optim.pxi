@@ -40,6 +40,42 @@ cdef extern from "optim.h" nogil:
 cdef enum:
     _NBUF = 3
 
+cdef enum:
+    _OPT_SGD, _OPT_ADAM, _OPT_RMSPROP, _OPT_ADAGRAD, _OPT_ADAMAX, _OPT_NADAM, _OPT_RADAM
+    _OPT_ADADELTA, _OPT_GRAD_NORM, _OPT_SCALE_GRADS, _OPT_CLIP_GRADS
+
+
+cdef int _optim_call(int algo, int n, ag_tensor **params, int64_t *steps, ag_tensor **b0,
+                     ag_tensor **b1, ag_tensor **b2, const double *h, const int *f,
+                     double *x) noexcept nogil:
+    """The fused C function ``algo`` on a group: ``b0..b2`` its state buffers, ``h`` its
+    hyper-parameters and ``f`` its flags (each in the C signature's order), ``x`` NAdam's
+    mu_product or grad_norm's output."""
+    if algo == _OPT_SGD:
+        return ag_optim_sgd(n, params, b0, steps, h[0], h[1], h[2], f[0], h[3], f[1])
+    if algo == _OPT_ADAM:
+        return ag_optim_adam(n, params, b0, b1, b2, steps, h[0], h[1], h[2], h[3], h[4], f[0],
+                             f[1], f[2])
+    if algo == _OPT_RMSPROP:
+        return ag_optim_rmsprop(n, params, b0, b1, b2, steps, h[0], h[1], h[2], h[3], h[4], f[0],
+                                f[1])
+    if algo == _OPT_ADAGRAD:
+        return ag_optim_adagrad(n, params, b0, steps, h[0], h[1], h[2], h[3], f[0])
+    if algo == _OPT_ADAMAX:
+        return ag_optim_adamax(n, params, b0, b1, steps, h[0], h[1], h[2], h[3], h[4], f[0])
+    if algo == _OPT_NADAM:
+        return ag_optim_nadam(n, params, b0, b1, steps, x, h[0], h[1], h[2], h[3], h[4], h[5],
+                              f[0], f[1])
+    if algo == _OPT_RADAM:
+        return ag_optim_radam(n, params, b0, b1, steps, h[0], h[1], h[2], h[3], h[4], f[0], f[1])
+    if algo == _OPT_ADADELTA:
+        return ag_optim_adadelta(n, params, b0, b1, steps, h[0], h[1], h[2], h[3], f[0])
+    if algo == _OPT_GRAD_NORM:
+        return ag_optim_grad_norm(n, params, h[0], x)
+    if algo == _OPT_SCALE_GRADS:
+        return ag_optim_scale_grads(n, params, h[0])
+    return ag_optim_clip_grads(n, params, h[0])
+
 
 cdef class _FusedGroup:
     """C-side view of one parameter group: parameter pointers, up to three state buffers per
@@ -128,104 +164,90 @@ cdef class _FusedGroup:
             raise ValueError(f"optimizer state buffer {k} was not created")
         return self.bufs[k]
 
-    def sgd(self, double lr, double momentum, double dampening, bint nesterov, double weight_decay,
-            bint maximize):
+    cdef int _run(self, int algo, ag_tensor **b0, ag_tensor **b1, ag_tensor **b2,
+                  const double *h, const int *f, double *x) except -1:
+        """One fused C call (see _optim_call).  Small groups keep the GIL: releasing it costs
+        little alone, but a busy Python thread takes it and handing it back waits for that
+        thread, which costs far more than a tiny step (DESIGN: skip the release for tiny
+        tensors)."""
         cdef int st
-        cdef ag_tensor **b0 = self._buf(0, momentum != 0.0)
         if self.total >= NOGIL_N:
             with nogil:
-                st = ag_optim_sgd(self.n, self.params, b0, self.steps, lr, momentum, dampening,
-                                  nesterov, weight_decay, maximize)
+                st = _optim_call(algo, self.n, self.params, self.steps, b0, b1, b2, h, f, x)
         else:
-            st = ag_optim_sgd(self.n, self.params, b0, self.steps, lr, momentum, dampening,
-                              nesterov, weight_decay, maximize)
+            st = _optim_call(algo, self.n, self.params, self.steps, b0, b1, b2, h, f, x)
         if st:
             _raise()
+        return 0
+
+    def sgd(self, double lr, double momentum, double dampening, bint nesterov, double weight_decay,
+            bint maximize):
+        cdef double h[4]
+        cdef int f[2]
+        h[:] = [lr, momentum, dampening, weight_decay]
+        f[:] = [nesterov, maximize]
+        self._run(_OPT_SGD, self._buf(0, momentum != 0.0), NULL, NULL, h, f, NULL)
 
     def adam(self, double lr, double beta1, double beta2, double eps, double weight_decay,
              bint decoupled, bint amsgrad, bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, True)
-        cdef ag_tensor **b2 = self._buf(2, amsgrad)
-        if self.total >= NOGIL_N:
-            with nogil:
-                st = ag_optim_adam(self.n, self.params, b0, b1, b2, self.steps, lr, beta1, beta2,
-                                   eps, weight_decay, decoupled, amsgrad, maximize)
-        else:
-            st = ag_optim_adam(self.n, self.params, b0, b1, b2, self.steps, lr, beta1, beta2,
-                               eps, weight_decay, decoupled, amsgrad, maximize)
-        if st:
-            _raise()
+        cdef double h[5]
+        cdef int f[3]
+        h[:] = [lr, beta1, beta2, eps, weight_decay]
+        f[:] = [decoupled, amsgrad, maximize]
+        self._run(_OPT_ADAM, self._buf(0, True), self._buf(1, True), self._buf(2, amsgrad), h, f,
+                  NULL)
 
     def rmsprop(self, double lr, double alpha, double eps, double weight_decay, double momentum,
                 bint centered, bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, momentum > 0)
-        cdef ag_tensor **b2 = self._buf(2, centered)
-        with nogil:
-            st = ag_optim_rmsprop(self.n, self.params, b0, b1, b2, self.steps, lr, alpha, eps,
-                                  weight_decay, momentum, centered, maximize)
-        if st:
-            _raise()
+        cdef double h[5]
+        cdef int f[2]
+        h[:] = [lr, alpha, eps, weight_decay, momentum]
+        f[:] = [centered, maximize]
+        self._run(_OPT_RMSPROP, self._buf(0, True), self._buf(1, momentum > 0),
+                  self._buf(2, centered), h, f, NULL)
 
     def adagrad(self, double lr, double lr_decay, double weight_decay, double eps, bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        with nogil:
-            st = ag_optim_adagrad(self.n, self.params, b0, self.steps, lr, lr_decay,
-                                  weight_decay, eps, maximize)
-        if st:
-            _raise()
+        cdef double h[4]
+        cdef int f[1]
+        h[:] = [lr, lr_decay, weight_decay, eps]
+        f[0] = maximize
+        self._run(_OPT_ADAGRAD, self._buf(0, True), NULL, NULL, h, f, NULL)
 
     def adamax(self, double lr, double beta1, double beta2, double eps, double weight_decay,
                bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, True)
-        with nogil:
-            st = ag_optim_adamax(self.n, self.params, b0, b1, self.steps, lr, beta1, beta2, eps,
-                                 weight_decay, maximize)
-        if st:
-            _raise()
+        cdef double h[5]
+        cdef int f[1]
+        h[:] = [lr, beta1, beta2, eps, weight_decay]
+        f[0] = maximize
+        self._run(_OPT_ADAMAX, self._buf(0, True), self._buf(1, True), NULL, h, f, NULL)
 
     def nadam(self, double[::1] mu_product, double lr, double beta1, double beta2, double eps,
               double weight_decay, double momentum_decay, bint decoupled, bint maximize):
         """``mu_product``: float64 array, one entry per parameter, advanced in place."""
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, True)
+        cdef double h[6]
+        cdef int f[2]
         if mu_product.shape[0] != self.n:
             raise ValueError(f"NAdam: expected {self.n} mu_product entries, got "
                              f"{mu_product.shape[0]}")
-        with nogil:
-            st = ag_optim_nadam(self.n, self.params, b0, b1, self.steps, &mu_product[0], lr,
-                                beta1, beta2, eps, weight_decay, momentum_decay, decoupled,
-                                maximize)
-        if st:
-            _raise()
+        h[:] = [lr, beta1, beta2, eps, weight_decay, momentum_decay]
+        f[:] = [decoupled, maximize]
+        self._run(_OPT_NADAM, self._buf(0, True), self._buf(1, True), NULL, h, f,
+                  &mu_product[0])
 
     def radam(self, double lr, double beta1, double beta2, double eps, double weight_decay,
               bint decoupled, bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, True)
-        with nogil:
-            st = ag_optim_radam(self.n, self.params, b0, b1, self.steps, lr, beta1, beta2, eps,
-                                weight_decay, decoupled, maximize)
-        if st:
-            _raise()
+        cdef double h[5]
+        cdef int f[2]
+        h[:] = [lr, beta1, beta2, eps, weight_decay]
+        f[:] = [decoupled, maximize]
+        self._run(_OPT_RADAM, self._buf(0, True), self._buf(1, True), NULL, h, f, NULL)
 
     def adadelta(self, double lr, double rho, double eps, double weight_decay, bint maximize):
-        cdef int st
-        cdef ag_tensor **b0 = self._buf(0, True)
-        cdef ag_tensor **b1 = self._buf(1, True)
-        with nogil:
-            st = ag_optim_adadelta(self.n, self.params, b0, b1, self.steps, lr, rho, eps,
-                                   weight_decay, maximize)
-        if st:
-            _raise()
+        cdef double h[4]
+        cdef int f[1]
+        h[:] = [lr, rho, eps, weight_decay]
+        f[0] = maximize
+        self._run(_OPT_ADADELTA, self._buf(0, True), self._buf(1, True), NULL, h, f, NULL)
 
     def zero_grad(self, bint set_to_none=True):
         ag_optim_zero_grad(self.n, self.params, set_to_none)
@@ -233,27 +255,15 @@ cdef class _FusedGroup:
     def grad_norm_acc(self, double p):
         """sum |g|^p over all gradients (max |g| for p = inf)."""
         cdef double out = 0.0
-        cdef int st
-        with nogil:
-            st = ag_optim_grad_norm(self.n, self.params, p, &out)
-        if st:
-            _raise()
+        self._run(_OPT_GRAD_NORM, NULL, NULL, NULL, &p, NULL, &out)
         return out
 
     def scale_grads(self, double s):
-        cdef int st
-        with nogil:
-            st = ag_optim_scale_grads(self.n, self.params, s)
-        if st:
-            _raise()
+        self._run(_OPT_SCALE_GRADS, NULL, NULL, NULL, &s, NULL, NULL)
 
     def clip_grads(self, double c):
         """Clamp every gradient to [-c, c] in place."""
-        cdef int st
-        with nogil:
-            st = ag_optim_clip_grads(self.n, self.params, c)
-        if st:
-            _raise()
+        self._run(_OPT_CLIP_GRADS, NULL, NULL, NULL, &c, NULL, NULL)
 
 
 def _rebuild_fused_group(params, bufs, steps):

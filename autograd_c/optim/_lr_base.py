@@ -74,7 +74,9 @@ class LRScheduler:
     """Base class of the epoch-driven schedulers.
 
     The constructor records each group's ``initial_lr`` (its lr when the first scheduler was
-    attached) as ``base_lrs`` and makes one initial step (epoch 0).  Every ``step()`` then sets
+    attached) as ``base_lrs`` and makes one initial step (epoch 0).  Resuming with
+    ``last_epoch >= 0`` needs ``initial_lr`` in every group (restored with the optimizer's
+    state_dict), else KeyError, as in PyTorch; the initial step is then epoch last_epoch + 1.  Every ``step()`` then sets
     each group's lr from ``_compute_lrs``, by default ``next_lr(lr, base_lr, initial)`` with the
     group's *current* lr (the chainable form, so that several schedulers can drive one optimizer
     and an lr set by hand is carried along).  ``step(epoch)`` (PyTorch's deprecated form, which
@@ -90,9 +92,19 @@ class LRScheduler:
         who = type(self).__name__
         _check_optimizer(who, optimizer)
         _integer(who, "last_epoch", last_epoch, -1)
+        if last_epoch == -1:
+            for g in optimizer.param_groups:
+                g.setdefault("initial_lr", g["lr"])
+        else:
+            for i, g in enumerate(optimizer.param_groups):
+                if "initial_lr" not in g:
+                    # PyTorch's error: resuming needs the base lrs of the interrupted run
+                    raise KeyError(f"{who}: param 'initial_lr' is not specified in "
+                                   f"param_groups[{i}] when resuming with last_epoch="
+                                   f"{last_epoch}; load the optimizer's state_dict from the "
+                                   "interrupted run first (it holds initial_lr), or pass "
+                                   "last_epoch=-1 to start a new schedule")
         self.optimizer = optimizer
-        for g in optimizer.param_groups:
-            g.setdefault("initial_lr", g["lr"])
         self.base_lrs = self._initial_base_lrs()
         self.last_epoch = last_epoch
         self._initial_step()

@@ -243,7 +243,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     ``T_0`` long and each next one ``T_mult`` times longer.
 
     ``step(epoch)`` accepts a fractional epoch (e.g. ``epoch + batch / batches``) and jumps
-    there.
+    there.  Resumed with ``last_epoch=k`` (and the groups' ``initial_lr``), the scheduler starts
+    at its position for epoch k + 1, as PyTorch's does for ``T_mult=1``; for ``T_mult > 1``
+    PyTorch's resumed T_cur is not a position of the schedule once k + 1 >= T_0, this one is.
 
     Parameters
     ----------
@@ -278,8 +280,11 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
     def _advance(self, initial):
-        if self.last_epoch < 0:
-            self.step(0)
+        if self.last_epoch < 0 or initial:
+            # the first step, or a resumed scheduler's (last_epoch >= 0): jump to the position
+            # of that epoch.  PyTorch's resume wraps T_cur once (T_cur % T_i), the same
+            # position for T_mult = 1, a wrong one (T_cur past the restart) for T_mult > 1
+            self.step(self.last_epoch + 1)
             return
         self.T_cur += 1
         if self.T_cur >= self.T_i:

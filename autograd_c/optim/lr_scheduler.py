@@ -39,10 +39,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if int(step_size) < 1:
-            raise ValueError(f"StepLR: step_size must be >= 1, got {step_size}")
-        self.step_size = int(step_size)
-        self.gamma = float(gamma)
+        self.step_size = _integer("StepLR", "step_size", step_size, 1)
+        self.gamma = _number("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def next_lr(self, lr, base_lr, initial):
@@ -60,7 +58,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every epoch: used alone, lr = base_lr * gamma ** epoch."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = float(gamma)
+        self.gamma = _number("ExponentialLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def next_lr(self, lr, base_lr, initial):
@@ -119,8 +117,9 @@ def _lambdas(who, lr_lambda, optimizer):
 
 
 class MultiplicativeLR(_LambdaScheduler):
-    """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the first:
-    lr_epoch = lr_{epoch-1} * lr_lambda(epoch).
+    """Multiply each group's lr by ``lr_lambda(epoch)`` at every step after the constructor's:
+    lr_epoch = lr_{epoch-1} * lr_lambda(epoch).  ``step(epoch)`` multiplies by
+    ``lr_lambda(epoch)`` too (so a SequentialLR restarting it applies ``lr_lambda(0)``).
 
     Parameters
     ----------
@@ -138,8 +137,10 @@ class MultiplicativeLR(_LambdaScheduler):
     [0.25]
     """
     def _compute_lrs(self, initial):
+        # PyTorch's rule: only the constructor's step keeps the lr (also when resuming with
+        # last_epoch >= 0); every other step multiplies, step(0) (a SequentialLR restart) too
         groups = self.optimizer.param_groups
-        if self.last_epoch <= 0:
+        if initial:
             return [g["lr"] for g in groups]
         return [g["lr"] * f(self.last_epoch) for f, g in zip(self.lr_lambdas, groups)]
 
@@ -254,8 +255,8 @@ class LinearLR(LRScheduler):
             self.total_iters
         if e == 0:
             return lr * s
-        if e > n:
-            return lr
+        if initial or e > n:
+            return lr  # a resumed scheduler's first step keeps the lr, as in PyTorch
         # ratio of the factors at e and e - 1
         return lr * (1.0 + d / (n * s + (e - 1) * d))
 
@@ -276,10 +277,8 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        if int(T_max) < 1:
-            raise ValueError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
-        self.T_max = int(T_max)
-        self.eta_min = float(eta_min)
+        self.T_max = _integer("CosineAnnealingLR", "T_max", T_max, 1)
+        self.eta_min = _number("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def next_lr(self, lr, base_lr, initial):
