@@ -1,6 +1,10 @@
 """Jacobians of f(x) = tanh(A x), float32: autograd_c's forward / reverse / auto modes against
 the hand-written numpy Jacobian diag(1 - y^2) A, HIPS autograd, torch.func (jacrev/jacfwd) and
-jax.jit(jacrev/jacfwd), all measured in one run (median microseconds per Jacobian).
+jax.jit(jacrev/jacfwd), all measured in one run (median microseconds per Jacobian).  A second table times the
+Jacobian and the Hessian of a function that closes over a module's parameters (a 64-128-10 tanh
+MLP, float64), where our result stays in the parameters' graph (one recorded backward per output
+element) unless the call runs under ag.no_grad(); torch.func's jacrev / hessian of the same
+module are the peer.
 
     python benchmarks/bench_jacobian.py
 """
@@ -78,6 +82,47 @@ def bench_shape(m, d, rows):
     return summary
 
 
+def bench_closure():
+    """Jacobian (10 x 64) and Hessian (64 x 64) of a function closing over an MLP's parameters."""
+    from autograd_c import nn
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(nn.Linear(64, 128, dtype="float64"), nn.Tanh(),
+                          nn.Linear(128, 10, dtype="float64"))
+    x = rng.standard_normal(64)
+    xt = ag.tensor(x, dtype="float64")
+    f = lambda v: model(v)  # noqa: E731
+    s = lambda v: (model(v) ** 2).sum()  # noqa: E731
+    res = {}
+    J = ag.jacobian(f, xt)
+    assert J.requires_grad  # the closure path: the result stays in the parameters' graph
+    res["jacobian, in the graph"] = median_time(lambda: ag.jacobian(f, xt), repeat=21, number=5)
+    with ag.no_grad():
+        J0 = ag.jacobian(f, xt)
+        res["jacobian, no_grad"] = median_time(lambda: ag.jacobian(f, xt), repeat=21, number=5)
+    assert np.allclose(J.detach().numpy(), J0.numpy(), atol=1e-12)
+    res["hessian, in the graph"] = median_time(lambda: ag.hessian(s, xt), repeat=11, number=2)
+    with ag.no_grad():
+        res["hessian, no_grad"] = median_time(lambda: ag.hessian(s, xt), repeat=11, number=2)
+    torch = optional("torch")
+    if torch is not None:
+        torch.set_num_threads(2)
+        from torch.func import jacrev, hessian
+        tm = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.Tanh(),
+                                 torch.nn.Linear(128, 10)).double()
+        with torch.no_grad():
+            for (tp, ap) in zip(tm.parameters(), model.parameters()):
+                tp.copy_(torch.from_numpy(ap.numpy().copy()))
+        xg = torch.from_numpy(x)
+        Jt = jacrev(tm)(xg)
+        assert np.allclose(Jt.detach().numpy(), J0.numpy(), atol=1e-10)
+        ts = lambda v: (tm(v) ** 2).sum()  # noqa: E731
+        res["torch.func jacrev"] = median_time(lambda: jacrev(tm)(xg), repeat=21, number=5)
+        res["torch.func hessian"] = median_time(lambda: hessian(ts)(xg), repeat=11, number=2)
+    print("\nclosure over a 64-128-10 tanh MLP's parameters, float64 (median us)")
+    for k, v in res.items():
+        print(f"{k:<24} {v * 1e6:>11.1f}")
+
+
 def main():
     ag.set_num_threads(2)
     print(f"numpy BLAS: {blas_report()}")
@@ -91,6 +136,7 @@ def main():
     print("\nratios (lower is better; targets: auto <= 1.2x best own mode, < 1x best jax.jit, <= 4x numpy)")
     for (m, d), s in summaries.items():
         print(f"({m}, {d}): " + ", ".join(f"{k} = {v:.2f}" for k, v in s.items()))
+    bench_closure()
 
 
 if __name__ == "__main__":
