@@ -150,8 +150,8 @@ def _check_q(name, q, scale):
         raise TypeError(f"{name}: q is not differentiated here; pass its values "
                         f"(q.detach()), got a tensor that requires grad")
     q = np.asarray(q, dtype=np.float64) / scale
-    if q.ndim > 2:
-        raise ValueError(f"{name}: q must be a scalar, 1-d or 2-d (numpy's rule), got shape "
+    if q.ndim > 1:
+        raise ValueError(f"{name}: q must be a scalar or 1-d (as numpy documents), got shape "
                          f"{q.shape}")
     if not (q.size == 0 or (q.min() >= 0 and q.max() <= 1)):
         hi = "100" if scale == 100 else "1"
@@ -276,7 +276,7 @@ def quantile(a, q, axis=None, overwrite_input=False, method="linear", keepdims=F
     ----------
     a : Tensor or array_like
     q : float or array_like of floats in [0, 1]
-        Scalar, 1-d or 2-d (its shape leads the result's); not differentiated.
+        Scalar or 1-d (its shape leads the result's); not differentiated.
     axis : int, tuple of ints or None, default None
     overwrite_input : bool
         Ignored (the input is never modified).
@@ -380,8 +380,8 @@ def nanprod(a, axis=None, keepdims=False):
     Examples
     --------
     >>> import numpy as np, autograd_c as ag
-    >>> ag.nanprod(ag.tensor([2.0, np.nan, 3.0]))
-    tensor(6.)
+    >>> ag.nanprod(ag.tensor([[2.0, np.nan], [3.0, 4.0]]), axis=1)
+    tensor([ 2., 12.])
     """
     return _core.prod(_masked(a, 1.0)[0], axis=axis, keepdims=keepdims)
 
