@@ -25,6 +25,12 @@ from .manipulation import (  # noqa: F401,E402
     flip, roll, moveaxis, tile, repeat, tril, triu, diagonal, take_along_axis, sort,
     argsort,
 )
+from .statistics import (  # noqa: F401,E402
+    median, quantile, percentile, nanmedian, nanquantile, nanpercentile, nansum, nanprod,
+    nanmean, nanvar, nanstd, nanmax, nanmin, cumprod, nancumsum, nancumprod, logaddexp,
+    logaddexp2,
+)
+from .moments import ptp, amax, amin, average, cov, corrcoef  # noqa: F401,E402
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402

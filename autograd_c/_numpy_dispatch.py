@@ -29,11 +29,12 @@ _UFUNCS = {
     "maximum": "maximum", "minimum": "minimum", "sign": "sign", "floor": "floor", "ceil": "ceil",
     "trunc": "trunc", "rint": "round", "equal": "equal", "not_equal": "not_equal",
     "less": "less", "less_equal": "less_equal", "greater": "greater",
-    "greater_equal": "greater_equal", "matmul": "matmul",
+    "greater_equal": "greater_equal", "matmul": "matmul", "logaddexp": "logaddexp",
+    "logaddexp2": "logaddexp2",
 }
 # ufunc.reduce / ufunc.accumulate -> autograd_c reduction / scan
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
-_ACCUMULATE = {"add": "cumsum"}
+_ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
 
 # numpy function (by its path) -> autograd_c function (by its path)
 _FUNCTIONS = {
@@ -47,6 +48,12 @@ _FUNCTIONS = {
     "moveaxis": "moveaxis", "tile": "tile", "repeat": "repeat", "tril": "tril", "triu": "triu",
     "diagonal": "diagonal", "take_along_axis": "take_along_axis", "sort": "sort",
     "argsort": "argsort",
+    "median": "median", "quantile": "quantile", "percentile": "percentile",
+    "nanmedian": "nanmedian", "nanquantile": "nanquantile", "nanpercentile": "nanpercentile",
+    "nansum": "nansum", "nanprod": "nanprod", "nanmean": "nanmean", "nanvar": "nanvar",
+    "nanstd": "nanstd", "nanmax": "nanmax", "nanmin": "nanmin", "cumprod": "cumprod",
+    "nancumsum": "nancumsum", "nancumprod": "nancumprod", "ptp": "ptp", "average": "average",
+    "cov": "cov", "corrcoef": "corrcoef",
     "einsum": "einsum", "round": "round", "around": "round", "ravel": "flatten",
     "copy": "Tensor.clone", "zeros_like": "zeros_like", "ones_like": "ones_like",
     "full_like": "full_like",

@@ -328,10 +328,10 @@ def test_a_point_at_the_origin_does_not_poison_the_other_elements_jacobian(name,
     np.testing.assert_array_equal(jac[1], np.zeros(9))     # the convention at the origin: 0
 
 
-@pytest.mark.parametrize("call", [lambda x: np.convolve(x, x), lambda x: np.cumprod(x),
-                                  lambda x: np.median(ag.sin(x) * 2),
+@pytest.mark.parametrize("call", [lambda x: np.convolve(x, x), lambda x: np.unwrap(x),
+                                  lambda x: np.i0(ag.sin(x) * 2),
                                   lambda x: np.add(x, 1.0, out=np.zeros(3))],
-                         ids=["convolve", "cumprod", "median-of-intermediate", "out-ndarray"])
+                         ids=["convolve", "unwrap", "i0-of-intermediate", "out-ndarray"])
 def test_forward_mode_tangents_are_not_dropped_by_numpy_on_the_values(call):
     # inside ag.jvp / a forward-mode jacobian the input carries a tangent but does not require
     # grad: numpy ran on the values and the tangent came back as zeros, silently
