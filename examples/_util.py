@@ -13,10 +13,13 @@ if importlib.util.find_spec("autograd_c") is None:  # running from a source chec
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def parse_args(description):
+def parse_args(description, figure=True):
+    """--small (and --out DIR when the script draws a figure); --help prints the usage and exits
+    before any work starts."""
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
-                   help="folder for the PNG figure (default: the examples folder)")
+    if figure:
+        p.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
+                       help="folder for the PNG figure (default: the examples folder)")
     p.add_argument("--small", action="store_true",
                    help="reduced sizes (also AUTOGRAD_C_EXAMPLE_SMALL=1)")
     args = p.parse_args()

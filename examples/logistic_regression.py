@@ -1,5 +1,7 @@
 """Logistic regression written out as in a lecture, trained with autograd_c, and compared with
-autograd_c.models.LogisticRegression.  Run: python examples/logistic_regression.py
+autograd_c.models.LogisticRegression.
+
+Run: python examples/logistic_regression.py [--small]
 
 Model:        p(y = 1 | x) = sigma(w^T x + b),  sigma(s) = 1 / (1 + exp(-s))
 Decision:     predict 1 when w^T x + b > 0 (that is, p > 1/2), else 0
@@ -9,8 +11,12 @@ Loss:         -log L / n = mean_i [ log(1 + exp(s_i)) - y_i s_i ]   (s_i = w^T x
 """
 import numpy as np
 
+from _util import parse_args
 import autograd_c as ag
 from autograd_c.models import LogisticRegression
+
+args = parse_args(" ".join(__doc__.split("\n\n")[0].split()), figure=False)
+steps = 200 if args.small else 500
 
 try:
     from sklearn.datasets import load_breast_cancer
@@ -31,7 +37,7 @@ alpha = 1.0 / len(Xtr)
 w = ag.zeros(X.shape[1], dtype="float64", requires_grad=True)
 b = ag.zeros(1, dtype="float64", requires_grad=True)
 Xt = ag.tensor(Xtr)
-for step in range(500):
+for step in range(steps):
     s = ag.matmul(Xt, w) + b                                  # scores w^T x + b
     nll = ag.mean(ag.softplus(s) - s * ytr)                   # -log-likelihood / n
     loss = nll + 0.5 * alpha * ag.sum(w * w)
@@ -58,7 +64,8 @@ def objective(w_, b_):
     return np.mean(np.logaddexp(0.0, s_) - ytr * s_) + 0.5 * alpha * w_ @ w_
 
 
-# both minimise the same objective; the weights differ because 500 plain gradient steps have not
-# converged on this ill-conditioned problem, while L-BFGS reaches a lower value in a few steps
-print(f"objective: by hand {objective(w.numpy(), b.item()):.6f} after 500 gradient steps, "
+# both minimise the same objective; the weights differ because a few hundred plain gradient steps
+# have not converged on this ill-conditioned problem, while L-BFGS reaches a lower value in a few
+# steps
+print(f"objective: by hand {objective(w.numpy(), b.item()):.6f} after {steps} gradient steps, "
       f"L-BFGS {objective(clf.coef_[0], clf.intercept_[0]):.6f} after {clf.n_iter_} iterations")

@@ -20,7 +20,7 @@ import autograd_c as ag
 
 
 def main():
-    args = parse_args(__doc__.splitlines()[0])
+    args = parse_args(__doc__.splitlines()[0], figure=False)
     n = 4 if args.small else 6
     rng = np.random.default_rng(0)
     A, B = rng.normal(size=(n, n)), rng.normal(size=(n, n))

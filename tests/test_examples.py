@@ -13,12 +13,12 @@ HAVE_MPL = importlib.util.find_spec("matplotlib") is not None
 EPS_M = np.finfo(np.float64).eps
 
 
-def run_example(name, tmp_path):
+def run_example(name, tmp_path, figure=True):
     env = dict(os.environ, AUTOGRAD_C_EXAMPLE_SMALL="1", MPLBACKEND="Agg",
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", f"{name}.py"),
-                        "--out", str(tmp_path)], env=env, capture_output=True, text=True,
-                       timeout=120)
+    out = ["--out", str(tmp_path)] if figure else []
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "examples", f"{name}.py"), *out],
+                       env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     return r.stdout
 
@@ -94,9 +94,50 @@ def test_linear_classifiers(tmp_path):
 
 
 def test_matrix_calculus(tmp_path):
-    out = run_example("matrix_calculus", tmp_path)
+    out = run_example("matrix_calculus", tmp_path, figure=False)
     for name in ("tr(A X^T B)", "tr(A X^-1 B)"):
         line = line_with(out, f"{name}: max")
         closed, fd = floats(line.split("closed form| =", 1)[1])[0], \
             floats(line.split("central differences| =", 1)[1])[0]
         assert closed < 1e-12 and fd < 1e-7
+
+
+# ---- the two lecture scripts without figures (logistic regression, MLP on digits)
+
+def run_script(name, *args, timeout=300):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.run([sys.executable, os.path.join(ROOT, "examples", f"{name}.py"), *args],
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+FIGURES = {"vanishing_gradients": True, "universal_approximation": True, "ad_modes": True,
+           "linear_classifiers": True, "matrix_calculus": False, "logistic_regression": False,
+           "train_mlp_digits": False}
+
+
+def test_every_example_is_listed():
+    assert sorted(FIGURES) == sorted(f[:-3] for f in os.listdir(os.path.join(ROOT, "examples"))
+                                     if f.endswith(".py") and not f.startswith("_"))
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_help_prints_usage_without_running(name):
+    # logistic_regression and train_mlp_digits used to ignore `--help` and train for their full
+    # length; matrix_calculus offered `--out` "for the PNG figure" although it draws none
+    r = run_script(name, "--help", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage:") and "--small" in r.stdout and r.stderr == ""
+    assert ("--out" in r.stdout) == FIGURES[name]
+    assert "accuracy" not in r.stdout and "epoch" not in r.stdout
+
+
+def test_train_mlp_digits():
+    # had no test; both the hand-written loop and the estimator must learn the digits
+    r = run_script("train_mlp_digits", "--small")
+    assert r.returncode == 0, r.stderr
+    assert "ConvergenceWarning" not in r.stderr   # the estimator stops on its own
+    evals = [floats(ln.split("test accuracy", 1)[1])[0]
+             for ln in r.stdout.splitlines() if ln.startswith("epoch ")]
+    assert evals and evals[-1] > 0.9
+    est = floats(line_with(r.stdout, "MLPClassifier: test accuracy").split("accuracy", 1)[1])[0]
+    assert est > 0.9
