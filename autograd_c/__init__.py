@@ -30,7 +30,7 @@ from .statistics import (  # noqa: F401,E402
     nanmean, nanvar, nanstd, nanmax, nanmin, cumprod, nancumsum, nancumprod, logaddexp,
     logaddexp2,
 )
-from .moments import ptp, amax, amin, average, cov, corrcoef  # noqa: F401,E402
+from .moments import ptp, amax, amin, argmax, argmin, average, cov, corrcoef  # noqa: F401,E402
 from . import nn, optim, data  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import models  # noqa: F401,E402

@@ -782,12 +782,12 @@ cdef class Tensor:
         return _binop(AG_OP_ge, self, other)
 
     def __eq__(self, other):
-        if other is None:
-            return NotImplemented   # Python then answers False (t == None, t in [None])
+        if other is None or isinstance(other, (str, bytes)):
+            return NotImplemented   # Python then answers False (t == None, t == "mean", t in [None])
         return _binop(AG_OP_eq, self, other)
 
     def __ne__(self, other):
-        if other is None:
+        if other is None or isinstance(other, (str, bytes)):
             return NotImplemented
         return _binop(AG_OP_ne, self, other)
 
@@ -869,6 +869,20 @@ cdef class Tensor:
         return _view(self, shape)
 
     def transpose(self, *axes):
+        """numpy's transpose: ``t.transpose()`` reverses the axes and ``t.transpose(axes)`` (or
+        one integer per axis) permutes them; two integer axes ``t.transpose(a, b)`` swap them, as
+        PyTorch's (numpy would read ``transpose(0, 1)`` of a matrix as the identity).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.zeros(2, 3).transpose(0, 1).shape
+        (3, 2)
+        >>> ag.zeros(2, 3, 4).transpose(2, 0, 1).shape
+        (4, 2, 3)
+        """
+        if len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes):
+            return swapaxes(self, axes[0], axes[1])
         return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
 
     def permute(self, *dims):

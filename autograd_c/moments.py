@@ -10,10 +10,37 @@ from . import _core
 from .creation import full_like
 from .manipulation import _axes, diagonal
 
-__all__ = ["ptp", "amax", "amin", "average", "cov", "corrcoef"]
+__all__ = ["ptp", "amax", "amin", "argmax", "argmin", "average", "cov", "corrcoef"]
 
 amax = _core.max
 amin = _core.min
+
+
+def argmax(a, axis=None, keepdims=False):
+    """Indices of the maxima along ``axis`` (flattened when None), as numpy.argmax: an int64
+    numpy array (or int), outside the graph; the first occurrence wins a tie, and NaN counts as
+    the maximum.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.argmax(ag.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]]), axis=1).tolist()
+    [1, 0]
+    """
+    return np.argmax(np.asarray(_core._coerce_public(a, None)), axis=axis, keepdims=keepdims)
+
+
+def argmin(a, axis=None, keepdims=False):
+    """Indices of the minima along ``axis`` (flattened when None), as numpy.argmin: an int64
+    numpy array (or int), outside the graph; the first occurrence wins a tie.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.argmin(ag.tensor([3.0, 1.0, 1.0]))
+    1
+    """
+    return np.argmin(np.asarray(_core._coerce_public(a, None)), axis=axis, keepdims=keepdims)
 
 
 def ptp(a, axis=None, keepdims=False):

@@ -79,11 +79,11 @@ def test_readme_training_block_learns(digits):
     code = code.replace("nn.functional.cross_entropy(", "recording_ce(")
     with warnings.catch_warnings():   # 50 epochs end before the estimator's tolerance is met
         warnings.simplefilter("ignore", ConvergenceWarning)
-        env, _ = run(code, "README.md#training", X=X, y=y, X_train=X[:1300], y_train=y[:1300],
-                     X_test=X[1300:], y_test=y[1300:], recording_ce=recording_ce)
+        env, _ = run(code, "README.md#training", recording_ce=recording_ce)
+    assert env["X"].dtype == np.float32 and len(env["X"]) == len(X)   # the block loads digits
     assert len(losses) == -(-len(X) // 64)                 # one epoch of batches of 64
     assert np.mean(losses[-5:]) < 0.9 * np.mean(losses[:5])       # 2.3 -> 2.0 in one epoch
-    assert env["clf"].score(X[1300:], y[1300:]) > 0.9
+    assert env["clf"].score(env["X_test"], env["y_test"]) > 0.9
 
 
 def test_readme_fused_linear_equals_linear_then_activation():
