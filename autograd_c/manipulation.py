@@ -20,6 +20,7 @@ Where the dimension limit (8) stops a broadcast, ``tile`` and ``repeat`` fall ba
 function applied to the flat indices (``np.arange(size)``) and one gather at the result.
 """
 import functools
+import math
 import operator
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = ["flip", "roll", "moveaxis", "tile", "repeat", "tril", "triu", "diagon
 
 
 _MAXDIM = 8  # AG_MAXDIM of csrc/ag.h
+_BROADCAST_MIN_ROW = 16  # repeat copies rows through a broadcast when they are this long
 _MASK_CACHE_ELEMENTS = 1 << 18  # tril/triu keep masks of planes up to this size (16 at most)
 
 
@@ -223,14 +225,18 @@ def repeat(x, repeats, axis=None):
     ax = _axes(axis, x.ndim, "repeat")[0]
     # the index along the axis: O(axis length), and numpy's own checks of the counts
     along = np.repeat(np.arange(x.shape[ax], dtype=np.int64), repeats)
-    if np.size(repeats) == 1:          # one count for every element: a broadcast
-        counts = [1] * x.ndim
+    inner = x.shape[ax + 1:]
+    if np.size(repeats) == 1 and math.prod(inner) >= _BROADCAST_MIN_ROW:
+        counts = [1] * x.ndim                  # one count, rows long enough to copy as rows
         counts[ax] = int(np.reshape(repeats, -1)[0])
         y = _repeat_by_broadcast(x, x.shape, counts, each=True)
         if y is not None:
             return y
-    return _gather_along(x, ax, along.reshape((1,) * ax + (-1,) + (1,) * (x.ndim - ax - 1)),
-                         "repeat")
+    # one gather of the dims from the axis on (those before it a batch), by the index along
+    # the axis spread over the elements after it
+    k = math.prod(inner)
+    index = along[:, None] * k + np.arange(k, dtype=np.int64)
+    return _core._take_trailing(x, index.reshape(along.shape + inner), x.ndim - ax)
 
 
 def _triangle(x, k, name, keep_lower):
