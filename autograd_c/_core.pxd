@@ -194,6 +194,8 @@ cdef extern from "ag.h" nogil:
                         const int64_t *steps, const int64_t *lens)
     ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
                        const int64_t *out_shape)
+    ag_tensor *ag_take_core(ag_tensor *x, int core, const int64_t *idx, int64_t nidx,
+                            int out_ndim, const int64_t *out_shape)
     ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
     int ag_argsort(ag_tensor *x, int64_t *order)
     ag_tensor *ag_sort(ag_tensor *x)

@@ -98,12 +98,24 @@ cdef Tensor _getitem(Tensor x, object key):
     return _wrap(ag_slice(x.t, starts, k, src, steps, lens))
 
 
-cdef Tensor _take(Tensor x, cnp.ndarray idx):
+cdef Tensor _take(Tensor x, cnp.ndarray idx, int core=-1):
+    """x gathered by idx (C-contiguous int64): flat indices into x's trailing ``core`` dims (all
+    of them by default), the leading ones a batch; the result has idx's shape after them."""
     cdef int64_t shape[8]
     cdef int i
+    if idx.ndim > AG_MAXDIM:
+        raise ValueError(f"take: an index of {idx.ndim} dimensions (at most {AG_MAXDIM})")
     for i in range(idx.ndim):
         shape[i] = idx.shape[i]
-    return _wrap(ag_take(x.t, <const int64_t *>cnp.PyArray_DATA(idx), idx.size, idx.ndim, shape))
+    return _wrap(ag_take_core(x.t, x.t.ndim if core < 0 else core,
+                              <const int64_t *>cnp.PyArray_DATA(idx), idx.size, idx.ndim, shape))
+
+
+def _take_trailing(x, idx, int core):
+    """Gather x's trailing ``core`` dims by flat C-order indices (an integer numpy array giving
+    the shape that replaces them); the leading dims are a batch, gathered alike."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _take(tx, np.ascontiguousarray(idx, dtype=np.int64), core)
 
 
 cdef int _refuse_grad_source(object src, str opname) except -1:

@@ -1,13 +1,28 @@
 """Array manipulation under numpy's names: flip, roll, moveaxis, tile, repeat, tril, triu,
 diagonal, take_along_axis, sort and argsort.
 
-Each is a view (``flip``, ``moveaxis``), a selection (``tril``, ``triu``) or one gather: numpy
-applies the function to the tensor's flat indices (``np.arange(size)`` in the tensor's shape),
-and the tensor is gathered at the result.  Argument checking, axis rules and result shapes are
-therefore numpy's own, and the gradients in every mode come from the gather primitive (whose
-VJP scatters and adds, so repeated elements sum their gradients).  ``sort`` gathers at the
-order its own kernel finds (csrc/kernels/sort.c), which ``argsort`` returns.
+Each is built from primitives whose rules give the gradients in every mode (VJP, JVP, any
+order), at the cost its meaning needs:
+
+- views: ``flip`` (negative-stride slices), ``moveaxis`` (a permutation);
+- slices and one copy: ``roll`` (two slices of each rolled axis, concatenated), ``diagonal``
+  (the plane flattened, a slice of step m + 1, copied);
+- a broadcast and one copy: ``tile`` and ``repeat`` with one count (a size-1 axis inserted next
+  to each repeated one, broadcast, copied, merged), so repeated elements sum their gradients
+  through the broadcast;
+- a selection: ``tril``, ``triu`` (``where`` with a 0/1 mask, cached for small planes);
+- one gather by flat index, built in O(result) from the index along the axis:
+  ``take_along_axis``, ``repeat`` with one count per element (its VJP scatters and adds).
+  ``sort`` gathers at the order its own kernel finds (csrc/kernels/sort.c), which ``argsort``
+  returns.
+
+Where the dimension limit (8) stops a broadcast, ``tile`` and ``repeat`` fall back to numpy's
+function applied to the flat indices (``np.arange(size)``) and one gather at the result.
 """
+import functools
+import math
+import operator
+
 import numpy as np
 
 from . import _core
@@ -16,29 +31,83 @@ __all__ = ["flip", "roll", "moveaxis", "tile", "repeat", "tril", "triu", "diagon
            "take_along_axis", "sort", "argsort"]
 
 
+_MAXDIM = 8  # AG_MAXDIM of csrc/ag.h
+_BROADCAST_MIN_ROW = 16  # repeat copies rows through a broadcast when they are this long
+_MASK_CACHE_ELEMENTS = 1 << 18  # tril/triu keep masks of planes up to this size (16 at most)
+
+
 def _flat_index(x):
     return np.arange(x.size, dtype=np.int64).reshape(x.shape)
 
 
 def _gather_by(x, index_fn):
-    """x at index_fn(flat indices of x): the function's result on x's elements."""
-    x = _core._coerce_public(x, None)
+    """x at index_fn(flat indices of x): the function's result on x's elements (the fallback
+    where a broadcast would pass the dimension limit)."""
     index = index_fn(_flat_index(x))
     y = _core._take_flat(x, index)
     return _core._reshape(y, ()) if index.ndim == 0 else y   # the gather returns 1-d for 0-d
 
 
-def _axes(axis, ndim, name):
+def _axes(axis, ndim, name, repeats_allowed=False):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        a = int(a)
+        a = operator.index(a)
         if not -ndim <= a < ndim:
             raise ValueError(f"{name}: axis {a} is out of bounds for a tensor of dimension {ndim}")
         out.append(a % ndim)
-    if len(set(out)) != len(out):
+    if not repeats_allowed and len(set(out)) != len(out):
         raise ValueError(f"{name}: repeated axis in {axis!r}")
     return out
+
+
+def _repeat_by_broadcast(x, shape, counts, each):
+    """x viewed as ``shape`` with axis i repeated counts[i] times: each element in turn
+    (numpy.repeat, ``each``) or the whole axis (numpy.tile).  A size-1 axis goes after (each)
+    or before (tile) every repeated axis, is broadcast to the count, and one copy merges the
+    pair; the broadcast's rule sums the gradients of the repeated elements.  None where the
+    inserted axes would pass the dimension limit."""
+    split, wide, out = [], [], []
+    for s, c in zip(shape, counts):
+        if c == 1:
+            split.append(s)
+            wide.append(s)
+        else:
+            split += [s, 1] if each else [1, s]
+            wide += [s, c] if each else [c, s]
+        out.append(s * c)
+    if len(split) > _MAXDIM:
+        return None
+    y = _core._reshape(x, tuple(split))
+    if wide != split:
+        y = _core.broadcast_to(y, tuple(wide))
+    # the copy always happens (a repeat by 1 too): the result never shares x's memory
+    return _core._reshape(y.clone(), tuple(out))
+
+
+def _gather_along(x, ax, index, name):
+    """x at ``index`` along axis ``ax``: index has x's ndim, values in [0, x.shape[ax]), and
+    its other axes broadcast against x's.  One gather by flat index; the flat index is built
+    from ``index`` and the strides in O(result), not from an index of all of x."""
+    shape = x.shape
+    x_other = shape[:ax] + (1,) + shape[ax + 1:]
+    i_other = index.shape[:ax] + (1,) + index.shape[ax + 1:]
+    try:
+        out = list(np.broadcast_shapes(x_other, i_other))
+    except ValueError:
+        raise ValueError(f"{name}: indices of shape {index.shape} do not broadcast against x of "
+                         f"shape {shape} outside axis {ax}") from None
+    out[ax] = index.shape[ax]
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    flat = np.empty(out, dtype=np.int64)
+    np.multiply(index, strides[ax], out=flat, casting="unsafe")  # values are checked in range
+    for d, n in enumerate(shape):
+        if d != ax and n > 1:
+            step = np.arange(n, dtype=np.int64) * strides[d]
+            np.add(flat, step.reshape((n,) + (1,) * (len(shape) - 1 - d)), out=flat)
+    return _core._take_flat(x, flat)
 
 
 def flip(x, axis=None):
@@ -68,7 +137,31 @@ def roll(x, shift, axis=None):
     >>> ag.roll(ag.tensor([1.0, 2.0, 3.0]), 1)
     tensor([3., 1., 2.])
     """
-    return _gather_by(x, lambda i: np.roll(i, shift, axis))
+    x = _core._coerce_public(x, None)
+    if axis is None:                   # numpy's rule: roll the flattened tensor, shape it back
+        return _core._reshape(roll(_core._reshape(x, (-1,)), shift, 0), x.shape)
+    axes = _axes(axis, x.ndim, "roll", repeats_allowed=True)
+    try:
+        pairs = np.broadcast(shift, axes)
+    except ValueError:
+        raise ValueError(f"roll: shift {shift!r} and axis {axis!r} do not pair up (one shift, "
+                         "or one per axis)") from None
+    if pairs.ndim > 1:
+        raise ValueError(f"roll: shift and axis must be integers or 1-d sequences, got shift "
+                         f"{shift!r} and axis {axis!r}")
+    total = {}
+    for s, a in pairs:                 # shifts of a repeated axis add up, as in numpy
+        if not isinstance(s, (int, np.integer)) or isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"roll: shift must be integers, got {shift!r}")
+        total[int(a)] = total.get(int(a), 0) + int(s)
+    y = x
+    for a, s in total.items():
+        n = x.shape[a]
+        s = s % n if n else 0
+        if s:                          # the last s elements, then the first n - s
+            pre = (slice(None),) * a
+            y = _core.concatenate([y[pre + (slice(n - s, None),)], y[pre + (slice(0, n - s),)]], a)
+    return x.clone() if y is x else y  # a copy also when nothing moves, as numpy's
 
 
 def moveaxis(x, source, destination):
@@ -100,7 +193,18 @@ def tile(x, reps):
     >>> ag.tile(ag.tensor([1.0, 2.0]), 2)
     tensor([1., 2., 1., 2.])
     """
-    return _gather_by(x, lambda i: np.tile(i, reps))
+    x = _core._coerce_public(x, None)
+    try:
+        reps = tuple(operator.index(r) for r in (reps if np.iterable(reps) else (reps,)))
+    except TypeError:
+        raise TypeError(f"tile: reps must be an integer or a sequence of integers, got "
+                        f"{reps!r}") from None
+    if any(r < 0 for r in reps):
+        raise ValueError(f"tile: reps must not be negative, got {reps}")
+    d = max(len(reps), x.ndim)
+    shape = (1,) * (d - x.ndim) + x.shape
+    y = _repeat_by_broadcast(x, shape, (1,) * (d - len(reps)) + reps, each=False)
+    return y if y is not None else _gather_by(x, lambda i: np.tile(i, reps))
 
 
 def repeat(x, repeats, axis=None):
@@ -113,7 +217,26 @@ def repeat(x, repeats, axis=None):
     >>> ag.repeat(ag.tensor([1.0, 2.0]), 2)
     tensor([1., 1., 2., 2.])
     """
-    return _gather_by(x, lambda i: np.repeat(i, repeats, axis))
+    x = _core._coerce_public(x, None)
+    if axis is None:
+        x, axis = _core._reshape(x, (-1,)), 0
+    elif not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"repeat: axis must be an integer or None, got {type(axis).__name__}")
+    ax = _axes(axis, x.ndim, "repeat")[0]
+    # the index along the axis: O(axis length), and numpy's own checks of the counts
+    along = np.repeat(np.arange(x.shape[ax], dtype=np.int64), repeats)
+    inner = x.shape[ax + 1:]
+    if np.size(repeats) == 1 and math.prod(inner) >= _BROADCAST_MIN_ROW:
+        counts = [1] * x.ndim                  # one count, rows long enough to copy as rows
+        counts[ax] = int(np.reshape(repeats, -1)[0])
+        y = _repeat_by_broadcast(x, x.shape, counts, each=True)
+        if y is not None:
+            return y
+    # one gather of the dims from the axis on (those before it a batch), by the index along
+    # the axis spread over the elements after it
+    k = math.prod(inner)
+    index = along[:, None] * k + np.arange(k, dtype=np.int64)
+    return _core._take_trailing(x, index.reshape(along.shape + inner), x.ndim - ax)
 
 
 def _triangle(x, k, name, keep_lower):
@@ -121,10 +244,17 @@ def _triangle(x, k, name, keep_lower):
     if x.ndim < 2:
         raise ValueError(f"{name}: needs at least 2 dimensions, got shape {x.shape}")
     n, m = x.shape[-2:]
-    # lower: j <= i + k; upper: j >= i + k, the complement of the lower triangle of k - 1
-    mask = np.tri(n, m, int(k), dtype=bool) if keep_lower else ~np.tri(n, m, int(k) - 1, dtype=bool)
+    make = _triangle_mask if n * m <= _MASK_CACHE_ELEMENTS else _triangle_mask.__wrapped__
     # a selection, not a product with the mask: inf and nan outside the triangle become 0
-    return _core.where(mask, x, 0.0)
+    return _core.where(make(n, m, int(k), keep_lower, x.dtype), x, 0.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _triangle_mask(n, m, k, keep_lower, dtype):
+    """The 0/1 tensor of the kept triangle (never returned to the user, so never written)."""
+    # lower: j <= i + k; upper: j >= i + k, the complement of the lower triangle of k - 1
+    tri = np.tri(n, m, k if keep_lower else k - 1, dtype=dtype)
+    return _core.from_numpy(tri if keep_lower else 1 - tri)
 
 
 def tril(x, k=0):
@@ -163,7 +293,20 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     >>> ag.diagonal(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
     tensor([1., 4.])
     """
-    return _gather_by(x, lambda i: np.diagonal(i, offset, axis1, axis2).copy())
+    x = _core._coerce_public(x, None)
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: needs at least 2 dimensions, got shape {x.shape}")
+    offset = operator.index(offset)
+    a1, a2 = _axes((axis1, axis2), x.ndim, "diagonal")
+    y = moveaxis(x, (a1, a2), (-2, -1))
+    n, m = y.shape[-2:]
+    # the plane flattened (a view where its strides allow): the diagonal is a slice of step m + 1
+    if offset >= 0:
+        start, length = offset, min(n, m - offset)
+    else:
+        start, length = -offset * m, min(n + offset, m)
+    key = slice(start, start + (length - 1) * (m + 1) + 1, m + 1) if length > 0 else slice(0, 0)
+    return _core._reshape(y, y.shape[:-2] + (n * m,))[..., key].clone()
 
 
 def take_along_axis(x, indices, axis=-1):
@@ -180,7 +323,25 @@ def take_along_axis(x, indices, axis=-1):
     indices = np.asarray(indices)
     if indices.dtype.kind not in "iu":
         raise TypeError(f"take_along_axis: indices must be integers, got {indices.dtype}")
-    return _gather_by(x, lambda i: np.take_along_axis(i, indices, axis))
+    x = _core._coerce_public(x, None)
+    if axis is None:                   # numpy's rule: the flattened tensor, 1-d indices
+        if indices.ndim != 1:
+            raise ValueError(f"take_along_axis: with axis=None, indices must be 1-d, got shape "
+                             f"{indices.shape}")
+        x, axis = _core._reshape(x, (-1,)), 0
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices must have as many dimensions as x; got "
+                         f"indices of shape {indices.shape} for x of shape {x.shape}")
+    ax = _axes(axis, x.ndim, "take_along_axis")[0]
+    n = x.shape[ax]
+    if indices.size:
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < -n or hi >= n:
+            raise IndexError(f"take_along_axis: index {lo if lo < -n else hi} is out of bounds "
+                             f"for axis {ax} with size {n}")
+        if lo < 0:
+            indices = np.where(indices < 0, indices + n, indices)
+    return _gather_along(x, ax, indices, "take_along_axis")
 
 
 def _check_sort_options(name, kind, order, stable):

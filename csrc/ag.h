@@ -199,6 +199,10 @@ ag_tensor *ag_slice(ag_tensor *x, const int64_t *starts, int out_ndim, const int
 /* gather by flat C-order indices into x (already bounds-checked, non-negative) */
 ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
                    const int64_t *out_shape);
+/* the same over the trailing `core` dims of x (flat indices into them, checked here), the
+   leading dims a batch: out shape = x's leading dims + out_shape */
+ag_tensor *ag_take_core(ag_tensor *x, int core, const int64_t *idx, int64_t nidx, int out_ndim,
+                        const int64_t *out_shape);
 ag_tensor *ag_concat(int n, ag_tensor **xs, int axis);
 /* sorting along the last axis in numpy's stable order (NaN last, -0.0 == +0.0, ties in input
    order): ag_argsort writes x->size indices within each row (not recorded, returns 0 or -1);

@@ -467,12 +467,36 @@ static ag_tensor *take_backward_fwd(int op, ag_tensor **in, int nin, const ag_pa
 ag_tensor *ag_take_p(ag_tensor *x, const ag_params *p) { return ag_apply(AG_OP_take, &x, 1, p); }
 ag_tensor *ag_take_backward_p(ag_tensor *g, const ag_params *p) { return ag_apply(AG_OP_take_backward, &g, 1, p); }
 
-ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim, const int64_t *out_shape)
+/* the gather of the trailing `core` dims of x by buf (owned: released here); leading dims are
+   a batch */
+static ag_tensor *take_ibuf_core(ag_tensor *x, int core, ag_ibuf *buf, int out_ndim,
+                                 const int64_t *out_shape)
+{
+    ag_params p;
+    ag_tensor *r;
+    int i;
+    ag_params_init(&p);
+    p.core = core;
+    for (i = 0; i < core; i++) p.i[i] = x->shape[x->ndim - core + i];
+    p.ni = out_ndim;
+    for (i = 0; i < out_ndim; i++) TK_OSH(&p, i) = out_shape[i];
+    p.ibuf = buf;
+    r = ag_apply(AG_OP_take, &x, 1, &p);
+    ag_params_clear(&p);
+    return r;
+}
+
+ag_tensor *ag_take_core(ag_tensor *x, int core, const int64_t *idx, int64_t nidx, int out_ndim,
+                        const int64_t *out_shape)
 {
     ag_ibuf *buf;
-    int64_t j, prod = 1;
+    int64_t j, prod = 1, n = 1;
     int i;
-    if (out_ndim < 0 || out_ndim > AG_MAXDIM) {
+    if (core < 0 || core > x->ndim) {
+        ag_set_error(AG_EVALUE, "take: %d trailing dimensions of a tensor of dimension %d", core, x->ndim);
+        return NULL;
+    }
+    if (out_ndim < 0 || out_ndim > AG_MAXDIM || x->ndim - core + out_ndim > AG_MAXDIM) {
         ag_set_error(AG_EVALUE, "indexing: result would have more than %d dimensions", AG_MAXDIM);
         return NULL;
     }
@@ -481,32 +505,27 @@ ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
         ag_set_error(AG_EVALUE, "take: index shape does not match the number of indices");
         return NULL;
     }
+    for (i = x->ndim - core; i < x->ndim; i++) n *= x->shape[i];
     for (j = 0; j < nidx; j++)
-        if (idx[j] < 0 || idx[j] >= x->size) {
+        if (idx[j] < 0 || idx[j] >= n) {
             ag_set_error(AG_EINDEX, "index %lld is out of bounds for a tensor of size %lld",
-                         (long long)idx[j], (long long)x->size);
+                         (long long)idx[j], (long long)n);
             return NULL;
         }
     buf = ag_ibuf_new(nidx);
     if (!buf) return NULL;
     memcpy(buf->data, idx, sizeof(int64_t) * (size_t)nidx);
-    return ag_take_ibuf(x, buf, out_ndim, out_shape);
+    return take_ibuf_core(x, core, buf, out_ndim, out_shape);
+}
+
+ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim, const int64_t *out_shape)
+{
+    return ag_take_core(x, x->ndim, idx, nidx, out_ndim, out_shape);
 }
 
 ag_tensor *ag_take_ibuf(ag_tensor *x, ag_ibuf *buf, int out_ndim, const int64_t *out_shape)
 {
-    ag_params p;
-    ag_tensor *r;
-    int i;
-    ag_params_init(&p);
-    p.core = x->ndim;
-    for (i = 0; i < x->ndim; i++) p.i[i] = x->shape[i];
-    p.ni = out_ndim;
-    for (i = 0; i < out_ndim; i++) TK_OSH(&p, i) = out_shape[i];
-    p.ibuf = buf;
-    r = ag_apply(AG_OP_take, &x, 1, &p);
-    ag_params_clear(&p);
-    return r;
+    return take_ibuf_core(x, x->ndim, buf, out_ndim, out_shape);
 }
 
 static int vjp_take(ag_vjp_ctx *c)
