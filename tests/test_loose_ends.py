@@ -395,8 +395,9 @@ def test_reduce_lr_on_plateau_load_state_dict_resumes():
     (lambda sd: sd.update(factor=2.0), ValueError, "factor must be in"),
     (lambda sd: sd.update(min_lrs=[0.0, 0.0, 0.0]), ValueError,
      r"expected 2 values of min_lrs \(one per param group\), got 3"),
-    (lambda sd: sd.pop("best"), KeyError, "missing 'best'"),
-    (lambda sd: sd.update(gamma=0.1), KeyError, "unexpected 'gamma'"),
+    (lambda sd: sd.pop("best"), ValueError, r"not a ReduceLROnPlateau state \(missing 'best'\)"),
+    (lambda sd: sd.update(gamma=0.1), ValueError,
+     r"not a ReduceLROnPlateau state \(unexpected 'gamma'\)"),
     (lambda sd: sd.update(num_bad_epochs=-1), ValueError, "num_bad_epochs must be an integer >= 0"),
     (lambda sd: sd.update(best="low"), TypeError, "best must be a number"),
 ])
