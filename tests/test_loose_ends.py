@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::autograd_c.models.ConvergenceW
 def two_outputs():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 3))
-    Y = np.column_stack([X @ [1.0, 2.0, -1.0], X @ [0.5, -1.0, 2.0]]) + 0.1 * rng.normal(size=(30, 2))
+    Y = X @ np.array([[1.0, 0.5], [2.0, -1.0], [-1.0, 2.0]]) + 0.1 * rng.normal(size=(30, 2))
     return X, Y
 
 
