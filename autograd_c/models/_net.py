@@ -99,7 +99,10 @@ class _NetEstimator(BaseEstimator):
     # ---- the loss
     def _loss_fn(self, out, T, kind, w=None):
         """Mean loss over the rows of ``out``, or the weighted mean sum_i w_i loss_i when
-        ``w`` (numpy, one weight per row, summing to 1) is given."""
+        ``w`` (numpy, one weight per row, summing to 1) is given.  A row's loss sums over the
+        outputs; for "squared" it is half the squared error, summed over the outputs as in
+        scikit-learn's MLP gradient (so alpha weighs the same against each output whatever
+        their number), while the reported loss averages over them (see ``_report_scale``)."""
         F = _core
         n = out.shape[0]
         if kind == "softmax":
@@ -112,12 +115,17 @@ class _NetEstimator(BaseEstimator):
             per = F.relu(1.0 - out * T)
         elif kind == "squared":
             d = out - T
-            if w is None:
-                return F.mean(d * d) * 0.5
-            per = d * d * (0.5 / out.shape[1])    # half the mean over outputs
+            per = d * d * 0.5
         else:
             raise ValueError(kind)
         return F.sum(per) * (1.0 / n) if w is None else F.sum(per * w[:, None])
+
+    @staticmethod
+    def _report_scale(kind, T):
+        """What multiplies the training loss in the reported ``loss_``: scikit-learn reports
+        the squared error averaged over the outputs (its ``squared_loss``), though it trains on
+        their sum."""
+        return 1.0 / T.shape[1] if kind == "squared" else 1.0
 
     def _penalty(self, Ws, n):
         """alpha / 2 ||W||^2, alpha divided by n (the number of samples or the sum of the
@@ -143,7 +151,7 @@ class _NetEstimator(BaseEstimator):
                 off += s
             for p in params:
                 p.grad = None
-            loss = self._loss_fn(net.forward(Xt), T, kind, wn)
+            loss = data = self._loss_fn(net.forward(Xt), T, kind, wn)
             if l2:
                 reg = None
                 for w in net.W:
@@ -154,10 +162,12 @@ class _NetEstimator(BaseEstimator):
             g = np.concatenate([np.zeros(s) if p.grad is None else
                                 p.grad.numpy().reshape(-1).astype(np.float64)
                                 for p, s in zip(params, sizes)])
-            return float(loss.item()), g
+            f = float(loss.item())
+            return f, g, f - float(data.item()) * (1.0 - scale)
 
+        scale = self._report_scale(kind, T)
         theta = np.concatenate([p.numpy().reshape(-1).astype(np.float64) for p in params])
-        f, g = fg(theta)
+        f, g, reported = fg(theta)
         curve = []
         S, Y = [], []
         it = 0
@@ -187,7 +197,7 @@ class _NetEstimator(BaseEstimator):
             ok = False
             for _ in range(30):  # backtracking with the Armijo condition
                 th2 = theta + step * d
-                f2, g2 = fg(th2)
+                f2, g2, rep2 = fg(th2)
                 if np.isfinite(f2) and f2 <= f + 1e-4 * step * gd:
                     ok = True
                     break
@@ -195,7 +205,7 @@ class _NetEstimator(BaseEstimator):
             if not ok:
                 fg(theta)
                 converged = True   # no further decrease possible at machine precision
-                curve.append(f)    # loss_ / loss_curve_ still report the loss (was None / [])
+                curve.append(reported)  # loss_ / loss_curve_ still report the loss
                 break
             s, y = th2 - theta, g2 - g
             if s.dot(y) > 1e-10:
@@ -205,9 +215,9 @@ class _NetEstimator(BaseEstimator):
                     S.pop(0)
                     Y.pop(0)
             fprev = f
-            theta, f, g = th2, f2, g2
-            curve.append(f)
-            bar.update(it, loss=f)
+            theta, f, g, reported = th2, f2, g2, rep2
+            curve.append(reported)
+            bar.update(it, loss=reported)
             if np.max(np.abs(g)) <= self.tol or abs(fprev - f) <= 1e-12 * max(1.0, abs(f)):
                 converged = True
                 break
@@ -229,7 +239,8 @@ class _NetEstimator(BaseEstimator):
                     eps=getattr(self, "epsilon", 1e-8))
 
     def _epoch(self, net, opt, X, T, kind, batch, rng, w=None):
-        """One pass over (X, T) in mini-batches; the mean (or weighted mean) training loss.
+        """One pass over (X, T) in mini-batches; the mean (or weighted mean) training loss, as
+        reported (see ``_report_scale``).
 
         With sample weights each batch's loss is its weighted mean and the MLPs' L2 term is
         alpha / (sum of the batch's weights), as scikit-learn's MLP does."""
@@ -240,6 +251,7 @@ class _NetEstimator(BaseEstimator):
             T = T[perm]
             w = None if w is None else w[perm]
         total = 0.0
+        scale = self._report_scale(kind, T)
         groups = opt.param_groups
         wd_full = groups[0]["weight_decay"]
         for start in range(0, n, batch):
@@ -255,7 +267,7 @@ class _NetEstimator(BaseEstimator):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * size
+            total += loss.item() * size * scale
         groups[0]["weight_decay"] = wd_full
         return total / (n if w is None else w.sum())
 

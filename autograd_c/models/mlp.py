@@ -1,4 +1,5 @@
-"""Multi-layer perceptrons with scikit-learn's API, trained in float32 by autograd_c."""
+"""Multi-layer perceptrons with scikit-learn's API, trained by autograd_c in float32 (default)
+or float64."""
 import functools
 import numbers
 
@@ -28,8 +29,10 @@ class _stochastic_only:
         return self.fn.__get__(obj, owner)
 
 
+_DTYPES = ("float32", "float64")
+
+
 class _MLPBase(_NetEstimator):
-    _dtype = np.float32
     _l2_per_sample = True
     _solvers = ("adam", "sgd", "lbfgs")
 
@@ -37,7 +40,8 @@ class _MLPBase(_NetEstimator):
                  batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10):
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+                 dtype="float32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -58,6 +62,21 @@ class _MLPBase(_NetEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.dtype = dtype
+
+    def _checked_dtype(self):
+        """The training dtype named by the ``dtype`` parameter (ValueError for another)."""
+        dt = self.dtype
+        if isinstance(dt, str):
+            ok = dt in _DTYPES
+        else:
+            ok = isinstance(dt, (type, np.dtype)) and np.dtype(dt).name in _DTYPES
+        if not ok:
+            raise ValueError(f"{type(self).__name__}: dtype must be 'float32' or 'float64', "
+                             f"got {dt!r}")
+        return np.dtype(dt).type
+
+    _dtype = property(_checked_dtype)
 
     @property
     def _hidden_activation(self):
@@ -84,6 +103,7 @@ class _MLPBase(_NetEstimator):
                 raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {v}")
         if not self.epsilon > 0:
             raise ValueError(f"{type(self).__name__}: epsilon must be > 0, got {self.epsilon}")
+        self._checked_dtype()
 
     @property
     def n_layers_(self):
@@ -137,7 +157,9 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
     Parameters are scikit-learn's (``hidden_layer_sizes``, ``activation``, ``solver`` in
     {"adam", "sgd", "lbfgs"}, ``alpha`` L2 penalty, ``batch_size``, ``learning_rate_init``,
     ``max_iter``, ``early_stopping``, ``validation_fraction``, ``n_iter_no_change``,
-    ``random_state``, ``verbose`` showing a progress bar on stderr...).  Training runs in float32.
+    ``random_state``, ``verbose`` showing a progress bar on stderr...).  ``dtype`` ("float32",
+    the default, or "float64"; not in scikit-learn) is the precision of training and
+    prediction: float64 is slower, and reaches a minimum beyond float32's resolution.
     ``class_weight`` (None, "balanced" or a dict {label: weight}; not in scikit-learn's
     MLPClassifier) multiplies each sample's weight by the weight of its class, with the
     meaning it has in scikit-learn's linear classifiers.
@@ -160,7 +182,7 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-                 class_weight=None):
+                 class_weight=None, dtype="float32"):
         super().__init__(hidden_layer_sizes=hidden_layer_sizes, activation=activation,
                          solver=solver, alpha=alpha, batch_size=batch_size,
                          learning_rate_init=learning_rate_init, max_iter=max_iter,
@@ -168,7 +190,7 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
                          warm_start=warm_start, momentum=momentum,
                          nesterovs_momentum=nesterovs_momentum, early_stopping=early_stopping,
                          validation_fraction=validation_fraction, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, n_iter_no_change=n_iter_no_change)
+                         epsilon=epsilon, n_iter_no_change=n_iter_no_change, dtype=dtype)
         self.class_weight = class_weight
 
     @property
@@ -200,6 +222,10 @@ class MLPClassifier(ClassifierMixin, _ClassifierNet, _MLPBase):
 class MLPRegressor(RegressorMixin, _RegressorNet, _MLPBase):
     """Multi-layer perceptron regressor (identity output, squared loss), single or multiple
     outputs.  Parameters as :class:`MLPClassifier`.
+
+    The training objective is scikit-learn's: half the squared error summed over the outputs
+    and averaged over the samples, plus ``alpha / (2 n) * ||W||^2``; as in scikit-learn,
+    ``loss_`` and ``loss_curve_`` report the squared error averaged over the outputs too.
 
     Examples
     --------

@@ -114,17 +114,26 @@ def _prob_rows(t, x):
     return _core._reshape(t, (-1, c)) if isinstance(t, Tensor) else np.reshape(t, (-1, c))
 
 
-def _label_vector(target, x, out_shape, name):
-    """Integer labels flattened in the order of the rows of _class_rows."""
+def _label_vector(target, x, out_shape, name, probs):
+    """Integer labels flattened in the order of the rows of _class_rows.  A target of another
+    shape raises ValueError naming the shapes it may have: class labels or, where ``probs``
+    (cross_entropy), probabilities of the input's shape."""
     arr = target.numpy() if isinstance(target, Tensor) else np.asarray(target)
+    alt = f" or probabilities of the input's shape {x.shape}" if probs else ""
     if x.ndim > 2:
         if arr.shape != out_shape:
             raise ValueError(f"{name}: input of shape {x.shape} needs a target of class labels "
-                             f"of shape {out_shape} or of probabilities of shape {x.shape}, "
-                             f"got {arr.shape}")
+                             f"of shape {out_shape}{alt}, got {arr.shape}")
         return target.reshape(-1) if isinstance(target, Tensor) else arr.reshape(-1)
     if x.ndim == 1:
+        if arr.size != 1 or arr.ndim > 1:
+            raise ValueError(f"{name}: expected 1 class label (a scalar, for an input of shape "
+                             f"{x.shape}){alt}, got target of shape {arr.shape}")
         return target.reshape(-1) if isinstance(target, Tensor) else arr.reshape(-1)
+    n = x.shape[0]
+    if arr.ndim > 1 or arr.size != n:
+        raise ValueError(f"{name}: expected {n} class labels (shape ({n},), one per row of the "
+                         f"input){alt}, got target of shape {arr.shape}")
     return target
 
 
@@ -165,7 +174,7 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
         per = -_core.sum(_core.log_softmax(rows, -1) * t, -1)
         return _finish(per, shape, reduction, None)
 
-    y, keep = _labels(_label_vector(target, x, shape, name), m, c, name, ignore_index)
+    y, keep = _labels(_label_vector(target, x, shape, name, logits), m, c, name, ignore_index)
     if logits and not s:
         nll = _core._cross_entropy_int(rows, y)
         if w is None and keep is None:

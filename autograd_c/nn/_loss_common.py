@@ -44,9 +44,14 @@ def _as_tensor(x, name, arg):
 
 
 def _target_like(target, inp, name):
-    """Target as an array/tensor of the input's dtype and shape (checked)."""
+    """Target as an array/tensor of the input's dtype and shape (checked): a Tensor must have
+    the input's dtype, a numpy array or list is converted to it."""
     if isinstance(target, Tensor):
-        t = target if target.dtype == inp.dtype else target.astype(inp.dtype)
+        if target.dtype != inp.dtype:
+            raise TypeError(f"{name}: target has dtype {target.dtype} but the input has dtype "
+                            f"{inp.dtype}; float32 and float64 tensors do not mix (convert one "
+                            "with .astype, or pass the target as a numpy array)")
+        t = target
         shape = t.shape
     else:
         arr = np.asarray(target)

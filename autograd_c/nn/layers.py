@@ -8,6 +8,7 @@ from .. import _core
 from ..creation import get_rng
 from . import init
 from .module import Module, Parameter
+from .normalization import _dtype_arg
 from . import _hooks
 
 __all__ = ["Linear", "Sequential", "Identity", "Flatten", "Dropout"]
@@ -26,7 +27,7 @@ class Linear(Module):
         Learn an additive bias.
     activation : {None, "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu"}
         Applied in the GEMM epilogue.
-    dtype : float32 (default) or float64
+    dtype : float32 (default) or float64 (another dtype raises TypeError)
 
     Weights are initialised as PyTorch does: kaiming_uniform(a=sqrt(5)), i.e.
     U(-1/sqrt(in), 1/sqrt(in)), and the bias from U(-1/sqrt(in), 1/sqrt(in)).
@@ -49,7 +50,7 @@ class Linear(Module):
         if activation is not None and activation not in _LINEAR_ACTS:
             raise ValueError(f"Linear: unknown activation {activation!r}; expected None or one of "
                              f"{_LINEAR_ACTS}")
-        dt = np.float32 if dtype is None else np.dtype(dtype)
+        dt = _dtype_arg(dtype, "Linear")
         self.in_features = in_features
         self.out_features = out_features
         self.activation = activation

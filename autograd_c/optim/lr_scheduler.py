@@ -12,6 +12,7 @@ epoch count alone.  SequentialLR hands over from one scheduler to the next at mi
 
 Every scheduler has ``get_last_lr()``, ``state_dict()`` and ``load_state_dict()``."""
 import math
+import numbers
 from bisect import bisect_right
 from collections import Counter
 
@@ -297,8 +298,39 @@ class CosineAnnealingLR(LRScheduler):
         return [self.eta_min + (b - self.eta_min) * c for b in self.base_lrs]
 
 
+def _plateau_options(who, mode, factor, patience, threshold, threshold_mode, cooldown, eps):
+    """ReduceLROnPlateau's options, checked (TypeError / ValueError naming the argument)."""
+    if mode not in ("min", "max"):
+        raise ValueError(f"{who}: mode must be 'min' or 'max', got {mode!r}")
+    if threshold_mode not in ("rel", "abs"):
+        raise ValueError(f"{who}: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+    return {"mode": mode, "factor": _number(who, "factor", factor, 0.0, 1.0, True, True),
+            "patience": _integer(who, "patience", patience, 0),
+            "threshold": _number(who, "threshold", threshold, 0.0),
+            "threshold_mode": threshold_mode, "cooldown": _integer(who, "cooldown", cooldown, 0),
+            "eps": _number(who, "eps", eps, 0.0)}
+
+
 class ReduceLROnPlateau:
     """Multiply the lr by ``factor`` when a metric has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+    mode : {"min", "max"}
+        Whether the metric should decrease or increase.
+    factor : float in (0, 1)
+    patience : int >= 0
+        Epochs without improvement tolerated before the lr drops.
+    threshold : float >= 0
+        Least change that counts as an improvement, relative to the best value
+        (``threshold_mode="rel"``) or absolute (``"abs"``).
+    threshold_mode : {"rel", "abs"}
+    cooldown : int >= 0
+        Epochs after a drop during which bad epochs are not counted.
+    min_lr : float >= 0 or list of them (one per param group)
+    eps : float >= 0
+        A drop smaller than ``eps`` is not applied.
 
     Examples
     --------
@@ -312,24 +344,14 @@ class ReduceLROnPlateau:
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        if factor >= 1.0 or factor <= 0:
-            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        who = "ReduceLROnPlateau"
+        _check_optimizer(who, optimizer)
+        options = _plateau_options(who, mode, factor, patience, threshold, threshold_mode,
+                                   cooldown, eps)
+        min_lrs = _per_group(who, "min_lr", min_lr, optimizer, lo=0.0)
         self.optimizer = optimizer
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
-        self.threshold, self.threshold_mode = float(threshold), threshold_mode
-        self.cooldown, self.eps = int(cooldown), float(eps)
-        n = len(optimizer.param_groups)
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != n:
-                raise ValueError(f"ReduceLROnPlateau: expected {n} min_lr values (one per param "
-                                 f"group), got {len(min_lr)}")
-            self.min_lrs = [float(v) for v in min_lr]
-        else:
-            self.min_lrs = [float(min_lr)] * n
+        self.__dict__.update(options)
+        self.min_lrs = min_lrs
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
@@ -344,6 +366,8 @@ class ReduceLROnPlateau:
         return a > ref
 
     def step(self, metrics):
+        """Record one epoch's metric; lower the lrs after ``patience`` epochs without an
+        improvement."""
         current = float(metrics)
         self.last_epoch += 1
         if self._better(current, self.best):
@@ -364,12 +388,39 @@ class ReduceLROnPlateau:
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
 
     def get_last_lr(self):
+        """The learning rates (one per param group) after the last ``step()``."""
         return list(self._last_lr)
 
     def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+        """The scheduler's state: a dict of plain values (lists copied), without the
+        optimizer."""
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+                if k != "optimizer"}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state_dict):
+        """Restore a state from :meth:`state_dict`, checked first: a state with missing or
+        unknown entries, or with values the constructor would refuse, raises and changes
+        nothing."""
+        who = "ReduceLROnPlateau.load_state_dict"
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"{who}: expected a dict, got {type(state_dict).__name__}")
+        want = set(self.state_dict())
+        missing, unknown = sorted(want - set(state_dict)), sorted(set(state_dict) - want)
+        if missing or unknown:
+            parts = ([f"missing {', '.join(map(repr, missing))}"] if missing else []) + \
+                ([f"unexpected {', '.join(map(repr, unknown))}"] if unknown else [])
+            raise ValueError(f"{who}: not a ReduceLROnPlateau state ({'; '.join(parts)})")
+        sd = state_dict
+        state = _plateau_options(who, sd["mode"], sd["factor"], sd["patience"], sd["threshold"],
+                                 sd["threshold_mode"], sd["cooldown"], sd["eps"])
+        opt = self.optimizer
+        state["min_lrs"] = _per_group(who, "min_lrs", list(sd["min_lrs"]), opt, lo=0.0)
+        state["_last_lr"] = _per_group(who, "_last_lr", list(sd["_last_lr"]), opt, lo=0.0)
+        if not isinstance(sd["best"], numbers.Real) or isinstance(sd["best"], bool):
+            raise TypeError(f"{who}: best must be a number, got {type(sd['best']).__name__}")
+        state["best"] = float(sd["best"])
+        for k in ("num_bad_epochs", "cooldown_counter", "last_epoch"):
+            state[k] = _integer(who, k, sd[k], 0)
         self.__dict__.update(state)
 
 
