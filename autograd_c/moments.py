@@ -37,7 +37,7 @@ def argmin(a, axis=None, keepdims=False):
     Examples
     --------
     >>> import autograd_c as ag
-    >>> ag.argmin(ag.tensor([3.0, 1.0, 1.0]))
+    >>> int(ag.argmin(ag.tensor([3.0, 1.0, 1.0])))
     1
     """
     return np.argmin(np.asarray(_core._coerce_public(a, None)), axis=axis, keepdims=keepdims)
