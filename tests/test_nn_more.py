@@ -685,3 +685,26 @@ def test_class_weight_buffer_in_state_dict():
     assert "ignore_index=3" in repr(loss)
     np.testing.assert_allclose(loss(f64(Z), np.where(Y < 0, 3, Y)).item(),
                                np_ce(Z, np.where(Y < 0, 3, Y), W, 3), rtol=1e-12)
+
+
+def test_cross_entropy_fast_call_falls_back_for_ignored_and_bad_labels():
+    # the plain call (int64 array labels, no weight/smoothing) takes a short path straight to
+    # the fused op; an ignored label, one out of range or a wrong count must still get the
+    # general path's answer and messages
+    z = f64(Z[:4], True)
+    y = np.array([0, -100, 2, 1], dtype=np.int64)
+    loss = F.cross_entropy(z, y)
+    keep = y != -100
+    zz = Z[:4][keep]
+    ref = np.mean(np.log(np.exp(zz).sum(1)) - zz[np.arange(keep.sum()), y[keep]])
+    np.testing.assert_allclose(loss.item(), ref, rtol=1e-13)
+    loss.backward()
+    np.testing.assert_array_equal(z.grad.numpy()[1], 0.0)
+    with pytest.raises(IndexError, match="class label 7 is out of range for 4 classes"):
+        F.cross_entropy(z, np.array([0, 7, 2, 1]))
+    with pytest.raises(ValueError, match="expected 4 class labels"):
+        F.cross_entropy(z, np.array([0, 1, 2]))
+    for red in ("mean", "sum", "none"):
+        fast = F.cross_entropy(f64(Z[:4]), np.array([0, 3, 2, 1]), reduction=red)
+        slow = F.cross_entropy(f64(Z[:4]), [0, 3, 2, 1], reduction=red)   # a list: general path
+        np.testing.assert_array_equal(fast.numpy(), slow.numpy())

@@ -259,8 +259,23 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     >>> float(ag.nn.functional.cross_entropy(ag.zeros(2, 3), [0, -100]))  # one row ignored
     1.0986123085021973
     """
+    if (weight is None and type(target) is np.ndarray and target.ndim == 1
+            and target.dtype.kind in "iu" and isinstance(input, Tensor) and input.ndim == 2
+            and input.shape[0] and type(ignore_index) is int and ignore_index < 0
+            and type(label_smoothing) in (int, float) and label_smoothing == 0
+            and type(reduction) is str and reduction in _FAST_REDUCE):
+        # the common call, without the argument plumbing of the general path (~1.4 us of a
+        # ~10 us loss for a (64, 10) batch): the fused C op checks the labels; one out of range
+        # (or an ignored one) or a wrong count goes to the general path, which handles it
+        try:
+            return _FAST_REDUCE[reduction](_core._cross_entropy_int(input, target))
+        except (IndexError, ValueError):
+            pass
     return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction,
                        _smoothing_arg(label_smoothing, "cross_entropy"), True)
+
+
+_FAST_REDUCE = {"mean": _core.mean, "sum": _core.sum, "none": lambda per: per}
 
 
 def _smoothing_arg(s, name):
