@@ -428,8 +428,8 @@ def argsort(x, axis=-1, kind=None, order=None, *, stable=None):
     Parameters
     ----------
     x, axis, kind, order, stable
-        As for :func:`sort`; an integer array is ordered by numpy on its own values (not
-        rounded to float32 as a tensor of it would be).
+        As for :func:`sort`; an array or list (not a Tensor) is ordered by numpy on its own
+        values (not rounded to float32 as a tensor of a list of floats would be).
 
     Returns
     -------
@@ -446,9 +446,9 @@ def argsort(x, axis=-1, kind=None, order=None, *, stable=None):
     _check_sort_options("argsort", kind, order, stable)
     if not isinstance(x, _core.Tensor):
         a = np.asarray(x)
-        if a.dtype.kind in "biuf" and a.dtype not in (np.float32, np.float64):
-            # integers (and float16 / longdouble) keep their own values: a float32 tensor of
-            # them would round 2**24 + 1 to 2**24 and tie them
+        if a.dtype.kind in "biuf":
+            # an array or list keeps its own values (numpy's stable order is this one): a
+            # float32 tensor of them would round 2**24 + 1 or 1 + 1e-8 and tie them
             return np.argsort(a, axis=axis, kind="stable")
     x = _core._coerce_public(x, None)
     if x.ndim == 0:                  # numpy sorts a 0-d array as one element

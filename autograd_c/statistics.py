@@ -449,9 +449,12 @@ def nanstd(a, axis=None, ddof=0, keepdims=False):
 
 def _nanextreme(name, a, axis, keepdims, fill, reduce):
     x, nan = _masked(a, fill)
-    if x.size == 0:
-        raise ValueError(f"{name}: zero-size array (shape {x.shape}) has no maximum or minimum")
-    allnan = np.all(nan, axis=_np_axis(axis, x.ndim, name), keepdims=keepdims)
+    axes = _np_axis(axis, x.ndim, name)
+    # as numpy: only a reduction over an empty axis has no value; empty kept axes are fine
+    if x.size == 0 and (axes is None or any(x.shape[d] == 0 for d in axes)):
+        raise ValueError(f"{name}: zero-size reduction (shape {x.shape}, axis {axis!r}) has no "
+                         "maximum or minimum")
+    allnan = np.all(nan, axis=axes, keepdims=keepdims)
     y = reduce(x, axis=axis, keepdims=keepdims)
     if allnan.any():
         _warn_empty(allnan, "All-NaN slice encountered")
