@@ -25,6 +25,11 @@ def clamp(x, min=None, max=None):
         if bound is not None and np.size(bound) != 1:
             raise TypeError(f"clamp: {name} must be a scalar, got shape {np.shape(bound)}; "
                             "use ag.maximum / ag.minimum for elementwise bounds")
+    if min is not None and max is not None and float(min) > float(max):
+        # PyTorch's rule where clip refuses: every element becomes max (NaN stays NaN), with a
+        # zero gradient
+        tx = _coerce(x, -1)
+        return where(tx != tx, tx, float(max))
     return clip(x, min, max)
 
 
