@@ -90,6 +90,7 @@ class GELU(_Act):
     >>> ag.nn.GELU(approximate="tanh")(ag.tensor([0.0, 1.0]))
     tensor([0.    , 0.8412])
     """
+    approximate = "none"    # the default for a module pickled before the argument existed
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -120,6 +121,7 @@ class Softplus(_Act):
     >>> bool(np.isclose(ag.nn.Softplus()(ag.tensor([0.0])).item(), np.log(2.0)))
     True
     """
+    beta, threshold = 1.0, 20.0     # the defaults for a module pickled before the arguments
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
