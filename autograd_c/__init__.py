@@ -9,13 +9,13 @@ from ._core import (  # noqa: F401
     cumsum, diff, matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,
     broadcast_to, expand, concatenate, cat, stack, split,
     is_grad_enabled, get_num_threads, set_num_threads, live_storages, live_tensors, live_nodes,
-    empty_cache, cached_bytes, get_cache_limit, set_cache_limit,
+    empty_cache, cached_bytes, get_cache_limit, set_cache_limit, clamp, is_tensor, allclose,
 )
-from .autograd import no_grad, enable_grad, set_grad_enabled  # noqa: F401
+from .autograd import no_grad, enable_grad, set_grad_enabled, inference_mode  # noqa: F401
 from .gradcheck import numerical_grad, gradcheck, GradcheckError  # noqa: F401
 from .creation import (  # noqa: F401
     zeros, ones, full, empty, arange, linspace, eye, rand, randn, zeros_like, ones_like,
-    full_like, manual_seed,
+    full_like, rand_like, randn_like, manual_seed,
 )
 
 from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  # noqa: F401,E402

@@ -800,35 +800,57 @@ cdef class Tensor:
 
     # ---- methods mirroring the functions
     # dtype / out: numpy's reductions (np.sum(t), np.mean(t)...) call these methods with them
-    def sum(self, axis=None, keepdims=False, dtype=None, out=None):
+    def sum(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("sum", axis, None, keepdims, dim, keepdim)
         return sum(_method_input(self, "sum", dtype, out), axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False, dtype=None, out=None):
+    def mean(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("mean", axis, None, keepdims, dim, keepdim)
         return mean(_method_input(self, "mean", dtype, out), axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+    def var(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None, *, dim=None,
+            keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("var", axis, None, keepdims, dim, keepdim)
         return var(_method_input(self, "var", dtype, out), axis, keepdims, ddof)
 
-    def std(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None):
+    def std(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None, *, dim=None,
+            keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("std", axis, None, keepdims, dim, keepdim)
         return std(_method_input(self, "std", dtype, out), axis, keepdims, ddof)
 
-    def max(self, axis=None, keepdims=False, out=None):
+    def max(self, axis=None, keepdims=False, out=None, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("max", axis, None, keepdims, dim, keepdim)
         return max(_method_input(self, "max", None, out), axis, keepdims)
 
-    def min(self, axis=None, keepdims=False, out=None):
+    def min(self, axis=None, keepdims=False, out=None, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("min", axis, None, keepdims, dim, keepdim)
         return min(_method_input(self, "min", None, out), axis, keepdims)
 
-    def prod(self, axis=None, keepdims=False, dtype=None, out=None):
+    def prod(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("prod", axis, None, keepdims, dim, keepdim)
         return prod(_method_input(self, "prod", dtype, out), axis, keepdims)
 
-    def logsumexp(self, axis=None, keepdims=False):
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("logsumexp", axis, None, keepdims, dim, keepdim)
         return logsumexp(self, axis, keepdims)
 
-    def argmax(self, axis=None):
-        return np.argmax(self.numpy(), axis=axis)
+    def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("argmax", axis, None, keepdims, dim, keepdim)
+        return np.argmax(self.numpy(), axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None):
-        return np.argmin(self.numpy(), axis=axis)
+    def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        if dim is not None or keepdim is not None:
+            axis, keepdims = _dims_alias("argmin", axis, None, keepdims, dim, keepdim)
+        return np.argmin(self.numpy(), axis=axis, keepdims=keepdims)
 
     def argsort(self, axis=-1, kind=None, order=None, *, stable=None):
         """The indices that sort this tensor along ``axis`` in the stable order: ``ag.argsort``
@@ -891,11 +913,11 @@ cdef class Tensor:
     def swapaxes(self, a, b):
         return swapaxes(self, a, b)
 
-    def squeeze(self, axis=None):
-        return squeeze(self, axis)
+    def squeeze(self, axis=None, *, dim=None):
+        return squeeze(self, _dim_alias("squeeze", axis, None, dim) if dim is not None else axis)
 
-    def unsqueeze(self, axis):
-        return unsqueeze(self, axis)
+    def unsqueeze(self, axis=None, *, dim=None):
+        return unsqueeze(self, _dim_alias("unsqueeze", axis, None, dim) if dim is not None else axis)
 
     def flatten(self, start_dim=0, end_dim=-1):
         return flatten(self, start_dim, end_dim)
@@ -1001,14 +1023,122 @@ cdef class Tensor:
     def reciprocal(self):
         return reciprocal(self)
 
-    def softmax(self, axis=-1):
-        return softmax(self, axis)
+    def softmax(self, axis=-1, *, dim=None):
+        return softmax(self, _dim_alias("softmax", axis, -1, dim) if dim is not None else axis)
 
-    def log_softmax(self, axis=-1):
-        return log_softmax(self, axis)
+    def log_softmax(self, axis=-1, *, dim=None):
+        return log_softmax(self, _dim_alias("log_softmax", axis, -1, dim) if dim is not None else axis)
 
-    def cumsum(self, axis=None):
-        return cumsum(self, axis)
+    def cumsum(self, axis=None, *, dim=None):
+        return cumsum(self, _dim_alias("cumsum", axis, None, dim) if dim is not None else axis)
+
+    # ---- PyTorch spellings that do not conflict with numpy's (README "Conventions"; the
+    # functions are in _ops_torch.pxi)
+    def numel(self):
+        """The number of elements, ``t.size`` (PyTorch's ``numel()``).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.zeros(2, 3).numel()
+        6
+        """
+        return self.t.size
+
+    def dim(self):
+        """The number of dimensions, ``t.ndim`` (PyTorch's ``dim()``; also ``ndimension()``).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.zeros(2, 3).dim()
+        2
+        """
+        return self.t.ndim
+
+    def ndimension(self):
+        return self.t.ndim
+
+    def clamp(self, min=None, max=None):
+        """``ag.clamp(self, min, max)``: ``clip`` with PyTorch's argument names."""
+        return clamp(self, min, max)
+
+    def pow(self, exponent):
+        """``self ** exponent`` (recorded)."""
+        return _binop(AG_OP_pow, self, exponent)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        """PyTorch's ``Tensor.norm``: the 2-norm over ``dim`` (all elements when None; ``p`` 2
+        or "fro"), or the 1- or inf-norm (``p=1``, ``p=float("inf")``).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.tensor([[3.0, 4.0], [0.0, 0.0]]).norm(dim=1)
+        tensor([5., 0.])
+        """
+        return _tensor_norm(self, p, dim, keepdim)
+
+    def detach_(self):
+        """Take this leaf out of graph recording in place (``requires_grad = False``; ``.grad``
+        is kept) and return it.  A non-leaf tensor raises: use ``detach()``.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.ones(2, requires_grad=True).detach_().requires_grad
+        False
+        """
+        if self.t.grad_fn != NULL:
+            raise RuntimeError(f"detach_: this tensor was computed by {self.grad_fn} (it is not a "
+                               "leaf), and only a leaf can be detached in place here; use detach(), "
+                               "which returns a detached tensor sharing its memory")
+        self.t.requires_grad = 0
+        return self
+
+    def to(self, *args, **kwargs):
+        """PyTorch's ``to``: ``t.to(dtype)``, ``t.to("cpu")``, ``t.to("cpu", dtype)``,
+        ``t.to(other)`` (other's dtype) or keywords ``dtype=``, ``device=``, ``copy=``,
+        ``non_blocking=`` (ignored).  The device must be the CPU; a dtype change is recorded as
+        ``astype``; self is returned when nothing changes and ``copy`` is False.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> ag.ones(2).to("float64").dtype
+        dtype('float64')
+        >>> t = ag.ones(2); t.to("cpu") is t
+        True
+        """
+        return _tensor_to(self, args, kwargs)
+
+    def cpu(self):
+        """self: tensors live on the CPU."""
+        return self
+
+    @property
+    def device(self):
+        """``"cpu"``: the only device (PyTorch's ``t.device``)."""
+        return "cpu"
+
+    @property
+    def data(self):
+        """A tensor sharing this one's memory, outside the graph (``detach()``), as PyTorch's
+        ``.data``.  In-place changes through it bump the shared version counter, so a backward
+        that saved this tensor raises instead of using the changed values.  Assigning
+        ``t.data = v`` copies v's values in (same shape and dtype).
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> w = ag.ones(2, requires_grad=True); w.data.requires_grad
+        False
+        """
+        return _wrap(ag_tensor_alias(self.t))
+
+    @data.setter
+    def data(self, value):
+        _set_data(self, value)
 
 
 # ---- the op functions, indexing and runtime controls, and the op families, each in its own
@@ -1022,3 +1152,4 @@ include "_optim.pxi"
 include "_nn.pxi"
 include "_ops_scan.pxi"
 include "_ops_sort.pxi"
+include "_ops_torch.pxi"

@@ -78,6 +78,29 @@ cdef int _axes(object axis, int ndim, int *out) except -2:
     return 1
 
 
+cdef object _dim_alias(str who, object axis, object default, object dim):
+    """PyTorch's ``dim=`` for numpy's ``axis=``: ``dim`` when given, with ``axis`` left at its
+    default (a call passing both raises).  Callers test ``dim is not None`` first, so the plain
+    call pays nothing."""
+    if dim is None:
+        return axis
+    if not (axis is default or (type(axis) is int and type(default) is int and axis == default)):
+        raise TypeError(f"{who}: got both axis={axis!r} and dim={dim!r}; pass one of them "
+                        "(dim is PyTorch's name for axis)")
+    return dim
+
+
+cdef tuple _dims_alias(str who, object axis, object default, object keepdims, object dim,
+                       object keepdim):
+    """(axis, keepdims) from a reduction's PyTorch spellings ``dim=`` / ``keepdim=``."""
+    if keepdim is not None:
+        if keepdims is not False:
+            raise TypeError(f"{who}: got both keepdims={keepdims!r} and keepdim={keepdim!r}; pass "
+                            "one of them (keepdim is PyTorch's name for keepdims)")
+        keepdims = bool(keepdim)
+    return _dim_alias(who, axis, default, dim), keepdims
+
+
 cdef Tensor _method_input(Tensor x, str name, object dtype, object out):
     """x (cast to dtype) for a reduction method called with numpy's dtype= / out= arguments."""
     if out is not None:

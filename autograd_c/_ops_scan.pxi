@@ -1,6 +1,6 @@
 # _ops_scan.pxi -- running sums and differences along an axis (included by _core.pyx).
 
-def cumsum(x, axis=None):
+def cumsum(x, axis=None, *, dim=None):
     """Running sum along ``axis``, as numpy.cumsum (``axis=None``: over the flattened tensor).
 
     Linear, so its gradient is the running sum of the upstream gradient taken from the end.
@@ -15,13 +15,15 @@ def cumsum(x, axis=None):
     >>> ag.cumsum(ag.tensor([[1.0, 2.0], [3.0, 4.0]]))
     tensor([ 1.,  3.,  6., 10.])
     """
+    if dim is not None:
+        axis = _dim_alias("cumsum", axis, None, dim)
     cdef Tensor tx = _coerce(x, -1)
     if axis is None:
         tx = _reshape(tx, (-1,))
         axis = 0
     return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
 
-def diff(x, n=1, axis=-1, prepend=None, append=None):
+def diff(x, n=1, axis=-1, prepend=None, append=None, *, dim=None):
     """n-th forward difference along ``axis``, as numpy.diff: ``x[1:] - x[:-1]`` applied ``n``
     times (each time the axis gets one shorter).  ``prepend`` / ``append`` are joined to x
     along ``axis`` first, a scalar as one slice of x's shape (numpy's rule; they may require
@@ -35,6 +37,8 @@ def diff(x, n=1, axis=-1, prepend=None, append=None):
     >>> ag.diff(ag.tensor([1.0, 4.0, 9.0, 16.0]), n=2)
     tensor([2., 2.])
     """
+    if dim is not None:
+        axis = _dim_alias("diff", axis, -1, dim)
     cdef Tensor tx = _coerce(x, -1)
     n = operator.index(n)
     if n < 0:

@@ -1,7 +1,7 @@
 # _ops_shape.pxi -- reductions, contractions and shape functions (included by _core.pyx).
 
 # ---- reductions
-def sum(x, axis=None, keepdims=False):
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Sum over ``axis`` (None: all axes; an int or a tuple).
 
     Examples
@@ -10,9 +10,11 @@ def sum(x, axis=None, keepdims=False):
     >>> ag.sum(ag.ones(2, 3), axis=1)
     tensor([3., 3.])
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("sum", axis, None, keepdims, dim, keepdim)
     return _reduce(AG_OP_sum, x, axis, keepdims)
 
-def max(x, axis=None, keepdims=False):
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Maximum over ``axis``; tied maxima share the gradient.
 
     Examples
@@ -21,9 +23,11 @@ def max(x, axis=None, keepdims=False):
     >>> ag.max(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=0)
     tensor([3., 5.])
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("max", axis, None, keepdims, dim, keepdim)
     return _reduce(AG_OP_max, x, axis, keepdims)
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Minimum over ``axis``; tied minima share the gradient.
 
     Examples
@@ -32,9 +36,11 @@ def min(x, axis=None, keepdims=False):
     >>> ag.min(ag.tensor([[1.0, 5.0], [3.0, 2.0]]), axis=1)
     tensor([1., 2.])
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("min", axis, None, keepdims, dim, keepdim)
     return _reduce(AG_OP_min, x, axis, keepdims)
 
-def prod(x, axis=None, keepdims=False):
+def prod(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Product over ``axis`` (exact gradient also where entries are zero).
 
     Examples
@@ -43,9 +49,11 @@ def prod(x, axis=None, keepdims=False):
     >>> ag.prod(ag.tensor([2.0, 3.0, 4.0]))
     tensor(24.)
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("prod", axis, None, keepdims, dim, keepdim)
     return _reduce(AG_OP_prod, x, axis, keepdims)
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """log(sum(exp(x))) over ``axis``, max-shifted for stability.
 
     Examples
@@ -54,9 +62,11 @@ def logsumexp(x, axis=None, keepdims=False):
     >>> ag.logsumexp(ag.tensor([0.0, 0.0], dtype='float64')).item() == np.log(2.0)
     np.True_
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("logsumexp", axis, None, keepdims, dim, keepdim)
     return _reduce(AG_OP_logsumexp, x, axis, keepdims)
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Arithmetic mean over ``axis``.
 
     Examples
@@ -65,12 +75,14 @@ def mean(x, axis=None, keepdims=False):
     >>> ag.mean(ag.tensor([[1.0, 2.0], [3.0, 4.0]]), axis=0)
     tensor([2., 3.])
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("mean", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_mean(tx.t, nax, axes, keepdims))
 
-def var(x, axis=None, keepdims=False, ddof=0):
+def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
     """Variance over ``axis`` with numpy's convention (``ddof=0``: divide by n).
 
     Examples
@@ -79,12 +91,14 @@ def var(x, axis=None, keepdims=False, ddof=0):
     >>> ag.var(ag.tensor([1.0, 3.0]))
     tensor(1.)
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("var", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_var(tx.t, nax, axes, keepdims, ddof))
 
-def std(x, axis=None, keepdims=False, ddof=0):
+def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
     """Standard deviation over ``axis`` (numpy's ``ddof`` convention).
 
     Examples
@@ -93,12 +107,14 @@ def std(x, axis=None, keepdims=False, ddof=0):
     >>> ag.std(ag.tensor([1.0, 3.0]))
     tensor(1.)
     """
+    if dim is not None or keepdim is not None:
+        axis, keepdims = _dims_alias("std", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_std(tx.t, nax, axes, keepdims, ddof))
 
-def softmax(x, axis=-1):
+def softmax(x, axis=-1, *, dim=None):
     """exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs).
 
     Examples
@@ -107,10 +123,12 @@ def softmax(x, axis=-1):
     >>> ag.softmax(ag.tensor([0.0, 0.0]))
     tensor([0.5, 0.5])
     """
+    if dim is not None:
+        axis = _dim_alias("softmax", axis, -1, dim)
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 0))
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=-1, *, dim=None):
     """x - logsumexp(x) along ``axis`` (stable).
 
     Examples
@@ -119,6 +137,8 @@ def log_softmax(x, axis=-1):
     >>> ag.log_softmax(ag.tensor([1.0, 1.0], dtype='float64')).tolist() == [-np.log(2.0)] * 2
     True
     """
+    if dim is not None:
+        axis = _dim_alias("log_softmax", axis, -1, dim)
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 1))
 
@@ -297,7 +317,7 @@ def swapaxes(x, axis1, axis2):
     return permute(tx, tuple(p))
 
 
-def squeeze(x, axis=None):
+def squeeze(x, axis=None, *, dim=None):
     """Remove size-1 dimensions (all of them, or those in ``axis``).
 
     Examples
@@ -306,6 +326,8 @@ def squeeze(x, axis=None):
     >>> ag.squeeze(ag.zeros(1, 3, 1)).shape
     (3,)
     """
+    if dim is not None:
+        axis = _dim_alias("squeeze", axis, None, dim)
     cdef Tensor tx = _coerce(x, -1)
     shape = tx.shape
     n = len(shape)
@@ -328,7 +350,7 @@ def squeeze(x, axis=None):
     return reshape(tx, new)
 
 
-def unsqueeze(x, axis):
+def unsqueeze(x, axis=None, *, dim=None):
     """Insert a size-1 dimension at ``axis`` (numpy's expand_dims).
 
     Examples
@@ -337,6 +359,10 @@ def unsqueeze(x, axis):
     >>> ag.unsqueeze(ag.zeros(3), 0).shape
     (1, 3)
     """
+    if dim is not None:
+        axis = _dim_alias("unsqueeze", axis, None, dim)
+    if axis is None:
+        raise TypeError("unsqueeze: missing the axis (or dim) argument")
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     a = operator.index(axis)
@@ -407,7 +433,7 @@ def broadcast_to(x, shape):
 expand = broadcast_to
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, axis=0, *, dim=None):
     """Join tensors along an existing axis.
 
     Examples
@@ -416,6 +442,8 @@ def concatenate(tensors, axis=0):
     >>> ag.concatenate([ag.ones(2), ag.zeros(1)])
     tensor([1., 1., 0.])
     """
+    if dim is not None:
+        axis = _dim_alias("concatenate", axis, 0, dim)
     seq = list(tensors)
     if not seq:
         raise ValueError("concatenate: need at least one tensor")
@@ -439,7 +467,7 @@ def concatenate(tensors, axis=0):
 cat = concatenate
 
 
-def stack(tensors, axis=0):
+def stack(tensors, axis=0, *, dim=None):
     """Join tensors along a new axis.
 
     Examples
@@ -448,6 +476,8 @@ def stack(tensors, axis=0):
     >>> ag.stack([ag.ones(2), ag.zeros(2)]).shape
     (2, 2)
     """
+    if dim is not None:
+        axis = _dim_alias("stack", axis, 0, dim)
     seq = list(tensors)
     if not seq:
         raise ValueError("stack: need at least one tensor")
@@ -471,7 +501,7 @@ def stack(tensors, axis=0):
     return concatenate([unsqueeze(t, ax) for t in ts], ax)
 
 
-def split(x, indices_or_sections, axis=0):
+def split(x, indices_or_sections, axis=0, *, dim=None):
     """Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule).
 
     Examples
@@ -480,6 +510,8 @@ def split(x, indices_or_sections, axis=0):
     >>> [t.tolist() for t in ag.split(ag.arange(4), 2)]
     [[0.0, 1.0], [2.0, 3.0]]
     """
+    if dim is not None:
+        axis = _dim_alias("split", axis, 0, dim)
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     if n == 0:

@@ -6,7 +6,8 @@ import numpy as np
 from . import _core
 
 __all__ = ["zeros", "ones", "full", "empty", "arange", "linspace", "eye", "rand", "randn",
-           "zeros_like", "ones_like", "full_like", "manual_seed", "get_rng"]
+           "zeros_like", "ones_like", "full_like", "rand_like", "randn_like", "manual_seed",
+           "get_rng"]
 
 _rng = [np.random.default_rng()]
 
@@ -223,3 +224,29 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     tensor([3., 3.])
     """
     return full(np.shape(t), fill_value, dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    """Uniform samples in [0, 1) with the shape (and dtype) of ``t``, from the seeded generator
+    (PyTorch's ``rand_like``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.rand_like(ag.zeros(2, 3, dtype='float64')).dtype
+    dtype('float64')
+    """
+    return rand(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    """Standard normal samples with the shape (and dtype) of ``t``, from the seeded generator
+    (PyTorch's ``randn_like``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.randn_like(ag.zeros(2, 3)).shape
+    (2, 3)
+    """
+    return randn(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)

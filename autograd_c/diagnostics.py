@@ -60,7 +60,9 @@ def _act_of_module(m):
     table = [(A.Sigmoid, "sigmoid"), (A.Tanh, "tanh"), (A.ReLU, "relu"), (A.GELU, "gelu"),
              (A.Softplus, "softplus"), (A.SiLU, "silu")]
     for cls, name in table:
-        if type(m) is cls:
+        # the tanh GELU and a scaled softplus are other functions than the ones named here
+        if (type(m) is cls and getattr(m, "approximate", "none") == "none"
+                and getattr(m, "beta", 1.0) == 1.0):
             return name, {}
     if type(m) is A.LeakyReLU:
         return "leaky_relu", {"negative_slope": m.negative_slope}

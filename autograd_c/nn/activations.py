@@ -1,6 +1,7 @@
 """Activation modules.  Those with a ``_fuse`` entry can be folded into a preceding Linear by
 :class:`Sequential` (one GEMM whose epilogue applies the activation)."""
 from .. import _core
+from . import functional as F
 from .module import Module
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "SiLU",
@@ -80,18 +81,57 @@ class ELU(_Act):
 
 
 class GELU(_Act):
-    """Exact GELU x * Phi(x)."""
-    _fuse = ("gelu", {})
+    """GELU: exact ``x * Phi(x)`` (``approximate="none"``) or PyTorch's tanh approximation
+    (``approximate="tanh"``); see ``nn.functional.gelu``.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.nn.GELU(approximate="tanh")(ag.tensor([0.0, 1.0]))
+    tensor([0.    , 0.8412])
+    """
+    approximate = "none"    # the default for a module pickled before the argument existed
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def fuse_spec(self):
+        # the fused linear epilogue computes the exact GELU only
+        return ("gelu", {}) if self.approximate == "none" else None
 
     def forward(self, x):
-        return _core.gelu(x)
+        if self.approximate == "none":
+            return _core.gelu(x)
+        return F.gelu(x, approximate=self.approximate)
+
+    def extra_repr(self):
+        return "" if self.approximate == "none" else f"approximate={self.approximate!r}"
 
 
 class Softplus(_Act):
-    """log(1 + exp(x)) (stable)."""
+    """``log(1 + exp(beta x)) / beta``, and x where ``beta x > threshold`` (PyTorch's
+    formula); see ``nn.functional.softplus``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> bool(np.isclose(ag.nn.Softplus()(ag.tensor([0.0])).item(), np.log(2.0)))
+    True
+    """
+    beta, threshold = 1.0, 20.0     # the defaults for a module pickled before the arguments
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = float(beta), float(threshold)
 
     def forward(self, x):
-        return _core.softplus(x)
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class SiLU(_Act):

@@ -15,9 +15,7 @@ tanh = _core.tanh
 sigmoid = _core.sigmoid
 leaky_relu = _core.leaky_relu
 elu = _core.elu
-gelu = _core.gelu
 silu = _core.silu
-softplus = _core.softplus
 softmax = _core.softmax
 log_softmax = _core.log_softmax
 logsumexp = _core.logsumexp
@@ -42,3 +40,47 @@ def dropout(x, p=0.5, training=True):
     keep = get_rng().random(np.shape(x)) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
     return x * (keep.astype(dt) * dt.type(scale))
+
+
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+
+
+def gelu(x, approximate="none"):
+    """GELU: exact ``x * Phi(x)`` (``approximate="none"``, Phi the standard normal CDF) or
+    PyTorch's tanh approximation ``0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``
+    (``approximate="tanh"``).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> F = ag.nn.functional
+    >>> F.gelu(ag.tensor([0.0, 1.0]), approximate="tanh")
+    tensor([0.    , 0.8412])
+    """
+    if isinstance(approximate, str) and approximate == "none":
+        return _core.gelu(x)
+    if isinstance(approximate, str) and approximate == "tanh":
+        x = _core._coerce_public(x, None)
+        inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
+        return x * (_core.tanh(inner) + 1.0) * 0.5
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    """PyTorch's softplus: ``log(1 + exp(beta x)) / beta``, and x itself where
+    ``beta x > threshold`` (there the two differ by less than exp(-threshold) / beta).
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> F = ag.nn.functional
+    >>> bool(np.isclose(F.softplus(ag.tensor([0.0]), beta=2.0).item(), np.log(2.0) / 2))
+    True
+    """
+    beta, threshold = float(beta), float(threshold)
+    if beta == 0.0 or not np.isfinite(beta):
+        raise ValueError(f"softplus: beta must be finite and nonzero, got {beta}")
+    x = _core._coerce_public(x, None)
+    bx = x if beta == 1.0 else x * beta
+    soft = _core.softplus(bx)
+    return _core.where(bx > threshold, x, soft if beta == 1.0 else soft / beta)
