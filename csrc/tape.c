@@ -256,7 +256,7 @@ ag_tensor *ag_apply(int op, ag_tensor **in, int nin, const ag_params *p)
     int i, rg = 0, tg = 0;
     for (i = 0; i < nin; i++) {
         rg |= in[i]->requires_grad;
-        tg |= in[i]->tangent != NULL && ag_tangent_of(in[i]) != NULL;
+        tg |= ag_tangent_of(in[i]) != NULL;   /* a live tangent: this session's */
     }
     ag_clear_error();
     out = d->r->fwd(op, in, nin, p);

@@ -192,16 +192,21 @@ static void sort_row(const void *x, int f64, int64_t r, int64_t n, int64_t *idx,
                      scratch *s)
 {
     int64_t base = flat ? r * n : 0;
-    const float *xf = (const float *)x + r * n;
-    const double *xd = (const double *)x + r * n;
-    if (n <= SMALL_N && f64)
-        insertion_f64(xd, n, s->k[0], s->i[0], idx + r * n, base);
-    else if (n <= SMALL_N)
-        insertion_f32(xf, n, s->k[0], idx + r * n, base);
-    else if (f64)
-        radix_f64(xd, n, s->k[0], s->k[1], s->i[0], s->i[1], s->hist, idx + r * n, base);
-    else
-        radix_f32(xf, n, s->k[0], s->k[1], s->hist, idx + r * n, base);
+    /* the row pointer of x's own type only: a float row's offset taken as doubles could point
+       past the end of the array (undefined even unread) */
+    if (f64) {
+        const double *xd = (const double *)x + r * n;
+        if (n <= SMALL_N)
+            insertion_f64(xd, n, s->k[0], s->i[0], idx + r * n, base);
+        else
+            radix_f64(xd, n, s->k[0], s->k[1], s->i[0], s->i[1], s->hist, idx + r * n, base);
+    } else {
+        const float *xf = (const float *)x + r * n;
+        if (n <= SMALL_N)
+            insertion_f32(xf, n, s->k[0], idx + r * n, base);
+        else
+            radix_f32(xf, n, s->k[0], s->k[1], s->hist, idx + r * n, base);
+    }
 }
 
 static int argsort_rows(const void *x, int f64, int64_t rows, int64_t n, int64_t *idx, int flat,

@@ -64,13 +64,10 @@ static int check_square(const char *name, ag_tensor *a)
     return 0;
 }
 
-/* in-place LU of an n x n row-major matrix with partial pivoting: P A = L U.
- * Returns the permutation's sign, or 0 when a pivot is exactly zero (NaN pivots go on). */
-static int lu_factor_ex(double *a, int64_t n, int64_t *piv, int stop_at_zero);
-static int lu_factor(double *a, int64_t n, int64_t *piv) { return lu_factor_ex(a, n, piv, 1); }
-
-/* with stop_at_zero 0 it goes on past a zero pivot (a column with nothing left to eliminate),
-   as LAPACK's getrf does, and U keeps the zero on its diagonal */
+/* in-place LU of an n x n row-major matrix with partial pivoting: P A = L U.  Returns the
+ * permutation's sign; with stop_at_zero, 0 as soon as a pivot is exactly zero (NaN pivots go
+ * on), else it goes on past a zero pivot (a column with nothing left to eliminate), as LAPACK's
+ * getrf does, and U keeps the zero on its diagonal. */
 static int lu_factor_ex(double *a, int64_t n, int64_t *piv, int stop_at_zero)
 {
     int64_t i, j, k;
@@ -96,6 +93,9 @@ static int lu_factor_ex(double *a, int64_t n, int64_t *piv, int stop_at_zero)
     }
     return sign;
 }
+
+/* the LU that stops at a zero pivot (0: singular) */
+static int lu_factor(double *a, int64_t n, int64_t *piv) { return lu_factor_ex(a, n, piv, 1); }
 
 /* solve (L U) X = P B in place for B of n x m (row-major) */
 static void lu_solve(const double *lu, const int64_t *piv, int64_t n, double *b, int64_t m)
