@@ -666,6 +666,20 @@ void ag_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha,
                 threads_for((double)M * (double)N * (double)K));
 }
 
+void ag_elu_f32(const float *z, float *y, int64_t n, float alpha)
+{
+    if (!ag_kernels_ready)
+        ag_kernels_init();
+    ag_ktab.elu_f32(z, y, n, alpha);
+}
+
+void ag_elu_f64(const double *z, double *y, int64_t n, double alpha)
+{
+    if (!ag_kernels_ready)
+        ag_kernels_init();
+    ag_ktab.elu_f64(z, y, n, alpha);
+}
+
 /* Batched: products too small to be threaded on their own are spread over
    the threads one whole product each (same kernels, so the result is the
    same as with one thread); larger ones run one after another, each

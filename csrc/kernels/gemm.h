@@ -58,6 +58,12 @@ void ag_gemm_batched_f64(int64_t batch, int64_t strideA, int64_t strideB,
                          double beta, double *C, int64_t rsc, int64_t csc,
                          const double *bias, int act, double act_param);
 
+/* y[i] = elu(z[i]) = z > 0 ? z : alpha expm1(z) for n contiguous elements (y may equal z), by
+   the arithmetic of the active ISA's ELU epilogue: applied to the product with act = AG_ACT_NONE
+   it gives what act = AG_ACT_ELU gives.  One thread (the caller splits large arrays). */
+void ag_elu_f32(const float *z, float *y, int64_t n, float alpha);
+void ag_elu_f64(const double *z, double *y, int64_t n, double alpha);
+
 /* n >= 1 (smaller values are clamped to 1).  Default: omp_get_max_threads()
    at init, which honours OMP_NUM_THREADS. */
 void ag_set_num_threads(int n);

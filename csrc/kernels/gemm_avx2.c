@@ -74,6 +74,19 @@ static void act_f64(double *t, int m, int n, int ld, int act, double prm)
             _mm256_store_pd(t + i * ld + j, vd_act(_mm256_load_pd(t + i * ld + j), act, pv));
 }
 
+/* y = elu(z) on n contiguous elements: act_f32's / act_f64's ELU arithmetic */
+AG_INLINE __m256 elu_vec_f32(__m256 x, float alpha)
+{
+    __m256 le = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LE_OQ);
+    return _mm256_blendv_ps(x, _mm256_mul_ps(_mm256_set1_ps(alpha), v_expm1(x)), le);
+}
+AG_INLINE __m256d elu_vec_f64(__m256d x, double alpha)
+{
+    return vd_act(x, AG_ACT_ELU, _mm256_set1_pd(alpha));
+}
+AG_ELU_LOOP(elu_f32, float, 8, __m256i, mask8x32, _mm256_maskload_ps, _mm256_maskstore_ps, elu_vec_f32)
+AG_ELU_LOOP(elu_f64, double, 4, __m256i, mask4x64, _mm256_maskload_pd, _mm256_maskstore_pd, elu_vec_f64)
+
 static void store_tile_f32(float *t, float *C, int64_t rsc, int64_t csc,
                            int m, int n, const float *bias,
                            const ag_epi_f32 *e)
@@ -549,6 +562,8 @@ void ag_fill_table_avx2(ag_kernel_table *t)
                          packA_f64, packB_f64, ukr_f64, small_f64};
     t->f32 = s;
     t->f64 = d;
+    t->elu_f32 = elu_f32;
+    t->elu_f64 = elu_f64;
 }
 
 #endif /* AG_X86_64 */

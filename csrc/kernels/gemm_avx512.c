@@ -63,6 +63,21 @@ static void act_f64(double *t, int n, int act, double prm)
 AG_INLINE __mmask16 mask16(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1u); }
 AG_INLINE __mmask8 mask8(int n) { return n >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (n > 0 ? n : 0)) - 1u); }
 
+/* y = elu(z) on n contiguous elements: act_f32's / act_f64's ELU arithmetic */
+AG_INLINE __m512 elu_vec_f32(__m512 x, float alpha)
+{
+    __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(pos, _mm512_mul_ps(_mm512_set1_ps(alpha), v_expm1(x)), x);
+}
+AG_INLINE __m512d elu_vec_f64(__m512d x, double alpha)
+{
+    return vd_act(x, AG_ACT_ELU, _mm512_set1_pd(alpha));
+}
+#define LOADM_PS(p, k) _mm512_maskz_loadu_ps((k), (p))
+#define LOADM_PD(p, k) _mm512_maskz_loadu_pd((k), (p))
+AG_ELU_LOOP(elu_f32, float, 16, __mmask16, mask16, LOADM_PS, _mm512_mask_storeu_ps, elu_vec_f32)
+AG_ELU_LOOP(elu_f64, double, 8, __mmask8, mask8, LOADM_PD, _mm512_mask_storeu_pd, elu_vec_f64)
+
 static void store_tile_f32(float *t, float *C, int64_t rsc, int64_t csc,
                            int m, int n, const float *bias,
                            const ag_epi_f32 *e)
@@ -700,6 +715,8 @@ void ag_fill_table_avx512(ag_kernel_table *t)
                          packA_f64, packB_f64, ukr_f64_edge, small_f64};
     t->f32 = s;
     t->f64 = d;
+    t->elu_f32 = elu_f32;
+    t->elu_f64 = elu_f64;
 }
 
 #endif /* AG_X86_64 */

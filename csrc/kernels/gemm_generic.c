@@ -401,6 +401,19 @@ static void small_f64(int64_t m, int64_t n, int64_t k, const void *A_,
     }
 }
 
+/* y = elu(z) by the scalar epilogue's arithmetic */
+static void elu_f32(const float *z, float *y, int64_t n, float alpha)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] = ag_act_scalar_f32(z[i], AG_ACT_ELU, alpha);
+}
+
+static void elu_f64(const double *z, double *y, int64_t n, double alpha)
+{
+    int64_t i;
+    for (i = 0; i < n; i++) y[i] = ag_act_scalar_f64(z[i], AG_ACT_ELU, alpha);
+}
+
 void ag_fill_table_generic(ag_kernel_table *t)
 {
     ag_gemm_kernels s = {MR_S, NR_S, 120, 256, 2048,
@@ -409,4 +422,6 @@ void ag_fill_table_generic(ag_kernel_table *t)
                          packA_f64, packB_f64, ukr_f64, small_f64};
     t->f32 = s;
     t->f64 = d;
+    t->elu_f32 = elu_f32;
+    t->elu_f64 = elu_f64;
 }

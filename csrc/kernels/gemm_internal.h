@@ -59,9 +59,27 @@ typedef struct {
     ag_small_fn small;
 } ag_gemm_kernels;
 
+/* y[i] = elu(z[i]) = z > 0 ? z : alpha expm1(z) for n contiguous elements (y may equal z), by
+   the arithmetic of the ISA's ELU epilogue: the same values as the fused product */
+typedef void (*ag_elu_f32_fn)(const float *z, float *y, int64_t n, float alpha);
+typedef void (*ag_elu_f64_fn)(const double *z, double *y, int64_t n, double alpha);
+/* such a function for an ISA file: W lanes at a time, the tail through a lane mask (MASK(r):
+   the first r lanes), LOADM(p, k) / STOREM(p, k, v) masked, F(x, alpha) the vector ELU */
+#define AG_ELU_LOOP(NAME, T, W, MASK_T, MASK, LOADM, STOREM, F)                 \
+    static void NAME(const T *z, T *y, int64_t n, T alpha)                      \
+    {                                                                           \
+        int64_t i;                                                              \
+        for (i = 0; i < n; i += W) {                                            \
+            const MASK_T k = MASK(n - i < W ? (int)(n - i) : W);                \
+            STOREM(y + i, k, F(LOADM(z + i, k), alpha));                        \
+        }                                                                       \
+    }
+
 typedef struct {
     int isa;
     ag_gemm_kernels f32, f64;
+    ag_elu_f32_fn elu_f32;
+    ag_elu_f64_fn elu_f64;
 } ag_kernel_table;
 
 extern ag_kernel_table ag_ktab;

@@ -284,8 +284,25 @@ ag_tensor *ag_matmul(ag_tensor *a, ag_tensor *b)
  * positive slope, tanh, sigmoid), so y is all it saves besides x and W; gelu runs as a plain
  * linear node followed by gelu's own node (see ag_linear).  elu' from y would be y + alpha,
  * which cancels where z << 0 (0 instead of alpha e^-20 in float32, 9e7 ulp off in float64),
- * so its derivatives recompute z = x W^T + b (one more GEMM in the backward, none in the
- * forward, nothing more saved) and take alpha e^z from it. */
+ * so a recorded elu layer keeps the pre-activation z: ag_linear computes z = x W^T + b (the
+ * product with the bias-only epilogue) and passes it as a last, non-differentiable input
+ * (p.i[0] = LIN_SAVED_Z); the forward takes y = elu(z) from it in one vectorised pass with the
+ * ELU epilogue's arithmetic (ag_elu_f32/f64), and the VJP and JVP take alpha e^z from it.  It
+ * costs one activation-sized buffer, as the unfused linear + elu would hold; an unrecorded elu
+ * layer (no gradient or tangent) stays one fused product. */
+#define LIN_SAVED_Z 1
+
+/* the saved pre-activation z of an elu layer, or NULL */
+static ag_tensor *lin_saved_z(ag_tensor **in, int nin, const ag_params *p)
+{
+    return p->ni == 1 && p->i[0] == LIN_SAVED_Z ? in[nin - 1] : NULL;
+}
+
+/* the bias input, or NULL */
+static ag_tensor *lin_bias(ag_tensor **in, int nin, const ag_params *p)
+{
+    return nin - (lin_saved_z(in, nin, p) != NULL) > 2 ? in[2] : NULL;
+}
 static int act_op(int act)
 {
     switch (act) {
@@ -310,11 +327,105 @@ static int64_t lin_rows(const ag_tensor *x)
     return n;
 }
 
+/* y = elu(z) or o = v * elu'(z) on contiguous arrays, in chunks of ELU_CHUNK elements split over
+   the threads from ELU_PAR_N elements */
+#define ELU_CHUNK 2048
+#define ELU_PAR_N 16384
+#define ELU_FOR_CHUNKS(N, C, BODY)                                                           \
+    do {                                                                                     \
+        int64_t C, nc_ = ((N) + ELU_CHUNK - 1) / ELU_CHUNK;                                  \
+        AG_PAR_FOR((N) >= ELU_PAR_N, C, nc_, BODY);                                          \
+    } while (0)
+
+static void elu_forward(const ag_tensor *z, ag_tensor *y, double alpha)
+{
+    int64_t n = z->size;
+    if (z->dtype == AG_F32) {
+        const float *zp = (const float *)ag_ptr(z);
+        float *yp = (float *)ag_ptr(y);
+        ELU_FOR_CHUNKS(n, c, {
+            int64_t i0 = c * ELU_CHUNK;
+            ag_elu_f32(zp + i0, yp + i0, n - i0 < ELU_CHUNK ? n - i0 : ELU_CHUNK, (float)alpha);
+        });
+    } else {
+        const double *zp = (const double *)ag_ptr(z);
+        double *yp = (double *)ag_ptr(y);
+        ELU_FOR_CHUNKS(n, c, {
+            int64_t i0 = c * ELU_CHUNK;
+            ag_elu_f64(zp + i0, yp + i0, n - i0 < ELU_CHUNK ? n - i0 : ELU_CHUNK, alpha);
+        });
+    }
+}
+
+/* o[i] = v[i * vs] * elu'(z[i]) for i < n (vs 1, or 0 for one value; o a fresh buffer),
+   elu'(z) = z > 0 ? 1 : alpha e^z: e^min(z, 0) into o through the active ISA's vector exp (libm
+   on the generic ISA), then the product */
+#define GEN_ELU_DMUL(T, sfx, VEXP_OF)                                                           \
+    static void elu_dmul_chunk_##sfx(const T *v, int64_t vs, const T *z, T *o, int64_t m,      \
+                                     T alpha, void (*vexp)(const T *, T *, int64_t))            \
+    {                                                                                          \
+        int64_t i;                                                                             \
+        for (i = 0; i < m; i++) o[i] = z[i] > 0 ? (T)0 : z[i];                                 \
+        if (vexp) vexp(o, o, m);                                                               \
+        else for (i = 0; i < m; i++) o[i] = (T)exp((double)o[i]);                              \
+        for (i = 0; i < m; i++) o[i] = z[i] > 0 ? v[i * vs] : v[i * vs] * (alpha * o[i]);      \
+    }                                                                                          \
+    static void elu_dmul_##sfx(const T *v, int64_t vs, const T *z, T *o, int64_t n, T alpha)   \
+    {                                                                                          \
+        void (*vexp)(const T *, T *, int64_t) = VEXP_OF(AG_OP_exp);                            \
+        ELU_FOR_CHUNKS(n, c, {                                                                 \
+            int64_t i0 = c * ELU_CHUNK;                                                        \
+            elu_dmul_chunk_##sfx(v + i0 * vs, vs, z + i0, o + i0,                              \
+                                 n - i0 < ELU_CHUNK ? n - i0 : ELU_CHUNK, alpha, vexp);        \
+        });                                                                                    \
+    }
+GEN_ELU_DMUL(float, f32, ag_vmath_active_f32)
+GEN_ELU_DMUL(double, f64, ag_vmath_active_f64)
+
+/* v * elu'(z), z contiguous: one pass when v has z's shape and is contiguous or one value
+   broadcast (the gradient of a sum); otherwise (a tangent with leading batch axes, a strided
+   cotangent) v times elu'(z) materialised by the same pass */
+static ag_tensor *elu_deriv_mul(ag_tensor *z, ag_tensor *v, double alpha)
+{
+    int64_t vs = -1;
+    int d;
+    ag_tensor *o, *r;
+    if (ag_same_shape(v, z)) {
+        if (ag_tensor_is_contiguous(v)) vs = 1;
+        else {
+            for (d = 0; d < v->ndim && v->strides[d] == 0; d++) {}
+            if (d == v->ndim) vs = 0;
+        }
+    }
+    o = ag_tensor_empty(z->dtype, z->ndim, z->shape);
+    if (!o) return NULL;
+    if (z->dtype == AG_F32) {
+        float one = 1.0f;
+        elu_dmul_f32(vs >= 0 ? (const float *)ag_ptr(v) : &one, vs >= 0 ? vs : 0,
+                     (const float *)ag_ptr(z), (float *)ag_ptr(o), z->size, (float)alpha);
+    } else {
+        double one = 1.0;
+        elu_dmul_f64(vs >= 0 ? (const double *)ag_ptr(v) : &one, vs >= 0 ? vs : 0,
+                     (const double *)ag_ptr(z), (double *)ag_ptr(o), z->size, alpha);
+    }
+    if (vs >= 0) return o;
+    r = ag_mul(v, o);
+    ag_tensor_decref(o);
+    return r;
+}
+
 static ag_tensor *linear_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
-    ag_tensor *x = in[0], *w = in[1], *b = nin > 2 ? in[2] : NULL, *x2, *bc = NULL, *o;
+    ag_tensor *x = in[0], *w = in[1], *b = lin_bias(in, nin, p), *z = lin_saved_z(in, nin, p);
+    ag_tensor *x2, *bc = NULL, *o;
     int64_t N, I = w->shape[1], O = w->shape[0], sh[AG_MAXDIM], x2s[2];
     (void)op;
+    if (z) {
+        /* z: the contiguous output of the bias-only product (ag_linear) */
+        o = ag_tensor_empty(z->dtype, z->ndim, z->shape);
+        if (o) elu_forward(z, o, p->d[0]);
+        return o;
+    }
     N = lin_rows(x);
     x2s[0] = N;
     x2s[1] = I;
@@ -337,52 +448,26 @@ static ag_tensor *linear_fwd(int op, ag_tensor **in, int nin, const ag_params *p
     return o;
 }
 
-/* z <- elu'(z) = (z > 0 ? 1 : alpha e^z) in place, for z and y = elu(z) contiguous and laid
-   out alike (y > 0 exactly where z > 0): e^min(z, 0) through the active ISA's vector exp (libm
-   on the generic ISA), then alpha where y <= 0 */
-#define ELU_DERIV_INPLACE(NAME, T, VEXP_OF)                                        \
-    static void NAME(T *z, const T *y, int64_t n, T alpha)                         \
-    {                                                                              \
-        int64_t i;                                                                 \
-        void (*vexp)(const T *, T *, int64_t) = VEXP_OF(AG_OP_exp);                \
-        for (i = 0; i < n; i++) z[i] = z[i] > 0 ? (T)0 : z[i];                     \
-        if (vexp) vexp(z, z, n);                                                   \
-        else for (i = 0; i < n; i++) z[i] = (T)exp((double)z[i]);                  \
-        for (i = 0; i < n; i++) z[i] = y[i] > 0 ? (T)1 : alpha * z[i];             \
-    }
-ELU_DERIV_INPLACE(elu_deriv_f32, float, ag_vmath_active_f32)
-ELU_DERIV_INPLACE(elu_deriv_f64, double, ag_vmath_active_f64)
-
-/* v * act'(z) for y = act(z), v shaped as y, outside the graph: from y alone, except elu's,
-   alpha e^z from z recomputed (see above) */
+/* v * act'(z) for y = act(z), v shaped as y (or with leading batch axes), outside the graph:
+   from y alone, except elu's: alpha e^z from the saved z */
 static ag_tensor *act_deriv_mul(ag_tensor **in, int nin, const ag_params *p, ag_tensor *y, ag_tensor *v)
 {
     ag_params q;
-    ag_tensor *z, *r;
-    ag_params_init(&q);
-    q.d[0] = p->d[0];
+    ag_tensor *z = lin_saved_z(in, nin, p), *zy, *r;
     if (p->flag != AG_ACT_ELU) {
+        ag_params_init(&q);
+        q.d[0] = p->d[0];
         q.d[1] = 1.0; /* the derivative from y alone */
         return ag_unary_deriv_mul(act_op(p->flag), y, y, v, &q);
     }
-    z = ag_linear(in[0], in[1], nin > 2 ? in[2] : NULL, AG_ACT_NONE, 0);
-    if (z) {
-        /* laid out as y (the JVP passes y as (rows, out)) */
-        ag_tensor *zy = ag_reshape(z, y->ndim, y->shape);
-        ag_tensor_decref(z);
-        z = zy;
+    if (!z) {
+        ag_set_error(AG_EVALUE, "linear: internal error, an elu layer was recorded without its "
+                     "pre-activation");
+        return NULL;
     }
-    if (!z) return NULL;
-    if (ag_tensor_is_contiguous(y) && ag_tensor_is_contiguous(z) && z->storage->refcount == 1) {
-        if (z->dtype == AG_F32)
-            elu_deriv_f32((float *)ag_ptr(z), (const float *)ag_ptr(y), z->size, (float)q.d[0]);
-        else
-            elu_deriv_f64((double *)ag_ptr(z), (const double *)ag_ptr(y), z->size, q.d[0]);
-        r = ag_mul(v, z);
-    } else {
-        r = ag_unary_deriv_mul(AG_OP_elu, z, y, v, &q);
-    }
-    ag_tensor_decref(z);
+    zy = ag_reshape(z, y->ndim, y->shape); /* laid out as y (the JVP passes y as (rows, out)) */
+    r = zy ? elu_deriv_mul(zy, v, p->d[0]) : NULL;
+    ag_tensor_decref(zy);
     return r;
 }
 
@@ -393,7 +478,7 @@ static ag_tensor *linear_dz(ag_vjp_ctx *c)
     ag_tensor *z, *d, *r;
     if (aop < 0) return own(c->g);
     if (!c->composed) return act_deriv_mul(c->in, c->nin, c->p, c->out, c->g);
-    z = ag_linear(c->in[0], c->in[1], c->nin > 2 ? c->in[2] : NULL, 0, 0);
+    z = ag_linear(c->in[0], c->in[1], lin_bias(c->in, c->nin, c->p), 0, 0);
     if (!z) return NULL;
     {
         ag_params q;
@@ -432,7 +517,7 @@ static int vjp_linear(ag_vjp_ctx *c)
         c->gin[1] = x2 ? c2mm(ag_swap_last2(dz2), x2) : NULL;
         if (!c->gin[1]) st = -1;
     }
-    if (!st && c->nin > 2 && c->needs[2]) {
+    if (!st && lin_bias(c->in, c->nin, c->p) && c->needs[2]) {
         int ax = 0;
         c->gin[2] = ag_reduce(AG_OP_sum, dz2, 1, &ax, 0);
         if (!c->gin[2]) st = -1;
@@ -462,7 +547,7 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
         else tz = t;
         if (!tz) return NULL;
     }
-    if (nin > 2 && tin[2]) {
+    if (lin_bias(in, nin, p) && tin[2]) {
         s3[0] = 1; s3[1] = O;
         t = ag_reshape_core(tin[2], 1, 2, s3);
         if (t && !tz) {
@@ -492,10 +577,22 @@ static ag_tensor *jvp_linear(int op, ag_tensor **in, int nin, ag_tensor *out, ag
 
 const ag_oprules ag_rules_linear = {linear_fwd, vjp_linear, jvp_linear, 3u | AG_SAVES_OUT};
 
+/* will ag_apply record a node or a tangent for these inputs? (its own test) */
+static int lin_recorded(ag_tensor **in, int nin)
+{
+    int i, rg = 0, tg = 0;
+    for (i = 0; i < nin; i++) {
+        rg |= in[i]->requires_grad;
+        tg |= ag_tangent_of(in[i]) != NULL;
+    }
+    return (rg && ag_grad_enabled()) || (tg && ag_fwd_enabled());
+}
+
 ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double act_param)
 {
-    ag_tensor *in[3], *z, *r;
+    ag_tensor *in[4], *z, *r;
     ag_params p;
+    int nin;
     char b1[160], b2[160];
     if (x->dtype != w->dtype || (b && b->dtype != x->dtype)) {
         ag_set_error(AG_ETYPE, "linear: dtype mismatch (x %s, weight %s%s%s)", ag_dtype_name(x->dtype),
@@ -532,5 +629,20 @@ ag_tensor *ag_linear(ag_tensor *x, ag_tensor *w, ag_tensor *b, int act, double a
     p.flag = act;
     p.d[0] = act_param;
     in[0] = x; in[1] = w; in[2] = b;
-    return ag_apply(AG_OP_linear, in, b ? 3 : 2, &p);
+    nin = b ? 3 : 2;
+    if (act == AG_ACT_ELU && lin_recorded(in, nin)) {
+        /* the pre-activation, saved as a last input (see the top of this section) */
+        int pg = ag_set_grad_enabled(0), pf = ag_set_fwd_enabled(0);
+        z = ag_linear(x, w, b, AG_ACT_NONE, 0);
+        ag_set_grad_enabled(pg);
+        ag_set_fwd_enabled(pf);
+        if (!z) return NULL;
+        in[nin++] = z;
+        p.ni = 1;
+        p.i[0] = LIN_SAVED_Z;
+        r = ag_apply(AG_OP_linear, in, nin, &p);
+        ag_tensor_decref(z);
+        return r;
+    }
+    return ag_apply(AG_OP_linear, in, nin, &p);
 }
