@@ -111,14 +111,15 @@ def test_linear_forward_mode_with_a_bias_tangent(act):
 @pytest.mark.parametrize("dtype,xs", [("float32", [-17.0, -20.0, -30.0]), ("float64", [-30.0, -40.0, -60.0])])
 def test_elu_gradient_keeps_its_digits_for_large_negative_inputs(dtype, xs):
     # elu'(x) = alpha e^x; y + alpha cancelled (float32: 44% off at -17, 0 from -20).  (The
-    # fused linear layer still takes y + alpha: it keeps only y; see matmul.c.)
+    # fused linear layer keeps its pre-activation when recorded and takes alpha e^z from it; see
+    # matmul.c and tests/test_elu_fused.py.)
     x = ag.tensor(np.array(xs), dtype=dtype, requires_grad=True)
     (ag.elu(x, 1.5).sum() * 2.0).backward()
     want = 3.0 * np.exp(np.array(xs))
     np.testing.assert_allclose(x.grad.numpy(), want.astype(dtype), rtol=4 * np.finfo(dtype).eps)
     _, t = ag.jvp(lambda z: ag.elu(z, 1.5), (np.array(xs, dtype=dtype),), (np.full(3, 2.0, dtype=dtype),))
     np.testing.assert_allclose(t.numpy(), want.astype(dtype), rtol=4 * np.finfo(dtype).eps)
-    # the fused layer's derivative from y agrees with the op's where y + alpha keeps its digits
+    # the fused layer's derivative agrees with the op's
     rng = np.random.default_rng(5)
     xa, wa = rng.standard_normal((6, 4)), rng.standard_normal((3, 4))
     for fuse in (True, False):
