@@ -25,7 +25,7 @@ typedef struct {
 } block2d;
 
 /* same dtype: elements moved as integers of their width (bit-exact, NaN payloads included) */
-#define COPY2D_SAME(NAME, T)                                                                   \
+#define COPY2D_SAME(NAME, T, TB)                                                                 \
 static void NAME(const block2d *b, char *d, const char *s)                                     \
 {                                                                                              \
     const int64_t es = (int64_t)sizeof(T);                                                     \
@@ -56,6 +56,19 @@ static void NAME(const block2d *b, char *d, const char *s)                      
         }                                                                                      \
         return;                                                                                \
     }                                                                                          \
+    if (TB && b->ds1 == es && b->ss0 == es && b->n0 >= 2 * TB && b->n1 >= 2 * TB) {           \
+        int64_t j0, i0;                    /* a transpose: TB x TB tiles, read along rows */   \
+        for (j0 = 0; j0 < b->n0; j0 += TB)                                                     \
+            for (i0 = 0; i0 < b->n1; i0 += TB) {                                               \
+                int64_t j1 = j0 + TB < b->n0 ? j0 + TB : b->n0;                                \
+                int64_t i1 = i0 + TB < b->n1 ? i0 + TB : b->n1;                                \
+                for (i = i0; i < i1; i++) {                                                    \
+                    const T *a = (const T *)(s + i * b->ss1);                                  \
+                    for (j = j0; j < j1; j++) *(T *)(d + j * b->ds0 + i * es) = a[j];          \
+                }                                                                              \
+            }                                                                                  \
+        return;                                                                                \
+    }                                                                                          \
     for (j = 0; j < b->n0; j++) {                                                              \
         char *o = d + j * b->ds0;                                                              \
         const char *a = s + j * b->ss0;                                                        \
@@ -63,8 +76,10 @@ static void NAME(const block2d *b, char *d, const char *s)                      
     }                                                                                          \
 }
 
-COPY2D_SAME(copy2d_b32, uint32_t)
-COPY2D_SAME(copy2d_b64, uint64_t)
+/* 4-byte transposes in 8 x 8 tiles: 1.5x at 2000 x 2000, 4-7x at power-of-two sizes, whose
+   column walk thrashes the cache sets; 8-byte ones measured slower tiled at 2000 x 2000 */
+COPY2D_SAME(copy2d_b32, uint32_t, 8)
+COPY2D_SAME(copy2d_b64, uint64_t, 0)
 
 /* dtype conversion (float -> double exact, double -> float rounded as a C cast) */
 #define COPY2D_CONV(NAME, TD, TS)                                                              \

@@ -41,6 +41,8 @@ LAYOUTS = [
     ("flip_all", (3, 4, 5), lambda m, x: x[::-1, ::-1, ::-1]),
     ("flip_step", (7, 9), lambda m, x: x[::-2, 7::-3]),
     ("transpose", (5, 7), lambda m, x: x.T),
+    ("transpose_tiles", (37, 50), lambda m, x: x.T),                   # 8 x 8 tiles and edges
+    ("batched_transpose_tiles", (3, 40, 21), lambda m, x: x.transpose((0, 2, 1))[:, :, ::-1]),
     ("permute3", (2, 3, 4), lambda m, x: x.transpose((2, 0, 1))),
     ("permute_flip", (3, 4, 5), lambda m, x: x.transpose((1, 2, 0))[::-1, :, 1::2]),
     ("rows_of_2", (6, 5), lambda m, x: x[:, 1:3]),
