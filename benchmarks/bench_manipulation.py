@@ -6,7 +6,13 @@ Rows: ``fwd`` (the function on a tensor that needs no gradient, against numpy's 
 ``fwd+bwd`` (on a tensor that requires grad, then the backward pass of the result with a
 gradient of ones; numpy has no counterpart, so its column repeats numpy's forward time for
 scale).  numpy's ``diagonal`` is a read-only view, ours a copy: numpy's row is timed with
-``.copy()``.  ``ratio`` is ours / numpy.  Quick: about half a minute.
+``.copy()``.  ``ratio`` is ours / numpy.  ``concatenate`` joins x and its flip along axis 1.
+
+A second table times the strided copy itself at 4e6 float32 elements: ``.contiguous()`` of
+``broadcast_to`` views whose rows have 1, 2, 3, 8, 64 and 4096 elements, of a flip, a stepped
+slice and a transpose (against numpy's ``ascontiguousarray`` of the same view), and the backward
+pass alone of a flip, a stepped slice and a concatenate (gradient made before the timing;
+numpy's column is its copy of the same view, for scale).  Quick: about a minute.
 
     python benchmarks/bench_manipulation.py            # --repeat N (default 7), --only NAME
 """
@@ -40,7 +46,43 @@ def functions(shape, rng):
                             lambda a: np.take_along_axis(a, idx, 1)),
         "tril": (lambda x: ag.tril(x, 1), lambda a: np.tril(a, 1)),
         "triu": (lambda x: ag.triu(x), lambda a: np.triu(a)),
+        "concatenate": (lambda x: ag.concatenate([x, ag.flip(x, 1)], 1),
+                        lambda a: np.concatenate([a, np.flip(a, 1)], 1)),
     }
+
+
+def copies(rng):
+    """{name: (ours, numpy's)}, each a function of nothing: the strided copy at 4e6 elements."""
+    n = 2 ** 22
+    table = {}
+    for k in (1, 2, 3, 8, 64, 4096):
+        row = rng.standard_normal(k).astype(np.float32)
+        t, shape = ag.tensor(row), (n // k, k)
+        table[f"bcast rows {k}"] = (lambda t=t, shape=shape: ag.broadcast_to(t, shape).contiguous(),
+                                    lambda row=row, shape=shape:
+                                    np.ascontiguousarray(np.broadcast_to(row, shape)))
+    a = rng.standard_normal((2048, 2048)).astype(np.float32)
+    t = ag.tensor(a)
+    views = {"flip": ((slice(None), slice(None, None, -1)), False),
+             "step 2": ((slice(None), slice(None, None, 2)), False),
+             "transpose": ((slice(None), slice(None)), True)}
+    for name, (key, tr) in views.items():
+        table[f"contig {name}"] = (lambda key=key, tr=tr: (t.T if tr else t)[key].contiguous(),
+                                   lambda key=key, tr=tr: np.ascontiguousarray((a.T if tr else a)[key]))
+    tg = ag.tensor(a, requires_grad=True)
+
+    def backward_of(f):
+        g = ag.tensor(np.ones(f(t).shape, np.float32))
+
+        def run():
+            f(tg).backward(g)
+            tg.grad = None
+        return run
+    table["bwd flip"] = (backward_of(lambda x: ag.flip(x, 1)), lambda: a[:, ::-1].copy())
+    table["bwd step 2"] = (backward_of(lambda x: x[:, ::2]), lambda: a[:, ::2].copy())
+    table["bwd concatenate"] = (backward_of(lambda x: ag.concatenate([x, x[:, ::-1]], 1)),
+                                lambda: np.concatenate([a, a[:, ::-1]], 1))
+    return table
 
 
 def main():
@@ -68,6 +110,13 @@ def main():
             for row, fn in (("fwd", lambda: ours(t)), ("fwd+bwd", fwd_bwd)):
                 ms = median_time(fn, repeat=args.repeat, warmup=1) * 1e3
                 print(f"{case:<6}{name:<17}{row:<9}{ms:10.3f}{ref_ms:10.3f}{ms / ref_ms:8.1f}")
+    print(f"\n{'4e6 copy':<26}{'ours ms':>10}{'numpy ms':>10}{'ratio':>8}")
+    for name, (ours, ref) in copies(rng).items():
+        if args.only and not name.endswith(args.only):
+            continue
+        ms = median_time(ours, repeat=args.repeat, warmup=1) * 1e3
+        ref_ms = median_time(ref, repeat=args.repeat, warmup=1) * 1e3
+        print(f"{name:<26}{ms:10.3f}{ref_ms:10.3f}{ms / ref_ms:8.1f}")
 
 
 if __name__ == "__main__":

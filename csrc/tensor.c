@@ -420,43 +420,7 @@ int ag_iter_single_row(int nops, ag_tensor **ops, ag_row_fn fn, void *ctx)
     return 1;
 }
 
-/* copy with dtype conversion and broadcasting: dst (its shape) <- src */
-typedef struct { int sd, dd; } copy_ctx;
-
-static void copy_row(int64_t n, char **p, const int64_t *s, void *vctx)
-{
-    copy_ctx *c = (copy_ctx *)vctx;
-    int64_t i;
-    char *d = p[0], *a = p[1];
-    if (c->sd == AG_F32 && c->dd == AG_F32) {
-        if (s[0] == 4 && s[1] == 4) { memcpy(d, a, (size_t)n * 4); return; }
-        for (i = 0; i < n; i++) *(float *)(d + i * s[0]) = *(float *)(a + i * s[1]);
-    } else if (c->sd == AG_F64 && c->dd == AG_F64) {
-        if (s[0] == 8 && s[1] == 8) { memcpy(d, a, (size_t)n * 8); return; }
-        for (i = 0; i < n; i++) *(double *)(d + i * s[0]) = *(double *)(a + i * s[1]);
-    } else if (c->sd == AG_F64) {
-        for (i = 0; i < n; i++) *(float *)(d + i * s[0]) = (float)*(double *)(a + i * s[1]);
-    } else {
-        for (i = 0; i < n; i++) *(double *)(d + i * s[0]) = (double)*(float *)(a + i * s[1]);
-    }
-}
-
-int ag_copy_raw(ag_tensor *dst, ag_tensor *src)
-{
-    int64_t bs[2][AG_MAXDIM];
-    char *base[2];
-    copy_ctx c;
-    int i;
-    for (i = 0; i < dst->ndim; i++) bs[0][i] = dst->strides[i] * (int64_t)ag_dtype_size(dst->dtype);
-    ag_broadcast_strides(src, dst->ndim, dst->shape, bs[1]);
-    base[0] = ag_ptr(dst);
-    base[1] = ag_ptr(src);
-    c.sd = src->dtype;
-    c.dd = dst->dtype;
-    ag_iter(2, dst->ndim, dst->shape, base, bs, copy_row, &c);
-    return 0;
-}
-
+/* ag_copy_raw (dst <- src, broadcast and converted) lives in copy.c */
 ag_tensor *ag_tensor_cast(ag_tensor *t, int dtype)
 {
     ag_tensor *o = ag_tensor_empty(dtype, t->ndim, t->shape);

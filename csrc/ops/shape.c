@@ -328,14 +328,14 @@ static ag_tensor *slice_backward_fwd(int op, ag_tensor **in, int nin, const ag_p
     (void)op; (void)nin;
     for (i = 0; i < lead; i++) sh[i] = g->shape[i];
     for (i = 0; i < p->core; i++) sh[lead + i] = SL_INSHAPE(p, i);
-    z = ag_tensor_zeros(g->dtype, lead + p->core, sh);
+    z = ag_tensor_empty(g->dtype, lead + p->core, sh);
     if (!z) return NULL;
     v = slice_view(z, p);
     if (!v) { ag_tensor_decref(z); return NULL; }
-    {
-        extern int ag_copy_raw(ag_tensor *dst, ag_tensor *src);
-        ag_copy_raw(v, g);
-    }
+    /* the selected places are distinct (one per output element), so a slice with as many
+       elements as the input (a flip, a full slice) covers it: one pass, no zero fill first */
+    if (v->size != z->size) memset(z->storage->data, 0, (size_t)z->size * ag_dtype_size(z->dtype));
+    ag_copy_raw(v, g);
     ag_tensor_decref(v);
     return z;
 }
@@ -545,7 +545,6 @@ static ag_tensor *concat_fwd(int op, ag_tensor **in, int nin, const ag_params *p
     ag_tensor *x0 = in[0], *o;
     int ax = x0->ndim + (int)p->i[0], i, d;
     int64_t sh[AG_MAXDIM], off = 0;
-    extern int ag_copy_raw(ag_tensor *dst, ag_tensor *src);
     (void)op;
     memcpy(sh, x0->shape, sizeof sh);
     sh[ax] = 0;
