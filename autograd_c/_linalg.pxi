@@ -63,6 +63,18 @@ def _take_flat(x, idx):
     return _take(tx, np.ascontiguousarray(idx, dtype=np.int64))
 
 
+def _full_tensor(tuple shape, double value, object dtype):
+    """A new float32/float64 leaf of ``shape`` filled with ``value``, made in C (creation's
+    zeros/ones/full: no numpy array to build and convert)."""
+    cdef int64_t sh[8]
+    cdef int code = AG_F64 if dtype == float64 else AG_F32
+    if len(shape) > AG_MAXDIM:
+        raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {len(shape)}")
+    for i, s in enumerate(shape):
+        sh[i] = s
+    return _wrap(ag_tensor_full(code, len(shape), sh, value))
+
+
 def zeros_like_tensor(x):
     """Zeros with the shape and dtype of tensor x (outside the graph)."""
     cdef Tensor tx = _coerce(x, -1)

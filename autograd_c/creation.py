@@ -76,6 +76,17 @@ def _make(arr, dtype, requires_grad):
     return _core.tensor(arr, dtype=_dt(dtype), requires_grad=requires_grad)
 
 
+def _filled(shape, value, dtype, requires_grad):
+    """zeros / ones / full: made in C for float32 and float64 (a float64 numpy array converted
+    to float32 cost 2.5 ms at 4e6 elements against 0.4 ms for a copy); any other dtype goes the
+    general way, which names it in its error."""
+    dt = _dt(dtype)
+    if dt not in (np.float32, np.float64):
+        return _make(np.full(shape, value), dtype, requires_grad)
+    t = _core._full_tensor(shape, value, dt)
+    return t.requires_grad_(True) if requires_grad else t
+
+
 def zeros(*shape, dtype=None, requires_grad=False):
     """A tensor of zeros (float32 unless ``dtype`` says otherwise).
 
@@ -85,7 +96,7 @@ def zeros(*shape, dtype=None, requires_grad=False):
     >>> ag.zeros(2, 3).shape
     (2, 3)
     """
-    return _make(np.zeros(_shape(shape)), dtype, requires_grad)
+    return _filled(_shape(shape), 0.0, dtype, requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
@@ -97,7 +108,7 @@ def ones(*shape, dtype=None, requires_grad=False):
     >>> ag.ones(2, dtype='float64')
     tensor([1., 1.], dtype=float64)
     """
-    return _make(np.ones(_shape(shape)), dtype, requires_grad)
+    return _filled(_shape(shape), 1.0, dtype, requires_grad)
 
 
 def full(shape, fill_value, dtype=None, requires_grad=False):
@@ -109,7 +120,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     >>> ag.full((2,), 7.0)
     tensor([7., 7.])
     """
-    return _make(np.full(_shape((shape,)), _fill(fill_value)), dtype, requires_grad)
+    return _filled(_shape((shape,)), _fill(fill_value), dtype, requires_grad)
 
 
 def empty(*shape, dtype=None, requires_grad=False):
