@@ -50,6 +50,19 @@
                 STEP_##name(acc, x);                                              \
             }                                                                     \
             *(OT *)p[0] = (OT)acc;                                                \
+        } else if (s[0] == (int64_t)sizeof(OT) && s[1] == (int64_t)sizeof(T)) {   \
+            /* a row of x into a row of the (fresh, unaliased) output, as when a   \
+               leading axis is reduced: the same adds in the same order, but the  \
+               compiler may vectorise it, and it no longer re-reads the output    \
+               behind every store (this loop ran at 290 or 510 us for a 1024 x    \
+               1024 float32 sum over axis 0 depending on where the heap put the   \
+               output relative to x) */                                           \
+            OT *restrict o = (OT *)p[0];                                          \
+            const T *restrict xs = (const T *)p[1];                               \
+            for (; i < n; i++) {                                                  \
+                OT x = xs[i];                                                     \
+                STEP_##name(o[i], x);                                             \
+            }                                                                     \
         } else {                                                                  \
             for (; i < n; i++) {                                                  \
                 OT *o = (OT *)(p[0] + i * s[0]);                                  \
