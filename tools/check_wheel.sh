@@ -153,6 +153,7 @@ mkdir "$T/run"
 cp -r "$REPO/tests" "$T/run/tests"
 cp -r "$REPO/examples" "$T/run/examples"   # tests/test_examples.py runs them
 cp "$REPO/README.md" "$T/run/"       # tests/test_seed_example.py runs its derivatives block
+cp -r "$REPO/docs" "$T/run/docs"   # tests/test_readme_claims.py runs the guides' code
 cp "$REPO/pyproject.toml" "$T/run/"   # pytest settings only; there is no package source here
 # a pytest plugin that refuses to run unless autograd_c is the installed copy
 cat >"$T/run/agc_installed_guard.py" <<EOF
