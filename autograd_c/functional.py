@@ -179,13 +179,16 @@ def _index(n):
 def _argnums_tuple(argnums, nargs, who):
     single = _index(argnums) is not None
     try:
+        # a str is iterable too: its characters are no ints ("0" gave "out of range")
         nums = (_index(argnums),) if single else tuple(_index(n) for n in argnums)
+        if isinstance(argnums, str) or None in nums:
+            raise TypeError
     except TypeError:
         raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}") from None
     if not nums:
         raise ValueError(f"{who}: argnums must not be empty")
     for n in nums:
-        if n is None or not -nargs <= n < nargs:
+        if not -nargs <= n < nargs:
             raise ValueError(f"{who}: argnums {argnums!r} out of range for {nargs} positional arguments")
     return single, tuple(n % nargs for n in nums)
 

@@ -391,29 +391,39 @@ static double *slogdet_batch(ag_tensor *a, int64_t *nb_out)
     return s;
 }
 
+/* Where slogdet_fwd leaves the signs it computed with log|det| (from the same LU), set by
+   ag_slogdet around its ag_apply and taken (cleared) on entry, so the matrix is factored once
+   and no other forward, nested or later, sees it.  NULL: the signs are not wanted. */
+static AG_TLS ag_tensor **slogdet_sign_slot;
+
 static ag_tensor *slogdet_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
-    ag_tensor *a = in[0], *o;
+    ag_tensor *a = in[0], *o, **slot = slogdet_sign_slot;
     int64_t nb;
     double *s;
     (void)op; (void)nin; (void)p;
+    slogdet_sign_slot = NULL;
     if (check_square("slogdet", a) || !(s = slogdet_batch(a, &nb))) return NULL;
     o = store(s + nb, a->dtype, a->ndim - 2, a->shape);
+    if (o && slot) {
+        *slot = store(s, a->dtype, o->ndim, o->shape);
+        if (!*slot) { ag_tensor_decref(o); o = NULL; }
+    }
     free(s);
     return o;
 }
 
 ag_tensor *ag_slogdet(ag_tensor *a, ag_tensor **sign_out)
 {
-    ag_tensor *r = ag_apply(AG_OP_slogdet, &a, 1, NULL);
-    if (r && sign_out) {
-        int64_t nb;
-        double *s = slogdet_batch(a, &nb);
-        if (!s) { ag_tensor_decref(r); return NULL; }
-        *sign_out = store(s, a->dtype, r->ndim, r->shape);
-        free(s);
-        if (!*sign_out) { ag_tensor_decref(r); return NULL; }
+    ag_tensor *r, *sign = NULL;
+    slogdet_sign_slot = sign_out ? &sign : NULL;
+    r = ag_apply(AG_OP_slogdet, &a, 1, NULL);
+    slogdet_sign_slot = NULL;
+    if (!r || !sign_out) {
+        ag_tensor_decref(sign);   /* the forward ran but recording or the tangent failed */
+        return r;
     }
+    *sign_out = sign;
     return r;
 }
 
@@ -716,6 +726,16 @@ static ag_tensor *phi(ag_tensor *x)
     return c2(ag_mul, x, m);
 }
 
+/* (X + X^T) / 2, taking X's reference */
+static ag_tensor *sym_owned(ag_tensor *x)
+{
+    ag_tensor *sum = x ? c2(ag_add, own(x), ag_swap_last2(x)) : NULL, *r;
+    ag_tensor_decref(x);
+    r = sum ? ag_scale(sum, 0.5) : NULL;
+    ag_tensor_decref(sum);
+    return r;
+}
+
 /* A-bar = sym(L^-T Phi(L^T G) L^-1) with sym(S) = (S + S^T) / 2 */
 static int vjp_cholesky(ag_vjp_ctx *c)
 {
@@ -728,21 +748,19 @@ static int vjp_cholesky(ag_vjp_ctx *c)
     s = c2(mm, c2(mm, own(lit), phi(c2(mm, ag_swap_last2(l), own(c->g)))), own(li));
     ag_tensor_decref(l); ag_tensor_decref(li); ag_tensor_decref(lit);
     if (!s) return -1;
-    {
-        ag_tensor *sum = c2(ag_add, own(s), ag_swap_last2(s));
-        c->gin[0] = sum ? ag_scale(sum, 0.5) : NULL;
-        ag_tensor_decref(sum);
-    }
-    ag_tensor_decref(s);
+    c->gin[0] = sym_owned(s);
     return c->gin[0] ? 0 : -1;
 }
 
-/* dL = L Phi(L^-1 dA L^-T) */
+/* dL = L Phi(L^-1 sym(dA) L^-T): the tangent symmetrised, as the VJP's gradient is, so that both
+   modes differentiate the same function (A read as symmetric); without it the forward and the
+   reverse Jacobians differed, and an upper-triangle tangent, which the forward never reads,
+   moved L */
 static ag_tensor *jvp_cholesky(int op, ag_tensor **in, int nin, ag_tensor *out, ag_tensor **tin, const ag_params *p)
 {
     ag_tensor *li = ag_inv(out), *lit = li ? ag_swap_last2(li) : NULL;
     (void)op; (void)in; (void)nin; (void)p;
-    return c2(mm, own(out), phi(c2(mm, c2(mm, li, own(tin[0])), lit)));
+    return c2(mm, own(out), phi(c2(mm, c2(mm, li, sym_owned(own(tin[0]))), lit)));
 }
 
 const ag_oprules ag_rules_cholesky = {cholesky_fwd, vjp_cholesky, jvp_cholesky, AG_SAVES_OUT};
