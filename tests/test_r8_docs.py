@@ -238,3 +238,22 @@ def test_the_api_reference_documents_the_exported_names(tmp_path):
     assert {"LogisticRegression", "MLPClassifier"} <= sections("autograd_c/models.html")
     assert (tmp_path / "guide" / "hooks.html").exists()
     assert not (tmp_path / "api" / "autograd_c" / "creation.html").exists()
+
+
+# ---- autograd_c.diagnostics: bad input gets a clear error ------------------------------------
+
+def test_diagnostics_name_an_unfitted_estimator_an_empty_batch_and_an_empty_history():
+    D = ag.diagnostics
+    with pytest.raises(ag.models.NotFittedError, match="MLPClassifier is not fitted"):
+        D.gradient_report(ag.models.MLPClassifier(), np.ones((3, 2)))
+    with pytest.raises(ag.models.NotFittedError, match="MLPRegressor is not fitted"):
+        D.layers_of(ag.models.MLPRegressor())
+    with pytest.raises(ValueError, match=r"X must have shape \(n, 4\) with n >= 1, got \(0, 4\)"):
+        D.gradient_report(ag.nn.Linear(4, 2), np.ones((0, 4)))   # was a report of zeros
+    for bad in ([], [3.0], ()):
+        with pytest.raises(ValueError, match="non-empty list of dicts"):
+            D.plot_update_ratios(bad)                             # was an IndexError
+    # an activation module with settings the report cannot model names what it can
+    for m in (ag.nn.Softplus(beta=2.0), ag.nn.GELU(approximate="tanh"), ag.nn.LayerNorm(3)):
+        with pytest.raises(TypeError, match=r"cannot analyse module '1'.*Softplus\(beta=1\)"):
+            D.layers_of(ag.nn.Sequential(ag.nn.Linear(2, 3), m, ag.nn.Linear(3, 1)))
