@@ -186,6 +186,21 @@ def test_gelu_tanh_and_softplus_beta_exist_as_the_readme_says():
                                rtol=1e-12)
 
 
+def test_class_weights_that_require_grad_are_refused_as_the_readme_says():
+    F = ag.nn.functional
+    x = ag.tensor(np.random.default_rng(0).normal(size=(4, 3)), requires_grad=True)
+    target = np.array([0, 1, 2, 0])
+    w = ag.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    for call in (lambda wt: F.cross_entropy(x, target, wt),
+                 lambda wt: F.nll_loss(F.log_softmax(x, axis=1), target, wt),
+                 lambda wt: ag.nn.CrossEntropyLoss(weight=wt)(x, target)):
+        with pytest.raises(TypeError, match=r"weight\.detach\(\)"):
+            call(w)
+        loss = call(w.detach())              # the detached weight is the documented way
+        loss.backward()
+        assert w.grad is None and x.grad is not None
+        x.grad = None
+
 def test_split_keeps_numpys_meaning():
     # README: ag.split(x, n) gives n equal sections, or splits at a list of indices
     x = np.arange(6.0)
