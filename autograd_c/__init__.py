@@ -37,3 +37,10 @@ from . import models  # noqa: F401,E402
 from ._version import __version__  # noqa: F401,E402
 from ._config import show_config  # noqa: F401,E402
 from . import diagnostics  # noqa: F401,E402
+
+# `from autograd_c import *` and the API reference (pdoc documents the names in __all__) take
+# every public function, class and dtype above and the public subpackages; the modules that only
+# implement the top-level functions (creation, manipulation, statistics, ...) stay out.
+__all__ = sorted(
+    [_n for _n, _v in globals().items() if not _n.startswith("_") and type(_v) is not type(linalg)]
+    + ["autograd", "data", "diagnostics", "functional", "linalg", "models", "nn", "optim"])

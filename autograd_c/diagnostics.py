@@ -99,6 +99,10 @@ def layers_of(model):
         mods = [("0", model)]
     elif isinstance(model, Sequential):
         mods = list(model.named_children())
+    elif hasattr(model, "hidden_layer_sizes"):
+        from .models import NotFittedError
+        raise NotFittedError(f"layers_of: this {type(model).__name__} is not fitted yet; call "
+                             "fit first (its weights are coefs_ and intercepts_)")
     else:
         raise TypeError("layers_of: expected an nn.Sequential, an nn.Linear or a fitted "
                         f"MLPClassifier/MLPRegressor, got {type(model).__name__}")
@@ -117,8 +121,10 @@ def layers_of(model):
             continue
         spec = _act_of_module(m)
         if spec is None:
-            raise TypeError(f"layers_of: cannot analyse module {name!r} of type "
-                            f"{type(m).__name__} (expected Linear or an activation)")
+            raise TypeError(f"layers_of: cannot analyse module {name!r}, {m!r} (expected Linear, "
+                            "Identity, Dropout, Flatten or one of the activations Sigmoid, "
+                            "Tanh, ReLU, LeakyReLU, ELU, GELU(approximate='none'), "
+                            "Softplus(beta=1), SiLU)")
         if not layers or layers[-1].act is not None:
             raise TypeError(f"layers_of: activation {name!r} must follow a Linear layer that "
                             "has no activation of its own")
@@ -191,9 +197,9 @@ def gradient_report(model, X, y=None, loss=None, tol=0.01):
     X = np.asarray(X.numpy() if isinstance(X, Tensor) else X, dtype=np.float64)
     if X.ndim == 1:
         X = X[None, :]
-    if X.ndim != 2 or X.shape[1] != layers[0].W.shape[1]:
-        raise ValueError(f"gradient_report: X must have shape (n, {layers[0].W.shape[1]}), "
-                         f"got {X.shape}")
+    if X.ndim != 2 or X.shape[1] != layers[0].W.shape[1] or len(X) == 0:
+        raise ValueError(f"gradient_report: X must have shape (n, {layers[0].W.shape[1]}) "
+                         f"with n >= 1, got {X.shape}")
     Ws = [_core.tensor(np.asarray(l.W, dtype=np.float64), requires_grad=True) for l in layers]
     bs = [None if l.b is None else _core.tensor(np.asarray(l.b, dtype=np.float64))
           for l in layers]
@@ -427,6 +433,10 @@ def plot_update_ratios(history, ax=None):
     """
     if isinstance(history, dict):
         history = [history]
+    history = list(history)
+    if not history or not all(isinstance(h, dict) for h in history):
+        raise ValueError("plot_update_ratios: history must be a non-empty list of dicts "
+                         "name -> ratio (from update_ratios)")
     fig, ax = _figure_and_ax(ax)
     for k in history[0]:
         ax.semilogy([h[k] for h in history], label=k)

@@ -10,6 +10,8 @@ Needs the built package (python setup.py build_ext --inplace) and the ``docs`` e
 """
 import argparse
 import html
+import inspect
+import importlib
 import os
 import pathlib
 import sys
@@ -23,6 +25,25 @@ pre{{background:#f5f5f5;padding:.6em;overflow-x:auto}}code{{background:#f5f5f5}}
 img{{max-width:100%}}</style></head><body>
 <p><a href="{up}index.html">autograd_c docs</a> | <a href="{up}api/autograd_c.html">API reference</a></p>
 {body}</body></html>"""
+
+
+# the public packages and their public submodules (the others only implement what the package
+# exports: nn.layers, nn.losses, optim.optimizers, models.mlp, ...)
+PACKAGES = {"autograd_c.nn": ["functional", "init"], "autograd_c.nn.functional": [],
+            "autograd_c.optim": ["lr_scheduler"], "autograd_c.models": []}
+
+
+def list_exports(mod, subpackages):
+    """Give a package that declares no ``__all__`` one for this build: its public names.
+
+    pdoc documents a module's own definitions, and the names it imports only when ``__all__``
+    lists them; a package that re-exports its classes from submodules (``nn``, ``optim``) would
+    otherwise get an empty page.  With ``__all__`` set, pdoc documents only the submodules it
+    lists, so the public ones are added.
+    """
+    if not hasattr(mod, "__all__"):
+        mod.__all__ = sorted([n for n, v in vars(mod).items()
+                              if not n.startswith("_") and not inspect.ismodule(v)] + subpackages)
 
 
 def main():
@@ -39,6 +60,8 @@ def main():
     import autograd_c  # noqa: F401  (fails early if the extension is not built)
 
     # API reference
+    for name, subpackages in PACKAGES.items():
+        list_exports(importlib.import_module(name), subpackages)
     pdoc.render.configure(docformat="numpy", show_source=False)
     pdoc.pdoc("autograd_c", output_directory=out / "api")
 
