@@ -98,7 +98,8 @@ tar tzf "$SDIST" | sed 's|^[^/]*/||' | sort >"$T/sdist.list"
 for f in LICENSE README.md pyproject.toml setup.py MANIFEST.in csrc/ag.h csrc/ag_internal.h \
          csrc/ops/ops.def csrc/kernels/gemm_avx512.c csrc/kernels/gemm_avx2.c \
          csrc/kernels/gemm_generic.c autograd_c/_core.pyx autograd_c/_core.pxd \
-         autograd_c/_version.py autograd_c/THIRD_PARTY_LICENSES.txt; do
+         autograd_c/_version.py autograd_c/THIRD_PARTY_LICENSES.txt docs/index.md \
+         docs/guide/models.md examples/ad_modes.py; do
     grep -qx "$f" "$T/sdist.list" || die "sdist lacks $f"
 done
 for f in "$REPO"/autograd_c/*.pxi; do
