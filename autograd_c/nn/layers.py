@@ -1,12 +1,14 @@
 """Layers: Linear (fused GEMM + bias + activation), Sequential, Identity, Flatten, Dropout."""
 import math
 import operator
+from collections import OrderedDict
 
 import numpy as np
 
 from .. import _core
 from ..creation import get_rng
 from . import init
+from .container import _check_module, _extend, _renumber, _seq_index
 from .module import Module, Parameter
 from .normalization import _dtype_arg
 from . import _hooks
@@ -172,6 +174,11 @@ class Sequential(Module):
         self.__dict__["_plan"] = None
         super().__setattr__(name, value)
 
+    def __delattr__(self, name):
+        # the fusion plan holds the layers it was built from: a removed layer must not run
+        self.__dict__["_plan"] = None
+        super().__delattr__(name)
+
     def __getstate__(self):
         # The fusion plan holds closures over *these* layers: a deep copy would keep computing
         # with (and sending gradients to) the original's parameters, and closures do not pickle.
@@ -190,17 +197,57 @@ class Sequential(Module):
         return iter(self._mods())
 
     def __getitem__(self, idx):
+        """A layer, or for a slice a new Sequential of the same layers under the same names
+        (as PyTorch: ``net[1:].state_dict()`` keys start with "1.")."""
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self.named_children())[idx]))
+        return self._mods()[_seq_index(idx, len(self), "Sequential")]
+
+    def __setitem__(self, idx, module):
+        """Replace the layer at ``idx``; it keeps that layer's name."""
+        if isinstance(idx, slice):
+            raise TypeError("Sequential does not support slice assignment (assign one index, "
+                            "or use del, insert and extend)")
+        name = self.__dict__["_module_names"][_seq_index(idx, len(self), "Sequential")]
+        setattr(self, name, _check_module(module, "Sequential.__setitem__"))
+
+    def __delitem__(self, idx):
+        """Remove the layer(s) at ``idx`` (an integer or a slice); the others are renumbered
+        "0", "1", ... as in PyTorch."""
         mods = self._mods()
         if isinstance(idx, slice):
-            return Sequential(*mods[idx])
-        return mods[idx]
+            del mods[idx]
+        else:
+            del mods[_seq_index(idx, len(self), "Sequential")]
+        _renumber(self, mods)
 
     def append(self, module):
         """Add ``module`` at the end."""
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self)), module)
+        setattr(self, str(len(self)), _check_module(module, "Sequential.append"))
         return self
+
+    def extend(self, modules):
+        """Append every module of the iterable ``modules`` (all checked first); returns self."""
+        return _extend(self, modules, "Sequential.extend")
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (-len <= index <= len, as in PyTorch);
+        the layers are renumbered "0", "1", ...; returns self."""
+        _check_module(module, "Sequential.insert")
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i <= n:
+            raise IndexError(f"Sequential.insert: index {i} is out of range for length {n}")
+        mods = self._mods()
+        mods.insert(i + n if i < 0 else i, module)
+        _renumber(self, mods)
+        return self
+
+    def pop(self, idx):
+        """Remove the layer at ``idx`` and return it."""
+        m = self[idx]
+        del self[idx]
+        return m
 
     def _build_plan(self):
         mods = self._mods()

@@ -9,7 +9,7 @@ stays a parameter.  Assigning a Module registers a sub-module; :meth:`Module.reg
 registers state that is saved in ``state_dict`` but not trained.  All three stay ordinary
 attributes, so reading ``layer.weight`` costs nothing extra.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 import weakref
 
 import numpy as np
@@ -19,6 +19,9 @@ from .._core import Tensor
 from . import _hooks
 
 __all__ = ["Module", "Parameter"]
+
+# what load_state_dict returns, as in PyTorch: a tuple, also readable by field name
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
 def Parameter(data, requires_grad=True):
@@ -328,6 +331,9 @@ class Module:
     # ---- modes
     def train(self, mode=True):
         """Set training mode (dropout active) on this module and its descendants."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: training mode is expected to be boolean, got "
+                             f"{type(mode).__name__} {mode!r}")
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
@@ -397,7 +403,8 @@ class Module:
 
         Everything is checked before anything is written: with ``strict=True`` missing or
         unexpected keys raise KeyError; a value of the wrong shape always raises ValueError; on
-        error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``.
+        error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``, a named
+        tuple with those fields, as PyTorch does.
 
         A tensor shared under several names is written from each name present (the last wins);
         a name is reported missing only when none of the names of its tensor is in the dict, so
@@ -432,7 +439,7 @@ class Module:
         with _NoGrad():
             for t, arr in staged:
                 t.copy_(np.asarray(arr, dtype=t.dtype, order="C"))  # 0-d stays 0-d
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
     def to(self, dtype):
         """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place of
