@@ -127,8 +127,14 @@ class Optimizer:
             with _core_enable_grad():
                 loss = closure()
         for i, (f, g) in enumerate(zip(self._fused, self.param_groups)):
-            self._ensure_buffers(i, g)  # an option switched on since the last step
-            self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
+            try:
+                self._ensure_buffers(i, g)  # an option switched on since the last step
+                self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
+            except TypeError:
+                # an option set to None or a str in param_groups since the last step: say which
+                # one (the C call's argument conversion cannot), then keep the original error
+                self._validate(g)
+                raise
         return loss
 
     # ---- state
