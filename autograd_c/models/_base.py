@@ -432,8 +432,8 @@ def _train_val_split(n, fraction, rng, stratify=None):
     """Indices (train, validation) with ``fraction`` of the samples held out (at least one)."""
     n_val = max(1, int(math.ceil(fraction * n)))
     if n - n_val < 1:
-        raise ValueError(f"early_stopping: validation_fraction={fraction} leaves no training "
-                         f"samples out of {n}")
+        raise ValueError(f"early_stopping: with n_samples={n}, validation_fraction={fraction} "
+                         "leaves no training samples")
     perm = rng.permutation(n)
     if stratify is None:
         return perm[n_val:], perm[:n_val]

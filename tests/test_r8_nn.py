@@ -1,0 +1,229 @@
+"""Round-8 hostile review of nn, optim and the estimators, as PyTorch / scikit-learn users use
+them: Sequential editing (and the stale fusion plan after a layer is removed), load_state_dict's
+result, train() with a non-bool, optimizer options broken between steps, nn.utils, and the
+scikit-learn warm_start rules of the MLPs."""
+import warnings
+
+import numpy as np
+import pytest
+
+import autograd_c as ag
+from autograd_c import nn
+from autograd_c.models import ConvergenceWarning, MLPClassifier, MLPRegressor, SoftmaxRegression
+
+
+def quiet(fn, *a, **k):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fn(*a, **k)
+
+
+def _layers(n_in=3):
+    ag.manual_seed(0)
+    return nn.Linear(n_in, 4), nn.ReLU(), nn.Linear(4, 2)
+
+
+def _by_hand(mods, x):
+    for m in mods:
+        x = m(x)
+    return x.numpy()
+
+
+# ---- Sequential: a layer removed after the first forward kept running (stale fusion plan)
+def test_sequential_forward_after_delattr_drops_the_layer(rng):
+    a, r, b = _layers()
+    net = nn.Sequential(a, r, b)
+    x = ag.tensor(rng.normal(size=(5, 3)).astype(np.float32))
+    assert net(x).shape == (5, 2)                 # builds the fused plan
+    delattr(net, "2")
+    out = net(x)
+    assert out.shape == (5, 4)                    # was (5, 2): the deleted Linear still ran
+    np.testing.assert_array_equal(out.numpy(), _by_hand([a, r], x))
+
+
+# ---- Sequential: PyTorch's editing API (assign / delete / insert / extend / pop by index)
+def test_sequential_setitem_delitem_insert_extend_pop(rng):
+    a, r, b = _layers()
+    net = nn.Sequential(a, r, b)
+    x = ag.tensor(rng.normal(size=(6, 3)).astype(np.float32))
+    net(x)
+    t = nn.Tanh()
+    net[1] = t                                    # replaces the fused ReLU
+    assert net[1] is t and list(net.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    np.testing.assert_allclose(net(x).numpy(), _by_hand([a, t, b], x), rtol=1e-6, atol=1e-7)
+    net[-1] = b
+    del net[-1]
+    assert len(net) == 2 and [n for n, _ in net.named_children()] == ["0", "1"]
+    np.testing.assert_allclose(net(x).numpy(), _by_hand([a, t], x), rtol=1e-6, atol=1e-7)
+    net.insert(1, r)                              # Linear, ReLU, Tanh: renumbered 0, 1, 2
+    assert [type(m).__name__ for m in net] == ["Linear", "ReLU", "Tanh"]
+    assert [n for n, _ in net.named_children()] == ["0", "1", "2"]
+    np.testing.assert_allclose(net(x).numpy(), _by_hand([a, r, t], x), rtol=1e-6, atol=1e-7)
+    assert net.extend([b]) is net and len(net) == 4
+    assert net(x).shape == (6, 2)
+    assert net.pop(2) is t and len(net) == 3
+    np.testing.assert_allclose(net(x).numpy(), _by_hand([a, r, b], x), rtol=1e-6, atol=1e-7)
+    del net[0:2]
+    assert len(net) == 1 and net[0] is b and list(net.state_dict()) == ["0.weight", "0.bias"]
+    net.insert(-1, a)                             # before the last, as list.insert
+    assert [m for m in net] == [a, b]
+    net.insert(len(net), r)                       # at the end
+    assert net[2] is r
+
+
+def test_sequential_bad_index_and_value_errors():
+    net = nn.Sequential(*_layers())
+    with pytest.raises(IndexError, match=r"index 3 is out of range.*length 3"):
+        net[3]
+    with pytest.raises(IndexError, match=r"index -4 is out of range"):
+        net[-4] = nn.ReLU()
+    with pytest.raises(TypeError, match="indices must be integers or slices, got str"):
+        net["0"]
+    with pytest.raises(TypeError, match="expected a Module, got int"):
+        net[0] = 3
+    with pytest.raises(TypeError, match="expected a Module, got list"):
+        net.insert(0, [nn.ReLU()])
+    with pytest.raises(TypeError, match="expected a Module, got int"):
+        net.extend([nn.ReLU(), 3])
+    assert len(net) == 3                          # a bad extend adds nothing
+    with pytest.raises(IndexError):
+        net.pop(7)
+    with pytest.raises(TypeError, match="slice assignment"):
+        net[0:1] = [nn.ReLU()]
+
+
+def test_sequential_named_keys_edit_keeps_names():
+    from collections import OrderedDict
+    enc, act = nn.Linear(2, 2), nn.ReLU()
+    net = nn.Sequential(OrderedDict(enc=enc, act=act))
+    new = nn.Tanh()
+    net[1] = new                                  # PyTorch: the key stays "act"
+    assert [n for n, _ in net.named_children()] == ["enc", "act"] and net.act is new
+
+
+# ---- Module.load_state_dict returns PyTorch's (missing_keys, unexpected_keys) named tuple
+def test_load_state_dict_result_has_named_fields():
+    net = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    sd = net.state_dict()
+    del sd["1.bias"]
+    sd["extra.weight"] = np.zeros(1)
+    res = net.load_state_dict(sd, strict=False)
+    assert res.missing_keys == ["1.bias"] and res.unexpected_keys == ["extra.weight"]
+    missing, unexpected = res                     # still unpacks as the tuple it was
+    assert (missing, unexpected) == (["1.bias"], ["extra.weight"])
+    ok = net.load_state_dict(net.state_dict())
+    assert ok.missing_keys == [] and ok.unexpected_keys == [] and ok == ([], [])
+
+
+# ---- train(mode): PyTorch refuses a mode that is not a bool (train("False") trained)
+@pytest.mark.parametrize("bad", ["False", None, 0.0, [1]])
+def test_train_mode_must_be_bool(bad):
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).eval()
+    with pytest.raises(ValueError, match="training mode is expected to be boolean"):
+        net.train(bad)
+    assert not any(m.training for m in net.modules())  # unchanged
+    assert net.train(np.bool_(True)) is net and all(m.training for m in net.modules())
+
+
+# ---- optimizer options broken between steps: the error names the option
+@pytest.mark.parametrize("opt_cls,key,value", [
+    (ag.optim.SGD, "lr", None), (ag.optim.SGD, "momentum", "0.9"),
+    (ag.optim.Adam, "lr", "0.1"), (ag.optim.Adam, "eps", None),
+    (ag.optim.RMSprop, "alpha", None), (ag.optim.Adagrad, "lr_decay", "x"),
+    (ag.optim.NAdam, "momentum_decay", None), (ag.optim.Adadelta, "rho", None),
+])
+def test_step_with_an_option_of_the_wrong_type_names_it(opt_cls, key, value):
+    p = ag.tensor(np.ones(3), requires_grad=True)
+    opt = opt_cls([p], lr=0.1)
+    p.grad = ag.tensor(np.ones(3))
+    opt.param_groups[0][key] = value
+    with pytest.raises(TypeError, match=f"{opt_cls.__name__}: {key} must be a number"):
+        opt.step()
+    np.testing.assert_array_equal(p.numpy(), np.ones(3))
+
+
+# ---- nn.utils: where PyTorch users look for the gradient clipping helpers
+def test_nn_utils_clip_grad():
+    w = ag.tensor([3.0, 4.0], requires_grad=True)
+    w.grad = ag.tensor([3.0, 4.0])
+    assert nn.utils.clip_grad_norm_([w], 1.0) == pytest.approx(5.0)
+    np.testing.assert_allclose(w.grad.numpy(), [0.6, 0.8], rtol=1e-5)
+    nn.utils.clip_grad_value_(w, 0.7)
+    np.testing.assert_allclose(w.grad.numpy(), [0.6, 0.7], rtol=1e-6)
+
+
+# ---- MLP warm_start, scikit-learn's rules
+@pytest.fixture
+def cls_data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = np.array(["a", "b", "c"])[np.argmax(X @ rng.normal(size=(3, 3)), axis=1)]
+    return X, y
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
+def test_warm_start_fit_with_other_classes_raises(cls_data, solver):
+    X, y = cls_data
+    m = quiet(MLPClassifier((4,), solver=solver, warm_start=True, max_iter=3,
+                            random_state=0).fit, X, y)
+    before = [c.copy() for c in m.coefs_]
+    two = np.where(y == "c", "b", y)
+    with pytest.raises(ValueError, match=r"warm_start.*same classes.*\['a', 'b', 'c'\].*\['a', 'b'\]"):
+        m.fit(X, two)
+    for a, b in zip(before, m.coefs_):
+        np.testing.assert_array_equal(a, b)
+    m.set_params(warm_start=False)
+    assert list(quiet(m.fit, X, two).classes_) == ["a", "b"]   # a fresh fit may change them
+
+
+def test_warm_start_classes_check_also_for_the_linear_models(cls_data):
+    X, y = cls_data
+    m = quiet(SoftmaxRegression(warm_start=True, max_iter=3).fit, X, y)
+    with pytest.raises(ValueError, match="same classes"):
+        m.fit(X, np.where(y == "c", "b", y))
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_warm_start_loss_curve_accumulates_like_sklearn(cls_data, early_stopping):
+    # scikit-learn: with warm_start the stochastic solvers append to loss_curve_ (and to
+    # validation_scores_) across fit calls, while n_iter_ counts the epochs of the last call
+    X, y = cls_data
+    m = MLPClassifier((4,), warm_start=True, max_iter=3, tol=0, random_state=0,
+                      early_stopping=early_stopping)
+    curves, scores = [], []
+    for _ in range(3):
+        quiet(m.fit, X, y)
+        assert m.n_iter_ == 3
+        curves.append(list(m.loss_curve_))
+        if early_stopping:
+            scores.append(list(m.validation_scores_))
+            assert m.best_validation_score_ == max(m.validation_scores_[-3:])
+    assert [len(c) for c in curves] == [3, 6, 9]
+    assert curves[2][:6] == curves[1] and curves[1][:3] == curves[0]
+    assert m.loss_ == m.loss_curve_[-1]
+    if early_stopping:
+        assert [len(s) for s in scores] == [3, 6, 9] and scores[2][:6] == scores[1]
+    # a fresh fit (warm_start off) starts a new curve
+    quiet(m.set_params(warm_start=False).fit, X, y)
+    assert len(m.loss_curve_) == 3
+
+
+def test_warm_start_with_max_iter_1_loop_records_every_epoch():
+    # the common monitoring idiom: warm_start=True, max_iter=1, fit in a loop, plot loss_curve_
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0] - 2 * X[:, 1]
+    ref = quiet(MLPRegressor((5,), max_iter=4, tol=0, random_state=0).fit, X, y)
+    m = MLPRegressor((5,), max_iter=1, warm_start=True, tol=0, random_state=0)
+    for _ in range(4):
+        quiet(m.fit, X, y)
+    assert len(m.loss_curve_) == 4
+    # the first epoch is the same start; later epochs continue from the fitted weights
+    assert m.loss_curve_[0] == ref.loss_curve_[0]
+    assert m.loss_curve_[-1] < m.loss_curve_[0]
+
+
+# ---- early_stopping on one sample: the message scikit-learn's checks look for
+def test_early_stopping_one_sample_message():
+    with pytest.raises(ValueError, match="n_samples=1"):
+        MLPRegressor(early_stopping=True).fit(np.ones((1, 2)), [1.0])
