@@ -227,3 +227,60 @@ def test_warm_start_with_max_iter_1_loop_records_every_epoch():
 def test_early_stopping_one_sample_message():
     with pytest.raises(ValueError, match="n_samples=1"):
         MLPRegressor(early_stopping=True).fit(np.ones((1, 2)), [1.0])
+
+
+# ---- param_groups edited by hand: the fused C groups were built from the original lists, so
+# an appended parameter was skipped, a replaced one was not the one updated, and after a popped
+# group the next group's parameters took the popped group's options, all silently
+def _two_group_sgd():
+    p = ag.tensor(np.zeros(2), requires_grad=True)
+    q = ag.tensor(np.zeros(2), requires_grad=True)
+    opt = ag.optim.SGD([{"params": [p], "lr": 1.0}, {"params": [q], "lr": 0.01}], lr=0.1)
+    p.grad = ag.tensor(np.ones(2))
+    q.grad = ag.tensor(np.ones(2))
+    return p, q, opt
+
+
+@pytest.mark.parametrize("edit", ["append", "replace", "setitem", "pop_group", "swap_groups"])
+def test_param_groups_edited_by_hand_raise(edit):
+    p, q, opt = _two_group_sgd()
+    r = ag.tensor(np.zeros(2), requires_grad=True)
+    r.grad = ag.tensor(np.ones(2))
+    g = opt.param_groups
+    if edit == "append":
+        g[0]["params"].append(r)
+    elif edit == "replace":
+        g[0]["params"] = [r]
+    elif edit == "setitem":
+        g[1]["params"][0] = r
+    elif edit == "pop_group":
+        g.pop(0)
+    else:
+        g.reverse()
+    for call in (opt.step, opt.zero_grad, opt.state_dict):
+        with pytest.raises(RuntimeError, match="param_groups.*(changed|groups).*add_param_group"):
+            call()
+    for t in (p, q, r):
+        np.testing.assert_array_equal(t.numpy(), np.zeros(2))
+        np.testing.assert_array_equal(t.grad.numpy(), np.ones(2))
+
+
+def test_add_param_group_and_option_edits_still_allowed():
+    p, q, opt = _two_group_sgd()
+    r = ag.tensor(np.zeros(2), requires_grad=True)
+    opt.add_param_group({"params": [r], "lr": 0.5})
+    r.grad = ag.tensor(np.ones(2))
+    opt.param_groups[1]["lr"] = 0.25              # options may change between steps
+    opt.step()
+    np.testing.assert_array_equal(p.numpy(), [-1.0, -1.0])
+    np.testing.assert_array_equal(q.numpy(), [-0.25, -0.25])
+    np.testing.assert_array_equal(r.numpy(), [-0.5, -0.5])
+    import copy
+    import pickle
+    for clone in (copy.deepcopy(opt), pickle.loads(pickle.dumps(opt))):
+        for g in clone.param_groups:              # a copied Tensor does not keep its .grad
+            for t in g["params"]:
+                t.grad = ag.tensor(np.ones(2))
+        clone.step()                              # the copies' own parameters, still checked
+        assert [t.numpy().tolist() for g in clone.param_groups for t in g["params"]] == \
+            [[-2.0, -2.0], [-0.5, -0.5], [-1.0, -1.0]]

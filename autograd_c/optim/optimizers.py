@@ -63,6 +63,7 @@ class Optimizer:
         self.param_groups = []
         self._fused = []
         self._bufs = []
+        self._group_params = []  # per group: the parameters its fused C group was built from
         if isinstance(params, Tensor):
             raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts, "
                             "got a single Tensor")
@@ -101,6 +102,7 @@ class Optimizer:
         self._validate(group)
         self.param_groups.append(group)
         self._fused.append(_core._FusedGroup(ps))
+        self._group_params.append(tuple(ps))
         self._bufs.append({})
         self._ensure_buffers(len(self.param_groups) - 1, group)
 
@@ -114,14 +116,35 @@ class Optimizer:
                 bufs[name] = [_zeros_like(p) for p in group["params"]]
                 self._fused[i].set_buffers(slot, bufs[name])
 
+    def _check_groups(self):
+        """Each param group still holds the parameters its fused C group was built from: a
+        parameter appended to (or replaced in) ``param_groups[i]["params"]``, or a group removed,
+        would otherwise be skipped, or get another group's options, without a word."""
+        built = getattr(self, "_group_params", None)
+        if built is None:  # an optimizer pickled before this check existed
+            return
+        if len(self.param_groups) != len(built):
+            raise RuntimeError(f"{self._name}: param_groups has {len(self.param_groups)} groups "
+                               f"but the optimizer was built with {len(built)}; add a group with "
+                               "add_param_group(), and build a new optimizer to drop one")
+        for i, (g, ps) in enumerate(zip(self.param_groups, built)):
+            cur = g.get("params") if isinstance(g, dict) else None
+            if not isinstance(cur, list) or len(cur) != len(ps) or \
+                    any(a is not b for a, b in zip(cur, ps)):
+                raise RuntimeError(f"{self._name}: param_groups[{i}]['params'] was changed after "
+                                   "the optimizer was built; add parameters with "
+                                   "add_param_group(), or build a new optimizer")
+
     def zero_grad(self, set_to_none=True):
         """Release (default) or zero every parameter's gradient: one C call per group."""
+        self._check_groups()
         for f in self._fused:
             f.zero_grad(set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient.  ``closure`` (optional) re-evaluates the
         model and returns the loss, which is returned."""
+        self._check_groups()
         loss = None
         if closure is not None:
             with _core_enable_grad():
@@ -141,6 +164,7 @@ class Optimizer:
     @property
     def state(self):
         """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}."""
+        self._check_groups()
         out = {}
         idx = 0
         for f, g, bufs in zip(self._fused, self.param_groups, self._bufs):
@@ -171,6 +195,7 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore options, step counts and buffers (everything is checked before any write)."""
+        self._check_groups()
         try:
             groups = list(state_dict["param_groups"])
             state = state_dict["state"]
