@@ -284,3 +284,42 @@ def test_add_param_group_and_option_edits_still_allowed():
         clone.step()                              # the copies' own parameters, still checked
         assert [t.numpy().tolist() for g in clone.param_groups for t in g["params"]] == \
             [[-2.0, -2.0], [-0.5, -0.5], [-1.0, -1.0]]
+
+
+# ---- estimator hyper-parameters: NaN / inf passed the range checks (the error, if any, came
+# from inside Adam naming its lr / weight_decay); a str where a bool belongs was truthy
+@pytest.mark.parametrize("make,kw", [
+    (MLPClassifier, dict(alpha=np.nan)), (MLPClassifier, dict(learning_rate_init=np.inf)),
+    (MLPClassifier, dict(learning_rate_init=np.nan)), (MLPRegressor, dict(alpha=np.inf)),
+    (MLPRegressor, dict(momentum=np.nan, solver="sgd")), (SoftmaxRegression, dict(alpha=np.nan)),
+    (MLPRegressor, dict(tol=np.nan)), (MLPClassifier, dict(validation_fraction=np.nan)),
+])
+def test_non_finite_hyper_parameters_are_named(make, kw, cls_data):
+    X, y = cls_data
+    if make is MLPRegressor:
+        y = X[:, 0]
+    name = next(iter(kw))
+    with pytest.raises(ValueError, match=f"{make.__name__}: invalid {name}=(nan|inf)"):
+        make(max_iter=2, **kw).fit(X, y)
+
+
+def test_infinite_tol_is_allowed(cls_data):
+    X, y = cls_data
+    m = quiet(MLPClassifier((3,), tol=np.inf, n_iter_no_change=2, max_iter=50,
+                            random_state=0).fit, X, y)
+    # the first epoch sets the best loss, no later one improves on it by more than inf, and
+    # training stops once n_iter_no_change (2) has been exceeded: after epoch 1 + 3
+    assert m.n_iter_ == 4
+
+
+@pytest.mark.parametrize("make,name", [
+    (MLPClassifier, "shuffle"), (MLPClassifier, "early_stopping"), (MLPRegressor, "warm_start"),
+    (MLPClassifier, "nesterovs_momentum"), (SoftmaxRegression, "fit_intercept"),
+])
+def test_bool_hyper_parameters_refuse_strings(make, name, cls_data):
+    X, y = cls_data
+    if make is MLPRegressor:
+        y = X[:, 0]
+    with pytest.raises(ValueError, match=f"{name} must be a bool.*'no'"):
+        make(max_iter=2, **{name: "no"}).fit(X, y)
+    quiet(make(max_iter=2, **{name: np.bool_(False)}).fit, X, y)  # numpy bools are bools
