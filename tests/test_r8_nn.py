@@ -323,3 +323,37 @@ def test_bool_hyper_parameters_refuse_strings(make, name, cls_data):
     with pytest.raises(ValueError, match=f"{name} must be a bool.*'no'"):
         make(max_iter=2, **{name: "no"}).fit(X, y)
     quiet(make(max_iter=2, **{name: np.bool_(False)}).fit, X, y)  # numpy bools are bools
+
+
+# ---- PyTorch's traversal keywords: buffers(recurse=...), named_buffers(prefix, recurse,
+# remove_duplicate), named_parameters(remove_duplicate=...) raised TypeError; a buffer shared
+# by two modules was listed twice
+class _Shared(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.BatchNorm1d(2)
+        self.b = nn.BatchNorm1d(2)
+        self.b.running_mean = self.a.running_mean       # one buffer, two names
+        self.lin = nn.Linear(2, 2)
+        self.lin2 = nn.Linear(2, 2)
+        self.lin2.weight = self.lin.weight
+        self.register_buffer("scale", ag.ones(1))
+
+
+def test_traversal_keywords_like_pytorch():
+    m = _Shared()
+    top = [n for n, _ in m.named_buffers(recurse=False)]
+    assert top == ["scale"] and len(m.buffers(recurse=False)) == 1
+    names = [n for n, _ in m.named_buffers(prefix="net")]
+    assert names == ["net.scale", "net.a.running_mean", "net.a.running_var",
+                     "net.a.num_batches_tracked", "net.b.running_var",
+                     "net.b.num_batches_tracked"]
+    assert len(m.buffers()) == 6
+    every = [n for n, _ in m.named_buffers(remove_duplicate=False)]
+    assert "b.running_mean" in every and len(every) == 7
+    assert [n for n, _ in m.named_parameters(recurse=False)] == []
+    assert [n for n, _ in m.named_parameters()] == ["a.weight", "a.bias", "b.weight", "b.bias",
+                                                     "lin.weight", "lin.bias", "lin2.bias"]
+    dup = [n for n, _ in m.named_parameters(remove_duplicate=False)]
+    assert dup[-3:] == ["lin.bias", "lin2.weight", "lin2.bias"] and len(dup) == 8
+    assert len(m.parameters()) == 7

@@ -299,34 +299,38 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, parameter) pairs; a parameter shared by two modules appears once (under
-        its first name).  Frozen parameters (``requires_grad=False``) are included."""
+    def _named_members(self, kind, prefix, recurse, remove_duplicate):
+        """(dotted name, tensor) for the attributes listed in ``kind`` ("_param_names" or
+        "_buffer_names") of this module (and its descendants when ``recurse``); a tensor shared
+        by two modules appears once, under its first name, unless ``remove_duplicate=False``."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
             d = m.__dict__
-            for pname in d["_param_names"]:
-                p = d[pname]
-                if p is None or id(p) in seen:
+            for name in d[kind]:
+                t = d[name]
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield (f"{mname}.{pname}" if mname else pname), p
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) pairs; a parameter shared by two modules appears once (under
+        its first name) unless ``remove_duplicate=False``.  Frozen parameters
+        (``requires_grad=False``) are included."""
+        return self._named_members("_param_names", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         """All parameters (for an optimizer)."""
         return [p for _, p in self.named_parameters(recurse=recurse)]
 
-    def named_buffers(self, prefix=""):
-        for mname, m in self.named_modules(prefix):
-            d = m.__dict__
-            for bname in d["_buffer_names"]:
-                b = d[bname]
-                if b is not None:
-                    yield (f"{mname}.{bname}" if mname else bname), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, each buffer once as in :meth:`named_parameters`."""
+        return self._named_members("_buffer_names", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        return [b for _, b in self.named_buffers()]
+    def buffers(self, recurse=True):
+        """All buffers (running statistics...)."""
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     # ---- modes
     def train(self, mode=True):
