@@ -357,3 +357,34 @@ def test_traversal_keywords_like_pytorch():
     dup = [n for n, _ in m.named_parameters(remove_duplicate=False)]
     assert dup[-3:] == ["lin.bias", "lin2.weight", "lin2.bias"] and len(dup) == 8
     assert len(m.parameters()) == 7
+
+
+# ---- nn.ReLU(inplace=True) and friends: PyTorch model code raised TypeError
+@pytest.mark.parametrize("make", [
+    lambda f: nn.ReLU(inplace=f), lambda f: nn.LeakyReLU(0.2, inplace=f),
+    lambda f: nn.ELU(0.5, f), lambda f: nn.SiLU(inplace=f),
+])
+def test_inplace_flag_accepted_and_computed_out_of_place(make, rng):
+    x0 = rng.normal(size=(4, 3))
+    x = ag.tensor(x0, requires_grad=True)
+    y = make(True)(x)
+    ref = make(False)(ag.tensor(x0)).numpy()
+    np.testing.assert_array_equal(y.numpy(), ref)
+    np.testing.assert_array_equal(x.numpy(), x0)          # the input is left as it was
+    y.sum().backward()                                     # and backward can use it
+    xr = ag.tensor(x0, requires_grad=True)
+    make(False)(xr).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), xr.grad.numpy())
+    assert "inplace=True" in repr(make(True)) and "inplace" not in repr(make(False))
+    with pytest.raises(TypeError, match="inplace must be a bool"):
+        make("yes")
+
+
+def test_inplace_relu_in_sequential_still_fuses_and_matches(rng):
+    ag.manual_seed(0)
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    x = ag.tensor(rng.normal(size=(5, 3)))
+    fused = nn.Sequential(lin, nn.ReLU(inplace=True), nn.Dropout(0.3, inplace=True)).eval()
+    np.testing.assert_allclose(fused(x).numpy(), np.maximum(lin(x).numpy(), 0), rtol=1e-12)
+    with pytest.raises(TypeError, match="Dropout: inplace must be a bool"):
+        nn.Dropout(0.1, inplace=None)

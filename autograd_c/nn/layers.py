@@ -8,6 +8,7 @@ import numpy as np
 from .. import _core
 from ..creation import get_rng
 from . import init
+from .activations import _inplace_arg
 from .container import _check_module, _extend, _renumber, _seq_index
 from .module import Module, Parameter
 from .normalization import _dtype_arg
@@ -113,7 +114,8 @@ class Flatten(Module):
 class Dropout(Module):
     """Zero each element with probability ``p`` during training and scale the rest by 1/(1-p);
     the identity in eval mode.  The mask is applied by a (differentiable) multiplication and is
-    drawn from the generator seeded by :func:`autograd_c.manual_seed`.
+    drawn from the generator seeded by :func:`autograd_c.manual_seed`.  ``inplace`` is accepted
+    for PyTorch code and computed out of place (the input is left unchanged).
 
     Examples
     --------
@@ -123,12 +125,15 @@ class Dropout(Module):
     [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, p=0.5):
+    inplace = False     # the default for a module pickled before the argument existed
+
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         p = float(p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
+        self.inplace = _inplace_arg(inplace, "Dropout")
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -142,7 +147,7 @@ class Dropout(Module):
         return x * mask
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Sequential(Module):
