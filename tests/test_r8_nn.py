@@ -388,3 +388,14 @@ def test_inplace_relu_in_sequential_still_fuses_and_matches(rng):
     np.testing.assert_allclose(fused(x).numpy(), np.maximum(lin(x).numpy(), 0), rtol=1e-12)
     with pytest.raises(TypeError, match="Dropout: inplace must be a bool"):
         nn.Dropout(0.1, inplace=None)
+
+
+# ---- data: a float or bool batch_size (True was a batch size of 1) gets a message naming it
+@pytest.mark.parametrize("bad", [2.0, True, "4", None])
+def test_batches_batch_size_must_be_an_integer(bad):
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        list(ag.data.batches(np.zeros(5), batch_size=bad))
+    with pytest.raises(TypeError, match="batch_size must be an integer"):
+        ag.data.DataLoader(np.zeros(5), batch_size=bad)
+    assert [b.shape for b in ag.data.batches(np.zeros(5), batch_size=np.int64(2))] == \
+        [(2,), (2,), (1,)]
