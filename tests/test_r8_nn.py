@@ -399,3 +399,23 @@ def test_batches_batch_size_must_be_an_integer(bad):
         ag.data.DataLoader(np.zeros(5), batch_size=bad)
     assert [b.shape for b in ag.data.batches(np.zeros(5), batch_size=np.int64(2))] == \
         [(2,), (2,), (1,)]
+
+
+# ---- state_dict order: PyTorch lists each module's parameters and buffers before its
+# children's; all the buffers came last, so code that pairs two state dicts by position (a
+# PyTorch checkpoint converted key by key) paired a Linear's weight with running statistics
+def test_state_dict_order_is_pytorchs():
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.Linear(3, 1))
+    assert list(net.state_dict()) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+        "1.num_batches_tracked", "2.weight", "2.bias"]
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("step", ag.zeros(1))
+            self.body = nn.BatchNorm1d(2, affine=False)
+            self.w = nn.Parameter(ag.ones(2))
+
+    assert list(Block().state_dict()) == ["w", "step", "body.running_mean", "body.running_var",
+                                          "body.num_batches_tracked"]

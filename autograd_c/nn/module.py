@@ -378,9 +378,9 @@ class Module:
                            for name, t in self._state_tensors().items())
 
     def _state_tensors(self):
-        """name -> tensor for every path to a parameter, then every path to a buffer."""
-        params = []
-        bufs = []
+        """name -> tensor for every path to a parameter or buffer, in PyTorch's order: each
+        module's parameters, then its buffers, then its children's, depth first."""
+        items = []
 
         def walk(prefix, m, active):
             # no de-duplication (each path is a name), but a module that contains itself would
@@ -389,18 +389,15 @@ class Module:
                 return
             active.add(id(m))
             d = m.__dict__
-            for pname in d["_param_names"]:
-                if d[pname] is not None:
-                    params.append((prefix + pname, d[pname]))
-            for bname in d["_buffer_names"]:
-                if d[bname] is not None:
-                    bufs.append((prefix + bname, d[bname]))
+            for name in d["_param_names"] + d["_buffer_names"]:
+                if d[name] is not None:
+                    items.append((prefix + name, d[name]))
             for cname, c in m.named_children():
                 walk(f"{prefix}{cname}.", c, active)
             active.discard(id(m))
 
         walk("", self, set())
-        return OrderedDict(params + bufs)
+        return OrderedDict(items)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
