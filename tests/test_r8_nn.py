@@ -419,3 +419,21 @@ def test_state_dict_order_is_pytorchs():
 
     assert list(Block().state_dict()) == ["w", "step", "body.running_mean", "body.running_var",
                                           "body.num_batches_tracked"]
+
+
+# ---- optimizer.state[p]: PyTorch code indexes the state by the parameter (KeyError before)
+@pytest.mark.parametrize("opt_cls", [ag.optim.SGD, ag.optim.Adam, ag.optim.NAdam])
+def test_optimizer_state_indexed_by_parameter(opt_cls):
+    p = ag.tensor(np.ones(3), requires_grad=True)
+    q = ag.tensor(np.ones(2), requires_grad=True)
+    opt = opt_cls([{"params": [p]}, {"params": [q]}], lr=0.1)
+    q.grad = ag.tensor(np.ones(2))
+    opt.step()
+    st = opt.state
+    assert st[q] is st[1] and st.get(q) is st[1] and st[q]["step"] == 1 and st[p]["step"] == 0
+    assert p in st and q in st and 0 in st and ag.ones(3) not in st and 5 not in st
+    assert list(st) == [0, 1] and st.get(ag.ones(3)) is None and st.get(7, "x") == "x"
+    with pytest.raises(KeyError, match="not one of the optimizer's parameters"):
+        st[ag.ones(3)]
+    if opt_cls is ag.optim.Adam:
+        np.testing.assert_allclose(st[q]["exp_avg"].numpy(), 0.1 * np.ones(2))

@@ -49,6 +49,35 @@ def _zeros_like(p):
     return _core.tensor(np.zeros(p.shape, dtype=p.dtype))
 
 
+class _State(dict):
+    """``Optimizer.state``: a dict keyed by parameter index that also takes the parameter tensor
+    (looked up by identity) wherever a key goes, as PyTorch's ``optimizer.state[p]``."""
+
+    def __init__(self, params):
+        super().__init__()
+        self._index = {id(p): k for k, p in enumerate(params)}
+
+    def _key(self, key):
+        if isinstance(key, Tensor):
+            k = self._index.get(id(key))
+            if k is None:
+                raise KeyError(f"optimizer state: this tensor of shape {key.shape} is not one of "
+                               "the optimizer's parameters")
+            return k
+        return key
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __contains__(self, key):
+        if isinstance(key, Tensor):
+            return id(key) in self._index
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` and per-parameter state.
 
@@ -163,9 +192,10 @@ class Optimizer:
     # ---- state
     @property
     def state(self):
-        """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}."""
+        """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}; the
+        parameter tensor itself is a key too, as in PyTorch (``opt.state[p]["exp_avg"]``)."""
         self._check_groups()
-        out = {}
+        out = _State(p for g in self.param_groups for p in g["params"])
         idx = 0
         for f, g, bufs in zip(self._fused, self.param_groups, self._bufs):
             steps = f.get_steps()
