@@ -437,3 +437,29 @@ def test_optimizer_state_indexed_by_parameter(opt_cls):
         st[ag.ones(3)]
     if opt_cls is ag.optim.Adam:
         np.testing.assert_allclose(st[q]["exp_avg"].numpy(), 0.1 * np.ones(2))
+
+
+# ---- Module.to in PyTorch's forms: model.to(device) / to("cpu", dtype) / to(device=...)
+# raised TypeError ("data type 'cpu' not understood"), though Tensor.to takes them
+def test_module_to_device_and_dtype_forms():
+    net = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    w = net[0].weight
+    assert net.to("cpu") is net and net.to(device="cpu:0") is net and net.cpu() is net
+    assert net[0].weight is w                             # nothing converted
+    assert net.to("cpu", np.float64) is net and net[0].weight.dtype == np.float64
+    assert net[1].running_mean.dtype == np.float64
+    net.to(dtype="float32", non_blocking=True)
+    assert net[0].weight.dtype == np.float32
+    net.to(ag.ones(1, dtype=np.float64))                  # another tensor's dtype
+    assert net[0].bias.dtype == np.float64 and net[0].weight.requires_grad
+    with pytest.raises(ValueError, match="CPU only"):
+        net.to("cuda")
+    with pytest.raises(ValueError, match="device must be 'cpu'"):
+        net.to(device=np.float64)
+    with pytest.raises(TypeError, match="dtype given twice"):
+        net.to(np.float32, np.float64)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        net.to(dtyp=np.float32)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        net.to(np.float16)
+    assert net[0].weight.dtype == np.float64              # the failed calls changed nothing

@@ -442,12 +442,27 @@ class Module:
                 t.copy_(np.asarray(arr, dtype=t.dtype, order="C"))  # 0-d stays 0-d
         return _IncompatibleKeys(missing, unexpected)
 
-    def to(self, dtype):
-        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place of
+    def to(self, *args, **kwargs):
+        """Convert every parameter and buffer to a dtype (float32 or float64), in place of
         the attributes (new tensors; an optimizer built before must be rebuilt).
 
+        Takes PyTorch's forms: ``to(dtype)``, ``to("cpu")`` (the only device: nothing to do),
+        ``to("cpu", dtype)``, ``to(tensor)`` (its dtype), keywords ``dtype=``, ``device=``,
+        ``non_blocking=`` (ignored).  Returns self.
+
         Each distinct tensor is converted once, so tied weights stay tied, and a parameter
-        keeps its ``requires_grad``."""
+        keeps its ``requires_grad``.
+
+        Examples
+        --------
+        >>> import numpy as np, autograd_c as ag
+        >>> layer = ag.nn.Linear(2, 2).to("cpu", np.float64)
+        >>> layer.weight.dtype
+        dtype('float64')
+        """
+        dtype = _module_to_dtype(args, kwargs)
+        if dtype is None:
+            return self
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
@@ -474,6 +489,10 @@ class Module:
             for name in d["_buffer_names"]:
                 if d[name] is not None:
                     object.__setattr__(m, name, convert(d[name], False))
+        return self
+
+    def cpu(self):
+        """self: everything lives on the CPU (PyTorch's ``module.cpu()``)."""
         return self
 
     def float(self):
@@ -512,6 +531,43 @@ class Module:
             sub = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {sub}")
         return "\n".join(lines) + "\n)"
+
+
+def _is_cpu(d):
+    """Is ``d`` PyTorch's name of the CPU ("cpu", "cpu:0")?  Another device name raises
+    ValueError; anything else (a dtype) is not a device: False."""
+    if not isinstance(d, str):
+        return False
+    if d.split(":")[0] == "cpu":
+        return True
+    try:
+        np.dtype(d)
+    except TypeError:
+        raise ValueError(f"to: {d!r} is neither a dtype (float32, float64) nor the device 'cpu' "
+                         "(autograd_c computes on the CPU only)") from None
+    return False
+
+
+def _module_to_dtype(args, kwargs):
+    """The dtype asked for by ``Module.to(*args, **kwargs)`` (None: only the device)."""
+    unknown = set(kwargs) - {"dtype", "device", "non_blocking", "memory_format"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword argument(s) {sorted(unknown)}")
+    if len(args) > 2:
+        raise TypeError(f"to: takes at most 2 positional arguments (device, dtype), got {len(args)}")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    for a in args:
+        if _is_cpu(a):
+            device = a
+            continue
+        a = a.dtype if isinstance(a, Tensor) else a
+        if dtype is not None:
+            raise TypeError(f"to: dtype given twice ({dtype!r} and {a!r})")
+        dtype = a
+    if device is not None and not _is_cpu(device):
+        raise ValueError(f"to: device must be 'cpu' (autograd_c computes on the CPU only), "
+                         f"got {device!r}")
+    return dtype
 
 
 class _NoGrad:
