@@ -463,3 +463,28 @@ def test_module_to_device_and_dtype_forms():
     with pytest.raises(TypeError, match="float32 or float64"):
         net.to(np.float16)
     assert net[0].weight.dtype == np.float64              # the failed calls changed nothing
+
+
+# ---- isinstance(x, nn.Parameter): Parameter was a function, so this PyTorch idiom raised
+# "isinstance() arg 2 must be a type"
+def test_isinstance_parameter(rng):
+    import copy
+    import pickle
+    lin = nn.Linear(2, 2)
+    assert isinstance(lin.weight, nn.Parameter) and isinstance(lin.bias, nn.Parameter)
+    lin.bias.requires_grad = False                       # a frozen parameter stays one
+    assert isinstance(lin.bias, nn.Parameter)
+    out = lin(ag.ones(1, 2))
+    assert not isinstance(out, nn.Parameter)             # not a leaf
+    assert not isinstance(ag.zeros(2, requires_grad=True), nn.Parameter)  # never registered
+    assert not isinstance(np.zeros(2), nn.Parameter) and not isinstance(None, nn.Parameter)
+    for clone in (copy.deepcopy(lin), pickle.loads(pickle.dumps(lin))):
+        assert isinstance(clone.weight, nn.Parameter)
+    p = nn.Parameter(rng.normal(size=3))
+    assert isinstance(p, nn.Parameter) and isinstance(p, ag.Tensor) and p.dtype == np.float64
+    e = nn.Parameter()                                   # PyTorch: an empty parameter
+    assert e.shape == (0,) and e.requires_grad and isinstance(e, nn.Parameter)
+    seen = []
+    net = nn.Sequential(lin, nn.ReLU())
+    net.apply(lambda m: seen.extend(v for v in vars(m).values() if isinstance(v, nn.Parameter)))
+    assert len(seen) == 2

@@ -1,8 +1,8 @@
 """nn.Module: the container that tracks parameters, sub-modules and buffers.
 
 Parameters are plain leaf :class:`autograd_c.Tensor` objects (``Tensor`` is a C extension type
-that takes no attributes, so there is no Parameter subclass: :func:`Parameter` is a factory that
-records its result in a weak registry).  Assigning a leaf with ``requires_grad=True``, or any
+that takes no attributes, so there is no Parameter subclass: calling :class:`Parameter` returns a
+Tensor that it records in a weak registry, and ``isinstance(t, Parameter)`` consults it).  Assigning a leaf with ``requires_grad=True``, or any
 tensor made by :func:`Parameter` (even with ``requires_grad=False``), as an attribute of a module
 registers it as a parameter; the module keeps the attribute *name*, so a parameter frozen later
 stays a parameter.  Assigning a Module registers a sub-module; :meth:`Module.register_buffer`
@@ -24,27 +24,45 @@ __all__ = ["Module", "Parameter"]
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
-def Parameter(data, requires_grad=True):
+class _ParameterType(type):
+    """The type of :class:`Parameter`: ``isinstance(t, nn.Parameter)`` holds for a tensor made
+    by ``Parameter()`` or registered as a module parameter (PyTorch code tests for parameters
+    this way, e.g. in an ``apply(init_fn)``)."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.is_leaf and _is_marked(obj)
+
+
+class Parameter(metaclass=_ParameterType):
     """A trainable tensor: a leaf with ``requires_grad=True``.
 
-    A Tensor argument is shared (detached alias of its memory); anything else is copied with
-    :func:`autograd_c.tensor` (float64 numpy data stays float64, other data becomes float32).
+    Calling ``Parameter(data)`` returns an :class:`autograd_c.Tensor` (the C type takes no
+    subclass), recorded as a parameter: ``isinstance(t, nn.Parameter)`` is True for it and for
+    every parameter of a module.  A Tensor argument is shared (detached alias of its memory);
+    anything else is copied with :func:`autograd_c.tensor` (float64 numpy data stays float64,
+    other data becomes float32); no data gives an empty float32 tensor, as in PyTorch.
 
     Examples
     --------
     >>> import autograd_c as ag
     >>> w = ag.nn.Parameter(ag.zeros(3))
-    >>> w.requires_grad, w.is_leaf
-    (True, True)
+    >>> w.requires_grad, w.is_leaf, isinstance(w, ag.nn.Parameter)
+    (True, True, True)
+    >>> isinstance(ag.zeros(3, requires_grad=True), ag.nn.Parameter)
+    False
     """
-    if isinstance(data, Tensor):
-        t = data.detach()
-    else:
-        arr = np.asarray(data)
-        t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
-    t.requires_grad = requires_grad
-    _mark_param(t)
-    return t
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            data = np.zeros(0, dtype=np.float32)
+        if isinstance(data, Tensor):
+            t = data.detach()
+        else:
+            arr = np.asarray(data)
+            t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+        t.requires_grad = requires_grad
+        _mark_param(t)
+        return t
 
 
 # id(tensor) -> weak reference, for every tensor made by Parameter() or registered as a parameter
