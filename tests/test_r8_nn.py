@@ -488,3 +488,42 @@ def test_isinstance_parameter(rng):
     net = nn.Sequential(lin, nn.ReLU())
     net.apply(lambda m: seen.extend(v for v in vars(m).values() if isinstance(v, nn.Parameter)))
     assert len(seen) == 2
+
+
+# ---- register_buffer(..., persistent=False): PyTorch's constant buffers (masks, tables) raised
+# TypeError; they are listed and converted like buffers but not saved
+class _Masked(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.register_buffer("mask", ag.tensor(np.tril(np.ones((3, 3), np.float32))),
+                             persistent=False)
+        self.register_buffer("count", ag.zeros(1))
+
+    def forward(self, x):
+        return self.lin(x) * self.mask
+
+
+def test_non_persistent_buffer():
+    import pickle
+    m = _Masked()
+    assert list(m.state_dict()) == ["count", "lin.weight", "lin.bias"]   # own, then children
+    assert [n for n, _ in m.named_buffers()] == ["mask", "count"]
+    sd = m.state_dict()
+    assert m.load_state_dict(sd) == ([], [])             # strict: the mask is not expected
+    sd["mask"] = np.zeros((3, 3))
+    with pytest.raises(KeyError, match=r"unexpected keys \['mask'\]"):
+        m.load_state_dict(sd)
+    m.double()
+    assert m.mask.dtype == np.float64
+    c = pickle.loads(pickle.dumps(m))
+    assert list(c.state_dict()) == ["count", "lin.weight", "lin.bias"]
+    np.testing.assert_array_equal(c.mask.numpy(), np.tril(np.ones((3, 3))))
+    m.register_buffer("mask", ag.ones(3, 3))             # re-registered: persistent again
+    assert "mask" in m.state_dict()
+    m.register_buffer("mask2", ag.ones(1), persistent=False)
+    del m.mask2
+    m.register_buffer("mask2", ag.ones(1))
+    assert "mask2" in m.state_dict()
+    with pytest.raises(TypeError, match="persistent must be a bool"):
+        m.register_buffer("other", ag.ones(1), persistent="no")

@@ -156,6 +156,7 @@ class Module:
         for lst in (d["_param_names"], d["_module_names"], d["_buffer_names"]):
             if name in lst:
                 lst.remove(name)
+        d.get("_non_persistent", set()).discard(name)
         object.__delattr__(self, name)
 
     def _check_new_name(self, what, name, own):
@@ -185,13 +186,24 @@ class Module:
             _mark_param(param)
             setattr(self, name, param)
 
-    def register_buffer(self, name, tensor):
-        """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics);
+        with ``persistent=False`` it is left out of ``state_dict`` (a constant such as a mask),
+        as in PyTorch, but still listed by ``buffers()`` and converted by ``to()``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+        if not isinstance(persistent, (bool, np.bool_)):
+            raise TypeError(f"register_buffer: persistent must be a bool, got "
+                            f"{type(persistent).__name__}")
         self._check_new_name("register_buffer", name, self._buffer_names)
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+        # a set created on first use: modules pickled before the option existed have none
+        transient = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
@@ -407,8 +419,9 @@ class Module:
                 return
             active.add(id(m))
             d = m.__dict__
+            transient = d.get("_non_persistent", ())
             for name in d["_param_names"] + d["_buffer_names"]:
-                if d[name] is not None:
+                if d[name] is not None and name not in transient:
                     items.append((prefix + name, d[name]))
             for cname, c in m.named_children():
                 walk(f"{prefix}{cname}.", c, active)
