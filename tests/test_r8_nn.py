@@ -527,3 +527,35 @@ def test_non_persistent_buffer():
     assert "mask2" in m.state_dict()
     with pytest.raises(TypeError, match="persistent must be a bool"):
         m.register_buffer("other", ag.ones(1), persistent="no")
+
+
+# ---- register_forward_pre_hook (AttributeError before), also on a fused Sequential layer
+def test_forward_pre_hook(rng):
+    a, r, b = _layers()
+    net = nn.Sequential(a, r, b)
+    x = ag.tensor(rng.normal(size=(4, 3)).astype(np.float32))
+    plain = net(x).numpy()                                # fused plan
+    seen = []
+
+    def double(m, inp):
+        seen.append((type(m).__name__, len(inp), inp[0].shape))
+        return inp[0] * 2                                 # a single value: wrapped in a tuple
+
+    h = r.register_forward_pre_hook(double)
+    out = net(x).numpy()
+    relu = nn.ReLU()                                      # an unhooked one, for the reference
+    np.testing.assert_allclose(out, _by_hand([a, lambda t: relu(t * 2), b], x), rtol=1e-6)
+    assert seen == [("ReLU", 1, (4, 4))]
+    h2 = net.register_forward_pre_hook(lambda m, inp: (inp[0] * 0,))
+    np.testing.assert_allclose(net(x).numpy(), _by_hand([a, lambda t: relu(t * 2), b], x * 0),
+                               rtol=1e-6)
+    h2.remove()
+    h.remove()
+    h.remove()                                            # harmless twice
+    np.testing.assert_array_equal(net(x).numpy(), plain)  # fused again, same result
+    assert len(seen) == 2
+    keep = r.register_forward_pre_hook(lambda m, inp: None)   # None keeps the inputs
+    np.testing.assert_array_equal(net(x).numpy(), plain)
+    keep.remove()
+    with pytest.raises(TypeError, match="callable"):
+        r.register_forward_pre_hook(3)

@@ -272,8 +272,7 @@ class Sequential(Module):
         return plan
 
     def forward(self, x):
-        if _hooks.count[0] and any(m.__dict__.get("_forward_hooks") or
-                                   m.__dict__.get("_backward_hooks") for m in self._mods()):
+        if _hooks.count[0] and any(_hooks.has_hooks(m) for m in self._mods()):
             for m in self._mods():  # a hooked layer runs on its own, so its hook sees it
                 x = m(x)
             return x

@@ -219,7 +219,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not d.get("_forward_hooks") and not d.get("_backward_hooks"):
+        if not d.get("_forward_hooks") and not d.get("_backward_hooks") and \
+                not d.get("_forward_pre_hooks"):
             return self.forward(*args, **kwargs)
         return _hooks.call_with_hooks(self, args, kwargs)
 
@@ -248,6 +249,21 @@ class Module:
         [(4, 2)]
         """
         return _hooks.add_hook(self, "_forward_hooks", hook)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, inputs)`` before every forward call.
+
+        ``inputs`` is the tuple of positional arguments; a non-None return value replaces it (a
+        single value is wrapped into a 1-tuple), as in PyTorch.  Inside :class:`Sequential` a
+        hooked layer runs on its own (not fused).  Returns a handle with ``remove()``.
+
+        >>> import autograd_c as ag
+        >>> layer = ag.nn.Linear(3, 2)
+        >>> h = layer.register_forward_pre_hook(lambda m, inp: (inp[0] * 0,))
+        >>> layer(ag.ones(4, 3)).tolist() == layer.bias.expand(4, 2).tolist()
+        True
+        """
+        return _hooks.add_hook(self, "_forward_pre_hooks", hook)
 
     def register_full_backward_hook(self, hook):
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
@@ -543,7 +559,7 @@ class Module:
             p = d.get(name)
             if isinstance(p, Tensor):
                 _mark_param(p)
-        for attr in ("_forward_hooks", "_backward_hooks"):
+        for attr in _hooks.HOOK_ATTRS:
             hooks = d.get(attr)
             if hooks:
                 _hooks.count[0] += len(hooks)
