@@ -6,6 +6,7 @@ users can change them between steps.  State (momentum buffers, moment estimates,
 created when the optimizer is built.
 """
 import math
+from operator import is_ as _is
 
 import numpy as np
 
@@ -158,8 +159,7 @@ class Optimizer:
                                "add_param_group(), and build a new optimizer to drop one")
         for i, (g, ps) in enumerate(zip(self.param_groups, built)):
             cur = g.get("params") if isinstance(g, dict) else None
-            if not isinstance(cur, list) or len(cur) != len(ps) or \
-                    any(a is not b for a, b in zip(cur, ps)):
+            if type(cur) is not list or len(cur) != len(ps) or not all(map(_is, cur, ps)):
                 raise RuntimeError(f"{self._name}: param_groups[{i}]['params'] was changed after "
                                    "the optimizer was built; add parameters with "
                                    "add_param_group(), or build a new optimizer")
