@@ -559,3 +559,16 @@ def test_forward_pre_hook(rng):
     keep.remove()
     with pytest.raises(TypeError, match="callable"):
         r.register_forward_pre_hook(3)
+
+
+# ---- label errors print plain values (they showed np.str_('b') and [np.int64(0), ...])
+def test_label_errors_show_plain_values(cls_data):
+    X, y = cls_data
+    with pytest.raises(ValueError, match=r"label 'b' is not one of the classes \[0, 1\]"):
+        MLPClassifier((3,)).partial_fit(X, np.where(y == "a", "a", "b"), classes=[0, 1])
+    m = MLPClassifier((3,), random_state=0).partial_fit(X, y, classes=["a", "b", "c"])
+    with pytest.raises(ValueError, match=r"classes=\['a', 'b'\] differs from the classes of the "
+                                         r"first partial_fit \['a', 'b', 'c'\]"):
+        m.partial_fit(X, y, classes=np.array(["a", "b"]))
+    with pytest.raises(ValueError, match=r"label 'zz' is not one of the classes \['a', 'b', 'c'\]"):
+        m.partial_fit(X[:1], ["zz"])

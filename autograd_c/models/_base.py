@@ -338,7 +338,8 @@ class ClassifierMixin:
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         if not np.all(self.classes_[idx] == y):
             bad = y[self.classes_[idx] != y][0]
-            raise ValueError(f"{est}: label {bad!r} is not one of the classes {list(self.classes_)}")
+            raise ValueError(f"{est}: label {np.asarray(bad).tolist()!r} is not one of the "
+                             f"classes {self.classes_.tolist()}")
         if keep is not None and not own_classes:
             idx = idx[keep]
         return idx.astype(np.int64)

@@ -525,8 +525,9 @@ class _ClassifierNet:
                     self.classes_ = saved
         else:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(f"{type(self).__name__}: classes={list(classes)} differs from "
-                                 f"the classes of the first partial_fit {list(self.classes_)}")
+                raise ValueError(f"{type(self).__name__}: classes={np.asarray(classes).tolist()} "
+                                 "differs from the classes of the first partial_fit "
+                                 f"{self.classes_.tolist()}")
             idx = self._encode_y(y, n, reset=False, keep=rows)
             cls = self.classes_
             if not incremental:
