@@ -572,3 +572,14 @@ def test_label_errors_show_plain_values(cls_data):
         m.partial_fit(X, y, classes=np.array(["a", "b"]))
     with pytest.raises(ValueError, match=r"label 'zz' is not one of the classes \['a', 'b', 'c'\]"):
         m.partial_fit(X[:1], ["zz"])
+
+
+# ---- Module.requires_grad_("no") froze nothing and unfroze everything ("no" is truthy)
+@pytest.mark.parametrize("bad", ["no", None, 0, 2.5])
+def test_requires_grad_needs_a_bool(bad):
+    lin = nn.Linear(2, 2).requires_grad_(False)
+    with pytest.raises(TypeError, match="requires_grad must be a bool"):
+        lin.requires_grad_(bad)
+    assert not any(p.requires_grad for p in lin.parameters())
+    assert lin.requires_grad_(np.bool_(True)) is lin
+    assert all(p.requires_grad is True for p in lin.parameters())

@@ -403,8 +403,12 @@ class Module:
                 p.grad.zero_()
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (freeze with False); returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: requires_grad must be a bool, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
         for p in self.parameters():
-            p.requires_grad = requires_grad
+            p.requires_grad = bool(requires_grad)
         return self
 
     # ---- state
