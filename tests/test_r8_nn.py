@@ -583,3 +583,18 @@ def test_requires_grad_needs_a_bool(bad):
     assert not any(p.requires_grad for p in lin.parameters())
     assert lin.requires_grad_(np.bool_(True)) is lin
     assert all(p.requires_grad is True for p in lin.parameters())
+
+
+def test_append_to_a_slice_does_not_replace_a_layer(rng):
+    a, r, b = _layers()
+    tail = nn.Sequential(a, r, b)[1:]                    # names "1", "2", as in PyTorch
+    assert [n for n, _ in tail.named_children()] == ["1", "2"]
+    t = nn.Tanh()
+    tail.append(t)
+    assert [m for m in tail] == [r, b, t]
+    assert [n for n, _ in tail.named_children()] == ["1", "2", "3"]
+    x = ag.tensor(rng.normal(size=(2, 4)).astype(np.float32))
+    np.testing.assert_allclose(tail(x).numpy(), _by_hand([r, b, t], x), rtol=1e-6)
+    named = nn.Sequential(__import__("collections").OrderedDict(enc=a, act=r))
+    named.append(b)
+    assert [n for n, _ in named.named_children()] == ["enc", "act", "2"]

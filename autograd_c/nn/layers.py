@@ -227,8 +227,15 @@ class Sequential(Module):
         _renumber(self, mods)
 
     def append(self, module):
-        """Add ``module`` at the end."""
-        setattr(self, str(len(self)), _check_module(module, "Sequential.append"))
+        """Add ``module`` at the end, under the name str(len(self)), or the next free integer
+        when that name is taken (a slice keeps its layers' names: ``net[1:]`` holds "1", "2",
+        and appending to it must not replace "2")."""
+        _check_module(module, "Sequential.append")
+        names = self.__dict__["_module_names"]
+        k = len(self)
+        while str(k) in names:
+            k += 1
+        setattr(self, str(k), module)
         return self
 
     def extend(self, modules):
