@@ -598,3 +598,54 @@ def test_append_to_a_slice_does_not_replace_a_layer(rng):
     named = nn.Sequential(__import__("collections").OrderedDict(enc=a, act=r))
     named.append(b)
     assert [n for n, _ in named.named_children()] == ["enc", "act", "2"]
+
+
+# ---- a PyTorch-style custom scheduler (subclass LRScheduler, define get_lr) failed with a bare
+# NotImplementedError from the constructor
+def test_custom_scheduler_with_get_lr():
+    S = ag.optim.lr_scheduler
+
+    class Warmup(S.LRScheduler):
+        def __init__(self, optimizer, warmup, last_epoch=-1):
+            self.warmup = warmup
+            super().__init__(optimizer, last_epoch)
+
+        def get_lr(self):
+            f = min(1.0, (self.last_epoch + 1) / self.warmup)
+            return [b * f for b in self.base_lrs]
+
+    p = ag.tensor(np.zeros(1), requires_grad=True)
+    opt = ag.optim.SGD([{"params": [p]}, {"params": [ag.tensor(np.zeros(1), requires_grad=True)],
+                                           "lr": 0.1}], lr=1.0)
+    s = Warmup(opt, 4)
+    seen = [s.get_last_lr()]
+    for _ in range(5):
+        opt.step()
+        s.step()
+        seen.append(s.get_last_lr())
+    np.testing.assert_allclose(seen, [[f, 0.1 * f] for f in (0.25, 0.5, 0.75, 1, 1, 1)])
+    sd = s.state_dict()
+    assert sd["warmup"] == 4 and sd["last_epoch"] == 5
+    # chained with a built-in one: the factors multiply from the current lr... and the custom
+    # one sets its own value each step, as a PyTorch get_lr scheduler does
+    opt2 = ag.optim.SGD([p], lr=1.0)
+    seq = S.SequentialLR(opt2, [Warmup(opt2, 2), S.ExponentialLR(opt2, 0.5)], milestones=[2])
+    lrs = [opt2.param_groups[0]["lr"]]
+    for _ in range(4):
+        opt2.step()
+        seq.step()
+        lrs.append(opt2.param_groups[0]["lr"])
+    np.testing.assert_allclose(lrs, [0.5, 1.0, 1.0, 0.5, 0.25])
+
+    class Bad(S.LRScheduler):
+        def get_lr(self):
+            return [1.0, 2.0]
+
+    with pytest.raises(ValueError, match="returned 2 learning rates for 1 param groups"):
+        Bad(ag.optim.SGD([p], lr=1.0))
+
+    class Nothing(S.LRScheduler):
+        pass
+
+    with pytest.raises(NotImplementedError, match="defines get_lr"):
+        Nothing(ag.optim.SGD([p], lr=1.0))
