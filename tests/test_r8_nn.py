@@ -649,3 +649,56 @@ def test_custom_scheduler_with_get_lr():
 
     with pytest.raises(NotImplementedError, match="defines get_lr"):
         Nothing(ag.optim.SGD([p], lr=1.0))
+
+
+# ---- a PyTorch-style custom optimizer keeps its own state in self.state[p]: each read of
+# Optimizer.state built fresh dicts, so that state was silently dropped every step
+class _HeavyBall(ag.optim.Optimizer):
+    """p -= lr * b,  b = mu * b + g  (hand-written, PyTorch style)."""
+    _name = "HeavyBall"
+
+    def __init__(self, params, lr=0.1, mu=0.9):
+        super().__init__(params, dict(lr=lr, mu=mu))
+
+    def step(self, closure=None):
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if "buf" not in st:
+                    st["buf"] = ag.tensor(np.zeros(p.shape))
+                    st["n"] = 0
+                st["buf"] = st["buf"] * g["mu"] + p.grad
+                st["n"] += 1
+                p.numpy()[...] -= g["lr"] * st["buf"].numpy()
+
+
+def test_custom_optimizer_state_persists_and_round_trips():
+    p = ag.tensor(np.ones(2), requires_grad=True)
+    opt = _HeavyBall([p], lr=0.1, mu=0.5)
+    b, w = 0.0, 1.0
+    for _ in range(3):
+        p.grad = ag.tensor(np.ones(2))
+        opt.step()
+        b = 0.5 * b + 1.0
+        w -= 0.1 * b
+    np.testing.assert_allclose(p.numpy(), [w, w])        # momentum was lost before: 1 - 0.3
+    assert opt.state[p]["n"] == 3 and opt.state[0]["step"] == 0
+    sd = opt.state_dict()
+    np.testing.assert_allclose(sd["state"][0]["buf"], [b, b])
+    q = ag.tensor(p.numpy().copy(), requires_grad=True)
+    opt2 = _HeavyBall([q], lr=0.1, mu=0.5)
+    opt2.load_state_dict(sd)
+    assert opt2.state[q]["n"] == 3 and isinstance(opt2.state[q]["buf"], ag.Tensor)
+    for o, t in ((opt, p), (opt2, q)):
+        t.grad = ag.tensor(np.ones(2))
+        o.step()
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
+    # the built-in optimizers' own entries are refreshed, an added entry stays
+    a = ag.tensor(np.ones(2), requires_grad=True)
+    adam = ag.optim.Adam([a], lr=0.1)
+    adam.state[a]["note"] = "x"
+    a.grad = ag.tensor(np.ones(2))
+    adam.step()
+    assert adam.state[a]["note"] == "x" and adam.state[a]["step"] == 1

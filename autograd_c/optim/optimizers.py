@@ -50,6 +50,14 @@ def _zeros_like(p):
     return _core.tensor(np.zeros(p.shape, dtype=p.dtype))
 
 
+def _as_state_value(v):
+    """A loaded state entry: a float array (state_dict saves Tensors as numpy copies) becomes a
+    Tensor again, anything else is kept."""
+    if isinstance(v, np.ndarray) and v.dtype in (np.float32, np.float64):
+        return _core.tensor(v, dtype=v.dtype)
+    return v
+
+
 class _State(dict):
     """``Optimizer.state``: a dict keyed by parameter index that also takes the parameter tensor
     (looked up by identity) wherever a key goes, as PyTorch's ``optimizer.state[p]``."""
@@ -133,6 +141,7 @@ class Optimizer:
         self.param_groups.append(group)
         self._fused.append(_core._FusedGroup(ps))
         self._group_params.append(tuple(ps))
+        self.__dict__.setdefault("_param_state", []).extend({} for _ in ps)
         self._bufs.append({})
         self._ensure_buffers(len(self.param_groups) - 1, group)
 
@@ -195,17 +204,29 @@ class Optimizer:
         """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}; the
         parameter tensor itself is a key too, as in PyTorch (``opt.state[p]["exp_avg"]``)."""
         self._check_groups()
-        out = _State(p for g in self.param_groups for p in g["params"])
+        params = [p for g in self.param_groups for p in g["params"]]
+        out = _State(params)
+        keep = self._persistent_state(len(params))
         idx = 0
         for f, g, bufs in zip(self._fused, self.param_groups, self._bufs):
             steps = f.get_steps()
             for j in range(len(g["params"])):
-                d = {"step": steps[j]}
+                d = keep[idx]   # the same dict each time: entries a subclass adds persist
+                d["step"] = steps[j]
                 for name, lst in bufs.items():
                     d[name] = lst[j]
                 out[idx] = d
                 idx += 1
         return out
+
+    def _persistent_state(self, n):
+        """One dict per parameter, kept across ``state`` reads: the fused state (step, buffers)
+        is refreshed into it, and what a PyTorch-style subclass stores in ``self.state[p]``
+        stays (it was dropped by the next read)."""
+        keep = self.__dict__.setdefault("_param_state", [])
+        if len(keep) < n:  # an optimizer pickled before these dicts existed
+            keep[:0] = [{} for _ in range(n - len(keep))]
+        return keep
 
     def state_dict(self):
         """{"state": {index: {"step", buffers as numpy copies}}, "param_groups": [options with
@@ -275,6 +296,12 @@ class Optimizer:
             for name in bvals:
                 for t, a in zip(bufs[name], bvals[name]):
                     t.numpy()[...] = a
+        # the other entries (a subclass's own state) replace those held, as in PyTorch
+        known = {"step"}.union(*(b.keys() for b in self._bufs))
+        n = sum(len(g["params"]) for g in self.param_groups)
+        self._param_state = [{k: _as_state_value(v)
+                              for k, v in state.get(i, state.get(str(i))).items()
+                              if k not in known} for i in range(n)]
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
