@@ -91,7 +91,9 @@ class Optimizer:
     """Base class: holds ``param_groups`` and per-parameter state.
 
     Subclasses set ``_buffers(group)`` (names of the state buffers the options need) and
-    ``_update(fused, group)`` (the fused C call).
+    ``_update(fused, group)`` (the fused C call).  A PyTorch-style subclass may instead
+    override ``step()`` and keep its own entries in ``self.state[p]`` (they persist and are
+    saved by ``state_dict``).
     """
 
     _name = "Optimizer"
