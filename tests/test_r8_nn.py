@@ -702,3 +702,32 @@ def test_custom_optimizer_state_persists_and_round_trips():
     a.grad = ag.tensor(np.ones(2))
     adam.step()
     assert adam.state[a]["note"] == "x" and adam.state[a]["step"] == 1
+
+
+# ---- Sequential fused Linear + activation by the activation's fuse_spec alone: a subclass of
+# ReLU overriding forward, or a layer whose forward was replaced on the instance after the
+# first call, was silently computed as the plain fused pair
+def test_fusion_respects_overridden_forward(rng):
+    class DoubleReLU(nn.ReLU):
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    class SameReLU(nn.ReLU):
+        pass
+
+    ag.manual_seed(0)
+    lin = nn.Linear(3, 4)
+    x = ag.tensor(rng.normal(size=(5, 3)).astype(np.float32))
+    ref = np.maximum(lin(x).numpy(), 0)
+    np.testing.assert_allclose(nn.Sequential(lin, DoubleReLU())(x).numpy(), 2 * ref, rtol=1e-6)
+    same = nn.Sequential(lin, SameReLU())
+    np.testing.assert_allclose(same(x).numpy(), ref, rtol=1e-6)
+    assert same.__dict__["_plan"][0] is not lin          # a subclass that keeps forward fuses
+    net = nn.Sequential(lin, nn.ReLU())
+    np.testing.assert_allclose(net(x).numpy(), ref, rtol=1e-6)
+    lin.forward = lambda t: ag.zeros(5, 4) - 1.0         # replaced after the plan was built
+    np.testing.assert_array_equal(net(x).numpy(), np.zeros((5, 4)))
+    del lin.forward
+    act = net[1]
+    act.forward = lambda t: t * 3.0
+    np.testing.assert_allclose(net(x).numpy(), 3 * lin(x).numpy(), rtol=1e-6)

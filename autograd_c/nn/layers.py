@@ -8,6 +8,7 @@ import numpy as np
 from .. import _core
 from ..creation import get_rng
 from . import init
+from . import activations as _activations
 from .activations import _inplace_arg
 from .container import _check_module, _extend, _renumber, _seq_index
 from .module import Module, Parameter
@@ -268,7 +269,7 @@ class Sequential(Module):
         while i < len(mods):
             m = mods[i]
             nxt = mods[i + 1] if i + 1 < len(mods) else None
-            spec = nxt.fuse_spec() if nxt is not None and hasattr(nxt, "fuse_spec") else None
+            spec = nxt.fuse_spec() if _runs_library_forward(nxt) else None
             if type(m) is Linear and spec is not None:
                 plan.append(_fused_step(m, nxt))
                 i += 2
@@ -291,13 +292,26 @@ class Sequential(Module):
         return x
 
 
+def _runs_library_forward(act):
+    """Does ``act`` (a Sequential entry after a Linear) compute the forward of a library
+    activation, so that its ``fuse_spec()`` describes what it computes?  Not when a subclass
+    overrides ``forward`` or an instance has its own: those run as written, unfused."""
+    if act is None or not hasattr(act, "fuse_spec") or "forward" in act.__dict__:
+        return False
+    for base in type(act).__mro__:
+        if base.__module__ == _activations.__name__:
+            return type(act).forward is base.forward
+    return False
+
+
 def _fused_step(lin, act):
     # fuse_spec() decided that the pair fuses; it is read again on every call, because the
     # activation's settings (LeakyReLU.negative_slope, ELU.alpha) may change after the plan is
     # built and must take effect on the next forward, as when the layers run one by one
     def step(x):
         cur = act.fuse_spec()
-        if lin.activation is not None or cur is None:  # changed after the plan was built
+        if lin.activation is not None or cur is None or "forward" in lin.__dict__ or \
+                "forward" in act.__dict__:  # changed (or forward replaced) after the plan was built
             return act(lin(x))
         name, kw = cur
         return _linear(x, lin.weight, lin.bias, name, kw.get("negative_slope", 0.01),
