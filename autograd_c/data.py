@@ -26,7 +26,13 @@ def _check(arrays, batch_size):
         if len(a) != n:
             raise ValueError(f"batches: all arrays must have the same length; array 0 has {n} "
                              f"samples, array {i} has {len(a)}")
-    batch_size = operator.index(batch_size)
+    try:
+        if isinstance(batch_size, (bool, np.bool_)):
+            raise TypeError
+        batch_size = operator.index(batch_size)
+    except TypeError:
+        raise TypeError(f"batches: batch_size must be an integer, got "
+                        f"{type(batch_size).__name__} {batch_size!r}") from None
     if batch_size < 1:
         raise ValueError(f"batches: batch_size must be >= 1, got {batch_size}")
     return arrs, n, batch_size

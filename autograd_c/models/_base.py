@@ -235,7 +235,7 @@ class BaseEstimator:
 
     def _check_common_params(self):
         """Validate the hyper-parameters shared by all estimators (ValueError, before fitting)."""
-        def num(name, lo=None, lo_open=False, hi=None, integer=False):
+        def num(name, lo=None, lo_open=False, hi=None, integer=False, finite=True):
             if not hasattr(self, name):
                 return
             v = getattr(self, name)
@@ -243,6 +243,11 @@ class BaseEstimator:
             if not isinstance(v, typ) or isinstance(v, bool):
                 raise ValueError(f"{type(self).__name__}: {name} must be "
                                  f"{'an integer' if integer else 'a number'}, got {v!r}")
+            # NaN passes every comparison below; an infinite step size or penalty turns the
+            # weights into NaN (the optimizer's own message would name its lr / weight_decay)
+            if math.isnan(v) or (finite and math.isinf(v)):
+                raise ValueError(f"{type(self).__name__}: invalid {name}={v!r} (must be a "
+                                 f"{'finite ' if finite else ''}number)")
             if lo is not None and (v <= lo if lo_open else v < lo) or (hi is not None and v > hi):
                 raise ValueError(f"{type(self).__name__}: invalid {name}={v!r} (must be "
                                  f"{'>' if lo_open else '>='} {lo}"
@@ -250,13 +255,19 @@ class BaseEstimator:
         num("alpha", 0.0)
         num("learning_rate_init", 0.0, lo_open=True)
         num("max_iter", 1, integer=True)
-        num("tol", 0.0)
+        num("tol", 0.0, finite=False)
         num("validation_fraction", 0.0, lo_open=True, hi=1.0)
         num("n_iter_no_change", 1, integer=True)
         num("momentum", 0.0, hi=1.0)
         if hasattr(self, "validation_fraction") and self.validation_fraction >= 1.0:
             raise ValueError(f"{type(self).__name__}: validation_fraction must be in (0, 1), "
                              f"got {self.validation_fraction}")
+        for name in ("fit_intercept", "shuffle", "warm_start", "early_stopping",
+                     "nesterovs_momentum"):
+            v = getattr(self, name, True)
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{type(self).__name__}: {name} must be a bool (True or False), "
+                                 f"got {type(v).__name__} {v!r}")
         bs = getattr(self, "batch_size", "auto")
         if bs != "auto" and (not isinstance(bs, numbers.Integral) or isinstance(bs, bool) or bs < 1):
             raise ValueError(f"{type(self).__name__}: batch_size must be 'auto' or an integer "
@@ -327,7 +338,8 @@ class ClassifierMixin:
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         if not np.all(self.classes_[idx] == y):
             bad = y[self.classes_[idx] != y][0]
-            raise ValueError(f"{est}: label {bad!r} is not one of the classes {list(self.classes_)}")
+            raise ValueError(f"{est}: label {np.asarray(bad).tolist()!r} is not one of the "
+                             f"classes {self.classes_.tolist()}")
         if keep is not None and not own_classes:
             idx = idx[keep]
         return idx.astype(np.int64)
@@ -432,8 +444,8 @@ def _train_val_split(n, fraction, rng, stratify=None):
     """Indices (train, validation) with ``fraction`` of the samples held out (at least one)."""
     n_val = max(1, int(math.ceil(fraction * n)))
     if n - n_val < 1:
-        raise ValueError(f"early_stopping: validation_fraction={fraction} leaves no training "
-                         f"samples out of {n}")
+        raise ValueError(f"early_stopping: with n_samples={n}, validation_fraction={fraction} "
+                         "leaves no training samples")
     perm = rng.permutation(n)
     if stratify is None:
         return perm[n_val:], perm[:n_val]

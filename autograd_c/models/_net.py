@@ -11,8 +11,8 @@ import numpy as np
 
 from .. import _core
 from ..optim import SGD, Adam
-from ._base import (BaseEstimator, ConvergenceWarning, ProgressBar, _r2_score, _rng,
-                    _sk_warning, _train_val_split)
+from ._base import (BaseEstimator, ConvergenceWarning, ProgressBar, _column_or_1d, _r2_score,
+                    _rng, _sk_warning, _train_val_split)
 from ._weights import _check_sample_weight, _class_weights, _fitted_rows
 
 _ACT = {"identity": None, "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
@@ -410,16 +410,21 @@ class _NetEstimator(BaseEstimator):
         self._set_features(Xa, names)
         self._commit_targets(enc)
         self._optimizer_state = opt_state
-        if incremental and hasattr(self, "loss_curve_") and not first:
+        # scikit-learn: partial_fit and a warm-start fit of a stochastic solver append to
+        # loss_curve_ (and validation_scores_); n_iter_ counts the epochs of this fit, or of
+        # all the partial_fit calls
+        extend = not first and (incremental or solver != "lbfgs")
+        if extend and hasattr(self, "loss_curve_"):
             self.loss_curve_ = list(self.loss_curve_) + list(curve)
-            self.n_iter_ = self.n_iter_ + n_iter
+            self.n_iter_ = self.n_iter_ + n_iter if incremental else n_iter
         else:
             self.loss_curve_ = list(curve)
             self.n_iter_ = n_iter
         self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
         self.best_loss_ = best_loss if not stop_early else None
         if stop_early:
-            self.validation_scores_ = vs
+            old = getattr(self, "validation_scores_", None) if extend else None
+            self.validation_scores_ = (list(old) if old else []) + list(vs)
             self.best_validation_score_ = bv
         elif not incremental:
             self.validation_scores_ = self.best_validation_score_ = None
@@ -520,10 +525,19 @@ class _ClassifierNet:
                     self.classes_ = saved
         else:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-                raise ValueError(f"{type(self).__name__}: classes={list(classes)} differs from "
-                                 f"the classes of the first partial_fit {list(self.classes_)}")
+                raise ValueError(f"{type(self).__name__}: classes={np.asarray(classes).tolist()} "
+                                 "differs from the classes of the first partial_fit "
+                                 f"{self.classes_.tolist()}")
             idx = self._encode_y(y, n, reset=False, keep=rows)
             cls = self.classes_
+            if not incremental:
+                # a warm-start fit continues the fitted head: as in scikit-learn, y must hold
+                # exactly the classes of the previous fit
+                seen = np.unique(_column_or_1d(y, est))
+                if len(seen) != len(cls):
+                    raise ValueError(f"{est}: warm_start can only be used where y has the same "
+                                     f"classes as in the previous call to fit. Previously got "
+                                     f"{cls.tolist()}, y has {seen.tolist()}")
         class_weight = getattr(self, "class_weight", None)
         if class_weight is not None:
             cw = _class_weights(class_weight, cls, idx, w, est, incremental)[idx]

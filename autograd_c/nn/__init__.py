@@ -11,3 +11,4 @@ from .losses import (  # noqa: F401
     MSELoss, L1Loss, CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, HingeLoss,
     HuberLoss, SmoothL1Loss, KLDivLoss,
 )
+from . import utils  # noqa: F401,E402

@@ -1,4 +1,4 @@
-"""Module forward and full-backward hooks.
+"""Module forward-pre, forward and full-backward hooks.
 
 A module with no hooks is called straight through (``Module.__call__`` checks two dict entries);
 only a hooked module pays for what follows.  The full backward hook is assembled from tensor
@@ -21,11 +21,19 @@ from .._core import Tensor
 
 # number of module hooks registered anywhere; Sequential unfuses its plan only when this is > 0
 count = [0]
+# the module attributes that hold hooks (an OrderedDict id -> hook each, created on first use)
+HOOK_ATTRS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks")
+
+
+def has_hooks(module):
+    d = module.__dict__
+    return any(d.get(a) for a in HOOK_ATTRS)
 _ids = itertools.count()
 
 
 class RemovableHandle:
-    """Returned by ``register_forward_hook`` / ``register_full_backward_hook``.
+    """Returned by ``register_forward_pre_hook`` / ``register_forward_hook`` /
+    ``register_full_backward_hook``.
 
     Examples
     --------
@@ -61,6 +69,12 @@ def add_hook(module, attr, hook):
 
 def call_with_hooks(module, args, kwargs):
     d = module.__dict__
+    pre = d.get("_forward_pre_hooks")
+    if pre:
+        for fn in list(pre.values()):
+            r = fn(module, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
     bw = d.get("_backward_hooks")
     in_idx = []
     if bw and _core.is_grad_enabled():

@@ -1,5 +1,7 @@
 """Activation modules.  Those with a ``_fuse`` entry can be folded into a preceding Linear by
 :class:`Sequential` (one GEMM whose epilogue applies the activation)."""
+import numpy as np
+
 from .. import _core
 from . import functional as F
 from .module import Module
@@ -13,6 +15,27 @@ class _Act(Module):
 
     def fuse_spec(self):
         return self._fuse
+
+
+def _inplace_arg(inplace, who):
+    """PyTorch's ``inplace`` flag, checked.  It is accepted so that model code written for
+    PyTorch (``nn.ReLU(inplace=True)``) runs unchanged, but the result is always computed out of
+    place: the output is the same, and the input stays intact for backward."""
+    if not isinstance(inplace, (bool, np.bool_)):
+        raise TypeError(f"{who}: inplace must be a bool, got {type(inplace).__name__} {inplace!r}")
+    return bool(inplace)
+
+
+class _InplaceAct(_Act):
+    """An activation that takes (and ignores, see :func:`_inplace_arg`) ``inplace``."""
+    inplace = False     # the default for a module pickled before the argument existed
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = _inplace_arg(inplace, type(self).__name__)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(_Act):
@@ -31,8 +54,8 @@ class Tanh(_Act):
         return _core.tanh(x)
 
 
-class ReLU(_Act):
-    """max(x, 0).
+class ReLU(_InplaceAct):
+    """max(x, 0).  ``inplace`` is accepted for PyTorch code and computed out of place.
 
     Examples
     --------
@@ -46,11 +69,11 @@ class ReLU(_Act):
         return _core.relu(x)
 
 
-class LeakyReLU(_Act):
-    """x for x > 0, negative_slope * x otherwise."""
+class LeakyReLU(_InplaceAct):
+    """x for x > 0, negative_slope * x otherwise.  ``inplace`` as in :class:`ReLU`."""
 
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(inplace)
         self.negative_slope = float(negative_slope)
 
     def fuse_spec(self):
@@ -60,14 +83,14 @@ class LeakyReLU(_Act):
         return _core.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
-class ELU(_Act):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+class ELU(_InplaceAct):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise.  ``inplace`` as in :class:`ReLU`."""
 
-    def __init__(self, alpha=1.0):
-        super().__init__()
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
         self.alpha = float(alpha)
 
     def fuse_spec(self):
@@ -77,7 +100,7 @@ class ELU(_Act):
         return _core.elu(x, self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class GELU(_Act):
@@ -134,8 +157,8 @@ class Softplus(_Act):
         return f"beta={self.beta}, threshold={self.threshold}"
 
 
-class SiLU(_Act):
-    """x * sigmoid(x)."""
+class SiLU(_InplaceAct):
+    """x * sigmoid(x).  ``inplace`` is accepted for PyTorch code and computed out of place."""
 
     def forward(self, x):
         return _core.silu(x)

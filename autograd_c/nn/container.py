@@ -17,6 +17,43 @@ def _check_module(m, where):
     return m
 
 
+def _seq_index(idx, n, who):
+    """``idx`` (an integer, negative from the end) as a position in [0, n), or the
+    TypeError/IndexError a list would raise, naming ``who`` and the length."""
+    try:
+        i = operator.index(idx)
+    except TypeError:
+        raise TypeError(f"{who} indices must be integers or slices, got "
+                        f"{type(idx).__name__}") from None
+    if not -n <= i < n:
+        raise IndexError(f"{who} index {i} is out of range for length {n}")
+    return i + n if i < 0 else i
+
+
+def _extend(container, modules, who):
+    """``container.append`` every module of the iterable ``modules``, all checked first (a bad
+    element adds nothing); returns ``container``."""
+    try:
+        mods = list(modules)
+    except TypeError:
+        raise TypeError(f"{who}: expected an iterable of Modules, got "
+                        f"{type(modules).__name__}") from None
+    for m in mods:
+        _check_module(m, who)
+    for m in mods:
+        container.append(m)
+    return container
+
+
+def _renumber(container, mods):
+    """Re-register ``mods`` in ``container`` under the names "0", "1", ... (after a deletion or
+    an insertion), as PyTorch does."""
+    for name in list(container.__dict__["_module_names"]):
+        delattr(container, name)
+    for i, m in enumerate(mods):
+        setattr(container, str(i), m)
+
+
 class ModuleList(Module):
     """A list of modules, registered under the names "0", "1", ...
 
@@ -45,21 +82,10 @@ class ModuleList(Module):
         return [d[name] for name in d["_module_names"]]
 
     def _renumber(self, mods):
-        for name in list(self.__dict__["_module_names"]):
-            delattr(self, name)
-        for i, m in enumerate(mods):
-            setattr(self, str(i), m)
+        _renumber(self, mods)
 
     def _index(self, idx):
-        n = len(self)
-        try:
-            i = operator.index(idx)
-        except TypeError:
-            raise TypeError(f"ModuleList indices must be integers or slices, got "
-                            f"{type(idx).__name__}") from None
-        if not -n <= i < n:
-            raise IndexError(f"ModuleList index {i} is out of range for length {n}")
-        return i + n if i < 0 else i
+        return _seq_index(idx, len(self), "ModuleList")
 
     def __len__(self):
         return len(self.__dict__["_module_names"])
@@ -96,16 +122,7 @@ class ModuleList(Module):
 
     def extend(self, modules):
         """Append every module of the iterable ``modules``; returns ``self``."""
-        try:
-            mods = list(modules)
-        except TypeError:
-            raise TypeError(f"ModuleList.extend: expected an iterable of Modules, got "
-                            f"{type(modules).__name__}") from None
-        for m in mods:
-            _check_module(m, "ModuleList.extend")
-        for m in mods:
-            self.append(m)
-        return self
+        return _extend(self, modules, "ModuleList.extend")
 
     def insert(self, index, module):
         """Insert ``module`` before position ``index`` (as ``list.insert``)."""

@@ -1,12 +1,16 @@
 """Layers: Linear (fused GEMM + bias + activation), Sequential, Identity, Flatten, Dropout."""
 import math
 import operator
+from collections import OrderedDict
 
 import numpy as np
 
 from .. import _core
 from ..creation import get_rng
 from . import init
+from . import activations as _activations
+from .activations import _inplace_arg
+from .container import _check_module, _extend, _renumber, _seq_index
 from .module import Module, Parameter
 from .normalization import _dtype_arg
 from . import _hooks
@@ -111,7 +115,8 @@ class Flatten(Module):
 class Dropout(Module):
     """Zero each element with probability ``p`` during training and scale the rest by 1/(1-p);
     the identity in eval mode.  The mask is applied by a (differentiable) multiplication and is
-    drawn from the generator seeded by :func:`autograd_c.manual_seed`.
+    drawn from the generator seeded by :func:`autograd_c.manual_seed`.  ``inplace`` is accepted
+    for PyTorch code and computed out of place (the input is left unchanged).
 
     Examples
     --------
@@ -121,12 +126,15 @@ class Dropout(Module):
     [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, p=0.5):
+    inplace = False     # the default for a module pickled before the argument existed
+
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         p = float(p)
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
+        self.inplace = _inplace_arg(inplace, "Dropout")
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -140,7 +148,7 @@ class Dropout(Module):
         return x * mask
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")
 
 
 class Sequential(Module):
@@ -172,6 +180,11 @@ class Sequential(Module):
         self.__dict__["_plan"] = None
         super().__setattr__(name, value)
 
+    def __delattr__(self, name):
+        # the fusion plan holds the layers it was built from: a removed layer must not run
+        self.__dict__["_plan"] = None
+        super().__delattr__(name)
+
     def __getstate__(self):
         # The fusion plan holds closures over *these* layers: a deep copy would keep computing
         # with (and sending gradients to) the original's parameters, and closures do not pickle.
@@ -190,17 +203,64 @@ class Sequential(Module):
         return iter(self._mods())
 
     def __getitem__(self, idx):
+        """A layer, or for a slice a new Sequential of the same layers under the same names
+        (as PyTorch: ``net[1:].state_dict()`` keys start with "1.")."""
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self.named_children())[idx]))
+        return self._mods()[_seq_index(idx, len(self), "Sequential")]
+
+    def __setitem__(self, idx, module):
+        """Replace the layer at ``idx``; it keeps that layer's name."""
+        if isinstance(idx, slice):
+            raise TypeError("Sequential does not support slice assignment (assign one index, "
+                            "or use del, insert and extend)")
+        name = self.__dict__["_module_names"][_seq_index(idx, len(self), "Sequential")]
+        setattr(self, name, _check_module(module, "Sequential.__setitem__"))
+
+    def __delitem__(self, idx):
+        """Remove the layer(s) at ``idx`` (an integer or a slice); the others are renumbered
+        "0", "1", ... as in PyTorch."""
         mods = self._mods()
         if isinstance(idx, slice):
-            return Sequential(*mods[idx])
-        return mods[idx]
+            del mods[idx]
+        else:
+            del mods[_seq_index(idx, len(self), "Sequential")]
+        _renumber(self, mods)
 
     def append(self, module):
-        """Add ``module`` at the end."""
-        if not isinstance(module, Module):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(module).__name__}")
-        setattr(self, str(len(self)), module)
+        """Add ``module`` at the end, under the name str(len(self)), or the next free integer
+        when that name is taken (a slice keeps its layers' names: ``net[1:]`` holds "1", "2",
+        and appending to it must not replace "2")."""
+        _check_module(module, "Sequential.append")
+        names = self.__dict__["_module_names"]
+        k = len(self)
+        while str(k) in names:
+            k += 1
+        setattr(self, str(k), module)
         return self
+
+    def extend(self, modules):
+        """Append every module of the iterable ``modules`` (all checked first); returns self."""
+        return _extend(self, modules, "Sequential.extend")
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (-len <= index <= len, as in PyTorch);
+        the layers are renumbered "0", "1", ...; returns self."""
+        _check_module(module, "Sequential.insert")
+        n = len(self)
+        i = operator.index(index)
+        if not -n <= i <= n:
+            raise IndexError(f"Sequential.insert: index {i} is out of range for length {n}")
+        mods = self._mods()
+        mods.insert(i + n if i < 0 else i, module)
+        _renumber(self, mods)
+        return self
+
+    def pop(self, idx):
+        """Remove the layer at ``idx`` and return it."""
+        m = self[idx]
+        del self[idx]
+        return m
 
     def _build_plan(self):
         mods = self._mods()
@@ -209,7 +269,7 @@ class Sequential(Module):
         while i < len(mods):
             m = mods[i]
             nxt = mods[i + 1] if i + 1 < len(mods) else None
-            spec = nxt.fuse_spec() if nxt is not None and hasattr(nxt, "fuse_spec") else None
+            spec = nxt.fuse_spec() if _runs_library_forward(nxt) else None
             if type(m) is Linear and spec is not None:
                 plan.append(_fused_step(m, nxt))
                 i += 2
@@ -220,8 +280,7 @@ class Sequential(Module):
         return plan
 
     def forward(self, x):
-        if _hooks.count[0] and any(m.__dict__.get("_forward_hooks") or
-                                   m.__dict__.get("_backward_hooks") for m in self._mods()):
+        if _hooks.count[0] and any(_hooks.has_hooks(m) for m in self._mods()):
             for m in self._mods():  # a hooked layer runs on its own, so its hook sees it
                 x = m(x)
             return x
@@ -233,13 +292,26 @@ class Sequential(Module):
         return x
 
 
+def _runs_library_forward(act):
+    """Does ``act`` (a Sequential entry after a Linear) compute the forward of a library
+    activation, so that its ``fuse_spec()`` describes what it computes?  Not when a subclass
+    overrides ``forward`` or an instance has its own: those run as written, unfused."""
+    if act is None or not hasattr(act, "fuse_spec") or "forward" in act.__dict__:
+        return False
+    for base in type(act).__mro__:
+        if base.__module__ == _activations.__name__:
+            return type(act).forward is base.forward
+    return False
+
+
 def _fused_step(lin, act):
     # fuse_spec() decided that the pair fuses; it is read again on every call, because the
     # activation's settings (LeakyReLU.negative_slope, ELU.alpha) may change after the plan is
     # built and must take effect on the next forward, as when the layers run one by one
     def step(x):
         cur = act.fuse_spec()
-        if lin.activation is not None or cur is None:  # changed after the plan was built
+        if lin.activation is not None or cur is None or "forward" in lin.__dict__ or \
+                "forward" in act.__dict__:  # changed (or forward replaced) after the plan was built
             return act(lin(x))
         name, kw = cur
         return _linear(x, lin.weight, lin.bias, name, kw.get("negative_slope", 0.01),

@@ -1,15 +1,15 @@
 """nn.Module: the container that tracks parameters, sub-modules and buffers.
 
 Parameters are plain leaf :class:`autograd_c.Tensor` objects (``Tensor`` is a C extension type
-that takes no attributes, so there is no Parameter subclass: :func:`Parameter` is a factory that
-records its result in a weak registry).  Assigning a leaf with ``requires_grad=True``, or any
+that takes no attributes, so there is no Parameter subclass: calling :class:`Parameter` returns a
+Tensor that it records in a weak registry, and ``isinstance(t, Parameter)`` consults it).  Assigning a leaf with ``requires_grad=True``, or any
 tensor made by :func:`Parameter` (even with ``requires_grad=False``), as an attribute of a module
 registers it as a parameter; the module keeps the attribute *name*, so a parameter frozen later
 stays a parameter.  Assigning a Module registers a sub-module; :meth:`Module.register_buffer`
 registers state that is saved in ``state_dict`` but not trained.  All three stay ordinary
 attributes, so reading ``layer.weight`` costs nothing extra.
 """
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 import weakref
 
 import numpy as np
@@ -20,28 +20,49 @@ from . import _hooks
 
 __all__ = ["Module", "Parameter"]
 
+# what load_state_dict returns, as in PyTorch: a tuple, also readable by field name
+_IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
-def Parameter(data, requires_grad=True):
+
+class _ParameterType(type):
+    """The type of :class:`Parameter`: ``isinstance(t, nn.Parameter)`` holds for a tensor made
+    by ``Parameter()`` or registered as a module parameter (PyTorch code tests for parameters
+    this way, e.g. in an ``apply(init_fn)``)."""
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.is_leaf and _is_marked(obj)
+
+
+class Parameter(metaclass=_ParameterType):
     """A trainable tensor: a leaf with ``requires_grad=True``.
 
-    A Tensor argument is shared (detached alias of its memory); anything else is copied with
-    :func:`autograd_c.tensor` (float64 numpy data stays float64, other data becomes float32).
+    Calling ``Parameter(data)`` returns an :class:`autograd_c.Tensor` (the C type takes no
+    subclass), recorded as a parameter: ``isinstance(t, nn.Parameter)`` is True for it and for
+    every parameter of a module.  A Tensor argument is shared (detached alias of its memory);
+    anything else is copied with :func:`autograd_c.tensor` (float64 numpy data stays float64,
+    other data becomes float32); no data gives an empty float32 tensor, as in PyTorch.
 
     Examples
     --------
     >>> import autograd_c as ag
     >>> w = ag.nn.Parameter(ag.zeros(3))
-    >>> w.requires_grad, w.is_leaf
-    (True, True)
+    >>> w.requires_grad, w.is_leaf, isinstance(w, ag.nn.Parameter)
+    (True, True, True)
+    >>> isinstance(ag.zeros(3, requires_grad=True), ag.nn.Parameter)
+    False
     """
-    if isinstance(data, Tensor):
-        t = data.detach()
-    else:
-        arr = np.asarray(data)
-        t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
-    t.requires_grad = requires_grad
-    _mark_param(t)
-    return t
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            data = np.zeros(0, dtype=np.float32)
+        if isinstance(data, Tensor):
+            t = data.detach()
+        else:
+            arr = np.asarray(data)
+            t = _core.tensor(arr, dtype=np.float64 if arr.dtype == np.float64 else np.float32)
+        t.requires_grad = requires_grad
+        _mark_param(t)
+        return t
 
 
 # id(tensor) -> weak reference, for every tensor made by Parameter() or registered as a parameter
@@ -135,6 +156,7 @@ class Module:
         for lst in (d["_param_names"], d["_module_names"], d["_buffer_names"]):
             if name in lst:
                 lst.remove(name)
+        d.get("_non_persistent", set()).discard(name)
         object.__delattr__(self, name)
 
     def _check_new_name(self, what, name, own):
@@ -164,13 +186,24 @@ class Module:
             _mark_param(param)
             setattr(self, name, param)
 
-    def register_buffer(self, name, tensor):
-        """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics)."""
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a non-trainable tensor saved in ``state_dict`` (e.g. running statistics);
+        with ``persistent=False`` it is left out of ``state_dict`` (a constant such as a mask),
+        as in PyTorch, but still listed by ``buffers()`` and converted by ``to()``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
+        if not isinstance(persistent, (bool, np.bool_)):
+            raise TypeError(f"register_buffer: persistent must be a bool, got "
+                            f"{type(persistent).__name__}")
         self._check_new_name("register_buffer", name, self._buffer_names)
         if name not in self._buffer_names:
             self._buffer_names.append(name)
+        # a set created on first use: modules pickled before the option existed have none
+        transient = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            transient.discard(name)
+        else:
+            transient.add(name)
         object.__setattr__(self, name, tensor)
 
     def add_module(self, name, module):
@@ -186,7 +219,8 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         d = self.__dict__
-        if not d.get("_forward_hooks") and not d.get("_backward_hooks"):
+        if not d.get("_forward_hooks") and not d.get("_backward_hooks") and \
+                not d.get("_forward_pre_hooks"):
             return self.forward(*args, **kwargs)
         return _hooks.call_with_hooks(self, args, kwargs)
 
@@ -215,6 +249,21 @@ class Module:
         [(4, 2)]
         """
         return _hooks.add_hook(self, "_forward_hooks", hook)
+
+    def register_forward_pre_hook(self, hook):
+        """Call ``hook(module, inputs)`` before every forward call.
+
+        ``inputs`` is the tuple of positional arguments; a non-None return value replaces it (a
+        single value is wrapped into a 1-tuple), as in PyTorch.  Inside :class:`Sequential` a
+        hooked layer runs on its own (not fused).  Returns a handle with ``remove()``.
+
+        >>> import autograd_c as ag
+        >>> layer = ag.nn.Linear(3, 2)
+        >>> h = layer.register_forward_pre_hook(lambda m, inp: (inp[0] * 0,))
+        >>> layer(ag.ones(4, 3)).tolist() == layer.bias.expand(4, 2).tolist()
+        True
+        """
+        return _hooks.add_hook(self, "_forward_pre_hooks", hook)
 
     def register_full_backward_hook(self, hook):
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to the
@@ -296,38 +345,45 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, parameter) pairs; a parameter shared by two modules appears once (under
-        its first name).  Frozen parameters (``requires_grad=False``) are included."""
+    def _named_members(self, kind, prefix, recurse, remove_duplicate):
+        """(dotted name, tensor) for the attributes listed in ``kind`` ("_param_names" or
+        "_buffer_names") of this module (and its descendants when ``recurse``); a tensor shared
+        by two modules appears once, under its first name, unless ``remove_duplicate=False``."""
         seen = set()
         mods = self.named_modules(prefix) if recurse else [(prefix, self)]
         for mname, m in mods:
             d = m.__dict__
-            for pname in d["_param_names"]:
-                p = d[pname]
-                if p is None or id(p) in seen:
+            for name in d[kind]:
+                t = d[name]
+                if t is None or (remove_duplicate and id(t) in seen):
                     continue
-                seen.add(id(p))
-                yield (f"{mname}.{pname}" if mname else pname), p
+                seen.add(id(t))
+                yield (f"{mname}.{name}" if mname else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) pairs; a parameter shared by two modules appears once (under
+        its first name) unless ``remove_duplicate=False``.  Frozen parameters
+        (``requires_grad=False``) are included."""
+        return self._named_members("_param_names", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         """All parameters (for an optimizer)."""
         return [p for _, p in self.named_parameters(recurse=recurse)]
 
-    def named_buffers(self, prefix=""):
-        for mname, m in self.named_modules(prefix):
-            d = m.__dict__
-            for bname in d["_buffer_names"]:
-                b = d[bname]
-                if b is not None:
-                    yield (f"{mname}.{bname}" if mname else bname), b
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, buffer) pairs, each buffer once as in :meth:`named_parameters`."""
+        return self._named_members("_buffer_names", prefix, recurse, remove_duplicate)
 
-    def buffers(self):
-        return [b for _, b in self.named_buffers()]
+    def buffers(self, recurse=True):
+        """All buffers (running statistics...)."""
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     # ---- modes
     def train(self, mode=True):
         """Set training mode (dropout active) on this module and its descendants."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise ValueError(f"train: training mode is expected to be boolean, got "
+                             f"{type(mode).__name__} {mode!r}")
         for m in self.modules():
             m.__dict__["training"] = bool(mode)
         return self
@@ -347,8 +403,12 @@ class Module:
                 p.grad.zero_()
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` on every parameter (freeze with False); returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"requires_grad_: requires_grad must be a bool, got "
+                            f"{type(requires_grad).__name__} {requires_grad!r}")
         for p in self.parameters():
-            p.requires_grad = requires_grad
+            p.requires_grad = bool(requires_grad)
         return self
 
     # ---- state
@@ -368,9 +428,9 @@ class Module:
                            for name, t in self._state_tensors().items())
 
     def _state_tensors(self):
-        """name -> tensor for every path to a parameter, then every path to a buffer."""
-        params = []
-        bufs = []
+        """name -> tensor for every path to a parameter or buffer, in PyTorch's order: each
+        module's parameters, then its buffers, then its children's, depth first."""
+        items = []
 
         def walk(prefix, m, active):
             # no de-duplication (each path is a name), but a module that contains itself would
@@ -379,25 +439,24 @@ class Module:
                 return
             active.add(id(m))
             d = m.__dict__
-            for pname in d["_param_names"]:
-                if d[pname] is not None:
-                    params.append((prefix + pname, d[pname]))
-            for bname in d["_buffer_names"]:
-                if d[bname] is not None:
-                    bufs.append((prefix + bname, d[bname]))
+            transient = d.get("_non_persistent", ())
+            for name in d["_param_names"] + d["_buffer_names"]:
+                if d[name] is not None and name not in transient:
+                    items.append((prefix + name, d[name]))
             for cname, c in m.named_children():
                 walk(f"{prefix}{cname}.", c, active)
             active.discard(id(m))
 
         walk("", self, set())
-        return OrderedDict(params + bufs)
+        return OrderedDict(items)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into the parameters and buffers, in place.
 
         Everything is checked before anything is written: with ``strict=True`` missing or
         unexpected keys raise KeyError; a value of the wrong shape always raises ValueError; on
-        error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``.
+        error the module is unchanged.  Returns ``(missing_keys, unexpected_keys)``, a named
+        tuple with those fields, as PyTorch does.
 
         A tensor shared under several names is written from each name present (the last wins);
         a name is reported missing only when none of the names of its tensor is in the dict, so
@@ -432,14 +491,29 @@ class Module:
         with _NoGrad():
             for t, arr in staged:
                 t.copy_(np.asarray(arr, dtype=t.dtype, order="C"))  # 0-d stays 0-d
-        return missing, unexpected
+        return _IncompatibleKeys(missing, unexpected)
 
-    def to(self, dtype):
-        """Convert every parameter and buffer to ``dtype`` (float32 or float64), in place of
+    def to(self, *args, **kwargs):
+        """Convert every parameter and buffer to a dtype (float32 or float64), in place of
         the attributes (new tensors; an optimizer built before must be rebuilt).
 
+        Takes PyTorch's forms: ``to(dtype)``, ``to("cpu")`` (the only device: nothing to do),
+        ``to("cpu", dtype)``, ``to(tensor)`` (its dtype), keywords ``dtype=``, ``device=``,
+        ``non_blocking=`` (ignored).  Returns self.
+
         Each distinct tensor is converted once, so tied weights stay tied, and a parameter
-        keeps its ``requires_grad``."""
+        keeps its ``requires_grad``.
+
+        Examples
+        --------
+        >>> import numpy as np, autograd_c as ag
+        >>> layer = ag.nn.Linear(2, 2).to("cpu", np.float64)
+        >>> layer.weight.dtype
+        dtype('float64')
+        """
+        dtype = _module_to_dtype(args, kwargs)
+        if dtype is None:
+            return self
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise TypeError(f"to: dtype must be float32 or float64, got {dt}")
@@ -468,6 +542,10 @@ class Module:
                     object.__setattr__(m, name, convert(d[name], False))
         return self
 
+    def cpu(self):
+        """self: everything lives on the CPU (PyTorch's ``module.cpu()``)."""
+        return self
+
     def float(self):
         return self.to(np.float32)
 
@@ -485,7 +563,7 @@ class Module:
             p = d.get(name)
             if isinstance(p, Tensor):
                 _mark_param(p)
-        for attr in ("_forward_hooks", "_backward_hooks"):
+        for attr in _hooks.HOOK_ATTRS:
             hooks = d.get(attr)
             if hooks:
                 _hooks.count[0] += len(hooks)
@@ -504,6 +582,43 @@ class Module:
             sub = repr(m).replace("\n", "\n  ")
             lines.append(f"  ({name}): {sub}")
         return "\n".join(lines) + "\n)"
+
+
+def _is_cpu(d):
+    """Is ``d`` PyTorch's name of the CPU ("cpu", "cpu:0")?  Another device name raises
+    ValueError; anything else (a dtype) is not a device: False."""
+    if not isinstance(d, str):
+        return False
+    if d.split(":")[0] == "cpu":
+        return True
+    try:
+        np.dtype(d)
+    except TypeError:
+        raise ValueError(f"to: {d!r} is neither a dtype (float32, float64) nor the device 'cpu' "
+                         "(autograd_c computes on the CPU only)") from None
+    return False
+
+
+def _module_to_dtype(args, kwargs):
+    """The dtype asked for by ``Module.to(*args, **kwargs)`` (None: only the device)."""
+    unknown = set(kwargs) - {"dtype", "device", "non_blocking", "memory_format"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword argument(s) {sorted(unknown)}")
+    if len(args) > 2:
+        raise TypeError(f"to: takes at most 2 positional arguments (device, dtype), got {len(args)}")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    for a in args:
+        if _is_cpu(a):
+            device = a
+            continue
+        a = a.dtype if isinstance(a, Tensor) else a
+        if dtype is not None:
+            raise TypeError(f"to: dtype given twice ({dtype!r} and {a!r})")
+        dtype = a
+    if device is not None and not _is_cpu(device):
+        raise ValueError(f"to: device must be 'cpu' (autograd_c computes on the CPU only), "
+                         f"got {device!r}")
+    return dtype
 
 
 class _NoGrad:

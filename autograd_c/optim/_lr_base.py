@@ -117,9 +117,38 @@ class LRScheduler:
 
     def next_lr(self, lr, base_lr, initial):
         """The new lr of one group from its current ``lr`` (at epoch ``self.last_epoch``)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}: a scheduler defines get_lr() (the lr "
+                                  "of every param group at self.last_epoch, as in PyTorch) or "
+                                  "next_lr(lr, base_lr, initial)")
+
+    def get_lr(self):
+        """PyTorch's method for a custom scheduler: override it to return the lr of every param
+        group at epoch ``self.last_epoch`` (``self.base_lrs`` holds their initial lrs); it is
+        then called by the constructor and by every ``step()``.  The built-in schedulers
+        define ``next_lr`` instead.
+
+        Examples
+        --------
+        >>> import autograd_c as ag
+        >>> class Warmup(ag.optim.lr_scheduler.LRScheduler):
+        ...     def get_lr(self):
+        ...         return [b * min(1.0, (self.last_epoch + 1) / 4) for b in self.base_lrs]
+        >>> opt = ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=0.8)
+        >>> s = Warmup(opt)
+        >>> for _ in range(2): opt.step(); s.step()
+        >>> s.get_last_lr()
+        [0.6000000000000001]
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define get_lr()")
 
     def _compute_lrs(self, initial):
+        if type(self).get_lr is not LRScheduler.get_lr:   # a PyTorch-style custom scheduler
+            lrs = list(self.get_lr())
+            n = len(self.optimizer.param_groups)
+            if len(lrs) != n:
+                raise ValueError(f"{type(self).__name__}.get_lr() returned {len(lrs)} learning "
+                                 f"rates for {n} param groups")
+            return lrs
         return [self.next_lr(g["lr"], base, initial)
                 for g, base in zip(self.optimizer.param_groups, self.base_lrs)]
 

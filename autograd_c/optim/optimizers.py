@@ -6,6 +6,7 @@ users can change them between steps.  State (momentum buffers, moment estimates,
 created when the optimizer is built.
 """
 import math
+from operator import is_ as _is
 
 import numpy as np
 
@@ -49,11 +50,50 @@ def _zeros_like(p):
     return _core.tensor(np.zeros(p.shape, dtype=p.dtype))
 
 
+def _as_state_value(v):
+    """A loaded state entry: a float array (state_dict saves Tensors as numpy copies) becomes a
+    Tensor again, anything else is kept."""
+    if isinstance(v, np.ndarray) and v.dtype in (np.float32, np.float64):
+        return _core.tensor(v, dtype=v.dtype)
+    return v
+
+
+class _State(dict):
+    """``Optimizer.state``: a dict keyed by parameter index that also takes the parameter tensor
+    (looked up by identity) wherever a key goes, as PyTorch's ``optimizer.state[p]``."""
+
+    def __init__(self, params):
+        super().__init__()
+        self._index = {id(p): k for k, p in enumerate(params)}
+
+    def _key(self, key):
+        if isinstance(key, Tensor):
+            k = self._index.get(id(key))
+            if k is None:
+                raise KeyError(f"optimizer state: this tensor of shape {key.shape} is not one of "
+                               "the optimizer's parameters")
+            return k
+        return key
+
+    def __getitem__(self, key):
+        return super().__getitem__(self._key(key))
+
+    def __contains__(self, key):
+        if isinstance(key, Tensor):
+            return id(key) in self._index
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` and per-parameter state.
 
     Subclasses set ``_buffers(group)`` (names of the state buffers the options need) and
-    ``_update(fused, group)`` (the fused C call).
+    ``_update(fused, group)`` (the fused C call).  A PyTorch-style subclass may instead
+    override ``step()`` and keep its own entries in ``self.state[p]`` (they persist and are
+    saved by ``state_dict``).
     """
 
     _name = "Optimizer"
@@ -63,6 +103,7 @@ class Optimizer:
         self.param_groups = []
         self._fused = []
         self._bufs = []
+        self._group_params = []  # per group: the parameters its fused C group was built from
         if isinstance(params, Tensor):
             raise TypeError(f"{self._name}: params must be an iterable of Tensors or of dicts, "
                             "got a single Tensor")
@@ -101,6 +142,8 @@ class Optimizer:
         self._validate(group)
         self.param_groups.append(group)
         self._fused.append(_core._FusedGroup(ps))
+        self._group_params.append(tuple(ps))
+        self.__dict__.setdefault("_param_state", []).extend({} for _ in ps)
         self._bufs.append({})
         self._ensure_buffers(len(self.param_groups) - 1, group)
 
@@ -114,38 +157,78 @@ class Optimizer:
                 bufs[name] = [_zeros_like(p) for p in group["params"]]
                 self._fused[i].set_buffers(slot, bufs[name])
 
+    def _check_groups(self):
+        """Each param group still holds the parameters its fused C group was built from: a
+        parameter appended to (or replaced in) ``param_groups[i]["params"]``, or a group removed,
+        would otherwise be skipped, or get another group's options, without a word."""
+        built = getattr(self, "_group_params", None)
+        if built is None:  # an optimizer pickled before this check existed
+            return
+        if len(self.param_groups) != len(built):
+            raise RuntimeError(f"{self._name}: param_groups has {len(self.param_groups)} groups "
+                               f"but the optimizer was built with {len(built)}; add a group with "
+                               "add_param_group(), and build a new optimizer to drop one")
+        for i, (g, ps) in enumerate(zip(self.param_groups, built)):
+            cur = g.get("params") if isinstance(g, dict) else None
+            if type(cur) is not list or len(cur) != len(ps) or not all(map(_is, cur, ps)):
+                raise RuntimeError(f"{self._name}: param_groups[{i}]['params'] was changed after "
+                                   "the optimizer was built; add parameters with "
+                                   "add_param_group(), or build a new optimizer")
+
     def zero_grad(self, set_to_none=True):
         """Release (default) or zero every parameter's gradient: one C call per group."""
+        self._check_groups()
         for f in self._fused:
             f.zero_grad(set_to_none)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient.  ``closure`` (optional) re-evaluates the
         model and returns the loss, which is returned."""
+        self._check_groups()
         loss = None
         if closure is not None:
             with _core_enable_grad():
                 loss = closure()
         for i, (f, g) in enumerate(zip(self._fused, self.param_groups)):
-            self._ensure_buffers(i, g)  # an option switched on since the last step
-            self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
+            try:
+                self._ensure_buffers(i, g)  # an option switched on since the last step
+                self._update(f, g)  # the C step re-checks lr, momentum, eps... (ValueError)
+            except TypeError:
+                # an option set to None or a str in param_groups since the last step: say which
+                # one (the C call's argument conversion cannot), then keep the original error
+                self._validate(g)
+                raise
         return loss
 
     # ---- state
     @property
     def state(self):
-        """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}."""
-        out = {}
+        """Per-parameter state: {param index: {"step": int, buffer name: Tensor}}; the
+        parameter tensor itself is a key too, as in PyTorch (``opt.state[p]["exp_avg"]``)."""
+        self._check_groups()
+        params = [p for g in self.param_groups for p in g["params"]]
+        out = _State(params)
+        keep = self._persistent_state(len(params))
         idx = 0
         for f, g, bufs in zip(self._fused, self.param_groups, self._bufs):
             steps = f.get_steps()
             for j in range(len(g["params"])):
-                d = {"step": steps[j]}
+                d = keep[idx]   # the same dict each time: entries a subclass adds persist
+                d["step"] = steps[j]
                 for name, lst in bufs.items():
                     d[name] = lst[j]
                 out[idx] = d
                 idx += 1
         return out
+
+    def _persistent_state(self, n):
+        """One dict per parameter, kept across ``state`` reads: the fused state (step, buffers)
+        is refreshed into it, and what a PyTorch-style subclass stores in ``self.state[p]``
+        stays (it was dropped by the next read)."""
+        keep = self.__dict__.setdefault("_param_state", [])
+        if len(keep) < n:  # an optimizer pickled before these dicts existed
+            keep[:0] = [{} for _ in range(n - len(keep))]
+        return keep
 
     def state_dict(self):
         """{"state": {index: {"step", buffers as numpy copies}}, "param_groups": [options with
@@ -165,6 +248,7 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore options, step counts and buffers (everything is checked before any write)."""
+        self._check_groups()
         try:
             groups = list(state_dict["param_groups"])
             state = state_dict["state"]
@@ -214,6 +298,12 @@ class Optimizer:
             for name in bvals:
                 for t, a in zip(bufs[name], bvals[name]):
                     t.numpy()[...] = a
+        # the other entries (a subclass's own state) replace those held, as in PyTorch
+        known = {"step"}.union(*(b.keys() for b in self._bufs))
+        n = sum(len(g["params"]) for g in self.param_groups)
+        self._param_state = [{k: _as_state_value(v)
+                              for k, v in state.get(i, state.get(str(i))).items()
+                              if k not in known} for i in range(n)]
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
