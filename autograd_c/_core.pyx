@@ -12,6 +12,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
+import numbers
 import operator
 import numpy as np
 cimport numpy as cnp
@@ -677,7 +678,24 @@ cdef class Tensor:
         return self
 
     def fill_(self, value):
-        if ag_fill(self.t, float(value)):
+        """Set every element to ``value`` (a real number, or a one-element tensor or array) in
+        place; a value that requires grad is refused, as in ``copy_``."""
+        cdef double v
+        _refuse_grad_source(value, "fill_")
+        if isinstance(value, (Tensor, np.ndarray)):
+            if np.size(value) != 1:
+                raise ValueError(f"fill_: the value must be a number or a one-element tensor, "
+                                 f"got one of shape {tuple(np.shape(value))}")
+            if np.asarray(value).dtype.kind not in "biuf":
+                raise TypeError(f"fill_: the value must be a real number, got an array of dtype "
+                                f"{np.asarray(value).dtype}")
+            v = float(np.asarray(value).reshape(()))
+        elif isinstance(value, (numbers.Real, np.bool_)):
+            v = float(value)
+        else:
+            raise TypeError(f"fill_: the value must be a real number or a one-element tensor, "
+                            f"got {type(value).__name__}")
+        if ag_fill(self.t, v):
             _raise()
         return self
 

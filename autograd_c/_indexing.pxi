@@ -137,6 +137,17 @@ cdef int _refuse_grad_source(object src, str opname) except -1:
     return 0
 
 
+def _numpy_write(Tensor x, str opname, call, args, kwargs):
+    """``call(*args, **kwargs)``, a numpy function writing into x's values (np.copyto, np.put,
+    ufunc.at...), as an in-place op on x: refused where one would be, and x's version bumped."""
+    if ag_inplace_check(x.t, opname.encode()):
+        _raise()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        ag_bump_version(x.t)     # numpy may have written part of it before raising
+
+
 cdef _setitem(Tensor x, object key, object value):
     cdef Tensor v
     if ag_inplace_check(x.t, b"setitem"):

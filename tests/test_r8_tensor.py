@@ -1,0 +1,156 @@
+"""Round 8 hostile review of the Tensor API: the bugs it found, each pinned by a test.
+
+- numpy functions that write into their first argument (``np.add.at``, ``np.copyto``,
+  ``np.put``...) wrote into a Tensor's memory behind the version counter: a backward that had
+  saved the tensor used the new values (a silently wrong gradient).
+- ``fill_`` with a value that requires grad dropped its gradient silently, and took strings.
+- ``copy_`` named ``setitem`` in its shape error.
+"""
+import numpy as np
+import pytest
+
+import autograd_c as ag
+
+
+# ---------------------------------------------------------------------------------------------
+# numpy functions that write into a Tensor argument
+
+WRITERS = [
+    ("add.at", lambda t: np.add.at(t, [0, 0, 2], 1.0), lambda a: np.add.at(a, [0, 0, 2], 1.0)),
+    ("negative.at", lambda t: np.negative.at(t, [1]), lambda a: np.negative.at(a, [1])),
+    ("copyto", lambda t: np.copyto(t, 5.0), lambda a: np.copyto(a, 5.0)),
+    ("put", lambda t: np.put(t, [0, 3], [7.0, 8.0]), lambda a: np.put(a, [0, 3], [7.0, 8.0])),
+    ("place", lambda t: np.place(t, np.array([True, False, True, False]), [9.0]),
+     lambda a: np.place(a, np.array([True, False, True, False]), [9.0])),
+    ("putmask", lambda t: np.putmask(t, np.array([False, True, True, False]), -1.0),
+     lambda a: np.putmask(a, np.array([False, True, True, False]), -1.0)),
+    ("put_along_axis", lambda t: np.put_along_axis(t, np.array([2]), 4.0, 0),
+     lambda a: np.put_along_axis(a, np.array([2]), 4.0, 0)),
+]
+WRITER_IDS = [w[0] for w in WRITERS]
+
+
+@pytest.mark.parametrize("name,write,ref", WRITERS, ids=WRITER_IDS)
+def test_numpy_write_into_a_saved_tensor_makes_backward_raise(name, write, ref):
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    b = ag.tensor(a)                       # no grad: mul saves it for w's gradient
+    w = ag.tensor(np.ones(4), requires_grad=True)
+    z = (w * b).sum()
+    v0 = b._version
+    assert write(b) is None
+    expected = a.copy()
+    ref(expected)
+    np.testing.assert_array_equal(b.numpy(), expected)   # numpy's own values were written
+    assert b._version > v0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()                       # was: w.grad = the new values, silently
+
+
+@pytest.mark.parametrize("name,write,ref", WRITERS, ids=WRITER_IDS)
+def test_numpy_write_into_a_detached_alias_of_a_graph_tensor_is_caught(name, write, ref):
+    x = ag.tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    y = x * 1.0
+    z = (ag.exp(y)).sum()                  # exp saves y
+    write(y.detach())                      # shares y's memory and version
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
+
+
+@pytest.mark.parametrize("name,write,ref", WRITERS, ids=WRITER_IDS)
+def test_numpy_write_into_a_leaf_that_requires_grad_raises_like_an_inplace_op(name, write, ref):
+    w = ag.tensor(np.array([1.0, 2.0, 3.0, 4.0]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        write(w)
+    np.testing.assert_array_equal(w.numpy(), [1.0, 2.0, 3.0, 4.0])   # nothing written
+    y = w * 2.0
+    with pytest.raises(RuntimeError, match="recorded graph"):
+        write(y)
+    with ag.no_grad():                     # as w.add_(1) under no_grad: allowed
+        write(w)
+    expected = np.array([1.0, 2.0, 3.0, 4.0])
+    ref(expected)
+    np.testing.assert_array_equal(w.numpy(), expected)
+
+
+def test_numpy_write_with_a_value_that_requires_grad_raises():
+    t = ag.zeros(3)
+    v = ag.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    with pytest.raises(TypeError, match="requires grad"):
+        np.copyto(t, v)
+    np.testing.assert_array_equal(t.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_numpy_write_into_a_plain_array_still_reads_tensors():
+    a = np.zeros(3)
+    np.add.at(a, [0, 0], ag.tensor(np.array([1.0, 2.0])))
+    np.copyto(a[1:], ag.tensor(np.array([5.0, 6.0])))
+    np.testing.assert_array_equal(a, [3.0, 5.0, 6.0])
+
+
+def test_numpy_write_into_a_broadcast_tensor_is_refused():
+    t = ag.ones(1, 3).expand(2, 3)
+    with pytest.raises((RuntimeError, ValueError)):
+        np.copyto(t, 2.0)
+    np.testing.assert_array_equal(t.numpy(), np.ones((2, 3)))
+
+
+def test_numpy_write_inside_jvp_is_refused():
+    def f(x):
+        y = x * 1.0
+        np.add.at(y, [0], 1.0)
+        return y
+    with pytest.raises((RuntimeError, TypeError)):
+        ag.jvp(f, (ag.tensor(np.array([1.0, 2.0])),), (ag.tensor(np.array([1.0, 0.0])),))
+
+
+# ---------------------------------------------------------------------------------------------
+# fill_
+
+def test_fill_with_a_value_that_requires_grad_raises_instead_of_dropping_it():
+    x = ag.tensor(np.array([2.0, 3.0]), requires_grad=True)
+    t = ag.zeros(2)
+    with pytest.raises(RuntimeError, match="fill_.*requires grad"):
+        t.fill_(x[0])
+    np.testing.assert_array_equal(t.numpy(), [0.0, 0.0])
+    t.fill_(x[0].detach())
+    np.testing.assert_array_equal(t.numpy(), [2.0, 2.0])
+    with ag.no_grad():
+        t.fill_(x[1])
+    np.testing.assert_array_equal(t.numpy(), [3.0, 3.0])
+
+
+@pytest.mark.parametrize("value", ["1.5", None, b"1", [1.0, 2.0]])
+def test_fill_takes_a_number_not_a_string_or_a_sequence(value):
+    t = ag.ones(2)
+    with pytest.raises(TypeError, match="fill_"):
+        t.fill_(value)
+    np.testing.assert_array_equal(t.numpy(), [1.0, 1.0])
+
+
+def test_fill_with_numbers_and_one_element_values():
+    t = ag.zeros(2, dtype="float64")
+    for v, want in [(True, 1.0), (np.float32(0.5), 0.5), (np.int64(-3), -3.0), (ag.tensor(4.0), 4.0),
+                    (np.array(7.0), 7.0)]:
+        assert t.fill_(v) is t
+        np.testing.assert_array_equal(t.numpy(), [want, want])
+    with pytest.raises((ValueError, TypeError), match="fill_"):
+        t.fill_(ag.ones(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# copy_'s message
+
+def test_copy_names_itself_in_its_shape_error():
+    with pytest.raises(ValueError, match=r"copy_: .*\(2, 3\).*\(3,\)"):
+        ag.ones(3).copy_(ag.ones(2, 3))
+
+
+def test_numpy_fill_diagonal_into_a_saved_matrix_is_counted():
+    m = ag.tensor(np.arange(9.0).reshape(3, 3))
+    w = ag.tensor(np.ones((3, 3)), requires_grad=True)
+    z = (w @ m).sum()                      # matmul saves m
+    np.fill_diagonal(m, 0.0)
+    np.testing.assert_array_equal(np.diag(m.numpy()), [0.0, 0.0, 0.0])
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
+
