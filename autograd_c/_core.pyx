@@ -772,6 +772,24 @@ cdef class Tensor:
     def __rpow__(self, other, mod):
         return _binop(AG_OP_pow, other, self)
 
+    def __floordiv__(self, other):
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
+
+    def __mod__(self, other):
+        return remainder(self, other)
+
+    def __rmod__(self, other):
+        return remainder(other, self)
+
+    def __divmod__(self, other):
+        return _divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return _divmod(other, self)
+
     def __matmul__(self, other):
         return matmul(self, other)
 

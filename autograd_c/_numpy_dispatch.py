@@ -32,6 +32,9 @@ _UFUNCS = {
     "greater_equal": "greater_equal", "matmul": "matmul", "logaddexp": "logaddexp",
     "logaddexp2": "logaddexp2",
 }
+# ufuncs whose counterpart is only an operator (a // b, a % b, divmod): in autograd_c._core
+_OPERATOR_UFUNCS = {"floor_divide": "floor_divide", "remainder": "remainder",
+                    "divmod": "_divmod"}
 # ufunc.reduce / ufunc.accumulate -> autograd_c reduction / scan
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
@@ -220,6 +223,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     elif method == "accumulate":
         target = _ACCUMULATE.get(name)
     fn = getattr(ag, target) if target else None
+    if method == "__call__" and name in _OPERATOR_UFUNCS:
+        target = _OPERATOR_UFUNCS[name]
+        fn = getattr(_core, target)
     label = name if method == "__call__" else f"{name}.{method}"
     if fn is not None:
         if method == "__call__":

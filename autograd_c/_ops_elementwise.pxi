@@ -13,9 +13,10 @@ cdef inline bint _is_python_scalar(object x):
     return isinstance(x, (float, int)) and not isinstance(x, np.generic)
 
 
-cdef Tensor _binop(int op, object a, object b):
+cdef tuple _operands(object a, object b):
+    """(a, b) as tensors for a binary op: a Python scalar or an array takes the tensor
+    operand's dtype."""
     cdef Tensor ta, tb
-    cdef ag_tensor *r
     if isinstance(a, Tensor):
         ta = <Tensor>a
         tb = _coerce(b, ta.t.dtype)
@@ -27,6 +28,13 @@ cdef Tensor _binop(int op, object a, object b):
     else:
         ta = _coerce(a, -1)
         tb = _coerce(b, ta.t.dtype)
+    return ta, tb
+
+
+cdef Tensor _binop(int op, object a, object b):
+    cdef Tensor ta, tb
+    cdef ag_tensor *r
+    ta, tb = _operands(a, b)
     if ta.t.size + tb.t.size >= NOGIL_N:
         with nogil:
             r = ag_binary(op, ta.t, tb.t)
@@ -555,6 +563,61 @@ def hypot(a, b):
     tensor([5.e+00, 5.e+30])
     """
     return _binop(AG_OP_hypot, a, b)
+
+cdef tuple _floor_divmod(str name, object a, object b, bint want_q, bint want_r):
+    """(floor(a / b), a - b * floor(a / b)) with numpy's float semantics (computed by numpy: the
+    remainder has the sign of b, 1 // 0.1 is 9, 5 % inf is 5), None for the one not wanted.
+    The quotient has no gradient (as floor); the remainder's is da - floor(a / b) db."""
+    cdef Tensor ta, tb, r
+    ta, tb = _operands(a, b)
+    if ta.t.dtype != tb.t.dtype:
+        raise TypeError(f"{name}: dtype mismatch, {ta.dtype} and {tb.dtype} (convert one with "
+                        ".astype())")
+    try:
+        np.broadcast_shapes(ta.shape, tb.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {ta.shape} and {tb.shape} cannot be broadcast "
+                         "together") from None
+    va, vb = np.asarray(ta), np.asarray(tb)
+    with np.errstate(all="ignore"):
+        q = np.floor_divide(va, vb)
+        rv = np.remainder(va, vb) if want_r else None
+    tq = _from_array_copy(q, ta.t.dtype)
+    if not want_r:
+        return tq, None
+    # recorded as a - b * q (q constant), then given numpy's exact values (a - b * q rounds, and
+    # is NaN at b = inf); the sub node saves nothing, so the derivative is unchanged
+    r = _binop(AG_OP_sub, ta, _binop(AG_OP_mul, tb, tq))
+    np.asarray(r)[...] = rv
+    return (tq if want_q else None), r
+
+
+def floor_divide(a, b):
+    """floor(a / b), elementwise, as numpy's ``a // b`` for floats (no gradient, like floor).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tensor([7.0, -7.0]) // 2.0
+    tensor([ 3., -4.])
+    """
+    return _floor_divmod("floor_divide", a, b, True, False)[0]
+
+def remainder(a, b):
+    """a - b * floor(a / b), elementwise, as numpy's ``a % b`` for floats: the result has the
+    sign of b.  Gradient: 1 for a, -floor(a / b) for b.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tensor([7.0, -7.0]) % 3.0
+    tensor([1., 2.])
+    """
+    return _floor_divmod("remainder", a, b, False, True)[1]
+
+def _divmod(a, b):
+    """(floor_divide(a, b), remainder(a, b)), as numpy's divmod."""
+    return _floor_divmod("divmod", a, b, True, True)
 
 def add(a, b):
     """a + b with broadcasting.

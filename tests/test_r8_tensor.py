@@ -5,11 +5,13 @@
   saved the tensor used the new values (a silently wrong gradient).
 - ``fill_`` with a value that requires grad dropped its gradient silently, and took strings.
 - ``copy_`` named ``setitem`` in its shape error.
+- ``t // b``, ``t % b`` and ``divmod`` raised TypeError; they follow numpy's float semantics.
 """
 import numpy as np
 import pytest
 
 import autograd_c as ag
+from _fd import fd_grad
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,3 +156,115 @@ def test_numpy_fill_diagonal_into_a_saved_matrix_is_counted():
     with pytest.raises(RuntimeError, match="modified in place"):
         z.backward()
 
+
+# ---------------------------------------------------------------------------------------------
+# floor division and remainder, numpy's float semantics
+
+_GRID = np.array([-7.5, -3.0, -1.0, -0.0, 0.0, 0.3, 1.0, 2.5, 5.0, 7.0, 1e30, np.inf, -np.inf,
+                  np.nan])
+
+
+def _pairs(dtype):
+    a, b = np.meshgrid(_GRID, _GRID, indexing="ij")
+    return a.ravel().astype(dtype), b.ravel().astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floordiv_mod_divmod_match_numpy(dtype):
+    a, b = _pairs(dtype)
+    ta, tb = ag.tensor(a), ag.tensor(b)
+    with np.errstate(all="ignore"):
+        q_ref, r_ref = np.floor_divide(a, b), np.remainder(a, b)
+    for got, ref in [(ta // tb, q_ref), (ta % tb, r_ref), (divmod(ta, tb)[0], q_ref),
+                     (divmod(ta, tb)[1], r_ref), (a // tb, q_ref), (a % tb, r_ref),
+                     (np.floor_divide(ta, tb), q_ref), (np.remainder(ta, tb), r_ref),
+                     (np.mod(ta, b), r_ref), (np.divmod(ta, tb)[1], r_ref)]:
+        assert isinstance(got, ag.Tensor) and got.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(got.numpy(), ref)
+        np.testing.assert_array_equal(np.signbit(got.numpy()), np.signbit(ref))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_floordiv_mod_with_python_and_numpy_scalars(dtype):
+    a = np.array([-7.0, -2.5, 0.0, 1.0, 5.5], dtype=dtype)
+    t = ag.tensor(a)
+    for s in [2, 2.5, -3, np.float64(0.75)]:
+        v = np.asarray(s, dtype)
+        with np.errstate(all="ignore"):
+            pairs = [(t // s, a // v), (t % s, a % v), (s // t, v // a), (s % t, v % a)]
+        for got, ref in pairs:
+            assert got.dtype == np.dtype(dtype)
+            np.testing.assert_array_equal(got.numpy(), ref)
+    assert (1.0 // ag.tensor([0.1], dtype="float64")).tolist() == [9.0]   # numpy's 1 // 0.1
+    assert (ag.tensor([5.0, -5.0], dtype="float64") % np.inf).tolist() == [5.0, np.inf]
+
+
+def test_floordiv_mod_broadcast_views_and_errors():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-5, 5, (4, 6))
+    b = rng.uniform(0.5, 2, (6,)) * np.where(np.arange(6) % 2, 1, -1)
+    ta = ag.tensor(a)
+    for v, va in [(ta[::-1], a[::-1]), (ta.T, a.T), (ta[:, ::2], a[:, ::2])]:
+        bb = b[: va.shape[-1]]
+        np.testing.assert_array_equal((v % ag.tensor(bb)).numpy(), va % bb)
+        np.testing.assert_array_equal((v // ag.tensor(bb)).numpy(), va // bb)
+    with pytest.raises(ValueError, match=r"\(4, 6\).*\(5,\)"):
+        ta % ag.ones(5, dtype="float64")
+    with pytest.raises(TypeError, match="dtype"):
+        ta % ag.ones(6, dtype="float32")
+    assert (ag.zeros(0, 3) % 2.0).shape == (0, 3)
+    assert (ag.tensor(7.0) // 2).shape == ()
+
+
+def test_remainder_gradient_against_finite_differences_and_exact():
+    a = np.array([[-7.3, 2.2, 5.9], [0.4, -1.6, 3.3]])
+    b = np.array([2.0, -1.5, 0.7])
+    x = ag.tensor(a, requires_grad=True)
+    y = ag.tensor(b, requires_grad=True)
+    w = np.arange(1.0, 7.0).reshape(2, 3)
+    ((x % y) * ag.tensor(w)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), w)                          # d r / d a = 1
+    np.testing.assert_allclose(y.grad.numpy(), -(w * np.floor(a / b)).sum(0))   # -floor(a / b)
+    np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: ((v % b) * w).sum(), a), rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), fd_grad(lambda v: ((a % v) * w).sum(), b), rtol=1e-6)
+    # the reflected form and forward mode agree
+    y2 = ag.tensor(b, requires_grad=True)
+    (4.0 % y2).sum().backward()
+    np.testing.assert_allclose(y2.grad.numpy(), -np.floor(4.0 / b))
+    _, tangent = ag.jvp(lambda u: u % y.detach(), (ag.tensor(a),), (ag.tensor(w),))
+    np.testing.assert_allclose(tangent.numpy(), w)
+
+
+def test_floordiv_carries_no_gradient_like_floor():
+    x = ag.tensor(np.array([3.5, -2.0]), requires_grad=True)
+    q = x // 2.0
+    assert not q.requires_grad and q.tolist() == [1.0, -1.0]
+    (q * x).sum().backward()               # the floor-divided factor is a constant
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, -1.0])
+    with pytest.raises(TypeError):
+        x // "a"
+
+
+def test_augmented_floordiv_mod_rebind_and_leave_the_original():
+    t = ag.tensor(np.array([7.0, -7.0]))
+    orig = t
+    t //= 2.0
+    assert t.tolist() == [3.0, -4.0] and orig.tolist() == [7.0, -7.0]
+    t = orig
+    t %= 3.0
+    assert t.tolist() == [1.0, 2.0]
+
+
+def test_numpy_floor_divide_and_remainder_keep_the_gradient():
+    a = np.array([5.5, -3.25, 7.0])
+    x = ag.tensor(a, requires_grad=True)
+    r = np.remainder(x, 2.0)
+    q = np.floor_divide(x, 2.0)
+    assert isinstance(r, ag.Tensor) and r.requires_grad and not q.requires_grad
+    np.testing.assert_array_equal(q.numpy(), np.floor_divide(a, 2.0))
+    y = ag.tensor(np.array([2.0, 1.5, -4.0]), requires_grad=True)
+    qq, rr = np.divmod(x, y)
+    np.testing.assert_array_equal(rr.numpy(), np.remainder(a, [2.0, 1.5, -4.0]))
+    (r.sum() + rr.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(y.grad.numpy(), -np.floor_divide(a, [2.0, 1.5, -4.0]))
