@@ -425,6 +425,18 @@ cdef class Tensor:
         """A numpy view of this tensor's memory (no copy)."""
         return np.asarray(self)
 
+    def __array__(self, dtype=None, copy=None):
+        """numpy's array protocol (numpy 2's signature): a view of this tensor's memory, or a
+        copy when ``copy`` is True or ``dtype`` differs; ``copy=False`` with another dtype
+        raises ValueError, as numpy's own arrays do."""
+        a = np.asarray(self)
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: a tensor of dtype {a.dtype} cannot be converted to "
+                                 f"{np.dtype(dtype)} without a copy (copy=False)")
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
     # ---- metadata
     @property
     def shape(self):

@@ -502,8 +502,8 @@ def trunc(x):
     return _unary(AG_OP_trunc, x)
 
 def round(x, decimals=0):
-    """x rounded to the nearest integer, halves to even, like numpy.round (no gradient, like
-    sign).  Only ``decimals=0`` is supported.
+    """x rounded to ``decimals`` decimal places (negative: to tens, hundreds...), halves to even,
+    like numpy.round (no gradient, like sign).
 
     Examples
     --------
@@ -511,9 +511,13 @@ def round(x, decimals=0):
     >>> ag.round(ag.tensor([0.5, 1.5, -2.5]))
     tensor([ 0.,  2., -2.])
     """
-    if operator.index(decimals) != 0:
-        raise NotImplementedError(f"round: decimals={decimals!r}; only decimals=0 is supported")
-    return _unary(AG_OP_rint, x)
+    cdef int d = operator.index(decimals)
+    cdef Tensor tx
+    if d == 0:
+        return _unary(AG_OP_rint, x)
+    # numpy's scaled rounding (x * 10^d, rint, / 10^d), on the values: there is no gradient
+    tx = _coerce(x, -1)
+    return _from_array_copy(np.round(np.asarray(tx), d), tx.t.dtype)
 
 def square(x):
     """x * x, elementwise.

@@ -4,8 +4,10 @@
   ``np.put``...) wrote into a Tensor's memory behind the version counter: a backward that had
   saved the tensor used the new values (a silently wrong gradient).
 - ``fill_`` with a value that requires grad dropped its gradient silently, and took strings.
-- ``copy_`` named ``setitem`` in its shape error.
 - ``t // b``, ``t % b`` and ``divmod`` raised TypeError; they follow numpy's float semantics.
+- ``round(x, decimals)`` raised NotImplementedError for decimals != 0.
+- ``Tensor.__array__`` (numpy 2's ``dtype`` / ``copy`` protocol) was missing.
+- ``copy_`` named ``setitem`` in its shape error.
 """
 import numpy as np
 import pytest
@@ -140,24 +142,6 @@ def test_fill_with_numbers_and_one_element_values():
 
 
 # ---------------------------------------------------------------------------------------------
-# copy_'s message
-
-def test_copy_names_itself_in_its_shape_error():
-    with pytest.raises(ValueError, match=r"copy_: .*\(2, 3\).*\(3,\)"):
-        ag.ones(3).copy_(ag.ones(2, 3))
-
-
-def test_numpy_fill_diagonal_into_a_saved_matrix_is_counted():
-    m = ag.tensor(np.arange(9.0).reshape(3, 3))
-    w = ag.tensor(np.ones((3, 3)), requires_grad=True)
-    z = (w @ m).sum()                      # matmul saves m
-    np.fill_diagonal(m, 0.0)
-    np.testing.assert_array_equal(np.diag(m.numpy()), [0.0, 0.0, 0.0])
-    with pytest.raises(RuntimeError, match="modified in place"):
-        z.backward()
-
-
-# ---------------------------------------------------------------------------------------------
 # floor division and remainder, numpy's float semantics
 
 _GRID = np.array([-7.5, -3.0, -1.0, -0.0, 0.0, 0.3, 1.0, 2.5, 5.0, 7.0, 1e30, np.inf, -np.inf,
@@ -253,6 +237,60 @@ def test_augmented_floordiv_mod_rebind_and_leave_the_original():
     t = orig
     t %= 3.0
     assert t.tolist() == [1.0, 2.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# round with decimals
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("decimals", [-2, -1, 1, 2, 3])
+def test_round_decimals_matches_numpy(dtype, decimals):
+    a = np.array([1.255, 2.675, -0.125, 1234.5678, -987.65, 0.0, -0.0, 1e20, np.inf, np.nan,
+                  0.5, 1.5], dtype=dtype)
+    x = ag.tensor(a, requires_grad=True)
+    got = ag.round(x, decimals)
+    assert got.dtype == np.dtype(dtype) and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), np.round(a, decimals))
+    np.testing.assert_array_equal(x.round(decimals).numpy(), np.round(a, decimals))
+    np.testing.assert_array_equal(np.round(x, decimals).numpy(), np.round(a, decimals))
+
+
+def test_round_decimals_rejects_non_integers():
+    with pytest.raises(TypeError):
+        ag.round(ag.ones(2), 1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# __array__ (numpy 2's dtype / copy protocol), copy_'s message
+
+def test_dunder_array_follows_numpys_protocol():
+    t = ag.tensor(np.array([1.0, 2.0, 3.0]), dtype="float32")
+    a = t.__array__()
+    assert a.dtype == np.float32 and np.shares_memory(a, t.numpy())
+    assert not np.shares_memory(t.__array__(copy=True), t.numpy())
+    assert np.shares_memory(t.__array__(copy=False), t.numpy())
+    d = t.__array__(np.float64)
+    assert d.dtype == np.float64 and d.tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match="copy"):
+        t.__array__(np.float64, copy=False)
+    v = ag.tensor(np.arange(6.0).reshape(2, 3))[:, ::-1]
+    np.testing.assert_array_equal(v.__array__(), np.arange(6.0).reshape(2, 3)[:, ::-1])
+    assert np.array(t, dtype=np.float64, copy=True).dtype == np.float64
+
+
+def test_copy_names_itself_in_its_shape_error():
+    with pytest.raises(ValueError, match=r"copy_: .*\(2, 3\).*\(3,\)"):
+        ag.ones(3).copy_(ag.ones(2, 3))
+
+
+def test_numpy_fill_diagonal_into_a_saved_matrix_is_counted():
+    m = ag.tensor(np.arange(9.0).reshape(3, 3))
+    w = ag.tensor(np.ones((3, 3)), requires_grad=True)
+    z = (w @ m).sum()                      # matmul saves m
+    np.fill_diagonal(m, 0.0)
+    np.testing.assert_array_equal(np.diag(m.numpy()), [0.0, 0.0, 0.0])
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
 
 
 def test_numpy_floor_divide_and_remainder_keep_the_gradient():
