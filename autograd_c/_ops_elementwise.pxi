@@ -592,7 +592,8 @@ cdef tuple _floor_divmod(str name, object a, object b, bint want_q, bint want_r)
     # recorded as a - b * q (q constant), then given numpy's exact values (a - b * q rounds, and
     # is NaN at b = inf); the sub node saves nothing, so the derivative is unchanged
     r = _binop(AG_OP_sub, ta, _binop(AG_OP_mul, tb, tq))
-    np.asarray(r)[...] = rv
+    if rv.size:                 # (an empty output may have zero strides: nothing to write)
+        np.asarray(r)[...] = rv
     return (tq if want_q else None), r
 
 

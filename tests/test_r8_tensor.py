@@ -197,6 +197,10 @@ def test_floordiv_mod_broadcast_views_and_errors():
     with pytest.raises(TypeError, match="dtype"):
         ta % ag.ones(6, dtype="float32")
     assert (ag.zeros(0, 3) % 2.0).shape == (0, 3)
+    e = ag.tensor(np.ones((3, 0, 2)), requires_grad=True)
+    d = ag.tensor(np.full(2, 0.7), requires_grad=True)
+    (e % d).sum().backward()               # was: "assignment destination is read-only"
+    assert e.grad.shape == (3, 0, 2) and d.grad.tolist() == [0.0, 0.0]
     assert (ag.tensor(7.0) // 2).shape == ()
 
 
