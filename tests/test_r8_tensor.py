@@ -310,3 +310,48 @@ def test_numpy_floor_divide_and_remainder_keep_the_gradient():
     (r.sum() + rr.sum()).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
     np.testing.assert_array_equal(y.grad.numpy(), -np.floor_divide(a, [2.0, 1.5, -4.0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# advanced indexing of a large tensor
+
+BIG_KEYS = [
+    ([0, 5, -1], 3), (Ellipsis, [2, 2, 0]), ([[1], [0]], slice(None, None, -7), None),
+    (slice(2, 9), [-3, 4]), (np.array([True] + [False] * 399), Ellipsis),
+    ([3, 3], None, [7, -500]), (None, np.int64(-2), [0, 499]),
+]
+
+
+@pytest.mark.parametrize("key", BIG_KEYS, ids=[str(i) for i in range(len(BIG_KEYS))])
+def test_advanced_indexing_of_a_large_tensor_matches_numpy_forward_and_backward(key):
+    a = np.random.default_rng(5).standard_normal((400, 500))
+    x = ag.tensor(a, requires_grad=True)
+    y = x[key]
+    want = a[key]
+    np.testing.assert_array_equal(y.numpy(), want)
+    w = np.random.default_rng(6).standard_normal(want.shape)
+    (y * ag.tensor(w)).sum().backward()
+    ref = np.zeros_like(a)
+    np.add.at(ref, key, w)                 # repeated indices add up
+    np.testing.assert_allclose(x.grad.numpy(), ref, rtol=1e-14)
+
+
+def test_advanced_indexing_of_a_large_tensor_does_not_index_every_element():
+    import tracemalloc
+    x = ag.zeros(1000, 1000)               # 10**6 elements: an int64 index each would be 8 MB
+    mask = x[:, 0] == 0
+    x[[0, 5], 3]                           # warm up (imports, caches)
+    tracemalloc.start()
+    try:
+        y = x[[0, 5, 7], 3]
+        z = x[2, [1, 2]]
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert y.shape == (3,) and z.shape == (2,)
+    assert peak < 1_000_000, peak          # was 8 MB: np.arange(x.size)[key]
+    with pytest.raises(IndexError, match="out of bounds"):
+        x[[1000], 0]
+    with pytest.raises(IndexError):
+        x[np.ones(999, dtype=bool)]
+    assert x[mask].shape == (1000, 1000)
