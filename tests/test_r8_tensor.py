@@ -355,3 +355,18 @@ def test_advanced_indexing_of_a_large_tensor_does_not_index_every_element():
     with pytest.raises(IndexError):
         x[np.ones(999, dtype=bool)]
     assert x[mask].shape == (1000, 1000)
+
+
+# ---------------------------------------------------------------------------------------------
+# runtime controls
+
+@pytest.mark.parametrize("bad,exc", [(1.5, TypeError), ("2", TypeError), (None, TypeError),
+                                     (0, ValueError), (2 ** 40, ValueError)])
+def test_set_num_threads_takes_a_positive_int_only(bad, exc):
+    n = ag.get_num_threads()
+    with pytest.raises(exc, match="set_num_threads"):
+        ag.set_num_threads(bad)
+    assert ag.get_num_threads() == n
+    ag.set_num_threads(np.int64(1))
+    assert ag.get_num_threads() == 1
+    ag.set_num_threads(n)
