@@ -792,6 +792,25 @@ def where(condition, a, b):
                      else condition.astype(_DTYPES[ta.t.dtype]), ta.t.dtype)
     return _wrap(ag_where(tc.t, ta.t, tb.t))
 
+cdef bint _differentiable_bound(object bound):
+    """A clip bound that is a Tensor requiring grad (or carrying a tangent) while recording."""
+    if not isinstance(bound, Tensor):
+        return False
+    return bool(((<Tensor>bound).t.requires_grad and ag_grad_enabled()) or
+                (ag_tangent_of((<Tensor>bound).t) != NULL and ag_fwd_enabled()))
+
+
+cdef Tensor _clamp_recorded(Tensor x, object lo, object hi):
+    """x limited to [lo, hi] with the bounds' gradients (PyTorch's): a bound gets the gradient
+    where it replaces x (hi also where lo > hi), x elsewhere; NaN stays NaN."""
+    cdef Tensor y = x
+    if lo is not None:
+        y = where(_binop(AG_OP_lt, y, lo), lo, y)
+    if hi is not None:
+        y = where(_binop(AG_OP_gt, y, hi), hi, y)
+    return y
+
+
 def clip(x, a_min=None, a_max=None):
     """Limit x to [a_min, a_max] (either may be None); gradient 1 inside, 0 outside.
 
@@ -808,5 +827,10 @@ def clip(x, a_min=None, a_max=None):
         if bound is not None and np.size(bound) != 1:
             raise TypeError(f"clip: {name} must be a scalar, got shape {np.shape(bound)}; "
                             "use ag.maximum / ag.minimum for elementwise bounds")
+    if _differentiable_bound(a_min) or _differentiable_bound(a_max):
+        if a_min is not None and a_max is not None and float(a_min) > float(a_max):
+            raise ValueError(f"clip: lower bound {float(a_min):g} is greater than upper bound "
+                             f"{float(a_max):g}")
+        return _clamp_recorded(tx, a_min, a_max)
     return _wrap(ag_clip(tx.t, 0.0 if a_min is None else float(a_min),
                          0.0 if a_max is None else float(a_max), a_min is not None, a_max is not None))

@@ -370,3 +370,59 @@ def test_set_num_threads_takes_a_positive_int_only(bad, exc):
     ag.set_num_threads(np.int64(1))
     assert ag.get_num_threads() == 1
     ag.set_num_threads(n)
+
+
+# ---------------------------------------------------------------------------------------------
+# clip / clamp with a bound that requires grad
+
+def _clamp_ref(a, lo, hi):
+    """PyTorch's clamp and its gradient: x's where lo <= x <= hi (the bound's outside), and the
+    upper bound's wherever it wins (also when lo > hi)."""
+    y = a.copy()
+    g_x, g_lo, g_hi = np.ones_like(a), np.zeros_like(a), np.zeros_like(a)
+    if lo is not None:
+        below = a < lo
+        y = np.where(below, lo, y)
+        g_x[below], g_lo[below] = 0.0, 1.0
+    if hi is not None:
+        above = y > hi
+        y = np.where(above, hi, y)
+        g_x[above], g_lo[above], g_hi[above] = 0.0, 0.0, 1.0
+    return y, g_x, g_lo.sum(), g_hi.sum()
+
+
+@pytest.mark.parametrize("lo,hi", [(0.25, None), (None, 0.5), (-0.5, 0.75), (1.0, -1.0)])
+@pytest.mark.parametrize("fn", ["clamp", "clip"])
+def test_clamp_bound_that_requires_grad_gets_its_gradient(fn, lo, hi):
+    a = np.array([-2.0, -0.3, 0.1, 0.6, 3.0])
+    x = ag.tensor(a, requires_grad=True)
+    tlo = None if lo is None else ag.tensor(lo, dtype="float64", requires_grad=True)
+    thi = None if hi is None else ag.tensor(hi, dtype="float64", requires_grad=True)
+    if fn == "clip" and lo is not None and hi is not None and lo > hi:
+        with pytest.raises(ValueError, match="greater than"):
+            ag.clip(x, tlo, thi)           # as clip with plain bounds (clamp: PyTorch's rule)
+        return
+    y = getattr(ag, fn)(x, tlo, thi)
+    want, g_x, g_lo, g_hi = _clamp_ref(a, lo, hi)
+    np.testing.assert_array_equal(y.numpy(), want)
+    y.sum().backward()                     # was: the bounds' gradients silently None
+    np.testing.assert_array_equal(x.grad.numpy(), g_x)
+    if tlo is not None:
+        assert tlo.grad.item() == g_lo
+        assert tlo.grad.item() == pytest.approx(
+            fd_grad(lambda v: _clamp_ref(a, float(v), hi)[0].sum(), np.array(lo)), abs=1e-6)
+    if thi is not None:
+        assert thi.grad.item() == g_hi
+
+
+def test_clamp_bound_that_requires_grad_keeps_nan_and_checks_dtype():
+    x = ag.tensor(np.array([np.nan, 2.0]), requires_grad=True)
+    lo = ag.tensor(0.0, dtype="float64", requires_grad=True)
+    y = ag.clamp(x, max=lo)
+    assert np.isnan(y.numpy()[0]) and y.numpy()[1] == 0.0
+    with pytest.raises(TypeError, match="dtype"):
+        ag.clamp(x, min=ag.tensor(0.0, dtype="float32", requires_grad=True))
+    with pytest.raises(TypeError, match="scalar"):
+        ag.clamp(x, min=ag.tensor(np.zeros(2), requires_grad=True))
+    with ag.no_grad():                     # nothing to record: the plain path
+        assert ag.clamp(x, min=lo).tolist()[1] == 2.0
