@@ -426,3 +426,16 @@ def test_clamp_bound_that_requires_grad_keeps_nan_and_checks_dtype():
         ag.clamp(x, min=ag.tensor(np.zeros(2), requires_grad=True))
     with ag.no_grad():                     # nothing to record: the plain path
         assert ag.clamp(x, min=lo).tolist()[1] == 2.0
+
+
+def test_full_refuses_a_fill_value_that_requires_grad():
+    v = ag.tensor(3.0, requires_grad=True)
+    for make in (lambda: ag.full((2,), v), lambda: ag.full_like(ag.zeros(2), v)):
+        with pytest.raises(RuntimeError, match="fill_value requires grad"):
+            make()                         # was: a plain tensor, v's gradient silently lost
+    assert ag.full((2,), v.detach()).tolist() == [3.0, 3.0]
+    with ag.no_grad():
+        assert ag.full((2,), v).tolist() == [3.0, 3.0]
+    y = ag.broadcast_to(v, (2,))           # the recorded spelling the message suggests
+    y.sum().backward()
+    assert v.grad.item() == 2.0
