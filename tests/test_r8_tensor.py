@@ -3,11 +3,14 @@
 - numpy functions that write into their first argument (``np.add.at``, ``np.copyto``,
   ``np.put``...) wrote into a Tensor's memory behind the version counter: a backward that had
   saved the tensor used the new values (a silently wrong gradient).
-- ``fill_`` with a value that requires grad dropped its gradient silently, and took strings.
+- ``fill_``, ``full`` and ``clip`` / ``clamp`` read a value that requires grad with float()
+  and dropped its gradient silently (``fill_`` also took strings).
 - ``t // b``, ``t % b`` and ``divmod`` raised TypeError; they follow numpy's float semantics.
 - ``round(x, decimals)`` raised NotImplementedError for decimals != 0.
 - ``Tensor.__array__`` (numpy 2's ``dtype`` / ``copy`` protocol) was missing.
-- ``copy_`` named ``setitem`` in its shape error.
+- advanced indexing built an index for every element of the tensor (x[[0]] of 10**7 elements:
+  80 MB).
+- ``set_num_threads(1.5)`` ran with 1 thread; ``copy_`` named ``setitem`` in its shape error.
 """
 import numpy as np
 import pytest
