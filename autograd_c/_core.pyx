@@ -12,6 +12,7 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy
 
+import numbers
 import operator
 import numpy as np
 cimport numpy as cnp
@@ -424,6 +425,18 @@ cdef class Tensor:
         """A numpy view of this tensor's memory (no copy)."""
         return np.asarray(self)
 
+    def __array__(self, dtype=None, copy=None):
+        """numpy's array protocol (numpy 2's signature): a view of this tensor's memory, or a
+        copy when ``copy`` is True or ``dtype`` differs; ``copy=False`` with another dtype
+        raises ValueError, as numpy's own arrays do."""
+        a = np.asarray(self)
+        if dtype is not None and np.dtype(dtype) != a.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: a tensor of dtype {a.dtype} cannot be converted to "
+                                 f"{np.dtype(dtype)} without a copy (copy=False)")
+            return a.astype(dtype)
+        return a.copy() if copy else a
+
     # ---- metadata
     @property
     def shape(self):
@@ -677,7 +690,24 @@ cdef class Tensor:
         return self
 
     def fill_(self, value):
-        if ag_fill(self.t, float(value)):
+        """Set every element to ``value`` (a real number, or a one-element tensor or array) in
+        place; a value that requires grad is refused, as in ``copy_``."""
+        cdef double v
+        _refuse_grad_source(value, "fill_")
+        if isinstance(value, (Tensor, np.ndarray)):
+            if np.size(value) != 1:
+                raise ValueError(f"fill_: the value must be a number or a one-element tensor, "
+                                 f"got one of shape {tuple(np.shape(value))}")
+            if np.asarray(value).dtype.kind not in "biuf":
+                raise TypeError(f"fill_: the value must be a real number, got an array of dtype "
+                                f"{np.asarray(value).dtype}")
+            v = float(np.asarray(value).reshape(()))
+        elif isinstance(value, (numbers.Real, np.bool_)):
+            v = float(value)
+        else:
+            raise TypeError(f"fill_: the value must be a real number or a one-element tensor, "
+                            f"got {type(value).__name__}")
+        if ag_fill(self.t, v):
             _raise()
         return self
 
@@ -753,6 +783,24 @@ cdef class Tensor:
 
     def __rpow__(self, other, mod):
         return _binop(AG_OP_pow, other, self)
+
+    def __floordiv__(self, other):
+        return floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return floor_divide(other, self)
+
+    def __mod__(self, other):
+        return remainder(self, other)
+
+    def __rmod__(self, other):
+        return remainder(other, self)
+
+    def __divmod__(self, other):
+        return _divmod(self, other)
+
+    def __rdivmod__(self, other):
+        return _divmod(other, self)
 
     def __matmul__(self, other):
         return matmul(self, other)

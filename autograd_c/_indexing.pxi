@@ -16,6 +16,24 @@ cdef object _numpy_key(object key):
     return key
 
 
+cdef object _flat_index(tuple shape, int64_t size, object nk):
+    """The flat C-order indices of the elements numpy's ``a[nk]`` selects from an array of this
+    shape.  A small array indexes ``arange(size)``; a large one indexes each axis's coordinate
+    (a broadcast view, no memory) and sums them times the axis strides, so that ``x[[0, 5]]``
+    of a big tensor costs the result's size, not an index per element of x."""
+    cdef int k, n = len(shape)
+    if size <= 65536:
+        return np.arange(size, dtype=np.int64).reshape(shape)[nk]
+    flat = None
+    stride = 1
+    for k in range(n - 1, -1, -1):
+        axis = np.arange(shape[k], dtype=np.int64).reshape((-1,) + (1,) * (n - 1 - k))
+        coord = np.broadcast_to(axis, shape)[nk]
+        flat = coord * stride if flat is None else flat + coord * stride
+        stride *= shape[k]
+    return flat
+
+
 cdef Tensor _getitem(Tensor x, object key):
     cdef int64_t starts[8]
     cdef int64_t steps[8]
@@ -33,7 +51,7 @@ cdef Tensor _getitem(Tensor x, object key):
     if not basic:
         nk = _numpy_key(key)
         try:
-            idx = np.arange(x.t.size, dtype=np.int64).reshape(x.shape)[nk]
+            idx = _flat_index(x.shape, x.t.size, nk)
         except IndexError:
             raise
         except Exception as e:
@@ -135,6 +153,17 @@ cdef int _refuse_grad_source(object src, str opname) except -1:
             "would be lost; build the result out of place (e.g. with ag.where or ag.concatenate), "
             "or write value.detach()")
     return 0
+
+
+def _numpy_write(Tensor x, str opname, call, args, kwargs):
+    """``call(*args, **kwargs)``, a numpy function writing into x's values (np.copyto, np.put,
+    ufunc.at...), as an in-place op on x: refused where one would be, and x's version bumped."""
+    if ag_inplace_check(x.t, opname.encode()):
+        _raise()
+    try:
+        return call(*args, **kwargs)
+    finally:
+        ag_bump_version(x.t)     # numpy may have written part of it before raising
 
 
 cdef _setitem(Tensor x, object key, object value):

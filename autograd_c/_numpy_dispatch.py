@@ -32,6 +32,9 @@ _UFUNCS = {
     "greater_equal": "greater_equal", "matmul": "matmul", "logaddexp": "logaddexp",
     "logaddexp2": "logaddexp2",
 }
+# ufuncs whose counterpart is only an operator (a // b, a % b, divmod): in autograd_c._core
+_OPERATOR_UFUNCS = {"floor_divide": "floor_divide", "remainder": "remainder",
+                    "divmod": "_divmod"}
 # ufunc.reduce / ufunc.accumulate -> autograd_c reduction / scan
 _REDUCE = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min"}
 _ACCUMULATE = {"add": "cumsum", "multiply": "cumprod"}
@@ -131,14 +134,34 @@ def _differentiated(tensors):
     return any(t.requires_grad or t.tangent is not None for t in tensors)
 
 
+# numpy functions that write into an argument: (its position, its name).  Into a Tensor, the
+# write is an in-place op: refused where one would be, and counted by the version counter (a
+# backward that saved the tensor raises instead of using the new values)
+_WRITERS = {"copyto": (0, "dst"), "put": (0, "a"), "place": (0, "arr"), "putmask": (0, "a"),
+            "fill_diagonal": (0, "a"), "put_along_axis": (0, "arr")}
+
+
+def _destination(name, args, kwargs):
+    """The Tensor a numpy writer (or ufunc.at) would write into, or None."""
+    where = (0, "a") if name.endswith(".at") else _WRITERS.get(name)
+    if where is None:
+        return None
+    dst = args[where[0]] if len(args) > where[0] else kwargs.get(where[1])
+    return dst if isinstance(dst, _core.Tensor) else None
+
+
 def _on_values(name, call, args, kwargs, why):
     """Run numpy on the values, unless that would drop a gradient or a tangent."""
-    if name not in _NO_DERIVATIVE and _differentiated(_tensors((args, kwargs), [])):
+    dst = _destination(name, args, kwargs)
+    tensors = [t for t in _tensors((args, kwargs), []) if t is not dst]
+    if name not in _NO_DERIVATIVE and _differentiated(tensors):
         raise TypeError(
             f"numpy.{name} on a Tensor that requires grad (or carries a forward-mode tangent): "
             f"{why}, and computing it on the values "
             f"would silently drop the gradient. Use autograd_c's functions, or .detach() the "
             f"tensor to leave the graph on purpose")
+    if dst is not None:
+        return _core._numpy_write(dst, name, call, _plain(args), _plain(kwargs))
     return call(*_plain(args), **_plain(kwargs))
 
 
@@ -200,6 +223,9 @@ def array_ufunc(ufunc, method, inputs, kwargs):
     elif method == "accumulate":
         target = _ACCUMULATE.get(name)
     fn = getattr(ag, target) if target else None
+    if method == "__call__" and name in _OPERATOR_UFUNCS:
+        target = _OPERATOR_UFUNCS[name]
+        fn = getattr(_core, target)
     label = name if method == "__call__" else f"{name}.{method}"
     if fn is not None:
         if method == "__call__":

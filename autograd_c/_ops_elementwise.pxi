@@ -13,9 +13,10 @@ cdef inline bint _is_python_scalar(object x):
     return isinstance(x, (float, int)) and not isinstance(x, np.generic)
 
 
-cdef Tensor _binop(int op, object a, object b):
+cdef tuple _operands(object a, object b):
+    """(a, b) as tensors for a binary op: a Python scalar or an array takes the tensor
+    operand's dtype."""
     cdef Tensor ta, tb
-    cdef ag_tensor *r
     if isinstance(a, Tensor):
         ta = <Tensor>a
         tb = _coerce(b, ta.t.dtype)
@@ -27,6 +28,13 @@ cdef Tensor _binop(int op, object a, object b):
     else:
         ta = _coerce(a, -1)
         tb = _coerce(b, ta.t.dtype)
+    return ta, tb
+
+
+cdef Tensor _binop(int op, object a, object b):
+    cdef Tensor ta, tb
+    cdef ag_tensor *r
+    ta, tb = _operands(a, b)
     if ta.t.size + tb.t.size >= NOGIL_N:
         with nogil:
             r = ag_binary(op, ta.t, tb.t)
@@ -494,8 +502,8 @@ def trunc(x):
     return _unary(AG_OP_trunc, x)
 
 def round(x, decimals=0):
-    """x rounded to the nearest integer, halves to even, like numpy.round (no gradient, like
-    sign).  Only ``decimals=0`` is supported.
+    """x rounded to ``decimals`` decimal places (negative: to tens, hundreds...), halves to even,
+    like numpy.round (no gradient, like sign).
 
     Examples
     --------
@@ -503,9 +511,13 @@ def round(x, decimals=0):
     >>> ag.round(ag.tensor([0.5, 1.5, -2.5]))
     tensor([ 0.,  2., -2.])
     """
-    if operator.index(decimals) != 0:
-        raise NotImplementedError(f"round: decimals={decimals!r}; only decimals=0 is supported")
-    return _unary(AG_OP_rint, x)
+    cdef int d = operator.index(decimals)
+    cdef Tensor tx
+    if d == 0:
+        return _unary(AG_OP_rint, x)
+    # numpy's scaled rounding (x * 10^d, rint, / 10^d), on the values: there is no gradient
+    tx = _coerce(x, -1)
+    return _from_array_copy(np.round(np.asarray(tx), d), tx.t.dtype)
 
 def square(x):
     """x * x, elementwise.
@@ -555,6 +567,62 @@ def hypot(a, b):
     tensor([5.e+00, 5.e+30])
     """
     return _binop(AG_OP_hypot, a, b)
+
+cdef tuple _floor_divmod(str name, object a, object b, bint want_q, bint want_r):
+    """(floor(a / b), a - b * floor(a / b)) with numpy's float semantics (computed by numpy: the
+    remainder has the sign of b, 1 // 0.1 is 9, 5 % inf is 5), None for the one not wanted.
+    The quotient has no gradient (as floor); the remainder's is da - floor(a / b) db."""
+    cdef Tensor ta, tb, r
+    ta, tb = _operands(a, b)
+    if ta.t.dtype != tb.t.dtype:
+        raise TypeError(f"{name}: dtype mismatch, {ta.dtype} and {tb.dtype} (convert one with "
+                        ".astype())")
+    try:
+        np.broadcast_shapes(ta.shape, tb.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {ta.shape} and {tb.shape} cannot be broadcast "
+                         "together") from None
+    va, vb = np.asarray(ta), np.asarray(tb)
+    with np.errstate(all="ignore"):
+        q = np.floor_divide(va, vb)
+        rv = np.remainder(va, vb) if want_r else None
+    tq = _from_array_copy(q, ta.t.dtype)
+    if not want_r:
+        return tq, None
+    # recorded as a - b * q (q constant), then given numpy's exact values (a - b * q rounds, and
+    # is NaN at b = inf); the sub node saves nothing, so the derivative is unchanged
+    r = _binop(AG_OP_sub, ta, _binop(AG_OP_mul, tb, tq))
+    if rv.size:                 # (an empty output may have zero strides: nothing to write)
+        np.asarray(r)[...] = rv
+    return (tq if want_q else None), r
+
+
+def floor_divide(a, b):
+    """floor(a / b), elementwise, as numpy's ``a // b`` for floats (no gradient, like floor).
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tensor([7.0, -7.0]) // 2.0
+    tensor([ 3., -4.])
+    """
+    return _floor_divmod("floor_divide", a, b, True, False)[0]
+
+def remainder(a, b):
+    """a - b * floor(a / b), elementwise, as numpy's ``a % b`` for floats: the result has the
+    sign of b.  Gradient: 1 for a, -floor(a / b) for b.
+
+    Examples
+    --------
+    >>> import autograd_c as ag
+    >>> ag.tensor([7.0, -7.0]) % 3.0
+    tensor([1., 2.])
+    """
+    return _floor_divmod("remainder", a, b, False, True)[1]
+
+def _divmod(a, b):
+    """(floor_divide(a, b), remainder(a, b)), as numpy's divmod."""
+    return _floor_divmod("divmod", a, b, True, True)
 
 def add(a, b):
     """a + b with broadcasting.
@@ -724,6 +792,25 @@ def where(condition, a, b):
                      else condition.astype(_DTYPES[ta.t.dtype]), ta.t.dtype)
     return _wrap(ag_where(tc.t, ta.t, tb.t))
 
+cdef bint _differentiable_bound(object bound):
+    """A clip bound that is a Tensor requiring grad (or carrying a tangent) while recording."""
+    if not isinstance(bound, Tensor):
+        return False
+    return bool(((<Tensor>bound).t.requires_grad and ag_grad_enabled()) or
+                (ag_tangent_of((<Tensor>bound).t) != NULL and ag_fwd_enabled()))
+
+
+cdef Tensor _clamp_recorded(Tensor x, object lo, object hi):
+    """x limited to [lo, hi] with the bounds' gradients (PyTorch's): a bound gets the gradient
+    where it replaces x (hi also where lo > hi), x elsewhere; NaN stays NaN."""
+    cdef Tensor y = x
+    if lo is not None:
+        y = where(_binop(AG_OP_lt, y, lo), lo, y)
+    if hi is not None:
+        y = where(_binop(AG_OP_gt, y, hi), hi, y)
+    return y
+
+
 def clip(x, a_min=None, a_max=None):
     """Limit x to [a_min, a_max] (either may be None); gradient 1 inside, 0 outside.
 
@@ -740,5 +827,10 @@ def clip(x, a_min=None, a_max=None):
         if bound is not None and np.size(bound) != 1:
             raise TypeError(f"clip: {name} must be a scalar, got shape {np.shape(bound)}; "
                             "use ag.maximum / ag.minimum for elementwise bounds")
+    if _differentiable_bound(a_min) or _differentiable_bound(a_max):
+        if a_min is not None and a_max is not None and float(a_min) > float(a_max):
+            raise ValueError(f"clip: lower bound {float(a_min):g} is greater than upper bound "
+                             f"{float(a_max):g}")
+        return _clamp_recorded(tx, a_min, a_max)
     return _wrap(ag_clip(tx.t, 0.0 if a_min is None else float(a_min),
                          0.0 if a_max is None else float(a_max), a_min is not None, a_max is not None))

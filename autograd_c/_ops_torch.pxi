@@ -10,8 +10,9 @@ def clamp(x, min=None, max=None):
     Parameters
     ----------
     x : Tensor or array_like
-    min, max : float or None
-        Scalar bounds; use ``ag.maximum`` / ``ag.minimum`` for elementwise ones.
+    min, max : float, one-element Tensor or None
+        Scalar bounds (a Tensor bound that requires grad gets its gradient where it replaces
+        x); use ``ag.maximum`` / ``ag.minimum`` for elementwise ones.
 
     Examples
     --------
@@ -25,6 +26,8 @@ def clamp(x, min=None, max=None):
         if bound is not None and np.size(bound) != 1:
             raise TypeError(f"clamp: {name} must be a scalar, got shape {np.shape(bound)}; "
                             "use ag.maximum / ag.minimum for elementwise bounds")
+    if _differentiable_bound(min) or _differentiable_bound(max):
+        return _clamp_recorded(_coerce(x, -1), min, max)    # (min > max too: every element max)
     if min is not None and max is not None and float(min) > float(max):
         # PyTorch's rule where clip refuses: every element becomes max (NaN stays NaN), with a
         # zero gradient

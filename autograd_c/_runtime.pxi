@@ -197,7 +197,7 @@ def get_num_threads():
     """
     return ag_num_threads()
 
-def set_num_threads(int n):
+def set_num_threads(n):
     """Set the number of threads the kernels use (n >= 1).
 
     In a child process created by ``os.fork()`` the kernels stay on one thread (OpenMP cannot be
@@ -212,8 +212,12 @@ def set_num_threads(int n):
     1
     >>> ag.set_num_threads(n)
     """
-    if n < 1:
-        raise ValueError(f"set_num_threads: n must be >= 1, got {n}")
+    try:
+        n = operator.index(n)      # 1.5 was taken as 1
+    except TypeError:
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__}") from None
+    if not 1 <= n < (1 << 31):
+        raise ValueError(f"set_num_threads: n must be >= 1 (and fit in an int), got {n}")
     ag_threads_set(n)
     if ag_num_threads() != n:
         import warnings

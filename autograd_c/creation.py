@@ -67,6 +67,10 @@ def _like_dtype(t, dtype):
 
 
 def _fill(fill_value):
+    if isinstance(fill_value, _core.Tensor) and fill_value.requires_grad and _core.is_grad_enabled():
+        # its value is read here, so its gradient would be lost without a word
+        raise RuntimeError("full: fill_value requires grad, which a filled tensor cannot carry; "
+                           "use ag.broadcast_to(value, shape) (recorded) or value.detach()")
     if np.size(fill_value) != 1:
         raise TypeError(f"fill_value must be a scalar, got shape {np.shape(fill_value)}")
     return float(np.asarray(fill_value).reshape(()))

@@ -472,7 +472,7 @@ int ag_copy_into(ag_tensor *dst, ag_tensor *src)
         char b1[160], b2[160];
         ag_format_shape(b1, sizeof b1, src->ndim, src->shape);
         ag_format_shape(b2, sizeof b2, dst->ndim, dst->shape);
-        return ag_set_error(AG_EVALUE, "setitem: value of shape %s cannot be broadcast to %s", b1, b2);
+        return ag_set_error(AG_EVALUE, "copy_: value of shape %s cannot be broadcast to %s", b1, b2);
     }
     if (src->storage == dst->storage) {
         ag_tensor *tmp = ag_tensor_contiguous_copy(src);
