@@ -274,3 +274,35 @@ def _rebuild_fused_group(params, bufs, steps):
             g.set_buffers(k, b)
     g.set_steps(steps)
     return g
+
+
+def _groups_match(groups, built):
+    """True when ``groups`` (an optimizer's ``param_groups``) is a list of dicts whose i-th
+    ``"params"`` is a list holding exactly the objects of the tuple ``built[i]``, in order
+    (compared by identity).  The per-step check that hand edits of ``param_groups`` are not
+    silently ignored: a pointer comparison per parameter, no Python-level loop."""
+    cdef Py_ssize_t i, j, n
+    cdef list gl, bl, cur
+    cdef tuple ps
+    if type(groups) is not list or type(built) is not list:
+        return False
+    gl = groups
+    bl = built
+    n = len(gl)
+    if n != len(bl):
+        return False
+    for i in range(n):
+        g = gl[i]
+        if not isinstance(g, dict):
+            return False
+        c = (<dict>g).get("params")
+        if type(c) is not list or type(bl[i]) is not tuple:
+            return False
+        cur = c
+        ps = bl[i]
+        if len(cur) != len(ps):
+            return False
+        for j in range(len(ps)):
+            if cur[j] is not ps[j]:
+                return False
+    return True

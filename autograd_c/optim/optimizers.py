@@ -161,8 +161,9 @@ class Optimizer:
         """Each param group still holds the parameters its fused C group was built from: a
         parameter appended to (or replaced in) ``param_groups[i]["params"]``, or a group removed,
         would otherwise be skipped, or get another group's options, without a word."""
-        built = getattr(self, "_group_params", None)
-        if built is None:  # an optimizer pickled before this check existed
+        built = self.__dict__.get("_group_params")
+        # None: an optimizer pickled before this check existed
+        if built is None or _core._groups_match(self.param_groups, built):
             return
         if len(self.param_groups) != len(built):
             raise RuntimeError(f"{self._name}: param_groups has {len(self.param_groups)} groups "
