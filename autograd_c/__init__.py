@@ -4,6 +4,7 @@ from ._core import (  # noqa: F401
     neg, abs, exp, log, log1p, sqrt, sin, cos, tan, tanh, sigmoid, relu, leaky_relu, elu,
     softplus, gelu, silu, erf, sign, sinh, cosh, arcsin, arccos, arctan, arcsinh, arccosh,
     arctanh, expm1, exp2, log2, log10, floor, ceil, trunc, round, square, reciprocal, arctan2, hypot, add, subtract, multiply, divide, power, maximum, minimum,
+    floor_divide, remainder,
     equal, not_equal, less, less_equal, greater, greater_equal, where, clip,
     sum, max, min, prod, logsumexp, mean, var, std, softmax, log_softmax,
     cumsum, diff, matmul, reshape, permute, transpose, swapaxes, squeeze, unsqueeze, expand_dims, flatten,

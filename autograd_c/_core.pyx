@@ -155,7 +155,8 @@ def tensor(data, dtype=None, requires_grad=False):
     data : array_like or Tensor
     dtype : {None, "float32", "float64"}
     requires_grad : bool
-        Record operations on this tensor so that ``backward`` can compute its gradient.
+        Record operations on this tensor so that ``backward`` can compute its gradient (a bool:
+        another type raises TypeError, as in PyTorch).
 
     Examples
     --------
@@ -164,6 +165,7 @@ def tensor(data, dtype=None, requires_grad=False):
     tensor([1., 2.], requires_grad=True)
     """
     cdef int code = _dtype_code(dtype)
+    cdef int rg = _bool_arg(requires_grad, "tensor(): argument 'requires_grad' must be bool")
     cdef Tensor r
     if isinstance(data, Tensor):
         src = <Tensor>data
@@ -186,7 +188,7 @@ def tensor(data, dtype=None, requires_grad=False):
         if isinstance(data, (list, tuple)) and code < 0:
             code = AG_F32
         r = _from_array_copy(arr, code)
-    if requires_grad:
+    if rg:
         r.t.requires_grad = 1
     return r
 
@@ -307,6 +309,14 @@ class RemovableHandle:
             fns.remove(self._fn)
             if not fns:
                 self._registry.pop(self._key, None)
+
+
+cdef int _bool_arg(value, str message) except -1:
+    """1 or 0 for a bool (or numpy bool) flag; TypeError "<message>, not <type>" otherwise, as
+    PyTorch refuses ``requires_grad="no"``."""
+    if isinstance(value, (bool, np.bool_)):
+        return 1 if value else 0
+    raise TypeError(f"{message}, not {type(value).__name__}")
 
 
 def _rebuild_tensor(data, requires_grad):
@@ -440,18 +450,25 @@ cdef class Tensor:
     # ---- metadata
     @property
     def shape(self):
+        """The size of each axis, a tuple of ints (PyTorch's ``t.shape`` / ``t.size()``)."""
         return tuple([self.t.shape[i] for i in range(self.t.ndim)])
 
     @property
     def dtype(self):
+        """The element type, ``numpy.dtype('float32')`` or ``numpy.dtype('float64')``."""
         return _DTYPES[self.t.dtype]
 
     @property
     def ndim(self):
+        """The number of axes (``t.dim()`` in PyTorch)."""
         return self.t.ndim
 
     @property
     def size(self):
+        """The number of elements, an int (numpy's ``ndarray.size``).
+
+        PyTorch's ``t.size()`` is the shape: use ``t.shape``, or ``t.numel()`` for this count.
+        """
         return self.t.size
 
     def __len__(self):
@@ -474,20 +491,34 @@ cdef class Tensor:
 
     @property
     def requires_grad(self):
+        """Whether operations on this tensor are recorded for differentiation.
+
+        Assigning it takes a bool only (TypeError otherwise, as in PyTorch).
+        """
         return bool(self.t.requires_grad)
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if ag_set_requires_grad(self.t, 1 if value else 0):
+        if ag_set_requires_grad(self.t, _bool_arg(value, "requires_grad must be bool")):
             _raise()
 
     def requires_grad_(self, requires_grad=True):
-        """Set ``requires_grad`` in place and return self."""
-        self.requires_grad = requires_grad
+        """Set ``requires_grad`` in place and return self.
+
+        ``requires_grad`` must be a bool (or numpy bool): anything else raises TypeError, as in
+        PyTorch.
+        """
+        cdef int flag = _bool_arg(requires_grad,
+                                  "requires_grad_(): argument 'requires_grad' must be bool")
+        if ag_set_requires_grad(self.t, flag):
+            _raise()
         return self
 
     @property
     def is_leaf(self):
+        """True for a tensor made by the user (not computed by a recorded op): backward fills its
+        ``.grad``.
+        """
         return self.t.grad_fn == NULL
 
     @property
@@ -499,6 +530,10 @@ cdef class Tensor:
 
     @property
     def grad(self):
+        """The gradient accumulated by ``backward()`` (a Tensor of this shape and dtype), or None.
+
+        Assign a Tensor or array of the same shape and dtype, or None to release it.
+        """
         if self.t.grad == NULL:
             return None
         return _wrap_borrowed(self.t.grad)
@@ -544,10 +579,15 @@ cdef class Tensor:
 
     @property
     def T(self):
+        """The transpose, all axes reversed (numpy's ``.T``).
+
+        For a 2-D tensor this is PyTorch's ``.T``; for a batch of matrices use ``mT``.
+        """
         return transpose(self)
 
     @property
     def mT(self):
+        """The last two axes swapped (PyTorch's ``mT``): each matrix of a batch transposed."""
         return swapaxes(self, -1, -2)
 
     def item(self):
@@ -576,6 +616,7 @@ cdef class Tensor:
         return self.item() != 0
 
     def tolist(self):
+        """The values as nested Python lists of floats (a float for a 0-d tensor)."""
         return self.numpy().tolist()
 
     def detach(self):
@@ -583,10 +624,20 @@ cdef class Tensor:
         return _wrap(ag_tensor_alias(self.t))
 
     def __reduce__(self):
-        """Pickle / ``copy.deepcopy`` support: the data (a C-contiguous numpy copy) and
-        ``requires_grad``.  The graph is not saved: a non-leaf pickles as its data, like a
-        detached leaf with the same ``requires_grad``; ``.grad`` and tangents are not kept."""
+        """Pickle support: the data (a C-contiguous numpy copy) and ``requires_grad``.  The
+        graph is not saved: a non-leaf pickles as its data, like a detached leaf with the same
+        ``requires_grad``; ``.grad`` and tangents are not kept (PyTorch's pickling drops
+        ``.grad`` too).  ``copy.deepcopy`` keeps ``.grad``: see ``__deepcopy__``."""
         return (_rebuild_tensor, (np.array(self, copy=True, order="C"), bool(self.t.requires_grad)))
+
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy(t)``: what pickling keeps (the data and ``requires_grad``, a leaf)
+        and a copy of ``.grad``, as in PyTorch; nothing is shared with ``t``."""
+        cdef Tensor r = _rebuild_tensor(np.array(self, copy=True, order="C"),
+                                        bool(self.t.requires_grad))
+        if self.t.grad != NULL:
+            r.grad = _wrap(ag_tensor_contiguous_copy(self.t.grad))
+        return r
 
     def copy(self):
         """A copy of the data, outside the graph (see ``clone`` for a recorded copy)."""
@@ -597,11 +648,13 @@ cdef class Tensor:
         return _wrap(ag_contiguous(self.t))
 
     def contiguous(self):
+        """This tensor if its memory is C-contiguous, else a recorded C-contiguous copy."""
         if ag_tensor_is_contiguous(self.t):
             return self
         return _wrap(ag_contiguous(self.t))
 
     def is_contiguous(self):
+        """Whether the elements lie in memory in C (row-major) order without gaps."""
         return bool(ag_tensor_is_contiguous(self.t))
 
     def astype(self, dtype):
@@ -612,9 +665,11 @@ cdef class Tensor:
         return _wrap(ag_astype(self.t, code))
 
     def float(self):
+        """This tensor as float32 (``astype(float32)``, recorded; self when already float32)."""
         return self.astype(float32)
 
     def double(self):
+        """This tensor as float64 (``astype(float64)``, recorded; self when already float64)."""
         return self.astype(float64)
 
     def __repr__(self):
@@ -681,10 +736,18 @@ cdef class Tensor:
 
     @property
     def retains_grad(self):
+        """Whether ``retain_grad()`` was called: a non-leaf then keeps its ``.grad`` after
+        backward.
+        """
         return bool(self.t.retains_grad)
 
     # ---- in place (outside the graph)
     def zero_(self):
+        """Set every element to 0 in place and return self.
+
+        In-place ops are not recorded: refused on a tensor in a recorded graph or a leaf that
+        requires grad (use ``ag.no_grad()``).
+        """
         if ag_fill(self.t, 0.0):
             _raise()
         return self
@@ -712,6 +775,11 @@ cdef class Tensor:
         return self
 
     def copy_(self, src):
+        """Copy ``src``'s values (broadcast to this shape, cast to this dtype) in place; returns
+        self.
+
+        Not recorded: a ``src`` that requires grad is refused (PyTorch would record the copy).
+        """
         cdef Tensor s = _coerce(src, self.t.dtype)
         _refuse_grad_source(s, "copy_")
         if ag_copy_into(self.t, s.t):
@@ -740,15 +808,35 @@ cdef class Tensor:
         return self._inplace(AG_OP_div, other)
 
     def add_(self, other):
+        """In-place ``self += other`` (other broadcast to this shape); returns self.
+
+        Not recorded: refused on a tensor in a recorded graph or a leaf that requires grad, where
+        PyTorch records it.
+        """
         return self._inplace(AG_OP_add, other)
 
     def sub_(self, other):
+        """In-place ``self -= other`` (other broadcast to this shape); returns self.
+
+        Not recorded: refused on a tensor in a recorded graph or a leaf that requires grad, where
+        PyTorch records it.
+        """
         return self._inplace(AG_OP_sub, other)
 
     def mul_(self, other):
+        """In-place ``self *= other`` (other broadcast to this shape); returns self.
+
+        Not recorded: refused on a tensor in a recorded graph or a leaf that requires grad, where
+        PyTorch records it.
+        """
         return self._inplace(AG_OP_mul, other)
 
     def div_(self, other):
+        """In-place ``self /= other`` (other broadcast to this shape); returns self.
+
+        Not recorded: refused on a tensor in a recorded graph or a leaf that requires grad, where
+        PyTorch records it.
+        """
         return self._inplace(AG_OP_div, other)
 
     # ---- operators
@@ -849,53 +937,93 @@ cdef class Tensor:
     # ---- methods mirroring the functions
     # dtype / out: numpy's reductions (np.sum(t), np.mean(t)...) call these methods with them
     def sum(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        """Sum over ``axis`` (all elements when None), ``ag.sum``; ``dim``/``keepdim`` are
+        PyTorch's names.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("sum", axis, None, keepdims, dim, keepdim)
         return sum(_method_input(self, "sum", dtype, out), axis, keepdims)
 
     def mean(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        """Arithmetic mean over ``axis`` (all elements when None), ``ag.mean``; ``dim``/``keepdim``
+        also work.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("mean", axis, None, keepdims, dim, keepdim)
         return mean(_method_input(self, "mean", dtype, out), axis, keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None, *, dim=None,
             keepdim=None):
+        """Variance over ``axis`` (all elements when None) with ``ddof`` (numpy's default 0, the
+        population variance).
+
+        PyTorch's ``var`` defaults to the unbiased estimate: pass ``ddof=1`` for it.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("var", axis, None, keepdims, dim, keepdim)
         return var(_method_input(self, "var", dtype, out), axis, keepdims, ddof)
 
     def std(self, axis=None, keepdims=False, ddof=0, dtype=None, out=None, *, dim=None,
             keepdim=None):
+        """Standard deviation over ``axis`` (all elements when None) with ``ddof`` (numpy's default
+        0).
+
+        PyTorch's ``std`` defaults to the unbiased estimate: pass ``ddof=1`` for it.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("std", axis, None, keepdims, dim, keepdim)
         return std(_method_input(self, "std", dtype, out), axis, keepdims, ddof)
 
     def max(self, axis=None, keepdims=False, out=None, *, dim=None, keepdim=None):
+        """The largest value over ``axis`` (all elements when None), ``ag.max``.
+
+        With ``dim`` it returns the values only, not PyTorch's ``(values, indices)``: use
+        ``argmax`` for those.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("max", axis, None, keepdims, dim, keepdim)
         return max(_method_input(self, "max", None, out), axis, keepdims)
 
     def min(self, axis=None, keepdims=False, out=None, *, dim=None, keepdim=None):
+        """The smallest value over ``axis`` (all elements when None), ``ag.min``.
+
+        With ``dim`` it returns the values only, not PyTorch's ``(values, indices)``: use
+        ``argmin`` for those.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("min", axis, None, keepdims, dim, keepdim)
         return min(_method_input(self, "min", None, out), axis, keepdims)
 
     def prod(self, axis=None, keepdims=False, dtype=None, out=None, *, dim=None, keepdim=None):
+        """Product over ``axis`` (all elements when None), ``ag.prod``; ``dim``/``keepdim`` also
+        work.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("prod", axis, None, keepdims, dim, keepdim)
         return prod(_method_input(self, "prod", dtype, out), axis, keepdims)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """``log(sum(exp(self)))`` over ``axis``, computed stably (all elements when None, where
+        PyTorch needs ``dim``).
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("logsumexp", axis, None, keepdims, dim, keepdim)
         return logsumexp(self, axis, keepdims)
 
     def argmax(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The index of the largest value over ``axis`` (of the flattened tensor when None).
+
+        Returns an int64 numpy array (or numpy integer), not a Tensor: indices carry no gradient.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("argmax", axis, None, keepdims, dim, keepdim)
         return np.argmax(self.numpy(), axis=axis, keepdims=keepdims)
 
     def argmin(self, axis=None, keepdims=False, *, dim=None, keepdim=None):
+        """The index of the smallest value over ``axis`` (of the flattened tensor when None).
+
+        Returns an int64 numpy array (or numpy integer), not a Tensor: indices carry no gradient.
+        """
         if dim is not None or keepdim is not None:
             axis, keepdims = _dims_alias("argmin", axis, None, keepdims, dim, keepdim)
         return np.argmin(self.numpy(), axis=axis, keepdims=keepdims)
@@ -933,9 +1061,16 @@ cdef class Tensor:
         self.copy_(sort(self.detach(), axis, kind, order, stable=stable))
 
     def reshape(self, *shape):
+        """The same elements in a new shape (ints or one tuple, one of them may be -1): a view when
+        the layout allows, else a copy; recorded.
+        """
         return reshape(self, *shape)
 
     def view(self, *shape):
+        """The same memory seen with a new shape (ints or one tuple, one may be -1); recorded.
+
+        As in PyTorch, a layout that needs a copy raises RuntimeError: use ``reshape``.
+        """
         return _view(self, shape)
 
     def transpose(self, *axes):
@@ -956,128 +1091,200 @@ cdef class Tensor:
         return transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else (axes or None))
 
     def permute(self, *dims):
+        """The axes reordered as ``dims`` (a view; recorded), PyTorch's ``permute``."""
         return permute(self, *dims)
 
     def swapaxes(self, a, b):
+        """Axes ``a`` and ``b`` exchanged (a view; recorded), numpy's ``swapaxes``."""
         return swapaxes(self, a, b)
 
     def squeeze(self, axis=None, *, dim=None):
+        """Remove axes of size 1: all of them, or ``axis`` (an int or tuple; ``dim`` also works).
+
+        As in numpy, naming an axis whose size is not 1 raises ValueError (PyTorch leaves it).
+        """
         return squeeze(self, _dim_alias("squeeze", axis, None, dim) if dim is not None else axis)
 
     def unsqueeze(self, axis=None, *, dim=None):
+        """Insert an axis of size 1 at ``axis`` (``dim``), which is required, as in PyTorch."""
         return unsqueeze(self, _dim_alias("unsqueeze", axis, None, dim) if dim is not None else axis)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """Axes ``start_dim`` to ``end_dim`` merged into one (all by default, giving 1-D);
+        recorded.
+        """
         return flatten(self, start_dim, end_dim)
 
     def expand(self, *shape):
+        """A broadcast view of the given shape (ints or one tuple), PyTorch's ``expand``; recorded.
+        """
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
         return broadcast_to(self, shape)
 
     def broadcast_to(self, shape):
+        """A broadcast view of the given shape (numpy's ``broadcast_to``; exported to numpy
+        read-only); recorded.
+        """
         return broadcast_to(self, shape)
 
     def matmul(self, other):
+        """The matrix product ``self @ other`` with numpy's broadcasting rules (1-D operands as
+        vectors).
+        """
         return matmul(self, other)
 
     def clip(self, a_min=None, a_max=None):
+        """Elementwise ``min(max(self, a_min), a_max)`` (either bound may be None), numpy's
+        ``clip``.
+        """
         return clip(self, a_min, a_max)
 
     def exp(self):
+        """Elementwise ``e ** x`` (recorded)."""
         return _unary(AG_OP_exp, self)
 
     def log(self):
+        """Elementwise natural logarithm (recorded; -inf at 0, NaN below)."""
         return _unary(AG_OP_log, self)
 
     def sqrt(self):
+        """Elementwise square root (recorded; NaN below 0)."""
         return _unary(AG_OP_sqrt, self)
 
     def tanh(self):
+        """Elementwise hyperbolic tangent (recorded)."""
         return _unary(AG_OP_tanh, self)
 
     def sigmoid(self):
+        """Elementwise logistic function ``1 / (1 + exp(-x))`` (recorded)."""
         return _unary(AG_OP_sigmoid, self)
 
     def relu(self):
+        """Elementwise ``max(x, 0)`` (recorded; the gradient at 0 is 0, as in PyTorch)."""
         return _unary(AG_OP_relu, self)
 
     def abs(self):
+        """Elementwise absolute value ``|x|`` (recorded; the gradient at 0 is 0, as in PyTorch)."""
         return _unary(AG_OP_abs, self)
 
     def sin(self):
+        """Elementwise sine, in radians (recorded)."""
         return _unary(AG_OP_sin, self)
 
     def cos(self):
+        """Elementwise cosine, in radians (recorded)."""
         return _unary(AG_OP_cos, self)
 
     def tan(self):
+        """Elementwise tangent, in radians (recorded)."""
         return _unary(AG_OP_tan, self)
 
     def sinh(self):
+        """Elementwise hyperbolic sine (recorded)."""
         return _unary(AG_OP_sinh, self)
 
     def cosh(self):
+        """Elementwise hyperbolic cosine (recorded)."""
         return _unary(AG_OP_cosh, self)
 
     def arcsin(self):
+        """Elementwise inverse sine (recorded; PyTorch's ``asin``)."""
         return _unary(AG_OP_arcsin, self)
 
     def arccos(self):
+        """Elementwise inverse cosine (recorded; PyTorch's ``acos``)."""
         return _unary(AG_OP_arccos, self)
 
     def arctan(self):
+        """Elementwise inverse tangent (recorded; PyTorch's ``atan``)."""
         return _unary(AG_OP_arctan, self)
 
     def arcsinh(self):
+        """Elementwise inverse hyperbolic sine (recorded; PyTorch's ``asinh``)."""
         return _unary(AG_OP_arcsinh, self)
 
     def arccosh(self):
+        """Elementwise inverse hyperbolic cosine (recorded; PyTorch's ``acosh``)."""
         return _unary(AG_OP_arccosh, self)
 
     def arctanh(self):
+        """Elementwise inverse hyperbolic tangent (recorded; PyTorch's ``atanh``)."""
         return _unary(AG_OP_arctanh, self)
 
     def expm1(self):
+        """Elementwise ``exp(x) - 1``, accurate for small x (recorded)."""
         return _unary(AG_OP_expm1, self)
 
     def exp2(self):
+        """Elementwise ``2 ** x`` (recorded)."""
         return _unary(AG_OP_exp2, self)
 
     def log2(self):
+        """Elementwise base-2 logarithm (recorded)."""
         return _unary(AG_OP_log2, self)
 
     def log10(self):
+        """Elementwise base-10 logarithm (recorded)."""
         return _unary(AG_OP_log10, self)
 
     def log1p(self):
+        """Elementwise ``log(1 + x)``, accurate for small x (recorded)."""
         return _unary(AG_OP_log1p, self)
 
     def floor(self):
+        """Elementwise largest integer <= x, as a float.
+
+        Not differentiable: the result does not require grad (PyTorch gives a zero gradient).
+        """
         return _unary(AG_OP_floor, self)
 
     def ceil(self):
+        """Elementwise smallest integer >= x, as a float.
+
+        Not differentiable: the result does not require grad (PyTorch gives a zero gradient).
+        """
         return _unary(AG_OP_ceil, self)
 
     def trunc(self):
+        """Elementwise integer part (rounded toward 0), as a float.
+
+        Not differentiable: the result does not require grad (PyTorch gives a zero gradient).
+        """
         return _unary(AG_OP_trunc, self)
 
     def round(self, decimals=0):
+        """Round to ``decimals`` places, halves to even (as numpy and PyTorch).
+
+        Not differentiable: the result does not require grad (PyTorch gives a zero gradient).
+        """
         return round(self, decimals)
 
     def square(self):
+        """Elementwise ``x * x`` (recorded)."""
         return square(self)
 
     def reciprocal(self):
+        """Elementwise ``1 / x`` (recorded)."""
         return reciprocal(self)
 
     def softmax(self, axis=-1, *, dim=None):
+        """``exp(x) / sum(exp(x))`` along ``axis`` (``dim``), computed stably; the axis defaults to
+        the last one.
+        """
         return softmax(self, _dim_alias("softmax", axis, -1, dim) if dim is not None else axis)
 
     def log_softmax(self, axis=-1, *, dim=None):
+        """``x - logsumexp(x)`` along ``axis`` (``dim``), computed stably; the axis defaults to the
+        last one.
+        """
         return log_softmax(self, _dim_alias("log_softmax", axis, -1, dim) if dim is not None else axis)
 
     def cumsum(self, axis=None, *, dim=None):
+        """Cumulative sum along ``axis`` (``dim``); recorded.
+
+        As in numpy, ``axis=None`` sums the flattened tensor (PyTorch requires ``dim``).
+        """
         return cumsum(self, _dim_alias("cumsum", axis, None, dim) if dim is not None else axis)
 
     # ---- PyTorch spellings that do not conflict with numpy's (README "Conventions"; the
@@ -1105,6 +1312,7 @@ cdef class Tensor:
         return self.t.ndim
 
     def ndimension(self):
+        """The number of axes, ``t.ndim`` (PyTorch's alias of ``dim()``)."""
         return self.t.ndim
 
     def clamp(self, min=None, max=None):

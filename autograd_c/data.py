@@ -11,13 +11,31 @@ __all__ = ["batches", "DataLoader"]
 
 
 def _as_array(a, i):
-    arr = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
+    try:
+        arr = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
+    except ValueError as e:
+        if not isinstance(a, (list, tuple)):
+            raise
+        raise TypeError(f"batches: argument {i} (a {type(a).__name__}) is not one array: its "
+                        f"items differ in shape ({e}).  Pass the arrays of a dataset as "
+                        "separate arguments, DataLoader(X, y, ...) / batches(X, y, ...), or as "
+                        "one tuple of numpy arrays or Tensors, DataLoader((X, y), ...)") from None
     if arr.ndim == 0:
         raise ValueError(f"batches: array {i} is a scalar; every array needs a leading sample axis")
     return arr
 
 
+def _tuple_of_arrays(arrays):
+    """``DataLoader((X, y))``: one tuple of numpy arrays / Tensors is the arrays of a dataset
+    (what a PyTorch user wraps in a TensorDataset), not a dataset of len(tuple) samples."""
+    if len(arrays) == 1 and isinstance(arrays[0], tuple) and arrays[0] and \
+            all(isinstance(a, (np.ndarray, Tensor)) for a in arrays[0]):
+        return arrays[0]
+    return arrays
+
+
 def _check(arrays, batch_size):
+    arrays = _tuple_of_arrays(arrays)
     if not arrays:
         raise ValueError("batches: need at least one array")
     arrs = [_as_array(a, i) for i, a in enumerate(arrays)]
@@ -53,6 +71,8 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
     Parameters
     ----------
     *arrays : array_like or Tensor, all with the same first dimension
+        A single tuple of numpy arrays / Tensors, ``(X, y)``, is taken as those arrays (what
+        PyTorch's ``TensorDataset(X, y)`` holds); a list stays one array (its rows).
     batch_size : int
     shuffle : bool
         Visit the samples in a random order (a new order each call).
@@ -89,6 +109,9 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
 class DataLoader:
     """Re-iterable mini-batches over in-memory arrays; each pass reshuffles (when ``shuffle``)
     with a generator seeded once by ``seed``.
+
+    ``DataLoader(X, y)`` and ``DataLoader((X, y))`` (a tuple of numpy arrays / Tensors, as a
+    PyTorch ``TensorDataset``) are the same; the other arguments are those of :func:`batches`.
 
     Examples
     --------

@@ -343,6 +343,9 @@ def grad(f, argnums=0, has_aux=False):
     argnums : int or tuple of int
         Which positional arguments to differentiate.
     has_aux : bool
+        ``f`` returns a pair ``(output, aux)``: only ``output`` is differentiated, and the
+        transformed function returns ``(gradient, aux)`` (JAX's ``has_aux``); the tensors in
+        ``aux`` come back detached, except inside another transform.
 
     Inputs may be numpy arrays, tensors or Python floats (those become float64).  Nesting works:
     ``grad(grad(f))`` differentiates the backward pass itself.

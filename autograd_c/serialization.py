@@ -34,7 +34,7 @@ def _encode(obj, arrays, path):
         return {"__tensor__": key, "requires_grad": obj.requires_grad}
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
-            raise TypeError(f"ag.save: object array at {path} cannot be saved without pickle")
+            raise TypeError(f"ag.save: an object array{_where(path)} cannot be saved without pickle")
         key = f"a{len(arrays)}"
         arrays[key] = obj
         return {"__array__": key}
@@ -48,15 +48,34 @@ def _encode(obj, arrays, path):
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int, float, bool)) and k is not None:
-                raise TypeError(f"ag.save: dict key {k!r} at {path} is not a str/int/float/bool")
+                raise TypeError(f"ag.save: dict key {k!r}{_where(path)} is not a str/int/float/bool")
             items.append([k, _encode(v, arrays, f"{path}/{k}")])
         return {"__dict__": items}
     if isinstance(obj, tuple):
         return {"__tuple__": [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]}
     if isinstance(obj, list):
         return [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]
-    raise TypeError(f"ag.save: cannot save a {type(obj).__name__} at {path} (supported: dicts, "
-                    "lists, tuples, Tensors, numpy arrays, numbers, strings, None)")
+    raise TypeError(_unsupported(obj, path))
+
+
+def _where(path):
+    """' at 'a/0/w'' for a value inside the saved object; nothing for the object itself"""
+    return f" at {path.lstrip('/')!r}" if path else ""
+
+
+def _unsupported(obj, path):
+    """The message for an object ag.save cannot store: what it is, where (the key path inside
+    the saved object), what is supported, and for a model or an optimizer the call to use."""
+    msg = (f"ag.save: cannot save a {type(obj).__name__}{_where(path)} (supported: dicts, lists, "
+           "tuples, Tensors, numpy arrays, numbers, strings, None)")
+    if callable(getattr(obj, "state_dict", None)):
+        from .nn import Module
+        from .optim import Optimizer
+        name = ("model" if isinstance(obj, Module) else
+                "optimizer" if isinstance(obj, Optimizer) else "obj")
+        msg += (f"; save its state instead: ag.save({name}.state_dict(), path), and restore it "
+                f"with {name}.load_state_dict(ag.load(path))")
+    return msg
 
 
 def _decode(obj, npz, path):

@@ -2,3 +2,6 @@
 from ._base import NotFittedError, ConvergenceWarning  # noqa: F401
 from .linear import LogisticRegression, SoftmaxRegression, LinearClassifier  # noqa: F401
 from .mlp import MLPClassifier, MLPRegressor  # noqa: F401
+
+__all__ = ["LogisticRegression", "SoftmaxRegression", "LinearClassifier", "MLPClassifier",
+           "MLPRegressor", "NotFittedError", "ConvergenceWarning"]

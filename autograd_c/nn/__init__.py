@@ -12,3 +12,13 @@ from .losses import (  # noqa: F401
     HuberLoss, SmoothL1Loss, KLDivLoss,
 )
 from . import utils  # noqa: F401,E402
+
+# `from autograd_c.nn import *`: the classes and the public submodules, not the modules that
+# only implement them (module, layers, losses...)
+__all__ = [
+    "functional", "init", "utils", "Module", "Parameter", "Linear", "Sequential", "Identity",
+    "Flatten", "Dropout", "ModuleList", "ModuleDict", "LayerNorm", "BatchNorm1d", "Sigmoid",
+    "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU", "Softplus", "SiLU", "Softmax", "LogSoftmax",
+    "MSELoss", "L1Loss", "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss",
+    "HingeLoss", "HuberLoss", "SmoothL1Loss", "KLDivLoss",
+]

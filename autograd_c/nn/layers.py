@@ -31,6 +31,12 @@ class Linear(Module):
         Learn an additive bias.
     activation : {None, "relu", "leaky_relu", "tanh", "sigmoid", "gelu", "elu"}
         Applied in the GEMM epilogue.
+    negative_slope : float
+        The slope of ``activation="leaky_relu"`` below 0 (default 0.01, as ``nn.LeakyReLU``);
+        unused by the other activations.
+    alpha : float
+        The scale of ``activation="elu"`` below 0, ``alpha (exp(x) - 1)`` (default 1.0, as
+        ``nn.ELU``); unused by the other activations.
     dtype : float32 (default) or float64 (another dtype raises TypeError)
 
     Weights are initialised as PyTorch does: kaiming_uniform(a=sqrt(5)), i.e.

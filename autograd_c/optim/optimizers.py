@@ -94,6 +94,11 @@ class Optimizer:
     ``_update(fused, group)`` (the fused C call).  A PyTorch-style subclass may instead
     override ``step()`` and keep its own entries in ``self.state[p]`` (they persist and are
     saved by ``state_dict``).
+
+    ``foreach``: every step is already one fused C call per param group, so PyTorch's
+    ``foreach`` switch has nothing to choose.  Adamax, NAdam, RAdam, Adadelta and
+    ``clip_grad_value_`` accept it and ignore it; SGD, Adam, AdamW, RMSprop and Adagrad do not
+    take it (TypeError): drop it from the call.
     """
 
     _name = "Optimizer"
