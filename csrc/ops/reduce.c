@@ -123,6 +123,45 @@ GEN_ACC(min, double, double, f64)
 #define FT_f64 double
 #define NANFLAG_f32(f, v) f |= -(int32_t)((v) != (v))
 #define NANFLAG_f64(f, v) f = (v) != (v) ? (v) : f
+/* max / min of a contiguous run: nl (LANES; a count the compiler does not see, so that it
+   vectorises the loop rather than unrolling it) interleaved extremes and NaN notes, then
+   combined; where a NaN went by, or the extreme is a zero (whose sign the first of the tied
+   zeros decides, which the lanes do not keep), the run is stepped again in order */
+#define LANES 32
+#define GEN_LANES(name, T, sfx)                                                          \
+    static T lanes_##name##_##sfx(const T *x, int64_t R, T id, int64_t nl)               \
+    {                                                                                    \
+        T m[LANES], a = id;                                                              \
+        FT_##sfx f[LANES];                                                               \
+        int64_t r, l;                                                                    \
+        int nan = 0;                                                                     \
+        for (l = 0; l < nl; l++) { m[l] = id; f[l] = 0; }                                \
+        for (r = 0; r + nl <= R; r += nl) {                                              \
+            const T *restrict xr = x + r;                                                \
+            for (l = 0; l < nl; l++) {                                                   \
+                T v = xr[l];                                                             \
+                m[l] = STEPV_##name(m[l], v);                                            \
+                NANFLAG_##sfx(f[l], v);                                                  \
+            }                                                                            \
+        }                                                                                \
+        for (l = 0; l < nl; l++) { a = STEPV_##name(a, m[l]); nan |= f[l] != 0; }        \
+        for (; r < R; r++) { T v = x[r]; a = STEPV_##name(a, v); nan |= v != v; }        \
+        if (nan || a == 0) {                                                             \
+            a = id;                                                                      \
+            for (r = 0; r < R; r++) { T v = x[r]; STEP_##name(a, v); }                   \
+        }                                                                                \
+        return a;                                                                        \
+    }
+GEN_LANES(max, float, f32)
+GEN_LANES(max, double, f64)
+GEN_LANES(min, float, f32)
+GEN_LANES(min, double, f64)
+/* (never called: sums and products take the other branches) */
+#define lanes_sum_f32(x, R, id, nl) (id)
+#define lanes_sum_f64(x, R, id, nl) (id)
+#define lanes_prod_f32(x, R, id, nl) (id)
+#define lanes_prod_f64(x, R, id, nl) (id)
+
 #define GEN_BLK(name, T, AT, sfx)                                                        \
     static void blk_##name##_##sfx(const T *x, T *o, int64_t K0, int64_t R, int64_t K1, \
                                    AT id)                                                \
@@ -138,6 +177,10 @@ GEN_ACC(min, double, double, f64)
             return;                                                                      \
         }                                                                                \
         for (k = 0; k < K0; k++, x += R * K1, o += K1) {                                 \
+            if (K1 == 1 && NANS_##name && R >= 4 * LANES) {                              \
+                *o = (T)lanes_##name##_##sfx(x, R, id, LANES);                           \
+                continue;                                                                \
+            }                                                                            \
             if (K1 == 1) {                 /* a run of R into one output */              \
                 AT a = id;                                                               \
                 for (r = 0; r < R; r++) {                                                \
