@@ -108,6 +108,57 @@ def test_max_over_a_leading_axis_of_a_large_array_with_nan_columns(dtype):
     assert np.isneginf(ag.max(ag.tensor(x), 0).numpy()[500])
 
 
+def _sequential(x, axis, op):
+    """op over ``axis`` of x (2-d) stepped in C order from the identity, float32 sums and
+    products in float64 rounded once: the general path's order for a strided inner loop."""
+    wide = np.float64 if op in ("sum", "prod") else x.dtype
+    v = np.moveaxis(x, axis, 0).astype(wide) if axis is not None else \
+        x.reshape(-1).astype(wide)
+    acc = np.full(v.shape[1:], {"sum": 0.0, "prod": 1.0, "max": -np.inf, "min": np.inf}[op], wide)
+    for row in v:
+        if op == "sum":
+            acc = acc + row
+        elif op == "prod":
+            acc = acc * row
+        else:
+            better = (row > acc) if op == "max" else (row < acc)
+            acc = np.where((acc == acc) & (better | (row != row)), row, acc)
+    return acc.astype(x.dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["sum", "prod", "max", "min"])
+def test_reductions_of_transposed_and_strided_views_keep_the_order_of_the_walk(op, dtype):
+    # a view whose inner stride is not 1 is copied (C order) and reduced in blocks: the same
+    # steps in the same order as the general path's walk of the view
+    rng = np.random.default_rng(9)
+    if op == "prod":
+        x = (1 + 0.01 * rng.standard_normal((70, 90))).astype(dtype)
+    elif op == "sum":
+        x = (rng.standard_normal((70, 90)) * 10.0 ** rng.integers(-3, 4, (70, 90))).astype(dtype)
+    else:
+        x = _tricky((70, 90), dtype, 9)
+    views = {"transpose": ag.tensor(np.ascontiguousarray(x.T)).T,
+             "step": ag.tensor(np.repeat(x, 2, axis=1))[:, ::2],
+             "flip": ag.flip(ag.tensor(np.ascontiguousarray(x[:, ::-1])), 1)}
+    for name, t in views.items():
+        np.testing.assert_array_equal(t.numpy(), x)
+        for axis in (0, 1, -1, None):
+            got = getattr(ag, op)(t, axis).numpy()
+            want = _sequential(x, axis, op)
+            np.testing.assert_array_equal(_bits(got), _bits(want), err_msg=f"{name} {axis}")
+
+
+@pytest.mark.parametrize("n", [16, 33, 64, 100])
+def test_float64_transposed_copies_are_exact(n):
+    x = np.random.default_rng(n).standard_normal((n, n + 3))
+    x[0, 1] = -np.nan
+    t = ag.tensor(x)
+    np.testing.assert_array_equal(_bits(t.T.contiguous().numpy()), _bits(x.T))
+    np.testing.assert_array_equal(_bits(ag.tensor(x[:, 1:]).T.contiguous().numpy()),
+                                  _bits(x[:, 1:].T))
+
+
 @pytest.mark.parametrize("op", ["max", "min"])
 def test_ties_of_signed_zeros_keep_the_first(op):
     x = np.array([[-0.0, 0.0], [0.0, -0.0], [-0.0, -0.0]])

@@ -236,11 +236,26 @@ GEN_BLK(max, double, double, f64)
 GEN_BLK(min, float, float, f32)
 GEN_BLK(min, double, double, f64)
 
+/* x is large, not contiguous, broadcast along no dim, and its last dim longer than 1 has a
+   stride other than 1 */
+static int strided_rows(const ag_tensor *x)
+{
+    int d, last = -1;
+    if (x->size < 4096 || ag_tensor_is_contiguous(x)) return 0;
+    for (d = 0; d < x->ndim; d++) {
+        if (x->shape[d] == 1) continue;
+        if (x->strides[d] == 0) return 0;
+        last = d;
+    }
+    return last >= 0 && x->strides[last] != 1;
+}
+
 /* the reduction (keepdims shape) of a contiguous x whose reduced dims (size 1 ignored) are one
    run, as blocks; NULL (no error) where x has another layout, or where the reduced run is
    trailing and a sum long enough (16) for the partial sums of GEN_ACC, which the general path
-   then does */
-static ag_tensor *reduce_blocks(int op, ag_tensor *x, const int *mask, double id)
+   then does (unless seq: x is a copy of a tensor whose inner stride kept the general path from
+   those partial sums) */
+static ag_tensor *reduce_blocks(int op, ag_tensor *x, const int *mask, double id, int seq)
 {
     int64_t shape[AG_MAXDIM], K0 = 1, R = 1, K1 = 1;
     int d, phase = 0;   /* 0: kept dims before the run, 1: in the run, 2: kept dims after it */
@@ -263,7 +278,7 @@ static ag_tensor *reduce_blocks(int op, ag_tensor *x, const int *mask, double id
             K1 *= n;
         }
     }
-    if (phase == 0 || (K1 == 1 && R >= 16 && op == AG_OP_sum)) return NULL;
+    if (phase == 0 || (!seq && K1 == 1 && R >= 16 && op == AG_OP_sum)) return NULL;
     o = ag_tensor_empty(x->dtype, x->ndim, shape);
     if (!o) return NULL;
     xs = ag_ptr(x);
@@ -315,8 +330,19 @@ static ag_tensor *reduce_keep_raw(int op, ag_tensor *x, const int *mask)
     ag_row_fn fn;
     int d;
     int wide = x->dtype == AG_F32 && (op == AG_OP_sum || op == AG_OP_prod);
-    o = reduce_blocks(op, x, mask, reduce_identity(op));
+    o = reduce_blocks(op, x, mask, reduce_identity(op), 0);
     if (o) return o;
+    if (strided_rows(x)) {
+        /* the general path would walk x with a stride in its inner loop (a transpose: 3.5 ms
+           for a 1024 x 1024 float32 sum over axis 0, against 0.12 ms contiguous); a contiguous
+           copy in the same (C) order is reduced in blocks instead, with the same steps in the
+           same order as that walk */
+        ag_tensor *xc = ag_tensor_contiguous_copy(x);
+        o = xc ? reduce_blocks(op, xc, mask, reduce_identity(op), 1) : NULL;
+        ag_tensor_decref(xc);
+        if (o) return o;
+        ag_clear_error();
+    }
     for (d = 0; d < x->ndim; d++) shape[d] = mask[d] ? 1 : x->shape[d];
     /* float32 sums and products accumulate in a float64 buffer, rounded once at the end */
     o = ag_tensor_full(wide ? AG_F64 : x->dtype, x->ndim, shape, reduce_identity(op));
