@@ -3,7 +3,8 @@ diagonal and take_along_axis: median microseconds of ``--repeat`` runs after war
 function in the same run for scale.
 
 Reductions: ``x.max(axis=0)`` and friends on a contiguous 1024 x 1024 array (float32 and
-float64), against numpy's ``x.max(axis=0)``; ``sum`` over axis 0 is printed for comparison.
+float64), against numpy's ``x.max(axis=0)``; ``sum`` is printed for comparison, and ``T.``
+rows reduce the transposed view.
 
 Shape functions (float32, 1024 x 1024): ``fwd`` is the function on a tensor that needs no
 gradient; ``bwd`` is the backward pass alone (the graph is built and the gradient made before
@@ -59,6 +60,10 @@ def reductions(rng):
                 rows.append((f"{name}(axis={axis}) {np.dtype(dt).name}",
                              lambda t=t, name=name, axis=axis: getattr(t, name)(axis=axis),
                              lambda a=a, name=name, axis=axis: getattr(a, name)(axis=axis)))
+        for name in ("max", "sum"):     # a transposed view: the inner stride is not 1
+            rows.append((f"T.{name}(axis=0) {np.dtype(dt).name}",
+                         lambda t=t, name=name: getattr(t.T, name)(axis=0),
+                         lambda a=a, name=name: getattr(a.T, name)(axis=0)))
     return rows
 
 
