@@ -103,7 +103,8 @@ def main():
     a = rng.standard_normal((N, N)).astype(np.float32)
     t = ag.tensor(a)
     tg = ag.tensor(a, requires_grad=True)
-    print(f"\n{'float32 1024 x 1024':<20}{'fwd us':>10}{'bwd us':>10}{'bwd/fwd':>9}{'numpy us':>10}")
+    print(f"\n{'float32 1024 x 1024':<20}{'fwd us':>10}{'bwd us':>10}{'bwd/fwd':>9}"
+          f"{'numpy us':>10}")
     for name, (ours, ref) in shape_functions(rng).items():
         if args.only and args.only not in name:
             continue
