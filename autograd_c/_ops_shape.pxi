@@ -467,6 +467,21 @@ def concatenate(tensors, axis=0, *, dim=None):
 cat = concatenate
 
 
+# ag_roll (csrc/ops/shape.c) is not in ag.h / _core.pxd yet: declared here
+cdef extern from *:
+    """
+    ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift);
+    """
+    ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift) nogil
+
+
+def _roll_axis(x, int axis, int64_t shift):
+    """x rolled by ``shift`` along ``axis`` (numpy.roll for one axis; manipulation.roll checks
+    the arguments): one copy, whose transpose is the roll back."""
+    cdef Tensor tx = _coerce(x, -1)
+    return _wrap(ag_roll(tx.t, axis, shift))
+
+
 def stack(tensors, axis=0, *, dim=None):
     """Join tensors along a new axis.
 

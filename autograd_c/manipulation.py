@@ -5,8 +5,9 @@ Each is built from primitives whose rules give the gradients in every mode (VJP,
 order), at the cost its meaning needs:
 
 - views: ``flip`` (negative-stride slices), ``moveaxis`` (a permutation);
-- slices and one copy: ``roll`` (two slices of each rolled axis, concatenated), ``diagonal``
-  (the plane flattened, a slice of step m + 1, copied);
+- one copy per rolled axis: ``roll`` (the two parts of the axis swapped, by the concatenate
+  op in its roll mode, whose transpose is the roll back);
+- a slice and one copy: ``diagonal`` (the plane flattened, a slice of step m + 1, copied);
 - a broadcast and one copy: ``tile`` and ``repeat`` with one count (a size-1 axis inserted next
   to each repeated one, broadcast, copied, merged), so repeated elements sum their gradients
   through the broadcast;
@@ -158,9 +159,8 @@ def roll(x, shift, axis=None):
     for a, s in total.items():
         n = x.shape[a]
         s = s % n if n else 0
-        if s:                          # the last s elements, then the first n - s
-            pre = (slice(None),) * a
-            y = _core.concatenate([y[pre + (slice(n - s, None),)], y[pre + (slice(0, n - s),)]], a)
+        if s:                          # the last s elements, then the first n - s, in one op
+            y = _core._roll_axis(y, a, s)
     return x.clone() if y is x else y  # a copy also when nothing moves, as numpy's
 
 

@@ -539,13 +539,73 @@ const ag_oprules ag_rules_take = {take_fwd, vjp_take, jvp_same, 0};
 const ag_oprules ag_rules_take_backward = {take_backward_fwd, vjp_take, jvp_same, 0};
 
 /* ------------------------------------------------------------------ concat along a trailing axis
- * p.i[0] = axis (negative, counted from the end) */
+ * p.i[0] = axis (negative, counted from the end).
+ * p.flag = CONCAT_ROLL: one input x rolled by p.i[1] (in [1, n)) along the axis, numpy.roll's
+ * concatenation of x's last p.i[1] elements and its first n - p.i[1] made in one op, so that its
+ * transpose is the roll back (one copy) rather than two zero-filled scatters and their sum */
+#define CONCAT_ROLL 1
+
+/* view of t: `len` elements from `start` along dim ax */
+static ag_tensor *narrow(ag_tensor *t, int ax, int64_t start, int64_t len)
+{
+    int64_t sh[AG_MAXDIM];
+    memcpy(sh, t->shape, sizeof(int64_t) * (size_t)t->ndim);
+    sh[ax] = len;
+    return ag_tensor_view(t, t->ndim, sh, t->strides, t->offset + start * t->strides[ax]);
+}
+
+static ag_tensor *roll_fwd(ag_tensor *x, int ax, int64_t s)
+{
+    int64_t n = x->shape[ax];
+    ag_tensor *o = ag_tensor_empty(x->dtype, x->ndim, x->shape), *src = NULL, *dst = NULL;
+    int k;
+    if (!o) return NULL;
+    for (k = 0; k < 2; k++) {   /* x[n - s:] -> o[:s], x[:n - s] -> o[s:] */
+        src = narrow(x, ax, k ? 0 : n - s, k ? n - s : s);
+        dst = src ? narrow(o, ax, k ? s : 0, k ? n - s : s) : NULL;
+        if (dst) ag_copy_raw(dst, src);
+        ag_tensor_decref(src);
+        ag_tensor_decref(dst);
+        if (!dst) { ag_tensor_decref(o); return NULL; }
+    }
+    return o;
+}
+
+static ag_tensor *roll_p(ag_tensor *x, int axis, int64_t shift)
+{
+    ag_params p;
+    ag_params_init(&p);
+    p.core = x->ndim;
+    p.i[0] = axis - x->ndim;
+    p.i[1] = shift;
+    p.flag = CONCAT_ROLL;
+    return ag_apply(AG_OP_concat, &x, 1, &p);
+}
+
+/* x rolled by shift along axis (numpy.roll): always a new tensor */
+ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift)
+{
+    int64_t n;
+    if (axis < -x->ndim || axis >= x->ndim) {
+        ag_set_error(AG_EVALUE, "roll: axis %d is out of bounds for a tensor of dimension %d", axis,
+                     x->ndim);
+        return NULL;
+    }
+    if (axis < 0) axis += x->ndim;
+    n = x->shape[axis];
+    shift = n ? shift % n : 0;
+    if (shift < 0) shift += n;
+    if (shift == 0) return ag_contiguous(x);
+    return roll_p(x, axis, shift);
+}
+
 static ag_tensor *concat_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
     ag_tensor *x0 = in[0], *o;
     int ax = x0->ndim + (int)p->i[0], i, d;
     int64_t sh[AG_MAXDIM], off = 0;
     (void)op;
+    if (p->flag == CONCAT_ROLL) return roll_fwd(x0, ax, p->i[1]);
     memcpy(sh, x0->shape, sizeof sh);
     sh[ax] = 0;
     for (i = 0; i < nin; i++) {
@@ -617,6 +677,11 @@ static int vjp_concat(ag_vjp_ctx *c)
     ag_tensor *g = c->g;
     int ax = g->ndim + (int)c->p->i[0], i, d;
     int64_t off = 0;
+    if (c->p->flag == CONCAT_ROLL) {   /* d roll(x, s) = roll(g, n - s) */
+        if (!c->needs[0]) return 0;
+        c->gin[0] = roll_p(g, ax, g->shape[ax] - c->p->i[1]);
+        return c->gin[0] ? 0 : -1;
+    }
     for (i = 0; i < c->nin; i++) {
         int64_t len = c->in[i]->shape[ax - (g->ndim - c->in[i]->ndim)];
         if (c->needs[i]) {
