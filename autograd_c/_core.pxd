@@ -197,6 +197,7 @@ cdef extern from "ag.h" nogil:
     ag_tensor *ag_take_core(ag_tensor *x, int core, const int64_t *idx, int64_t nidx,
                             int out_ndim, const int64_t *out_shape)
     ag_tensor *ag_concat(int n, ag_tensor **xs, int axis)
+    ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift)
     int ag_argsort(ag_tensor *x, int64_t *order)
     ag_tensor *ag_sort(ag_tensor *x)
     ag_tensor *ag_contiguous(ag_tensor *x)

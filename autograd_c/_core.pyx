@@ -17,6 +17,20 @@ import operator
 import numpy as np
 cimport numpy as cnp
 
+
+class _AxisDefault(int):
+    """The default of an ``axis`` argument that also takes PyTorch's ``dim=``: an int that is told
+    apart from the same value passed explicitly, so that ``cat(ts, 0, dim=1)`` raises instead of
+    quietly using ``dim``.  It prints as the plain int."""
+
+    def __repr__(self):
+        return int.__repr__(self)
+
+
+_AXIS_0 = _AxisDefault(0)
+_AXIS_LAST = _AxisDefault(-1)
+
+
 cnp.import_array()
 ag_init()
 
@@ -1268,17 +1282,23 @@ cdef class Tensor:
         """Elementwise ``1 / x`` (recorded)."""
         return reciprocal(self)
 
-    def softmax(self, axis=-1, *, dim=None):
-        """``exp(x) / sum(exp(x))`` along ``axis`` (``dim``), computed stably; the axis defaults to
+    @cython.embedsignature(False)
+    def softmax(self, axis=_AXIS_LAST, *, dim=None):
+        """Tensor.softmax(self, axis=-1, *, dim=None)
+
+        ``exp(x) / sum(exp(x))`` along ``axis`` (``dim``), computed stably; the axis defaults to
         the last one.
         """
-        return softmax(self, _dim_alias("softmax", axis, -1, dim) if dim is not None else axis)
+        return softmax(self, _dim_alias("softmax", axis, _AXIS_LAST, dim) if dim is not None else axis)
 
-    def log_softmax(self, axis=-1, *, dim=None):
-        """``x - logsumexp(x)`` along ``axis`` (``dim``), computed stably; the axis defaults to the
+    @cython.embedsignature(False)
+    def log_softmax(self, axis=_AXIS_LAST, *, dim=None):
+        """Tensor.log_softmax(self, axis=-1, *, dim=None)
+
+        ``x - logsumexp(x)`` along ``axis`` (``dim``), computed stably; the axis defaults to the
         last one.
         """
-        return log_softmax(self, _dim_alias("log_softmax", axis, -1, dim) if dim is not None else axis)
+        return log_softmax(self, _dim_alias("log_softmax", axis, _AXIS_LAST, dim) if dim is not None else axis)
 
     def cumsum(self, axis=None, *, dim=None):
         """Cumulative sum along ``axis`` (``dim``); recorded.

@@ -92,6 +92,8 @@ cdef object _dim_alias(str who, object axis, object default, object dim):
     call pays nothing."""
     if dim is None:
         return axis
+    # an _AxisDefault default is only ever itself; a plain default (a Tensor method's, which
+    # cannot tell) also accepts an equal value
     if not (axis is default or (type(axis) is int and type(default) is int and axis == default)):
         raise TypeError(f"{who}: got both axis={axis!r} and dim={dim!r}; pass one of them "
                         "(dim is PyTorch's name for axis)")

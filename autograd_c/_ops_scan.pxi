@@ -23,8 +23,11 @@ def cumsum(x, axis=None, *, dim=None):
         axis = 0
     return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
 
-def diff(x, n=1, axis=-1, prepend=None, append=None, *, dim=None):
-    """n-th forward difference along ``axis``, as numpy.diff: ``x[1:] - x[:-1]`` applied ``n``
+@cython.embedsignature(False)
+def diff(x, n=1, axis=_AXIS_LAST, prepend=None, append=None, *, dim=None):
+    """diff(x, n=1, axis=-1, prepend=None, append=None, *, dim=None)
+
+    n-th forward difference along ``axis``, as numpy.diff: ``x[1:] - x[:-1]`` applied ``n``
     times (each time the axis gets one shorter).  ``prepend`` / ``append`` are joined to x
     along ``axis`` first, a scalar as one slice of x's shape (numpy's rule; they may require
     grad too).
@@ -38,7 +41,7 @@ def diff(x, n=1, axis=-1, prepend=None, append=None, *, dim=None):
     tensor([2., 2.])
     """
     if dim is not None:
-        axis = _dim_alias("diff", axis, -1, dim)
+        axis = _dim_alias("diff", axis, _AXIS_LAST, dim)
     cdef Tensor tx = _coerce(x, -1)
     n = operator.index(n)
     if n < 0:

@@ -114,8 +114,11 @@ def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
     cdef int nax = _axes(axis, tx.t.ndim, axes)
     return _wrap(ag_std(tx.t, nax, axes, keepdims, ddof))
 
-def softmax(x, axis=-1, *, dim=None):
-    """exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs).
+@cython.embedsignature(False)
+def softmax(x, axis=_AXIS_LAST, *, dim=None):
+    """softmax(x, axis=-1, *, dim=None)
+
+    exp(x) / sum(exp(x)) along ``axis`` (max-shifted, stable for large inputs).
 
     Examples
     --------
@@ -124,12 +127,15 @@ def softmax(x, axis=-1, *, dim=None):
     tensor([0.5, 0.5])
     """
     if dim is not None:
-        axis = _dim_alias("softmax", axis, -1, dim)
+        axis = _dim_alias("softmax", axis, _AXIS_LAST, dim)
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 0))
 
-def log_softmax(x, axis=-1, *, dim=None):
-    """x - logsumexp(x) along ``axis`` (stable).
+@cython.embedsignature(False)
+def log_softmax(x, axis=_AXIS_LAST, *, dim=None):
+    """log_softmax(x, axis=-1, *, dim=None)
+
+    x - logsumexp(x) along ``axis`` (stable).
 
     Examples
     --------
@@ -138,7 +144,7 @@ def log_softmax(x, axis=-1, *, dim=None):
     True
     """
     if dim is not None:
-        axis = _dim_alias("log_softmax", axis, -1, dim)
+        axis = _dim_alias("log_softmax", axis, _AXIS_LAST, dim)
     cdef Tensor tx = _coerce(x, -1)
     return _wrap(ag_softmax(tx.t, operator.index(axis), 1))
 
@@ -433,8 +439,11 @@ def broadcast_to(x, shape):
 expand = broadcast_to
 
 
-def concatenate(tensors, axis=0, *, dim=None):
-    """Join tensors along an existing axis.
+@cython.embedsignature(False)
+def concatenate(tensors, axis=_AXIS_0, *, dim=None):
+    """concatenate(tensors, axis=0, *, dim=None)
+
+    Join tensors along an existing axis.
 
     Examples
     --------
@@ -443,7 +452,7 @@ def concatenate(tensors, axis=0, *, dim=None):
     tensor([1., 1., 0.])
     """
     if dim is not None:
-        axis = _dim_alias("concatenate", axis, 0, dim)
+        axis = _dim_alias("concatenate", axis, _AXIS_0, dim)
     seq = list(tensors)
     if not seq:
         raise ValueError("concatenate: need at least one tensor")
@@ -467,14 +476,6 @@ def concatenate(tensors, axis=0, *, dim=None):
 cat = concatenate
 
 
-# ag_roll (csrc/ops/shape.c) is not in ag.h / _core.pxd yet: declared here
-cdef extern from *:
-    """
-    ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift);
-    """
-    ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift) nogil
-
-
 def _roll_axis(x, int axis, int64_t shift):
     """x rolled by ``shift`` along ``axis`` (numpy.roll for one axis; manipulation.roll checks
     the arguments): one copy, whose transpose is the roll back."""
@@ -482,8 +483,11 @@ def _roll_axis(x, int axis, int64_t shift):
     return _wrap(ag_roll(tx.t, axis, shift))
 
 
-def stack(tensors, axis=0, *, dim=None):
-    """Join tensors along a new axis.
+@cython.embedsignature(False)
+def stack(tensors, axis=_AXIS_0, *, dim=None):
+    """stack(tensors, axis=0, *, dim=None)
+
+    Join tensors along a new axis.
 
     Examples
     --------
@@ -492,7 +496,7 @@ def stack(tensors, axis=0, *, dim=None):
     (2, 2)
     """
     if dim is not None:
-        axis = _dim_alias("stack", axis, 0, dim)
+        axis = _dim_alias("stack", axis, _AXIS_0, dim)
     seq = list(tensors)
     if not seq:
         raise ValueError("stack: need at least one tensor")
@@ -516,8 +520,11 @@ def stack(tensors, axis=0, *, dim=None):
     return concatenate([unsqueeze(t, ax) for t in ts], ax)
 
 
-def split(x, indices_or_sections, axis=0, *, dim=None):
-    """Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule).
+@cython.embedsignature(False)
+def split(x, indices_or_sections, axis=_AXIS_0, *, dim=None):
+    """split(x, indices_or_sections, axis=0, *, dim=None)
+
+    Split along ``axis`` into equal sections (an int) or at the given indices (numpy's rule).
 
     Examples
     --------
@@ -526,7 +533,7 @@ def split(x, indices_or_sections, axis=0, *, dim=None):
     [[0.0, 1.0], [2.0, 3.0]]
     """
     if dim is not None:
-        axis = _dim_alias("split", axis, 0, dim)
+        axis = _dim_alias("split", axis, _AXIS_0, dim)
     cdef Tensor tx = _coerce(x, -1)
     n = tx.t.ndim
     if n == 0:

@@ -204,6 +204,8 @@ ag_tensor *ag_take(ag_tensor *x, const int64_t *idx, int64_t nidx, int out_ndim,
 ag_tensor *ag_take_core(ag_tensor *x, int core, const int64_t *idx, int64_t nidx, int out_ndim,
                         const int64_t *out_shape);
 ag_tensor *ag_concat(int n, ag_tensor **xs, int axis);
+/* x rolled by shift along axis (numpy.roll for one axis); its VJP is the roll back */
+ag_tensor *ag_roll(ag_tensor *x, int axis, int64_t shift);
 /* sorting along the last axis in numpy's stable order (NaN last, -0.0 == +0.0, ties in input
    order): ag_argsort writes x->size indices within each row (not recorded, returns 0 or -1);
    ag_sort returns the sorted values, recorded as a gather at the sorted positions */

@@ -659,12 +659,22 @@ ag_tensor *ag_var(ag_tensor *x, int nax, const int *axes, int keepdims, double d
     return r;
 }
 
+/* std = sqrt(var), with the derivative 0 where var is 0 (a constant slice), as in PyTorch: there
+   sqrt's 1 / (2 sqrt(var)) is inf and var's derivative 0, and their product NaN.  Built as
+   where(var == 0, 0, sqrt(where(var == 0, 1, var))), so that forward mode, reverse mode and
+   higher orders all see the mask; the values are sqrt(var) everywhere. */
 ag_tensor *ag_std(ag_tensor *x, int nax, const int *axes, int keepdims, double ddof)
 {
-    ag_tensor *v = ag_var(x, nax, axes, keepdims, ddof), *r;
+    ag_tensor *v = ag_var(x, nax, axes, keepdims, ddof), *zero, *one, *z, *safe, *s, *r;
     if (!v) return NULL;
-    r = ag_unary(AG_OP_sqrt, v);
-    ag_tensor_decref(v);
+    zero = ag_tensor_scalar(v->dtype, 0.0);
+    one = ag_tensor_scalar(v->dtype, 1.0);
+    z = zero ? ag_binary(AG_OP_eq, v, zero) : NULL;
+    safe = z && one ? ag_where(z, one, v) : NULL;
+    s = safe ? ag_unary(AG_OP_sqrt, safe) : NULL;
+    r = s ? ag_where(z, zero, s) : NULL;
+    ag_tensor_decref(v); ag_tensor_decref(zero); ag_tensor_decref(one);
+    ag_tensor_decref(z); ag_tensor_decref(safe); ag_tensor_decref(s);
     return r;
 }
 

@@ -1,0 +1,73 @@
+"""Round 8 fixes made on main: std's derivative at a constant slice, and axis= together with
+PyTorch's dim= refused where the axis default is an int."""
+import numpy as np
+import pytest
+
+import autograd_c as ag
+from tests._fd import fd_grad, fd_hessian
+
+
+def _t(a, rg=False):
+    return ag.tensor(np.asarray(a, dtype=np.float64), dtype="float64", requires_grad=rg)
+
+
+@pytest.mark.parametrize("ddof", [0, 1])
+def test_std_of_a_constant_slice_has_zero_gradient_as_pytorch(ddof):
+    x = _t([[2.0, 2.0, 2.0], [1.0, 3.0, 4.0]], rg=True)
+    s = ag.std(x, axis=1, ddof=ddof)
+    np.testing.assert_allclose(s.numpy(), np.std(x.numpy(), axis=1, ddof=ddof), rtol=1e-15)
+    s.sum().backward()
+    g = x.grad.numpy()
+    assert np.all(np.isfinite(g))
+    np.testing.assert_array_equal(g[0], 0.0)
+    # the non-constant row: (x - mean) / ((n - ddof) std), and finite differences
+    r = x.numpy()[1]
+    np.testing.assert_allclose(g[1], (r - r.mean()) / ((3 - ddof) * np.std(r, ddof=ddof)),
+                               rtol=1e-12)
+    fd = fd_grad(lambda a: np.std(a, ddof=ddof), r)
+    np.testing.assert_allclose(g[1], fd, rtol=1e-7, atol=1e-9)
+
+
+def test_std_forward_mode_and_hessian_at_a_constant_slice_are_finite():
+    x = _t([[5.0, 5.0], [1.0, 3.0]])
+    J = ag.jacobian(lambda t: ag.std(t, axis=1), x, mode="forward").numpy()
+    Jr = ag.jacobian(lambda t: ag.std(t, axis=1), x, mode="reverse").numpy()
+    np.testing.assert_array_equal(J, Jr)
+    np.testing.assert_array_equal(J[0], 0.0)
+    np.testing.assert_allclose(J[1, 1], [-0.5, 0.5])
+    v = np.array([1.0, 3.0, 4.0])
+    H = ag.hessian(lambda t: ag.std(t), _t(v)).numpy()
+    np.testing.assert_allclose(H, fd_hessian(np.std, v), rtol=1e-4, atol=1e-6)
+    assert float(ag.std(_t([2.0, 2.0]))) == 0.0
+
+
+x23 = ag.ones(2, 3)
+BOTH = {
+    "cat": lambda: ag.cat([x23, x23], 0, dim=1),
+    "concatenate": lambda: ag.concatenate([x23, x23], axis=0, dim=1),
+    "stack": lambda: ag.stack([x23, x23], 0, dim=1),
+    "split": lambda: ag.split(x23, 1, 0, dim=1),
+    "softmax": lambda: ag.softmax(x23, -1, dim=0),
+    "log_softmax": lambda: ag.log_softmax(x23, axis=-1, dim=0),
+    "Tensor.softmax": lambda: x23.softmax(-1, dim=0),
+    "Tensor.log_softmax": lambda: x23.log_softmax(-1, dim=0),
+    "diff": lambda: ag.diff(x23, 1, -1, dim=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BOTH))
+def test_axis_equal_to_its_default_and_dim_together_raise(name):
+    with pytest.raises(TypeError, match="both axis=.* and dim="):
+        BOTH[name]()
+
+
+def test_dim_alone_and_axis_alone_still_work():
+    a = ag.tensor(np.arange(6.0).reshape(2, 3))
+    assert ag.cat([a, a], dim=1).shape == (2, 6)
+    assert ag.cat([a, a], 0).shape == ag.cat([a, a]).shape == (4, 3)
+    assert ag.stack([a, a], dim=2).shape == (2, 3, 2)
+    assert [t.shape for t in ag.split(a, 3, dim=1)] == [(2, 1)] * 3
+    np.testing.assert_allclose(a.softmax(dim=0).numpy().sum(axis=0), 1.0)
+    np.testing.assert_allclose(ag.softmax(a).numpy().sum(axis=1), 1.0)
+    np.testing.assert_array_equal(ag.diff(a, dim=0).numpy(), np.diff(a.numpy(), axis=0))
+    assert ag.concatenate.__doc__.startswith("concatenate(tensors, axis=0, *, dim=None)")
