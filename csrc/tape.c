@@ -601,6 +601,11 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
             status = -1;
             goto restore;
         }
+        /* the rule holds what it needs of g: drop g now, so that an input gradient that is a
+           view of it (a reshape's, a transpose's, a roll's) is solely owned when it reaches a
+           .grad or a gradient slot, which then takes it without a copy or adds into it in place */
+        ag_tensor_decref(g);
+        g = NULL;
         for (i = 0; i < n->nin && status == 0; i++) {
             ag_tensor *x = n->in[i], *gi;
             if (!gin[i] || !n->needs[i]) continue;
@@ -624,7 +629,6 @@ static int sweep(int nroots, ag_tensor **roots, ag_tensor **seeds, int retain, i
             ag_tensor_decref(gi);
         }
         for (i = 0; i < n->nin; i++) ag_tensor_decref(gin[i]);
-        ag_tensor_decref(g);
         if (status) goto restore;
         if (!retain) node_release(n);
     }

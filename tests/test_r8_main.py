@@ -71,3 +71,32 @@ def test_dim_alone_and_axis_alone_still_work():
     np.testing.assert_allclose(ag.softmax(a).numpy().sum(axis=1), 1.0)
     np.testing.assert_array_equal(ag.diff(a, dim=0).numpy(), np.diff(a.numpy(), axis=0))
     assert ag.concatenate.__doc__.startswith("concatenate(tensors, axis=0, *, dim=None)")
+
+
+@pytest.mark.parametrize("view", [lambda t: t.reshape(6), lambda t: t.T, lambda t: ag.roll(t, 1, 1),
+                                  lambda t: t[:, ::-1]])
+def test_grad_through_a_view_is_never_an_alias_of_the_callers_gradient(view):
+    # the sweep drops a node's incoming gradient before passing its input gradients on (so that a
+    # view of it can become a .grad without a copy); the caller's tensor must still not be aliased
+    x = ag.tensor(np.arange(6.0).reshape(2, 3), dtype="float64", requires_grad=True)
+    y = view(x)
+    g = ag.tensor(np.arange(1.0, 7.0).reshape(y.shape), dtype="float64")
+    y.backward(g)
+    expect = x.grad.numpy().copy()
+    g.add_(100.0)
+    np.testing.assert_array_equal(x.grad.numpy(), expect)
+    # a second backward accumulates into .grad in place without touching the first gradient
+    y2 = view(x)
+    y2.backward(ag.ones(*y2.shape, dtype="float64"))
+    np.testing.assert_array_equal(x.grad.numpy(), expect + 1.0)
+    np.testing.assert_array_equal(g.numpy(), np.arange(101.0, 107.0).reshape(y.shape))
+
+
+def test_chain_of_views_into_a_leaf_and_into_a_gradient_slot():
+    x = ag.tensor(np.arange(12.0), dtype="float64", requires_grad=True)
+    h = x * 2.0                      # a non-leaf whose gradient slot receives view gradients
+    y = h.reshape(3, 4).T.reshape(12) + h.reshape(4, 3).reshape(12)
+    (y * ag.tensor(np.arange(12.0), dtype="float64")).sum().backward()
+    w = np.arange(12.0)
+    expect = 2.0 * (w.reshape(4, 3).T.reshape(12) + w)
+    np.testing.assert_array_equal(x.grad.numpy(), expect)
