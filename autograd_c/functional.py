@@ -220,7 +220,7 @@ def _as_output(out, who):
         # numpy would stack the tensors into a constant, and every derivative would be zeros
         raise TypeError(f"{who}: the function returned a {type(out).__name__} of "
                         f"{len(out)} items, expected one tensor; stack or concatenate the outputs"
-                        + (" (or use has_aux=True to return (output, aux))" if who == "grad" else ""))
+                        + (" (or use has_aux=True to return (output, aux))" if who != "hvp" else ""))
     if not isinstance(out, Tensor):
         a = np.asarray(out)
         if a.dtype.kind not in "biuf":
@@ -230,6 +230,30 @@ def _as_output(out, who):
                             "tensor or a number")
         out = _core.tensor(a.astype(np.float64), dtype="float64")
     return out
+
+
+def _split_aux(res, has_aux, who):
+    """f's result as (output, aux): aux is None without has_aux."""
+    if not has_aux:
+        return res, None
+    if not (isinstance(res, tuple) and len(res) == 2):
+        raise ValueError(f"{who}: with has_aux=True the function must return (output, aux), got "
+                         + (f"a tuple of {len(res)} items" if isinstance(res, tuple) else type(res).__name__))
+    return res
+
+
+def _evaluate(f, xs, kwargs, has_aux, who):
+    """f(*xs, **kwargs) as (output tensor, aux)."""
+    out, aux = _split_aux(_call(f, xs, kwargs), has_aux, who)
+    return _as_output(out, who), aux
+
+
+def _with_aux(res, aux, has_aux, in_graph):
+    """The tuple res, with aux appended when has_aux (JAX's conventions): aux detached as the
+    result is, unless the result stays in the graph (nested), as grad's aux."""
+    if not has_aux:
+        return res
+    return res + (aux if in_graph else _detach_all(aux),)
 
 
 def _jacobian_by_rows(out, targets):
@@ -296,13 +320,7 @@ def value_and_grad(f, argnums=0, has_aux=False):
         xs = list(args)
         for i in nums:
             xs[i] = _input(args[i], who="grad", what=f"argument {i}")
-        res = _call(f, xs, kwargs)
-        aux = None
-        if has_aux:
-            if not (isinstance(res, tuple) and len(res) == 2):
-                raise ValueError("grad: with has_aux=True the function must return (output, aux)")
-            res, aux = res
-        out = _as_output(res, "grad")
+        out, aux = _evaluate(f, xs, kwargs, has_aux, "grad")
         if out.size != 1:
             raise ValueError(f"grad: the function must return a scalar, got shape {out.shape}; "
                              "use jacobian or vjp for non-scalar outputs")
@@ -367,9 +385,15 @@ def grad(f, argnums=0, has_aux=False):
 
 
 @_recording
-def vjp(f, *primals):
+def vjp(f, /, *primals, has_aux=False, **kwargs):
     """Evaluate ``f`` and return ``(out, vjp_fn)``; ``vjp_fn(cotangent)`` returns the tuple
     ``(u^T J_1, u^T J_2, ...)``, one entry per primal.  ``vjp_fn`` may be called many times.
+
+    With ``has_aux=True``, ``f`` returns ``(output, aux)`` and vjp returns
+    ``(out, vjp_fn, aux)`` (JAX's convention); only ``output`` is differentiated, and the
+    tensors in ``aux`` come back detached, except inside another transform (as ``grad``'s).
+    Other keyword arguments are passed to ``f`` and not differentiated (``has_aux`` is the one
+    reserved name).
 
     Examples
     --------
@@ -380,10 +404,10 @@ def vjp(f, *primals):
     """
     if not primals:
         raise TypeError("vjp: needs at least one primal")
-    nested = _nested(primals)
+    nested = _nested(primals) or _nested(kwargs.values())
     xs = [_input(p, who="vjp", what=f"primal {k}") for k, p in enumerate(primals)]
     with enable_grad():
-        out = _as_output(_call(f, xs), "vjp")
+        out, aux = _evaluate(f, xs, kwargs, has_aux, "vjp")
     nested = nested or _closes_over_grad(out, xs)
 
     @_recording
@@ -400,18 +424,24 @@ def vjp(f, *primals):
         record = nested or _depth() > 0 or (_caller_grad() and ct.requires_grad)
         return tuple(_own(g) for g in _core._grad([out], [ct], xs, True, record, False))
 
-    return (out if nested else out.detach()), vjp_fn
+    return _with_aux(((out if nested else out.detach()), vjp_fn), aux, has_aux, nested)
 
 
 # ------------------------------------------------------------------------------ forward mode
 @_recording
-def jvp(f, primals, tangents):
+def jvp(f, /, primals, tangents, *, has_aux=False, **kwargs):
     """Forward mode: ``(f(*primals), J @ tangents)`` from one pass that carries tangents.
 
     Parameters
     ----------
     primals, tangents : tuple
         Same length; each tangent has its primal's shape.
+    has_aux : bool
+        ``f`` returns ``(output, aux)``; jvp returns ``(out, tangent_out, aux)`` (JAX's
+        convention), with the tensors in ``aux`` detached except inside another transform.
+    **kwargs
+        Passed to ``f``, not differentiated; ``primals``, ``tangents`` and ``has_aux`` are
+        reserved (jvp's own).
 
     Examples
     --------
@@ -426,7 +456,7 @@ def jvp(f, primals, tangents):
         raise ValueError(f"jvp: {len(primals)} primals but {len(tangents)} tangents")
     # nested in another transform, or given a tensor that an outer computation differentiates
     # (as grad and vjp are): the result stays in the graph
-    nested = _nested(primals) or _nested(tangents)
+    nested = _nested(primals) or _nested(tangents) or _nested(kwargs.values())
     xs, tans = [], []
     for k, (p, t) in enumerate(zip(primals, tangents)):
         if not isinstance(p, Tensor):
@@ -444,40 +474,41 @@ def jvp(f, primals, tangents):
         xs.append(x)
         tans.append(tt.astype(x.dtype))
     if nested:
-        return _jvp_by_reverse(f, xs, tans)
+        return _with_aux(*_jvp_by_reverse(f, xs, tans, kwargs, has_aux), has_aux, True)
     for x, tt in zip(xs, tans):
         x._set_tangent(tt)
     # recording on: the inputs do not require grad, so nothing is recorded for them, and a grad
     # inside f (jvp of grad: forward-over-reverse) must be able to record
     with enable_grad():
-        out = _as_output(_call(f, xs), "jvp")
+        out, aux = _evaluate(f, xs, kwargs, has_aux, "jvp")
     if _closes_over_grad(out, xs):
         # the inputs do not require grad: f closes over a tensor that does, and the tangent
         # must stay differentiable for it
         for x in xs:
             x._set_tangent(None)
         with _replay():
-            return _jvp_by_reverse(f, xs, tans)
+            return _with_aux(*_jvp_by_reverse(f, xs, tans, kwargs, has_aux), has_aux, True)
     t_out = out.tangent
     if t_out is None:
         t_out = _core.zeros_like_tensor(out)
     result = out.detach()
-    return result, _core.tensor(t_out, dtype=out.dtype)
+    return _with_aux((result, _core.tensor(t_out, dtype=out.dtype)), aux, has_aux, False)
 
 
-def _jvp_by_reverse(f, xs, tans):
+def _jvp_by_reverse(f, xs, tans, kwargs, has_aux):
     """jvp nested in another transform, by two recorded reverse passes (see _jacobian_by_rows):
     g(u) = J^T u is linear in a cotangent u, and J t = d/du <g(u), t>.  The xs are jvp's own
-    copies; a tangent they carry is the outer transform's and rides through both passes."""
+    copies; a tangent they carry is the outer transform's and rides through both passes.
+    Returns ((out, tangent_out), aux)."""
     leaves = []
     for x in xs:
         if not x.requires_grad:
             _private(x.requires_grad_(True))
         leaves.append(x)
     with enable_grad():
-        out = _as_output(_call(f, leaves), "jvp")
+        out, aux = _evaluate(f, leaves, kwargs, has_aux, "jvp")
         if not out.requires_grad:
-            return out, _core.zeros_like_tensor(out)
+            return (out, _core.zeros_like_tensor(out)), aux
         u = _private(_core.tensor(np.zeros(tuple(out.shape)), dtype=out.dtype, requires_grad=True))
         gs = _core._grad([out], [u], leaves, True, True, True)
         s = None
@@ -486,9 +517,9 @@ def _jvp_by_reverse(f, xs, tans):
                 term = (g * t).sum()
                 s = term if s is None else s + term
         if s is None or not s.requires_grad:
-            return out, _core.zeros_like_tensor(out)
+            return (out, _core.zeros_like_tensor(out)), aux
         t_out, = _core._grad([s], None, [u], True, True, True)
-    return out, (_core.zeros_like_tensor(out) if t_out is None else _own(t_out))
+    return (out, (_core.zeros_like_tensor(out) if t_out is None else _own(t_out))), aux
 
 
 # ------------------------------------------------------------------------------ Jacobians
@@ -496,7 +527,7 @@ _MODES = ("auto", "forward", "reverse")
 
 
 @_recording
-def jacobian(f, *args, argnums=0, mode="auto"):
+def jacobian(f, /, *args, argnums=0, mode="auto", has_aux=False, **kwargs):
     """The Jacobian of ``f`` at ``args``, shaped ``out.shape + x.shape``.
 
     ``mode="forward"`` pushes all ``x.size`` tangent directions through ONE forward pass (the
@@ -505,6 +536,11 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     output.  (``"auto"`` learns the output size from the first call for a given function and
     input shapes, and remembers it.)  With a tuple ``argnums``, returns one Jacobian per argument.
     A Jacobian has the promoted dtype of the output and the argument (float64 if either is).
+
+    With ``has_aux=True``, ``f`` returns ``(output, aux)`` and jacobian returns ``(jac, aux)``
+    (JAX's ``jacrev``/``jacfwd`` convention); the tensors in ``aux`` come back detached, except
+    inside another transform.  Other keyword arguments are passed to ``f`` and not
+    differentiated; ``argnums``, ``mode`` and ``has_aux`` are reserved (jacobian's own).
 
     Examples
     --------
@@ -521,29 +557,38 @@ def jacobian(f, *args, argnums=0, mode="auto"):
     # a repeated argnum is differentiated once (forward mode gave the first copy zeros: both
     # copies of the identity went to one input, the second overwriting the first)
     uniq = tuple(dict.fromkeys(nums))
-    res = _jacobian(f, args, uniq, mode)
-    seen, jacs = set(), []
+    res, aux, in_graph = _jacobian(f, args, uniq, mode, kwargs, has_aux)
+    jacs = _per_argnum(res, nums, uniq, lambda r: r.clone())
+    jac = jacs[0] if single else tuple(jacs)
+    return _with_aux((jac,), aux, True, in_graph) if has_aux else jac
+
+
+def _per_argnum(res, nums, uniq, copy):
+    """res (one entry per distinct argnum, in uniq's order) as one entry per argnum of nums; an
+    argnum repeated gets a copy, so that no two results share memory."""
+    seen, out = set(), []
     for n in nums:
         r = res[uniq.index(n)]
-        jacs.append(r.clone() if n in seen else r)
+        out.append(copy(r) if n in seen else r)
         seen.add(n)
-    return jacs[0] if single else tuple(jacs)
+    return out
 
 
-def _jacobian(f, args, nums, mode):
-    """The Jacobians for distinct argnums, as a list."""
-    if _nested(args):
-        xs, out = _eval_reverse(f, args, nums)
-        return _jacobian_by_rows(out, [xs[i] for i in nums])
+def _jacobian(f, args, nums, mode, kwargs, has_aux):
+    """The Jacobians for distinct argnums, as a list; f's aux; whether they are in the graph."""
+    if _nested(args) or _nested(kwargs.values()):
+        xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+        return _jacobian_by_rows(out, [xs[i] for i in nums]), aux, True
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
     evaluated = False   # a later evaluation is a replay
     if mode == "auto":
-        key = (nums,) + tuple(_signature(a) for a in args)
+        key = (nums,) + tuple(_signature(a) for a in args) + tuple(
+            sorted((k, _kw_signature(v)) for k, v in kwargs.items()))
         m = _auto_lookup(f, key)
         if m is None:
             # first call: evaluate for reverse mode (it records the tape) and learn the size
-            xs, out = _eval_reverse(f, args, nums)
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
             evaluated = True
             m = out.size
             _auto_store(f, key, m)
@@ -553,18 +598,17 @@ def _jacobian(f, args, nums, mode):
     res = None
     if mode == "forward":
         with _replay(evaluated):
-            res = _jacobian_forward(f, args, nums, d)
+            res, aux = _jacobian_forward(f, args, nums, d, kwargs, has_aux)
         evaluated = True
-    if res is None:
-        if out is None:
-            with _replay(evaluated):
-                xs, out = _eval_reverse(f, args, nums)
-        targets = [xs[i] for i in nums]
-        if _closes_over_grad(out, targets):
-            res = _jacobian_by_rows(out, targets)
-        else:
-            res = _jacobian_reverse(out, targets)
-    return res
+        if res is not None:
+            return res, aux, False
+    if out is None:
+        with _replay(evaluated):
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+    targets = [xs[i] for i in nums]
+    if _closes_over_grad(out, targets):
+        return _jacobian_by_rows(out, targets), aux, True
+    return _jacobian_reverse(out, targets), aux, False
 
 
 _auto_sizes = weakref.WeakKeyDictionary()
@@ -575,6 +619,16 @@ def _signature(a):
         return a.shape, a.dtype
     arr = np.asarray(a)
     return arr.shape, arr.dtype
+
+
+def _kw_signature(v):
+    """What of a keyword argument goes into "auto"'s key: an array's shape and dtype, a float's
+    type (a value changed every call, a temperature, must not grow the cache), anything else
+    itself (an int may set the output size; an unhashable value is not cached).  A wrong guess
+    costs speed only: either mode gives the Jacobian."""
+    if isinstance(v, (Tensor, np.ndarray)):
+        return _signature(v)
+    return float if isinstance(v, float) else v
 
 
 def _auto_lookup(f, key):
@@ -591,7 +645,7 @@ def _auto_store(f, key, m):
         pass
 
 
-def _jacobian_forward(f, args, nums, d):
+def _jacobian_forward(f, args, nums, d, kwargs, has_aux):
     xs = list(args)
     for i in nums:
         a = args[i]
@@ -600,20 +654,10 @@ def _jacobian_forward(f, args, nums, d):
         else:
             xs[i] = _input(a, requires_grad=False, who="jacobian", what=f"argument {i}")
     targets = [xs[i] for i in nums]
-    if len(targets) == 1:
-        # the identity made by the core carries the diagonal hint (ops skip the dense work)
-        targets[0]._set_tangent(_core.eye_batched_like(targets[0]))
-    else:
-        off = 0
-        for t in targets:
-            n = t.size
-            tan = np.zeros((d, n), dtype=t.dtype)
-            tan[off:off + n] = np.eye(n, dtype=t.dtype)
-            t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
-            off += n
-    out = _as_output(_call(f, xs), "jacobian")
+    _set_identity_tangents(targets, d)
+    out, aux = _evaluate(f, xs, kwargs, has_aux, "jacobian")
     if _caller_grad() and out.requires_grad:
-        return None  # f closes over a tensor that requires grad: rows by reverse mode instead
+        return None, aux  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
     if tan is None:
         tan = np.zeros((d,) + tuple(out.shape), dtype=out.dtype)
@@ -625,14 +669,30 @@ def _jacobian_forward(f, args, nums, d):
         # np.array, not np.ascontiguousarray: that one turns a 0-d block into shape (1,)
         res.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(out, t)))
         off += n
-    return res
+    return res, aux
 
 
-def _eval_reverse(f, args, nums):
+def _set_identity_tangents(targets, d):
+    """Give the targets (d elements in all) the rows of the d x d identity as a batch of
+    tangents, split by target: tangent k of the batch is the k-th input direction."""
+    if len(targets) == 1:
+        # the identity made by the core carries the diagonal hint (ops skip the dense work)
+        targets[0]._set_tangent(_core.eye_batched_like(targets[0]))
+        return
+    off = 0
+    for t in targets:
+        n = t.size
+        tan = np.zeros((d, n), dtype=t.dtype)
+        tan[off:off + n] = np.eye(n, dtype=t.dtype)
+        t._set_tangent(tan.reshape((d,) + tuple(t.shape)))
+        off += n
+
+
+def _eval_reverse(f, args, nums, kwargs, has_aux):
     xs = list(args)
     for i in nums:
         xs[i] = _input(args[i], requires_grad=True, who="jacobian", what=f"argument {i}")
-    return xs, _as_output(_call(f, xs), "jacobian")
+    return (xs,) + _evaluate(f, xs, kwargs, has_aux, "jacobian")
 
 
 def _jacobian_reverse(out, targets):
@@ -657,9 +717,26 @@ def _jacobian_reverse(out, targets):
 
 # ------------------------------------------------------------------------------ second order
 @_recording
-def hessian(f, x):
-    """The Hessian of scalar ``f`` at ``x`` (shape ``x.shape + x.shape``), by forward-over-
-    reverse: a batch of tangents (the identity) rides through the forward and the backward pass.
+def hessian(f, /, *args, argnums=0, has_aux=False, **kwargs):
+    """The Hessian of scalar ``f`` at ``args`` (shape ``x.shape + x.shape`` for the argument
+    ``x`` that ``argnums`` names), by forward-over-reverse: a batch of tangents (the identity)
+    rides through the forward and the backward pass.
+
+    Parameters
+    ----------
+    f : callable
+        Returns a scalar (or ``(scalar, aux)`` with ``has_aux=True``).
+    *args
+        The point; non-differentiated arguments are passed to ``f`` as given.
+    argnums : int or tuple of int
+        Which positional arguments to differentiate.  With a tuple, returns JAX's nested blocks:
+        ``H[i][j]`` is ``d^2 f / d x_i d x_j``, shaped ``x_i.shape + x_j.shape``, with the
+        promoted dtype of the two arguments.
+    has_aux : bool
+        ``f`` returns ``(output, aux)``; hessian returns ``(H, aux)`` (as ``jax.hessian``), the
+        tensors in ``aux`` detached except inside another transform.
+    **kwargs
+        Passed to ``f``, not differentiated; ``argnums`` and ``has_aux`` are reserved.
 
     Examples
     --------
@@ -667,12 +744,30 @@ def hessian(f, x):
     >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
     >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
     [[2.0, 2.0], [2.0, 6.0]]
+    >>> (hxx, hxy), (hyx, hyy) = ag.hessian(lambda x, y: (x * y).sum(), np.ones(2), np.ones(2),
+    ...                                     argnums=(0, 1))
+    >>> hxy.numpy().tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
     """
-    nested = _nested((x,))
-    t = _fresh_leaf(x, nested, "hessian")
+    if not args:
+        raise TypeError("hessian: needs at least one argument")
+    single, nums = _argnums_tuple(argnums, len(args), "hessian")
+    uniq = tuple(dict.fromkeys(nums))   # a repeated argnum is differentiated once
+    nested = _nested(args) or _nested(kwargs.values())
+    xs = list(args)
+    for i in uniq:
+        xs[i] = _fresh_leaf(args[i], nested, "hessian", f"argument {i}")
+    targets = [xs[i] for i in uniq]
+    for a in targets:
+        for b in targets:
+            _jac_shape(a, b, "hessian")
     if not nested:
-        t._set_tangent(_core.eye_batched_like(t))
-    return _second_order(f, t, _jac_shape(t, t, "hessian"), "hessian", nested)
+        _set_identity_tangents(targets, sum(t.size for t in targets))
+    blocks, aux, in_graph = _second_order(f, xs, uniq, kwargs, has_aux, "hessian", nested)
+    rows = _per_argnum(blocks, nums, uniq, lambda row: [b.clone() for b in row])
+    rows = [_per_argnum(row, nums, uniq, lambda b: b.clone()) for row in rows]
+    H = rows[0][0] if single else tuple(tuple(row) for row in rows)
+    return _with_aux((H,), aux, True, in_graph) if has_aux else H
 
 
 @_recording
@@ -693,10 +788,11 @@ def hvp(f, x, v):
         raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
     if not nested:
         t._set_tangent(vv.astype(t.dtype))
-    return _second_order(f, t, tuple(t.shape), "hvp", nested, vv.astype(t.dtype))
+    blocks, _, _ = _second_order(f, [t], (0,), {}, False, "hvp", nested, vv.astype(t.dtype))
+    return blocks[0][0]
 
 
-def _fresh_leaf(x, nested=False, who="hessian"):
+def _fresh_leaf(x, nested=False, who="hessian", what="x"):
     """A new float leaf holding x's values: hessian/hvp attach their own tangent to it.  Nested
     in another transform, a recorded copy of a differentiated x instead, so that the outer
     transform sees through."""
@@ -709,32 +805,67 @@ def _fresh_leaf(x, nested=False, who="hessian"):
                 c.requires_grad_(True)
             return c
         return _core.tensor(x, dtype=x.dtype, requires_grad=True)
-    return _input(x, requires_grad=True, who=who, what="x")
+    return _input(x, requires_grad=True, who=who, what=what)
 
 
-def _second_order(f, t, shape, who, nested=False, v=None):
-    """Forward over reverse with t's tangent (the identity batch, or hvp's v); nested in
-    another transform, reverse over reverse instead (see _jacobian_by_rows), t's tangent then
-    being the outer transform's, and hvp's v a plain argument."""
-    out = _as_output(_call(f, (t,)), who)
+def _zero_block(a, b):
+    return _core.tensor(np.zeros(_jac_shape(a, b, "hessian")), dtype=_jac_dtype(a, b))
+
+
+def _second_order(f, xs, nums, kwargs, has_aux, who, nested=False, v=None):
+    """Forward over reverse with the tangents of the targets xs[nums] (the identity batch, or
+    hvp's v); nested in another transform, reverse over reverse instead (see _jacobian_by_rows),
+    the targets' tangents then being the outer transform's, and hvp's v a plain argument.
+
+    Returns (blocks, aux, in_graph): blocks[i][j] = d^2 f / d t_i d t_j, shaped
+    t_i.shape + t_j.shape (hvp: [[H v]]); in_graph: the blocks stay differentiable."""
+    targets = [xs[i] for i in nums]
+    out, aux = _evaluate(f, xs, kwargs, has_aux, who)
     if out.size != 1:
         raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
+
+    def zeros():
+        if v is not None:
+            return [[_core.zeros_like_tensor(targets[0])]]
+        return [[_zero_block(a, b) for b in targets] for a in targets]
     if not out.requires_grad:
-        return _core.tensor(np.zeros(shape), dtype=t.dtype)
-    if not nested and _closes_over_grad(out, [t]):
-        t._set_tangent(None)
+        return zeros(), aux, nested
+    if not nested and _closes_over_grad(out, targets):
+        for t in targets:
+            t._set_tangent(None)
         with _replay():
-            return _second_order(f, t, shape, who, True, v)
+            return _second_order(f, xs, nums, kwargs, has_aux, who, True, v)
     if nested:
-        g, = _core._grad([out], None, [t], True, True, True)
-        if g is None or not g.requires_grad:
-            return _core.tensor(np.zeros(shape), dtype=t.dtype)
-        if who == "hvp":
-            hv, = _core._grad([(g * v).sum()], None, [t], True, True, True)
-            return _core.zeros_like_tensor(t) if hv is None else _own(hv)
-        return _jacobian_by_rows(g, [t])[0]
-    g, = _core._grad([out], None, [t], False, False, False)
-    tg = g.tangent
-    if tg is None:
-        return _core.tensor(np.zeros(shape), dtype=t.dtype)
-    return _core.tensor(np.asarray(tg).reshape(shape), dtype=t.dtype)
+        gs = _core._grad([out], None, targets, True, True, True)
+        if v is not None:
+            g = gs[0]
+            if g is None or not g.requires_grad:
+                return zeros(), aux, True
+            hv, = _core._grad([(g * v).sum()], None, targets, True, True, True)
+            return [[_core.zeros_like_tensor(targets[0]) if hv is None else _own(hv)]], aux, True
+        blocks = [[_zero_block(a, b) for b in targets] if g is None or not g.requires_grad
+                  else _jacobian_by_rows(g, targets) for a, g in zip(targets, gs)]
+        return blocks, aux, True
+    gs = _core._grad([out], None, targets, False, False, True)
+    tgs = [None if g is None else g.tangent for g in gs]
+    if v is not None:
+        t = targets[0]
+        if tgs[0] is None:
+            return zeros(), aux, False
+        return [[_core.tensor(np.asarray(tgs[0]).reshape(t.shape), dtype=t.dtype)]], aux, False
+    blocks = []
+    for a, tg in zip(targets, tgs):
+        if tg is None:
+            blocks.append([_zero_block(a, b) for b in targets])
+            continue
+        # tangent k of a's gradient: its derivative along input direction k, a column of the
+        # blocks in a's row
+        tg = np.asarray(tg)
+        tg = tg.reshape(tg.shape[0], a.size)  # (d, n); not -1: sizes may be 0
+        row, off = [], 0
+        for b in targets:
+            block = tg[off:off + b.size].T.reshape(_jac_shape(a, b, "hessian"))
+            row.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(a, b)))
+            off += b.size
+        blocks.append(row)
+    return blocks, aux, False
