@@ -76,6 +76,15 @@ def _fill(fill_value):
     return float(np.asarray(fill_value).reshape(()))
 
 
+def _requires_grad(value, name):
+    """``requires_grad`` as a bool; anything but a bool (or numpy bool) is a TypeError naming
+    the creation function, as PyTorch's ``zeros(2, requires_grad="yes")`` is."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name}(): argument 'requires_grad' must be bool, "
+                    f"not {type(value).__name__}")
+
+
 def _make(arr, dtype, requires_grad):
     return _core.tensor(arr, dtype=_dt(dtype), requires_grad=requires_grad)
 
@@ -100,6 +109,7 @@ def zeros(*shape, dtype=None, requires_grad=False):
     >>> ag.zeros(2, 3).shape
     (2, 3)
     """
+    requires_grad = _requires_grad(requires_grad, "zeros")
     return _filled(_shape(shape), 0.0, dtype, requires_grad)
 
 
@@ -112,6 +122,7 @@ def ones(*shape, dtype=None, requires_grad=False):
     >>> ag.ones(2, dtype='float64')
     tensor([1., 1.], dtype=float64)
     """
+    requires_grad = _requires_grad(requires_grad, "ones")
     return _filled(_shape(shape), 1.0, dtype, requires_grad)
 
 
@@ -124,6 +135,7 @@ def full(shape, fill_value, dtype=None, requires_grad=False):
     >>> ag.full((2,), 7.0)
     tensor([7., 7.])
     """
+    requires_grad = _requires_grad(requires_grad, "full")
     return _filled(_shape((shape,)), _fill(fill_value), dtype, requires_grad)
 
 
@@ -136,6 +148,7 @@ def empty(*shape, dtype=None, requires_grad=False):
     >>> ag.empty(2, 2).shape
     (2, 2)
     """
+    requires_grad = _requires_grad(requires_grad, "empty")
     return zeros(*shape, dtype=dtype, requires_grad=requires_grad)
 
 
@@ -148,6 +161,7 @@ def arange(start, stop=None, step=1, dtype=None, requires_grad=False):
     >>> ag.arange(0, 3)
     tensor([0., 1., 2.])
     """
+    requires_grad = _requires_grad(requires_grad, "arange")
     if step == 0:
         raise ValueError("arange: step must be nonzero")
     return _make(np.arange(start, stop, step, dtype=np.float64), dtype, requires_grad)
@@ -162,6 +176,7 @@ def linspace(start, stop, num=50, dtype=None, requires_grad=False):
     >>> ag.linspace(0, 1, 3)
     tensor([0. , 0.5, 1. ])
     """
+    requires_grad = _requires_grad(requires_grad, "linspace")
     return _make(np.linspace(start, stop, num), dtype, requires_grad)
 
 
@@ -175,6 +190,7 @@ def eye(n, m=None, dtype=None, requires_grad=False):
     tensor([[1., 0.],
             [0., 1.]])
     """
+    requires_grad = _requires_grad(requires_grad, "eye")
     return _make(np.eye(n, m), dtype, requires_grad)
 
 
@@ -189,6 +205,7 @@ def rand(*shape, dtype=None, requires_grad=False):
     >>> bool((x.numpy() >= 0).all() and (x.numpy() < 1).all())
     True
     """
+    requires_grad = _requires_grad(requires_grad, "rand")
     return _make(_rng[0].random(_shape(shape)), dtype, requires_grad)
 
 
@@ -202,6 +219,7 @@ def randn(*shape, dtype=None, requires_grad=False):
     >>> ag.randn(3, 4).shape
     (3, 4)
     """
+    requires_grad = _requires_grad(requires_grad, "randn")
     return _make(_rng[0].standard_normal(_shape(shape)), dtype, requires_grad)
 
 
@@ -214,6 +232,7 @@ def zeros_like(t, dtype=None, requires_grad=False):
     >>> ag.zeros_like(ag.ones(2, dtype='float64'))
     tensor([0., 0.], dtype=float64)
     """
+    requires_grad = _requires_grad(requires_grad, "zeros_like")
     return zeros(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
@@ -226,6 +245,7 @@ def ones_like(t, dtype=None, requires_grad=False):
     >>> ag.ones_like(ag.zeros(2))
     tensor([1., 1.])
     """
+    requires_grad = _requires_grad(requires_grad, "ones_like")
     return ones(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
@@ -238,6 +258,7 @@ def full_like(t, fill_value, dtype=None, requires_grad=False):
     >>> ag.full_like(ag.zeros(2), 3.0)
     tensor([3., 3.])
     """
+    requires_grad = _requires_grad(requires_grad, "full_like")
     return full(np.shape(t), fill_value, dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
@@ -251,6 +272,7 @@ def rand_like(t, dtype=None, requires_grad=False):
     >>> ag.rand_like(ag.zeros(2, 3, dtype='float64')).dtype
     dtype('float64')
     """
+    requires_grad = _requires_grad(requires_grad, "rand_like")
     return rand(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)
 
 
@@ -264,4 +286,5 @@ def randn_like(t, dtype=None, requires_grad=False):
     >>> ag.randn_like(ag.zeros(2, 3)).shape
     (2, 3)
     """
+    requires_grad = _requires_grad(requires_grad, "randn_like")
     return randn(*np.shape(t), dtype=_like_dtype(t, dtype), requires_grad=requires_grad)

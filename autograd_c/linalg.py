@@ -105,8 +105,43 @@ def cholesky(a):
     return _core._cholesky(a)
 
 
+def _check_norm_ord(ord, axis, shape):
+    """numpy's rules for ``ord``: with an ``ord``, the norm is a vector norm (one axis, or a
+    1-D x) or a matrix norm (two axes, or a 2-D x); 'fro' and 'nuc' are matrix norms only, and
+    orders such as 3 vector norms only.  Of the valid ones, None, 2 (vectors) and 'fro' are
+    implemented; the others raise ValueError saying so."""
+    if ord is None:
+        return
+    naxes = len(shape) if axis is None else len(axis) if isinstance(axis, tuple) else 1
+    where = f"x of shape {shape}" + ("" if axis is None else f" over axis={axis!r}")
+    if naxes == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"norm: invalid norm order {ord!r} for vectors ({where}); 'fro' "
+                             "and 'nuc' are matrix norms: pass a 2-D x or a 2-tuple axis")
+        if ord != 2:
+            raise ValueError(f"norm: ord={ord!r} is not supported for vectors (use None or 2)")
+    elif naxes == 2:
+        if ord not in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+            raise ValueError(f"norm: invalid norm order {ord!r} for matrices ({where}); use "
+                             "None or 'fro'")
+        if ord == 2:
+            raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is "
+                             "not implemented); use ord='fro' for matrices")
+        if ord != "fro":
+            raise ValueError(f"norm: ord={ord!r} is not supported for matrices (the nuclear, "
+                             "1- and inf-norms are not implemented); use None or 'fro'")
+    else:
+        raise ValueError(f"norm: improper number of dimensions to norm ({where}): with "
+                         f"ord={ord!r}, a norm is over one axis (vector) or two (matrix)")
+
+
 def norm(x, ord=None, axis=None, keepdims=False):
     """Frobenius norm of a matrix / 2-norm of a vector (``ord`` None, 2 for vectors or "fro").
+
+    With ``ord`` None, the 2-norm of all of x (or of the ``axis`` given).  Otherwise numpy's
+    rules hold: ``ord`` 2 needs one axis (or a 1-D x), 'fro' two (or a 2-D x); a matrix order on
+    a vector, or the reverse, is a ValueError, as is an order numpy has but that is not
+    implemented here ('nuc', 1, inf, the spectral 2 of a matrix).
 
     Examples
     --------
@@ -115,13 +150,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     5.0
     """
     x = _core._coerce_public(x, None)
-    if ord not in (None, "fro", 2):
-        raise ValueError(f"norm: ord={ord!r} is not supported (use None, 2 or 'fro')")
-    # a vector norm: over one axis (an int, numpy's too, or a 1-tuple) or of a 1-D x
-    one_axis = isinstance(axis, (int, np.integer)) or (isinstance(axis, tuple) and len(axis) == 1)
-    if ord == 2 and not (one_axis or (axis is None and x.ndim == 1)):
-        raise ValueError("norm: ord=2 is supported for vectors only (the spectral norm is not "
-                         "implemented); use ord='fro' for matrices")
+    _check_norm_ord(ord, axis, tuple(x.shape))
     # sqrt(sum(x^2)) scaled by the largest |x| (a constant: the identity holds for any scale),
     # so that neither x^2 nor its gradient over- or underflows (norm(3e-200, 4e-200) had an inf
     # gradient), and with sqrt's gradient masked where the sum is 0: the zero vector's norm has

@@ -25,6 +25,19 @@ def _real_arg(value, name, arg):
                         f"{value!r}") from None
 
 
+def _torch_loss_args(name, weight, size_average, reduce):
+    """PyTorch's positional order puts ``weight`` third and the deprecated ``size_average`` /
+    ``reduce`` before ``reduction``: refuse what would otherwise be misread."""
+    if isinstance(weight, str):
+        raise TypeError(f"{name}: weight (the third positional argument, as in PyTorch) must be "
+                        f"a tensor or an array, got the string {weight!r}; pass the reduction "
+                        f"as a keyword: reduction={weight!r}")
+    for arg, value in (("size_average", size_average), ("reduce", reduce)):
+        if value is not None:
+            raise TypeError(f"{name}: {arg} (deprecated in PyTorch) is not supported; pass "
+                            "reduction='mean', 'sum' or 'none' instead")
+
+
 def _reduce(loss, reduction, name):
     _check_reduction(reduction, name)
     if reduction == "mean":

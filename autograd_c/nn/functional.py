@@ -4,9 +4,9 @@ import numpy as np
 
 from .. import _core
 from ..creation import get_rng
-from . import losses as _losses
 from .losses import (  # noqa: F401
-    mse_loss, l1_loss, cross_entropy, nll_loss, hinge_loss, huber_loss, smooth_l1_loss, kl_div,
+    mse_loss, l1_loss, cross_entropy, nll_loss, binary_cross_entropy,
+    binary_cross_entropy_with_logits, hinge_loss, huber_loss, smooth_l1_loss, kl_div,
 )
 from .normalization import layer_norm, batch_norm  # noqa: F401
 
@@ -90,78 +90,3 @@ def softplus(x, beta=1.0, threshold=20.0):
     bx = x if beta == 1.0 else x * beta
     soft = _core.softplus(bx)
     return _core.where(bx > threshold, x, soft if beta == 1.0 else soft / beta)
-
-
-def _torch_loss_args(name, weight, size_average, reduce):
-    """PyTorch's positional order puts ``weight`` third and the deprecated ``size_average`` /
-    ``reduce`` before ``reduction``: refuse what would otherwise be misread."""
-    if isinstance(weight, str):
-        raise TypeError(f"{name}: weight (the third positional argument, as in PyTorch) must be "
-                        f"a tensor or an array, got the string {weight!r}; pass the reduction "
-                        f"as a keyword: reduction={weight!r}")
-    for arg, value in (("size_average", size_average), ("reduce", reduce)):
-        if value is not None:
-            raise TypeError(f"{name}: {arg} (deprecated in PyTorch) is not supported; pass "
-                            "reduction='mean', 'sum' or 'none' instead")
-
-
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
-                         reduction="mean"):
-    """Binary cross-entropy ``-w [t log p + (1 - t) log(1 - p)]`` of probabilities ``input``,
-    with PyTorch's signature (``weight`` is the third positional argument).
-
-    Each log is clamped at -100 and the gradient in p is (p - t) / max(p (1 - p), 1e-12), as in
-    PyTorch, so p = 0 or 1 gives finite values.
-
-    Parameters
-    ----------
-    input : Tensor
-        Probabilities in [0, 1] (use :func:`binary_cross_entropy_with_logits` for logits).
-    target : array_like or Tensor of the input's shape
-    weight : array_like or Tensor, optional
-        Rescales each element's loss; broadcasts to the input's shape.  A Tensor that requires
-        grad gets its gradient (PyTorch's has none).
-    size_average, reduce : None
-        PyTorch's deprecated arguments, kept for the positional order only; anything but None
-        raises TypeError.
-    reduction : {"mean", "sum", "none"}
-
-    Examples
-    --------
-    >>> import autograd_c as ag
-    >>> F = ag.nn.functional
-    >>> round(float(F.binary_cross_entropy(ag.tensor([0.5]), [1.0], [2.0])), 4)
-    1.3863
-    """
-    _torch_loss_args("binary_cross_entropy", weight, size_average, reduce)
-    return _losses.binary_cross_entropy(input, target, reduction, weight)
-
-
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
-    """Binary cross-entropy of logits, ``-w [w_p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]``
-    computed stably, with PyTorch's signature (``weight`` is the third positional argument).
-
-    Parameters
-    ----------
-    input : Tensor
-        Logits.
-    target : array_like or Tensor of the input's shape
-    weight : array_like or Tensor, optional
-        Rescales each element's loss; broadcasts to the input's shape.
-    size_average, reduce : None
-        PyTorch's deprecated arguments, kept for the positional order only; anything but None
-        raises TypeError.
-    reduction : {"mean", "sum", "none"}
-    pos_weight : array_like or Tensor, optional
-        Weight of the positive term (one per class, broadcast along the last axis).
-
-    Examples
-    --------
-    >>> import autograd_c as ag
-    >>> F = ag.nn.functional
-    >>> float(F.binary_cross_entropy_with_logits(ag.tensor([1e4]), [1.0]))
-    0.0
-    """
-    _torch_loss_args("binary_cross_entropy_with_logits", weight, size_average, reduce)
-    return _losses.binary_cross_entropy_with_logits(input, target, reduction, pos_weight, weight)

@@ -9,7 +9,7 @@ from .. import _core
 from .._core import Tensor
 from .module import Module
 from ._loss_common import (_REDUCTIONS, _as_tensor, _check_reduction, _real_arg, _reduce,
-                           _target_like)
+                           _target_like, _torch_loss_args)
 from ._class_losses import _index_arg, _smoothing_arg, nll_loss, cross_entropy
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
@@ -64,17 +64,34 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce(_core.abs(x - _target_like(target, x, "l1_loss")), reduction, "l1_loss")
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight=None,
-                                     weight=None):
-    """-[w_p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))], computed stably as
-    (1 - t) x + (1 + (w_p - 1) t) softplus(-x).
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits, ``-w [w_p t log sigmoid(x) + (1 - t) log(1 - sigmoid(x))]``
+    computed stably as w [(1 - t) x + (1 + (w_p - 1) t) softplus(-x)], with PyTorch's signature
+    (``weight`` is the third positional argument).
+
+    Parameters
+    ----------
+    input : Tensor
+        Logits.
+    target : array_like or Tensor of the input's shape
+    weight : array_like or Tensor, optional
+        Rescales each element's loss; broadcasts to the input's shape.
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for the positional order only; anything but None
+        raises TypeError.
+    reduction : {"mean", "sum", "none"}
+    pos_weight : array_like or Tensor, optional
+        Weight of the positive term (one per class, broadcast along the last axis).
 
     Examples
     --------
     >>> import autograd_c as ag
-    >>> float(ag.nn.functional.binary_cross_entropy_with_logits(ag.tensor([1e4]), [1.0]))
+    >>> F = ag.nn.functional
+    >>> float(F.binary_cross_entropy_with_logits(ag.tensor([1e4]), [1.0]))
     0.0
     """
+    _torch_loss_args("binary_cross_entropy_with_logits", weight, size_average, reduce)
     x = _as_tensor(input, "binary_cross_entropy_with_logits", "input")
     t = _target_like(target, x, "binary_cross_entropy_with_logits")
     sp = _core.softplus(-x)
@@ -89,19 +106,38 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean", pos_weight
     return _reduce(loss, reduction, "binary_cross_entropy_with_logits")
 
 
-def binary_cross_entropy(input, target, reduction="mean", weight=None):
-    """-[t log p + (1 - t) log(1 - p)] for probabilities ``input``; each log is clamped at -100
-    (PyTorch's convention) so that p = 0 or 1 gives a finite loss.
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
+                         reduction="mean"):
+    """Binary cross-entropy ``-w [t log p + (1 - t) log(1 - p)]`` of probabilities ``input``,
+    with PyTorch's signature (``weight`` is the third positional argument).
 
-    The gradient with respect to p is (p - t) / max(p (1 - p), 1e-12), as in PyTorch, so it
+    Each log is clamped at -100 (PyTorch's convention) so that p = 0 or 1 gives a finite loss,
+    and the gradient with respect to p is (p - t) / max(p (1 - p), 1e-12), as in PyTorch, so it
     stays finite at p = 0 or 1 (and for a sigmoid output that rounded to 0 or 1).
+
+    Parameters
+    ----------
+    input : Tensor
+        Probabilities in [0, 1] (use :func:`binary_cross_entropy_with_logits` for logits).
+    target : array_like or Tensor of the input's shape
+    weight : array_like or Tensor, optional
+        Rescales each element's loss; broadcasts to the input's shape.  A Tensor that requires
+        grad gets its gradient (PyTorch's has none).
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for the positional order only; anything but None
+        raises TypeError.
+    reduction : {"mean", "sum", "none"}
 
     Examples
     --------
     >>> import autograd_c as ag
-    >>> round(float(ag.nn.functional.binary_cross_entropy(ag.tensor([0.5]), [1.0])), 4)
+    >>> F = ag.nn.functional
+    >>> round(float(F.binary_cross_entropy(ag.tensor([0.5]), [1.0])), 4)
     0.6931
+    >>> round(float(F.binary_cross_entropy(ag.tensor([0.5]), [1.0], [2.0])), 4)
+    1.3863
     """
+    _torch_loss_args("binary_cross_entropy", weight, size_average, reduce)
     x = _as_tensor(input, "binary_cross_entropy", "input")
     v = x.numpy()
     if v.size and not (np.all(v >= 0) and np.all(v <= 1)):
@@ -359,7 +395,7 @@ class BCELoss(_Loss):
         self._set_weight("weight", weight)
 
     def forward(self, input, target):
-        return binary_cross_entropy(input, target, self.reduction, self.weight)
+        return binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -371,8 +407,9 @@ class BCEWithLogitsLoss(_Loss):
         self._set_weight("weight", weight)
 
     def forward(self, input, target):
-        return binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight,
-                                                self.weight)
+        return binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                reduction=self.reduction,
+                                                pos_weight=self.pos_weight)
 
 
 class HingeLoss(_Loss):

@@ -215,6 +215,11 @@ class Module:
 
     # ---- calling
     def forward(self, *args, **kwargs):
+        """The computation of this module; every subclass defines it.
+
+        Call the module (``module(x)``) rather than ``forward`` itself, so that the forward and
+        backward hooks run.  The base class's raises NotImplementedError.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args, **kwargs):
@@ -547,9 +552,13 @@ class Module:
         return self
 
     def float(self):
+        """Convert every parameter and buffer to float32 in place: ``to(float32)``; returns
+        self."""
         return self.to(np.float32)
 
     def double(self):
+        """Convert every parameter and buffer to float64 in place: ``to(float64)``; returns
+        self."""
         return self.to(np.float64)
 
     # ---- pickle / copy.deepcopy
@@ -570,6 +579,8 @@ class Module:
 
     # ---- repr
     def extra_repr(self):
+        """The module's own settings shown inside its ``repr`` (e.g. ``in_features=2``);
+        override it in a subclass.  The base class shows nothing."""
         return ""
 
     def __repr__(self):

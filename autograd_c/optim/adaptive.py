@@ -1,11 +1,12 @@
 """More adaptive-step optimizers: Adamax, NAdam, RAdam (the Adam family, sharing one fused C
 kernel with Adam) and Adadelta.  Names, signatures, defaults and update rules are PyTorch's
 ``torch.optim`` ones; like the optimizers in :mod:`.optimizers`, each ``step()`` is one C call
-per param group.  ``foreach`` is accepted for PyTorch compatibility and ignored; PyTorch's
-``capturable`` and ``differentiable`` are not accepted (TypeError)."""
+per param group.  Each takes PyTorch's ``foreach`` (ignored), ``differentiable`` and
+``capturable`` (False only) flags, as the optimizers in :mod:`.optimizers` do: see each
+class's docstring."""
 import numpy as np
 
-from .optimizers import Optimizer, _betas, _check_adam_like, _check_nonneg
+from .optimizers import Optimizer, _betas, _check_adam_like, _check_nonneg, _torch_flags
 
 __all__ = ["Adamax", "NAdam", "RAdam", "Adadelta"]
 
@@ -41,6 +42,11 @@ class Adamax(_AdamFamily):
         L2 penalty added to the gradient.
     maximize : bool, default False
         Ascend instead of descend.
+    foreach : None or bool, default None
+        Accepted for PyTorch compatibility and ignored: each step is already one fused C call
+        per param group.
+    differentiable, capturable : bool, default False
+        Accepted for PyTorch compatibility as False only; True is not supported (ValueError).
 
     Examples
     --------
@@ -54,7 +60,8 @@ class Adamax(_AdamFamily):
     _second = "exp_inf"
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 foreach=None, *, maximize=False):
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, capturable=capturable)
         super().__init__(params, dict(lr=lr, betas=_betas(betas), eps=eps,
                                       weight_decay=weight_decay, maximize=maximize))
 
@@ -86,6 +93,11 @@ class NAdam(_AdamFamily):
     decoupled_weight_decay : bool, default False
         Decay the parameters directly (as AdamW does) instead of adding an L2 gradient.
     maximize : bool, default False
+    foreach : None or bool, default None
+        Accepted for PyTorch compatibility and ignored: each step is already one fused C call
+        per param group.
+    differentiable, capturable : bool, default False
+        Accepted for PyTorch compatibility as False only; True is not supported (ValueError).
 
     Examples
     --------
@@ -100,7 +112,8 @@ class NAdam(_AdamFamily):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
-                 maximize=False):
+                 maximize=False, differentiable=False, capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, capturable=capturable)
         self._mu_product = []  # per group: float64 array, one entry per parameter
         super().__init__(params, dict(lr=lr, betas=_betas(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -162,6 +175,11 @@ class RAdam(_AdamFamily):
     weight_decay : float, default 0
     decoupled_weight_decay : bool, default False
     maximize : bool, default False
+    foreach : None or bool, default None
+        Accepted for PyTorch compatibility and ignored: each step is already one fused C call
+        per param group.
+    differentiable, capturable : bool, default False
+        Accepted for PyTorch compatibility as False only; True is not supported (ValueError).
 
     Examples
     --------
@@ -174,7 +192,9 @@ class RAdam(_AdamFamily):
     _name = "RAdam"
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 decoupled_weight_decay=False, *, foreach=None, maximize=False):
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 differentiable=False, capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, capturable=capturable)
         super().__init__(params, dict(lr=lr, betas=_betas(betas), eps=eps,
                                       weight_decay=weight_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,
@@ -203,6 +223,11 @@ class Adadelta(Optimizer):
     eps : float, default 1e-6
     weight_decay : float, default 0
     maximize : bool, default False
+    foreach : None or bool, default None
+        Accepted for PyTorch compatibility and ignored: each step is already one fused C call
+        per param group.
+    differentiable, capturable : bool, default False
+        Accepted for PyTorch compatibility as False only; True is not supported (ValueError).
 
     Examples
     --------
@@ -214,7 +239,8 @@ class Adadelta(Optimizer):
     _name = "Adadelta"
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, foreach=None, *,
-                 maximize=False):
+                 maximize=False, differentiable=False, capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, capturable=capturable)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize))
 

@@ -42,6 +42,27 @@ def _check_adam_like(opt, g, extra=()):
         raise ValueError(f"{opt}: betas must be two numbers in [0, 1), got {tuple(b)}")
 
 
+_UNSUPPORTED = {
+    "differentiable": "a step runs in C outside the tape, so it cannot be differentiated",
+    "fused": "every step is already one fused C call per param group; leave fused unset",
+    "capturable": "there is no CUDA graph capture here (CPU tensors only)",
+}
+
+
+def _torch_flags(name, foreach=None, **flags):
+    """Check PyTorch's implementation switches, accepted for compatibility: ``foreach`` (None or
+    a bool) is ignored; ``differentiable`` / ``fused`` / ``capturable`` (the names in
+    ``flags``) may be None or False only, True asks for what is not supported (ValueError)."""
+    if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
+        raise TypeError(f"{name}: foreach must be None or a bool, got {type(foreach).__name__}")
+    for k, v in flags.items():
+        if v is None or (isinstance(v, (bool, np.bool_)) and not v):
+            continue
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{name}: {k} must be a bool, got {type(v).__name__}")
+        raise ValueError(f"{name}: {k}=True is not supported ({_UNSUPPORTED[k]})")
+
+
 def _betas(betas):
     return tuple(betas) if isinstance(betas, (list, tuple)) else betas
 
@@ -96,9 +117,10 @@ class Optimizer:
     saved by ``state_dict``).
 
     ``foreach``: every step is already one fused C call per param group, so PyTorch's
-    ``foreach`` switch has nothing to choose.  Adamax, NAdam, RAdam, Adadelta and
-    ``clip_grad_value_`` accept it and ignore it; SGD, Adam, AdamW, RMSprop and Adagrad do not
-    take it (TypeError): drop it from the call.
+    ``foreach`` switch has nothing to choose: every optimizer here (and ``clip_grad_value_``)
+    accepts it and ignores it.  Each also accepts the PyTorch flags its ``torch.optim``
+    counterpart has among ``differentiable``, ``fused`` and ``capturable``, as False / None
+    only: True raises ValueError (not supported).
     """
 
     _name = "Optimizer"
@@ -339,6 +361,10 @@ class SGD(Optimizer):
 
     ``state[i]["momentum_buffer"]`` is None until that first momentum step, as in PyTorch.
 
+    ``foreach`` (None or a bool) is accepted for PyTorch compatibility and ignored: each step is
+    already one fused C call per param group.  ``differentiable`` and ``fused`` are accepted as
+    False / None only; True is not supported (ValueError).
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -350,7 +376,9 @@ class SGD(Optimizer):
     _name = "SGD"
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, maximize=False):
+                 nesterov=False, maximize=False, *, foreach=None, differentiable=False,
+                 fused=None):
+        _torch_flags(self._name, foreach, differentiable=differentiable, fused=fused)
         # per group, per parameter: has the momentum buffer been seeded yet?  PyTorch creates
         # the buffer (b = g) on the first step taken with momentum != 0, which need not be the
         # first step; the C kernel seeds only at step count 0, see _update
@@ -451,6 +479,10 @@ class Adam(Optimizer):
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
     p = p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps).
 
+    ``foreach`` (None or a bool) is accepted for PyTorch compatibility and ignored: each step is
+    already one fused C call per param group.  ``differentiable``, ``fused`` and ``capturable``
+    are accepted as False / None only; True is not supported (ValueError).
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -463,7 +495,10 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, maximize=False):
+                 amsgrad=False, maximize=False, *, foreach=None, differentiable=False,
+                 fused=None, capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, fused=fused,
+                     capturable=capturable)
         super().__init__(params, dict(lr=lr, betas=_betas(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize))
@@ -483,6 +518,10 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay: p = p * (1 - lr * weight_decay) before the Adam step.
 
+    ``foreach`` (None or a bool) is accepted for PyTorch compatibility and ignored, as in
+    :class:`Adam`; ``differentiable``, ``fused`` and ``capturable`` are accepted as False / None
+    only; True is not supported (ValueError).
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -494,13 +533,20 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 amsgrad=False, maximize=False, *, foreach=None, differentiable=False,
+                 fused=None, capturable=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize,
+                         foreach=foreach, differentiable=differentiable, fused=fused,
+                         capturable=capturable)
 
 
 class RMSprop(Optimizer):
     """RMSprop: s = alpha s + (1 - alpha) g^2;  p = p - lr g / (sqrt(s) + eps), optionally
     centered (s - mean(g)^2) and with momentum.
+
+    ``foreach`` (None or a bool) is accepted for PyTorch compatibility and ignored: each step is
+    already one fused C call per param group.  ``differentiable`` and ``capturable`` are accepted
+    as False only; True is not supported (ValueError).
 
     Examples
     --------
@@ -512,7 +558,9 @@ class RMSprop(Optimizer):
     _name = "RMSprop"
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, maximize=False):
+                 centered=False, maximize=False, *, foreach=None, differentiable=False,
+                 capturable=False):
+        _torch_flags(self._name, foreach, differentiable=differentiable, capturable=capturable)
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                                       momentum=momentum, centered=centered, maximize=maximize))
 
@@ -532,6 +580,10 @@ class RMSprop(Optimizer):
 class Adagrad(Optimizer):
     """Adagrad: s = s + g^2;  p = p - lr / (1 + (t - 1) lr_decay) * g / (sqrt(s) + eps).
 
+    ``foreach`` (None or a bool) is accepted for PyTorch compatibility and ignored: each step is
+    already one fused C call per param group.  ``differentiable`` and ``fused`` are accepted as
+    False / None only; True is not supported (ValueError).
+
     Examples
     --------
     >>> import autograd_c as ag
@@ -543,7 +595,9 @@ class Adagrad(Optimizer):
     _name = "Adagrad"
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, maximize=False, *, foreach=None,
+                 differentiable=False, fused=None):
+        _torch_flags(self._name, foreach, differentiable=differentiable, fused=fused)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
                                       eps=eps, maximize=maximize))
