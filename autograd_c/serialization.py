@@ -130,9 +130,18 @@ def save(obj, path):
         np.savez(path, **arrays, **{_MANIFEST: blob})
 
 
-def load(path):
+def load(path, *, weights_only=True):
     """Load what :func:`save` wrote.  A truncated, foreign or crafted file raises ValueError;
-    nothing in the file is ever executed (``allow_pickle=False``).
+    nothing in the file is ever executed (``allow_pickle=False``).  An error of the operating
+    system (a missing or unreadable file, a directory) is raised as it is (an OSError).
+
+    Parameters
+    ----------
+    path : str, os.PathLike or file object
+    weights_only : bool or None, default True
+        PyTorch's ``torch.load`` flag, for code written for it: ag.load only ever loads
+        tensors, arrays and plain data, which is ``weights_only=True``; False (unpickling
+        arbitrary objects) is refused with ValueError.
 
     Examples
     --------
@@ -143,9 +152,12 @@ def load(path):
     >>> ag.load(path)['w']
     tensor([1., 1.])
     """
+    if weights_only is not None and not weights_only:
+        raise ValueError("ag.load: weights_only=False is not supported: ag.load never unpickles "
+                         "objects (it loads tensors, arrays, numbers, strings and containers)")
     try:
         npz = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except _BAD_FILE as e:
         raise ValueError(f"ag.load: {path!r} is not a readable autograd_c save file ({e})") from None
