@@ -66,7 +66,8 @@ def _check(arrays, batch_size):
 def _convert(a, to_tensor):
     if to_tensor and a.dtype.kind == "f":
         return _core.tensor(a, dtype=a.dtype if a.dtype in (np.float32, np.float64) else np.float32)
-    return np.array(a, copy=True)   # a batch of its own: writing into it leaves the data alone
+    # a batch of its own (a slice is a view): writing into it leaves the data alone
+    return a.copy() if a.base is not None else a
 
 
 def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_tensor=True):
@@ -100,14 +101,15 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
     [[0, 1], [2, 3], [4]]
     """
     arrs, n, batch_size = _check(arrays, batch_size)      # checked at the call, not at next()
-    return _batches(arrs, n, batch_size, shuffle, seed, drop_last, to_tensor)
-
-
-def _batches(arrs, n, batch_size, shuffle, seed, drop_last, to_tensor):
-    order = None
+    rng = None
     if shuffle:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        order = rng.permutation(n)
+    return _batches(arrs, n, batch_size, rng, drop_last, to_tensor)
+
+
+def _batches(arrs, n, batch_size, rng, drop_last, to_tensor):
+    """The batches; shuffled by ``rng`` (a numpy Generator) unless it is None."""
+    order = None if rng is None else rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         end = min(start + batch_size, n)
@@ -146,5 +148,5 @@ class DataLoader:
         return math.ceil(self.n / self.batch_size)
 
     def __iter__(self):
-        return _batches(self.arrays, self.n, self.batch_size, self.shuffle,
+        return _batches(self.arrays, self.n, self.batch_size,
                         self._rng if self.shuffle else None, self.drop_last, self.to_tensor)

@@ -1,4 +1,5 @@
 """Round 8, Python layer review: serialization, data, models' input checks."""
+import sys
 import warnings
 
 import numpy as np
@@ -63,6 +64,8 @@ def test_batches_checks_arguments_at_the_call():
         batches(X, batch_size=0)
     with pytest.raises(ValueError, match="same length"):
         batches(X, np.zeros(3), batch_size=2)
+    with pytest.raises(TypeError):          # numpy's message for a seed that is not one
+        batches(X, batch_size=2, shuffle=True, seed="a")
 
 
 def test_dataloader_accepts_a_generator_once_materialised():
@@ -85,9 +88,10 @@ def test_dataloader_refuses_a_mapping_or_set(bad):
 def test_numpy_batches_do_not_alias_the_dataset():
     X = np.arange(10.0).reshape(5, 2)
     y = np.arange(5)
-    for xb, yb in DataLoader(X, y, batch_size=2, to_tensor=False):
-        xb[...] = -1
-        yb[...] = -1
+    for shuffle in (False, True):
+        for xb, yb in DataLoader(X, y, batch_size=2, shuffle=shuffle, to_tensor=False):
+            xb[...] = -1
+            yb[...] = -1
     assert np.array_equal(X, np.arange(10.0).reshape(5, 2)) and np.array_equal(y, np.arange(5))
 
 
@@ -297,3 +301,26 @@ def test_quantiles_match_numpy(name, q, method):
 def test_python_level_functions_match_numpy(call):
     x = np.random.default_rng(15).normal(size=(3, 4))
     _against_numpy(lambda t: call(ag, t), lambda z: call(np, z), x)
+
+
+def test_save_refuses_a_circular_or_too_deep_object(tmp_path):
+    p = tmp_path / "c.npz"
+    a = [ag.ones(1)]
+    a.append(a)
+    with pytest.raises(ValueError, match="contains itself at '1'"):
+        ag.save(a, p)
+    d = {"w": ag.ones(1)}
+    d["inner"] = {"back": (d,)}
+    with pytest.raises(ValueError, match="contains itself"):
+        ag.save(d, p)
+    assert not p.exists()                    # nothing written for a refused object
+    deep = cur = []
+    for _ in range(sys.getrecursionlimit() + 10):
+        cur.append([])
+        cur = cur[0]
+    with pytest.raises(ValueError, match="nested too deeply"):
+        ag.save(deep, p)
+    shared = ag.ones(2)                       # the same object twice is no cycle
+    ag.save({"a": [shared, shared], "b": (shared,)}, p)
+    r = ag.load(p)
+    assert r["a"][1].tolist() == [1.0, 1.0] and r["b"][0].tolist() == [1.0, 1.0]
