@@ -166,6 +166,8 @@ def _on_values(name, call, args, kwargs, why):
 
 
 def _is_default(key, value):
+    if key == "optimize":       # einsum's contraction-order hint: any value gives the same result
+        return True
     d = _BENIGN[key]
     return value is d or (isinstance(value, str) and value == d)
 
@@ -418,8 +420,24 @@ def _clip(func, args, kwargs, fn):
     return _core.minimum(y, hi) if hi is not None else y
 
 
+def _trace(func, args, kwargs, fn):
+    """np.trace: the diagonal ``offset`` of numpy's plane (axis1, axis2), (0, 1) by default,
+    summed; autograd_c's trace sums the trailing plane's (a batch), so it differs beyond 2-d."""
+    named = _named(func, args, kwargs)
+    if not named:
+        return None
+    kw = {k: v for k, v in named[1].items() if not (k in _BENIGN and _is_default(k, v))}
+    extra = set(kw) - {"a", "offset", "axis1", "axis2"}
+    if extra:                       # dtype= / out=: numpy's, where no gradient is lost
+        return _on_values("trace", func, args, kwargs,
+                          f"its arguments {sorted(extra)} have no autograd_c counterpart")
+    from .manipulation import diagonal
+    return _core.sum(diagonal(kw["a"], kw.get("offset", 0), kw.get("axis1", 0),
+                              kw.get("axis2", 1)), axis=-1)
+
+
 _SPECIAL = {"concatenate": _concatenate, "expand_dims": _expand_dims, "where": _where,
-            "clip": _clip}
+            "clip": _clip, "trace": _trace}
 
 
 def array_function(func, args, kwargs):

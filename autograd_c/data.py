@@ -1,6 +1,7 @@
 """Mini-batches over arrays: :func:`batches` and a small :class:`DataLoader`."""
 import math
 import operator
+from collections.abc import Iterable, Iterator, Mapping, Sized
 
 import numpy as np
 
@@ -11,6 +12,12 @@ __all__ = ["batches", "DataLoader"]
 
 
 def _as_array(a, i):
+    if isinstance(a, (Mapping, set, frozenset)) and not hasattr(a, "__array__"):
+        raise TypeError(f"batches: argument {i} is a {type(a).__name__}, not an array of "
+                        "samples; pass its arrays as separate arguments, DataLoader(X, y, ...)")
+    if isinstance(a, Iterator) or (isinstance(a, Iterable) and not isinstance(
+            a, (Sized, str, bytes)) and not hasattr(a, "__array__")):
+        a = list(a)         # a generator / iterator of samples: read once, kept
     try:
         arr = a.numpy() if isinstance(a, Tensor) else np.asarray(a)
     except ValueError as e:
@@ -59,7 +66,8 @@ def _check(arrays, batch_size):
 def _convert(a, to_tensor):
     if to_tensor and a.dtype.kind == "f":
         return _core.tensor(a, dtype=a.dtype if a.dtype in (np.float32, np.float64) else np.float32)
-    return a
+    # a batch of its own (a slice is a view): writing into it leaves the data alone
+    return a.copy() if a.base is not None else a
 
 
 def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_tensor=True):
@@ -72,7 +80,8 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
     ----------
     *arrays : array_like or Tensor, all with the same first dimension
         A single tuple of numpy arrays / Tensors, ``(X, y)``, is taken as those arrays (what
-        PyTorch's ``TensorDataset(X, y)`` holds); a list stays one array (its rows).
+        PyTorch's ``TensorDataset(X, y)`` holds); a list stays one array (its rows); a
+        generator or other iterator of samples is read once, into a list of its rows.
     batch_size : int
     shuffle : bool
         Visit the samples in a random order (a new order each call).
@@ -81,7 +90,8 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
     drop_last : bool
         Skip a final batch smaller than ``batch_size``.
     to_tensor : bool
-        Set False to get numpy arrays only.
+        Set False to get numpy arrays only.  numpy batches are copies: writing into one
+        leaves the data unchanged.
 
     Examples
     --------
@@ -90,11 +100,16 @@ def batches(*arrays, batch_size, shuffle=False, seed=None, drop_last=False, to_t
     >>> [yb.tolist() for _, yb in ag.data.batches(X, y, batch_size=2)]
     [[0, 1], [2, 3], [4]]
     """
-    arrs, n, batch_size = _check(arrays, batch_size)
-    order = None
+    arrs, n, batch_size = _check(arrays, batch_size)      # checked at the call, not at next()
+    rng = None
     if shuffle:
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        order = rng.permutation(n)
+    return _batches(arrs, n, batch_size, rng, drop_last, to_tensor)
+
+
+def _batches(arrs, n, batch_size, rng, drop_last, to_tensor):
+    """The batches; shuffled by ``rng`` (a numpy Generator) unless it is None."""
+    order = None if rng is None else rng.permutation(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         end = min(start + batch_size, n)
@@ -133,6 +148,5 @@ class DataLoader:
         return math.ceil(self.n / self.batch_size)
 
     def __iter__(self):
-        return batches(*self.arrays, batch_size=self.batch_size, shuffle=self.shuffle,
-                       seed=self._rng if self.shuffle else None, drop_last=self.drop_last,
-                       to_tensor=self.to_tensor)
+        return _batches(self.arrays, self.n, self.batch_size,
+                        self._rng if self.shuffle else None, self.drop_last, self.to_tensor)

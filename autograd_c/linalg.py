@@ -331,6 +331,11 @@ def einsum(subscripts, *operands):
     if not isinstance(subscripts, str):
         raise TypeError("einsum: subscripts must be a string")
     s = subscripts.replace(" ", "")
+    bad = sorted({c for c in s.replace("->", "") if c not in ",." and not
+                  (c.isascii() and c.isalpha())})
+    if bad:
+        raise ValueError(f"einsum: invalid subscript {bad[0]!r} in {subscripts!r}; subscripts "
+                         "must be letters (a-z, A-Z)")
     if s.count("->") > 1:
         raise ValueError(f"einsum: subscripts {subscripts!r} have more than one '->'")
     if "->" in s:

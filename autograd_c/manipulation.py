@@ -50,10 +50,14 @@ def _gather_by(x, index_fn):
 
 
 def _axes(axis, ndim, name, repeats_allowed=False):
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = [operator.index(a) for a in axes]
+    except TypeError:
+        raise TypeError(f"{name}: axis must be an integer or a tuple of integers, got "
+                        f"{type(axis).__name__} {axis!r}") from None
     out = []
     for a in axes:
-        a = operator.index(a)
         if not -ndim <= a < ndim:
             raise ValueError(f"{name}: axis {a} is out of bounds for a tensor of dimension {ndim}")
         out.append(a % ndim)

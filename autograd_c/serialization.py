@@ -27,7 +27,9 @@ _MANIFEST = "__autograd_c_manifest__"
 _FORMAT = "autograd_c.save/1"
 
 
-def _encode(obj, arrays, path):
+def _encode(obj, arrays, path, active):
+    """obj as JSON-able data, its arrays added to ``arrays``; ``active``: the ids of the
+    containers being encoded (those that hold obj), to refuse a container inside itself."""
     if isinstance(obj, Tensor):
         key = f"a{len(arrays)}"
         arrays[key] = np.array(obj.numpy(), copy=True)
@@ -39,23 +41,35 @@ def _encode(obj, arrays, path):
         arrays[key] = obj
         return {"__array__": key}
     if isinstance(obj, np.generic):
-        return _encode(obj.item(), arrays, path)
+        return _encode(obj.item(), arrays, path, active)
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, (dict, tuple, list)):
+        if id(obj) in active:
+            raise ValueError(f"ag.save: the object contains itself{_where(path)} (a circular "
+                             "reference); it cannot be saved")
+        active.add(id(obj))
+        try:
+            return _encode_container(obj, arrays, path, active)
+        finally:
+            active.discard(id(obj))
+    raise TypeError(_unsupported(obj, path))
+
+
+def _encode_container(obj, arrays, path, active):
     if isinstance(obj, dict):
         if all(isinstance(k, str) and not k.startswith("__") for k in obj):
-            return {k: _encode(v, arrays, f"{path}/{k}") for k, v in obj.items()}
+            return {k: _encode(v, arrays, f"{path}/{k}", active) for k, v in obj.items()}
         items = []
         for k, v in obj.items():
             if not isinstance(k, (str, int, float, bool)) and k is not None:
                 raise TypeError(f"ag.save: dict key {k!r}{_where(path)} is not a str/int/float/bool")
-            items.append([k, _encode(v, arrays, f"{path}/{k}")])
+            items.append([k, _encode(v, arrays, f"{path}/{k}", active)])
         return {"__dict__": items}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [_encode(v, arrays, f"{path}/{i}") for i, v in enumerate(obj)]
-    raise TypeError(_unsupported(obj, path))
+        return {"__tuple__": [_encode(v, arrays, f"{path}/{i}", active)
+                              for i, v in enumerate(obj)]}
+    return [_encode(v, arrays, f"{path}/{i}", active) for i, v in enumerate(obj)]
 
 
 def _where(path):
@@ -120,8 +134,13 @@ def save(obj, path):
     3
     """
     arrays = {}
-    manifest = {"format": _FORMAT, "root": _encode(obj, arrays, "")}
-    blob = np.frombuffer(json.dumps(manifest, allow_nan=True).encode("utf-8"), dtype=np.uint8)
+    try:
+        manifest = {"format": _FORMAT, "root": _encode(obj, arrays, "", set())}
+        text = json.dumps(manifest, allow_nan=True)
+    except RecursionError:
+        raise ValueError("ag.save: the object is nested too deeply to save (Python's recursion "
+                         "limit)") from None
+    blob = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     if isinstance(path, (str, os.PathLike)):
         path = os.fspath(path)
         with open(path, "wb") as fh:
@@ -130,9 +149,18 @@ def save(obj, path):
         np.savez(path, **arrays, **{_MANIFEST: blob})
 
 
-def load(path):
+def load(path, *, weights_only=True):
     """Load what :func:`save` wrote.  A truncated, foreign or crafted file raises ValueError;
-    nothing in the file is ever executed (``allow_pickle=False``).
+    nothing in the file is ever executed (``allow_pickle=False``).  An error of the operating
+    system (a missing or unreadable file, a directory) is raised as it is (an OSError).
+
+    Parameters
+    ----------
+    path : str, os.PathLike or file object
+    weights_only : bool or None, default True
+        PyTorch's ``torch.load`` flag, for code written for it: ag.load only ever loads
+        tensors, arrays and plain data, which is ``weights_only=True``; False (unpickling
+        arbitrary objects) is refused with ValueError.
 
     Examples
     --------
@@ -143,9 +171,12 @@ def load(path):
     >>> ag.load(path)['w']
     tensor([1., 1.])
     """
+    if weights_only is not None and not weights_only:
+        raise ValueError("ag.load: weights_only=False is not supported: ag.load never unpickles "
+                         "objects (it loads tensors, arrays, numbers, strings and containers)")
     try:
         npz = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
     except _BAD_FILE as e:
         raise ValueError(f"ag.load: {path!r} is not a readable autograd_c save file ({e})") from None

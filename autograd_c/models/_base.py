@@ -126,8 +126,17 @@ def _feature_names(X):
     if cols is None:
         return None
     names = np.asarray([c for c in cols], dtype=object)
-    if len(names) and all(isinstance(c, str) for c in names):
+    is_str = [isinstance(c, str) for c in names]
+    if len(names) and all(is_str):
         return names
+    if any(is_str):         # as scikit-learn: a mix of string and other names is refused
+        types = sorted({type(c).__name__ for c in names})
+        raise TypeError("Feature names are only supported if all input features have string "
+                        f"names, but your input has {types} as feature name / column name "
+                        "types. If you want feature names to be stored and validated, you must "
+                        "convert them all to strings, by using X.columns = X.columns.astype(str) "
+                        "for example. Otherwise you can remove feature / column names from your "
+                        "input data, or convert them all to a non-string data type.")
     return None
 
 
