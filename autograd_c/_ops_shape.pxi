@@ -554,6 +554,10 @@ def split(x, indices_or_sections, axis=_AXIS_0, *, dim=None):
     if k is not None:
         if k <= 0 or length % k:
             raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
+        if k > length + (1 << 20):
+            # only an empty axis gets here (k divides length): k empty tensors, which a huge k
+            # (2**62) would spend hours building; numpy runs out of memory too
+            raise MemoryError(f"split: {k} sections of an axis of length {length} would make {k} tensors")
         bounds = [i * (length // k) for i in range(k + 1)]
     else:
         # numpy's rule: a negative index counts from the end, then clipped to [0, length]

@@ -108,3 +108,16 @@ def test_huge_argument_errors_leak_nothing(fn):
         with pytest.raises(ValueError):
             fn(x)
     assert _live() == base
+
+
+@pytest.mark.parametrize("k", [2**40, 2**62, np.int64(2**62)])
+def test_split_of_an_empty_axis_into_huge_sections_raises_at_once(k):
+    # it looped building k + 1 bounds (hung) where numpy raises MemoryError
+    with pytest.raises(MemoryError, match=rf"split: {k} sections of an axis of length 0"):
+        ag.split(ag.zeros(0, 3), k)
+
+
+def test_split_of_an_empty_axis_into_a_few_sections_still_works():
+    parts = ag.split(ag.zeros(0, 3), 4)
+    assert [p.shape for p in parts] == [(0, 3)] * 4
+    assert [p.shape for p in ag.split(ag.zeros(6, 2), 3)] == [(2, 2)] * 3
