@@ -171,6 +171,11 @@ cdef _setitem(Tensor x, object key, object value):
     if ag_inplace_check(x.t, b"setitem"):
         _raise()
     _refuse_grad_source(value, "setitem")
+    for kk in (key if isinstance(key, tuple) else (key,)):
+        # an int beyond int64 is out of bounds for any axis (numpy's OverflowError named neither)
+        if (isinstance(kk, (int, np.integer)) and not isinstance(kk, (bool, np.bool_))
+                and not -(1 << 63) <= kk < (1 << 63)):
+            raise IndexError(f"setitem: index {kk} is out of bounds for a tensor of shape {x.shape}")
     arr = np.asarray(x)
     if isinstance(value, Tensor):
         v = <Tensor>value

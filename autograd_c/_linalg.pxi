@@ -70,8 +70,7 @@ def _full_tensor(tuple shape, double value, object dtype):
     cdef int code = AG_F64 if dtype == float64 else AG_F32
     if len(shape) > AG_MAXDIM:
         raise ValueError(f"tensors have at most {AG_MAXDIM} dimensions, got {len(shape)}")
-    for i, s in enumerate(shape):
-        sh[i] = s
+    _fill_dims(sh, shape)
     return _wrap(ag_tensor_full(code, len(shape), sh, value))
 
 

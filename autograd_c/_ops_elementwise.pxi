@@ -62,12 +62,26 @@ cdef Tensor _unary_p(int op, object x, double param):
     return _wrap(r)
 
 
-cdef int _axis_int(object a, int ndim) except? -1:
+cdef int _axis_int(object a, int ndim, str name=None) except? -1:
     i = operator.index(a)
     if not -(1 << 31) <= i < (1 << 31):
         # the core names the op for the other out-of-bounds axes; this one does not fit its int
-        raise ValueError(f"axis {i} is out of bounds for a tensor of dimension {ndim}")
+        raise ValueError(f"{name + ': ' if name else ''}axis {i} is out of bounds for a tensor "
+                         f"of dimension {ndim}")
     return i
+
+
+cdef int _fill_dims(int64_t *out, object shape, str name=None) except -1:
+    """Copy a shape's sizes into a C array, refusing (ValueError naming ``name`` and the shape)
+    a size that does not fit int64, where the bare conversion raised an OverflowError that named
+    neither; the caller has checked the length."""
+    for i, s in enumerate(shape):
+        s = operator.index(s)
+        if not -(1 << 63) <= s < (1 << 63):
+            raise ValueError(f"{name + ': ' if name else ''}dimension {s} in shape {tuple(shape)} "
+                             "is too large")
+        out[i] = s
+    return 0
 
 
 cdef int _axes(object axis, int ndim, int *out) except -2:

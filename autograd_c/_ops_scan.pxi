@@ -21,7 +21,7 @@ def cumsum(x, axis=None, *, dim=None):
     if axis is None:
         tx = _reshape(tx, (-1,))
         axis = 0
-    return _wrap(ag_cumsum(tx.t, operator.index(axis), 0))
+    return _wrap(ag_cumsum(tx.t, _axis_int(axis, tx.t.ndim, "cumsum"), 0))
 
 @cython.embedsignature(False)
 def diff(x, n=1, axis=_AXIS_LAST, prepend=None, append=None, *, dim=None):

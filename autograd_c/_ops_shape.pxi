@@ -129,7 +129,7 @@ def softmax(x, axis=_AXIS_LAST, *, dim=None):
     if dim is not None:
         axis = _dim_alias("softmax", axis, _AXIS_LAST, dim)
     cdef Tensor tx = _coerce(x, -1)
-    return _wrap(ag_softmax(tx.t, operator.index(axis), 0))
+    return _wrap(ag_softmax(tx.t, _axis_int(axis, tx.t.ndim, "softmax"), 0))
 
 @cython.embedsignature(False)
 def log_softmax(x, axis=_AXIS_LAST, *, dim=None):
@@ -146,7 +146,7 @@ def log_softmax(x, axis=_AXIS_LAST, *, dim=None):
     if dim is not None:
         axis = _dim_alias("log_softmax", axis, _AXIS_LAST, dim)
     cdef Tensor tx = _coerce(x, -1)
-    return _wrap(ag_softmax(tx.t, operator.index(axis), 1))
+    return _wrap(ag_softmax(tx.t, _axis_int(axis, tx.t.ndim, "log_softmax"), 1))
 
 
 # ---- contractions
@@ -246,8 +246,7 @@ cdef ag_tensor *_reshape_c(Tensor tx, tuple shp) except? NULL:
     cdef int64_t sh[8]
     if len(shp) > AG_MAXDIM:
         raise ValueError(f"reshape: at most {AG_MAXDIM} dimensions")
-    for i, s in enumerate(shp):
-        sh[i] = s
+    _fill_dims(sh, shp, "reshape")
     return ag_reshape(tx.t, len(shp), sh)  # NULL: _wrap raises the core's error
 
 
@@ -285,6 +284,8 @@ def permute(x, *dims):
     if len(d) != tx.t.ndim:
         raise ValueError(f"permute: expected {tx.t.ndim} dimensions, got {len(d)}")
     for i, a in enumerate(d):
+        if not -(1 << 31) <= a < (1 << 31):
+            raise ValueError(f"permute: {a} is not a valid permutation entry for {tx.t.ndim} dimensions")
         perm[i] = a
     return _new_view(tx, ag_permute(tx.t, perm))
 
@@ -433,6 +434,8 @@ def broadcast_to(x, shape):
         elif s < 0:
             raise ValueError(f"broadcast_to: negative dimension {s} in shape {shp} for a tensor of "
                              f"shape {tx.shape} (-1 keeps an existing dimension)")
+        elif s >= (1 << 63):
+            raise ValueError(f"broadcast_to: dimension {s} in shape {shp} is too large")
         sh[i] = s
     return _new_view(tx, ag_expand(tx.t, len(shp), sh))
 
@@ -463,13 +466,14 @@ def concatenate(tensors, axis=_AXIS_0, *, dim=None):
             break
     ts = [_coerce(s, code) for s in seq]
     cdef int n = len(ts), i
+    cdef int ax = _axis_int(axis, (<Tensor>ts[0]).t.ndim, "concatenate")
     cdef ag_tensor **arr = <ag_tensor **>malloc(sizeof(ag_tensor *) * n)
     cdef ag_tensor *r
     if arr == NULL:
         raise MemoryError()
     for i in range(n):
         arr[i] = (<Tensor>ts[i]).t
-    r = ag_concat(n, arr, operator.index(axis))
+    r = ag_concat(n, arr, ax)
     free(arr)
     return _wrap(r)
 
@@ -550,6 +554,10 @@ def split(x, indices_or_sections, axis=_AXIS_0, *, dim=None):
     if k is not None:
         if k <= 0 or length % k:
             raise ValueError(f"split: an axis of length {length} cannot be split into {k} equal sections")
+        if k > length + (1 << 20):
+            # only an empty axis gets here (k divides length): k empty tensors, which a huge k
+            # (2**62) would spend hours building; numpy runs out of memory too
+            raise MemoryError(f"split: {k} sections of an axis of length {length} would make {k} tensors")
         bounds = [i * (length // k) for i in range(k + 1)]
     else:
         # numpy's rule: a negative index counts from the end, then clipped to [0, length]
