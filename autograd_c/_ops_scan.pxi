@@ -65,6 +65,8 @@ def diff(x, n=1, axis=_AXIS_LAST, prepend=None, append=None, *, dim=None):
             pads.append([] if tv is None else [tv])
         tx = concatenate(pads[0] + [tx] + pads[1], axis)
     head = (slice(None),) * axis
-    for _ in range(n):
+    # each difference shortens the axis by one: after its length in steps the axis is empty and
+    # stays so (numpy loops all n times, which for a huge n never ends)
+    for _ in range(n if n <= tx.shape[axis] else tx.shape[axis] + 1):
         tx = tx[head + (slice(1, None),)] - tx[head + (slice(None, -1),)]
     return tx

@@ -211,6 +211,22 @@ def tile(x, reps):
     return y if y is not None else _gather_by(x, lambda i: np.tile(i, reps))
 
 
+def _check_repeat_size(x, ax, repeats):
+    """Refuse counts whose result could not exist (numpy 2.4's np.repeat crashes the process on
+    np.repeat(np.arange(12), 2**62)): the total, in Python ints, against the int64 range."""
+    r = np.asarray(repeats)
+    if r.dtype.kind not in "iub" or r.size not in (1, x.shape[ax]):
+        return  # numpy's own error for the wrong type or count
+    counts = [int(c) for c in r.reshape(-1)]
+    if min(counts, default=0) < 0:
+        raise ValueError(f"repeat: repeats must be non-negative, got {min(counts)}")
+    along = counts[0] * x.shape[ax] if len(counts) == 1 else sum(counts)
+    total = along * math.prod(x.shape[:ax] + x.shape[ax + 1:])
+    if along > 2**62 or total * np.dtype(x.dtype).itemsize > 2**62:
+        raise MemoryError(f"repeat: the result would have {total} elements along a tensor of "
+                          f"shape {x.shape} (repeats {repeats!r}), more than memory can hold")
+
+
 def repeat(x, repeats, axis=None):
     """Repeat each element ``repeats`` times (an int, or one count per element along ``axis``),
     as numpy.repeat (flattened when axis is None).
@@ -227,6 +243,7 @@ def repeat(x, repeats, axis=None):
     elif not isinstance(axis, (int, np.integer)):
         raise TypeError(f"repeat: axis must be an integer or None, got {type(axis).__name__}")
     ax = _axes(axis, x.ndim, "repeat")[0]
+    _check_repeat_size(x, ax, repeats)
     # the index along the axis: O(axis length), and numpy's own checks of the counts
     along = np.repeat(np.arange(x.shape[ax], dtype=np.int64), repeats)
     inner = x.shape[ax + 1:]

@@ -100,3 +100,43 @@ def test_chain_of_views_into_a_leaf_and_into_a_gradient_slot():
     w = np.arange(12.0)
     expect = 2.0 * (w.reshape(4, 3).T.reshape(12) + w)
     np.testing.assert_array_equal(x.grad.numpy(), expect)
+
+
+def test_repeat_with_counts_no_memory_can_hold_raises_instead_of_crashing():
+    # numpy 2.4's np.repeat(np.arange(12), 2**62) kills the process; run it in a child so that a
+    # regression is a failure, not the end of the test session
+    import subprocess
+    import sys
+    code = (
+        "import autograd_c as ag\n"
+        "x = ag.randn(3, 4)\n"
+        "for args in [(2**62,), (2**62, 0), ([2**62, 1, 1], 0), (2**63,)]:\n"
+        "    try:\n"
+        "        ag.repeat(x, *args)\n"
+        "    except MemoryError as e:\n"
+        "        assert 'repeat: the result would have' in str(e), e\n"
+        "    else:\n"
+        "        raise SystemExit('no error for %r' % (args,))\n"
+        "print('ok')\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", (r.returncode, r.stdout, r.stderr)
+
+
+def test_repeat_refuses_negative_counts_and_keeps_numpys_results():
+    x = ag.tensor(np.arange(12.0).reshape(3, 4))
+    with pytest.raises(ValueError, match="non-negative"):
+        ag.repeat(x, -1)
+    with pytest.raises(ValueError, match="non-negative"):
+        ag.repeat(x, [1, -2, 1], axis=0)
+    for args in [(2,), (2, 1), ([1, 0, 2], 0), (0,), (np.int64(3), 0)]:
+        np.testing.assert_array_equal(ag.repeat(x, *args).numpy(), np.repeat(x.numpy(), *args))
+
+
+def test_diff_of_a_huge_order_is_empty_at_once_with_a_zero_gradient():
+    x = ag.tensor(np.arange(12.0).reshape(3, 4), dtype="float64", requires_grad=True)
+    for n in (3, 4, 5, 2**62):
+        y = ag.diff(x, n, axis=0)
+        assert y.shape == np.diff(np.zeros((3, 4)), min(n, 5), axis=0).shape == (0, 4)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0.0)
+    np.testing.assert_array_equal(ag.diff(x, 2, axis=0).numpy(), np.diff(x.numpy(), 2, axis=0))
