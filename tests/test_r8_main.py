@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import autograd_c as ag
-from tests._fd import fd_grad, fd_hessian
+from _fd import fd_grad, fd_hessian
 
 
 def _t(a, rg=False):

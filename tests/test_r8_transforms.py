@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import autograd_c as ag
-from tests._fd import fd_jacobian
+from _fd import fd_jacobian
 
 L = ag.linalg
 

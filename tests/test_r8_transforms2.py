@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import autograd_c as ag
-from tests._fd import fd_grad, fd_hessian, fd_jacobian
+from _fd import fd_grad, fd_hessian, fd_jacobian
 
 rs = np.random.RandomState(0)
 A = rs.randn(3, 4)
