@@ -169,6 +169,19 @@ typedef struct {
         const T tb1 = (T)b1, tb2 = (T)b2, c1 = (T)(1.0 - b1), c2 = (T)(1.0 - b2);                 \
         const T tkg = (T)s->kg, tkm = (T)s->km, tib = (T)s->ib, teps = (T)eps, tl2 = (T)l2;       \
         const T tdec = (T)decay, ts = (T)sgn;                                                     \
+        if (mode == AF_SQ && !vmax) {                                                             \
+            /* plain Adam / AdamW / NAdam: the same operations in the same order as the general \
+               loop below, without its per-element branches, so the compiler vectorises it */     \
+            AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                      \
+                T g = ts * gr[j] + tl2 * p[j];                                                    \
+                T mj = tb1 * m[j] + c1 * g;                                                       \
+                T vj = tb2 * v[j] + c2 * g * g;                                                   \
+                m[j] = mj;                                                                        \
+                v[j] = vj;                                                                        \
+                p[j] = p[j] * tdec - (tkg * g + tkm * mj) / (SQRT(vj) * tib + teps);              \
+            );                                                                                    \
+            return;                                                                               \
+        }                                                                                         \
         AG_PAR_FOR(n >= OPT_PAR_N, j, n,                                                          \
             T g = ts * gr[j] + tl2 * p[j];                                                        \
             T mj = tb1 * m[j] + c1 * g;                                                           \
