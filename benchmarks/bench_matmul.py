@@ -36,7 +36,11 @@ SQUARE = [64, 128, 256, 512, 1024, 2048]
 MLP = [(64, 784, 128), (256, 784, 512), (256, 512, 256), (512, 1024, 2048), (512, 2048, 2048)]
 
 
-def gflops(fn, flop, min_time=0.03, samples=5):
+def gflops(fn, flop, min_time=0.03, samples=5, settle=0.1):
+    """GFLOPS from the median of ``samples`` timed batches.  It first sleeps ``settle``
+    seconds: the library timed just before may leave its OpenMP workers spinning on the
+    other core, which slowed the next product up to 3x (seen on G @ W at 256,784,512)."""
+    time.sleep(settle)
     fn()
     reps = 1
     while True:

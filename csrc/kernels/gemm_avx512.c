@@ -590,6 +590,23 @@ static void packA_f32(int64_t m, int64_t k, const void *A_, int64_t rsa,
     }
 }
 
+/* B stored row-major (rows of K, e.g. x @ W with W (in, out)): each row
+   of a group of 8 micro-panels is one 1 KiB run, and consecutive rows are a
+   whole row of B apart, so every run starts on a fresh page where the
+   hardware prefetchers must retrain.  The run PACKB_AHEAD rows ahead is
+   prefetched into L1 while the current one is copied (measured, 2 threads,
+   in-process A/B: 512x2048x2048 and 512x1024x2048 products 3.4-3.8% faster,
+   which brings them level with the transposing pack of B = W^T; products
+   whose B fits in L2 unchanged) */
+#define PACKB_AHEAD 6
+AG_INLINE void prefetch_run(const void *p, int64_t bytes)
+{
+    const char *c = (const char *)p;
+    int64_t o;
+    for (o = 0; o < bytes; o += 64)
+        _mm_prefetch(c + o, _MM_HINT_T0);
+}
+
 static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
                       int64_t csb, void *Bp_)
 {
@@ -597,7 +614,7 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
     float *Bp = (float *)Bp_;
     if (csb == 1) {
         /* groups of 8 micro-panels, row by row: each row of B is read as
-           one contiguous 1 KiB run, which the prefetchers follow */
+           one contiguous 1 KiB run */
         int64_t g0, p;
         for (g0 = 0; g0 < n; g0 += 8 * NR_S) {
             int64_t gn = n - g0 < 8 * NR_S ? n - g0 : 8 * NR_S;
@@ -605,6 +622,8 @@ static void packB_f32(int64_t k, int64_t n, const void *B_, int64_t rsb,
             for (p = 0; p < k; p++) {
                 const float *b = B + p * rsb + g0;
                 float *d = Bp + p * NR_S;
+                if (p + PACKB_AHEAD < k)
+                    prefetch_run(b + PACKB_AHEAD * rsb, gn * (int64_t)sizeof(float));
                 for (q = 0; q < np; q++) {
                     int nn = (int)(gn - q * NR_S);
                     _mm512_store_ps(d + q * NR_S * k,
@@ -677,6 +696,8 @@ static void packB_f64(int64_t k, int64_t n, const void *B_, int64_t rsb,
             for (p = 0; p < k; p++) {
                 const double *b = B + p * rsb + g0;
                 double *d = Bp + p * NR_D;
+                if (p + PACKB_AHEAD < k)
+                    prefetch_run(b + PACKB_AHEAD * rsb, gn * (int64_t)sizeof(double));
                 for (q = 0; q < np; q++) {
                     int nn = (int)(gn - q * NR_D);
                     _mm512_store_pd(d + q * NR_D * k,
