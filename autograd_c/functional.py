@@ -1,4 +1,5 @@
-"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, jacrev, jacfwd, hessian, hvp
+(the last two in :mod:`autograd_c._second_order`).
 
 All modes come from the per-op rules of the C core:
 
@@ -19,6 +20,7 @@ from recorded reverse passes (one per output element for a Jacobian or Hessian).
 """
 import functools
 import operator
+import sys
 import threading
 import weakref
 
@@ -118,7 +120,7 @@ def _replaying():
     module should not repeat a side effect, such as a running-statistics update, then."""
     return _replay_depth() > 0
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -127,6 +129,13 @@ def _dtype_for(x):
         return x.dtype
     a = np.asarray(x)
     return np.float32 if a.dtype == np.float32 else np.float64
+
+
+def _check_callable(f, who):
+    """A TypeError naming the transform when f cannot be called (it used to surface as Python's
+    bare "'int' object is not callable", or only when the transformed function was called)."""
+    if not callable(f):
+        raise TypeError(f"{who}: f must be callable, got {type(f).__name__}")
 
 
 def _numeric(x, who, what):
@@ -265,7 +274,9 @@ def _jacobian_by_rows(out, targets):
     stays differentiable by both modes."""
     flat = _core._reshape(out, (-1,))
     rows = [[] for _ in targets]
-    for i in range(flat.size):
+    # an output that does not depend on the targets has no graph to pull through (a nested
+    # jacobian of a constant function raised "output 0 does not require grad")
+    for i in range(flat.size if out.requires_grad else 0):
         gs = _core._grad([flat[i]], None, targets, True, True, True)
         for k, (t, g) in enumerate(zip(targets, gs)):
             rows[k].append(_core.zeros_like_tensor(t) if g is None else g)
@@ -310,6 +321,8 @@ def value_and_grad(f, argnums=0, has_aux=False):
     >>> float(v), g.numpy().tolist()
     (5.0, [2.0, 4.0])
     """
+    _check_callable(f, "grad")
+
     @_recording
     def transformed(*args, **kwargs):
         # keyword arguments are passed through, not differentiated (as in JAX and torch.func)
@@ -402,6 +415,7 @@ def vjp(f, /, *primals, has_aux=False, **kwargs):
     >>> back(np.array([1.0, 1.0]))[0].numpy().tolist()
     [3.0, 3.0]
     """
+    _check_callable(f, "vjp")
     if not primals:
         raise TypeError("vjp: needs at least one primal")
     nested = _nested(primals) or _nested(kwargs.values())
@@ -450,6 +464,7 @@ def jvp(f, /, primals, tangents, *, has_aux=False, **kwargs):
     >>> t.numpy().tolist()
     [2.0]
     """
+    _check_callable(f, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
@@ -526,7 +541,6 @@ def _jvp_by_reverse(f, xs, tans, kwargs, has_aux):
 _MODES = ("auto", "forward", "reverse")
 
 
-@_recording
 def jacobian(f, /, *args, argnums=0, mode="auto", has_aux=False, **kwargs):
     """The Jacobian of ``f`` at ``args``, shaped ``out.shape + x.shape``.
 
@@ -551,16 +565,75 @@ def jacobian(f, /, *args, argnums=0, mode="auto", has_aux=False, **kwargs):
     """
     if mode not in _MODES:
         raise ValueError(f"jacobian: unknown mode {mode!r}; expected one of {_MODES}")
+    _check_callable(f, "jacobian")
+    return _jacobian_of(f, args, argnums, mode, has_aux, kwargs, "jacobian")
+
+
+@_recording
+def _jacobian_of(f, args, argnums, mode, has_aux, kwargs, who):
+    """jacobian's work, for jacobian, jacrev and jacfwd (who: the one called, for messages)."""
     if not args:
-        raise TypeError("jacobian: needs at least one argument")
-    single, nums = _argnums_tuple(argnums, len(args), "jacobian")
+        raise TypeError(f"{who}: needs at least one argument")
+    single, nums = _argnums_tuple(argnums, len(args), who)
     # a repeated argnum is differentiated once (forward mode gave the first copy zeros: both
     # copies of the identity went to one input, the second overwriting the first)
     uniq = tuple(dict.fromkeys(nums))
-    res, aux, in_graph = _jacobian(f, args, uniq, mode, kwargs, has_aux)
+    res, aux, in_graph = _jacobian(f, args, uniq, mode, kwargs, has_aux, who)
     jacs = _per_argnum(res, nums, uniq, lambda r: r.clone())
     jac = jacs[0] if single else tuple(jacs)
     return _with_aux((jac,), aux, True, in_graph) if has_aux else jac
+
+
+def jacrev(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` as a function, by reverse mode (JAX's and torch.func's ``jacrev``):
+    ``jacrev(f)(*args, **kwargs)`` is ``jacobian(f, *args, mode="reverse")``, all ``out.size``
+    cotangents pulled through one backward pass; best when the output is smaller than the input.
+
+    Parameters
+    ----------
+    f : callable
+        Returns one tensor (or ``(output, aux)`` with ``has_aux=True``).
+    argnums : int or tuple of int
+        Which positional arguments to differentiate; a tuple gives a tuple of Jacobians.
+    has_aux : bool
+        The transformed function returns ``(jac, aux)``, the tensors in ``aux`` detached except
+        inside another transform.
+
+    Keyword arguments of the transformed function all reach ``f``, undifferentiated.  Nested,
+    ``jacfwd(jacrev(f))`` is the Hessian of a scalar ``f``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.jacrev(lambda x: x[:2] * x[1:])(np.array([1.0, 2.0, 3.0])).numpy().tolist()
+    [[2.0, 1.0, 0.0], [0.0, 3.0, 2.0]]
+    """
+    return _jacobian_fn(f, argnums, has_aux, "reverse", "jacrev")
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` as a function, by forward mode (JAX's and torch.func's ``jacfwd``):
+    ``jacfwd(f)(*args, **kwargs)`` is ``jacobian(f, *args, mode="forward")``, all ``x.size``
+    tangent directions pushed through one forward pass; best when the input is smaller than the
+    output.  Parameters as :func:`jacrev`'s.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.jacfwd(lambda x, y: x * y, argnums=(0, 1))(np.array([2.0]), np.array([5.0]))[1].numpy().tolist()
+    [[2.0]]
+    """
+    return _jacobian_fn(f, argnums, has_aux, "forward", "jacfwd")
+
+
+def _jacobian_fn(f, argnums, has_aux, mode, who):
+    _check_callable(f, who)
+    _argnums_tuple(argnums, sys.maxsize, who)  # its type now; its range once the arguments come
+
+    def transformed(*args, **kwargs):
+        return _jacobian_of(f, args, argnums, mode, has_aux, kwargs, who)
+    transformed.__name__ = f"{who}({getattr(f, '__name__', 'f')})"
+    return transformed
 
 
 def _per_argnum(res, nums, uniq, copy):
@@ -574,10 +647,10 @@ def _per_argnum(res, nums, uniq, copy):
     return out
 
 
-def _jacobian(f, args, nums, mode, kwargs, has_aux):
+def _jacobian(f, args, nums, mode, kwargs, has_aux, who):
     """The Jacobians for distinct argnums, as a list; f's aux; whether they are in the graph."""
     if _nested(args) or _nested(kwargs.values()):
-        xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+        xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
         return _jacobian_by_rows(out, [xs[i] for i in nums]), aux, True
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
@@ -588,7 +661,7 @@ def _jacobian(f, args, nums, mode, kwargs, has_aux):
         m = _auto_lookup(f, key)
         if m is None:
             # first call: evaluate for reverse mode (it records the tape) and learn the size
-            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
             evaluated = True
             m = out.size
             _auto_store(f, key, m)
@@ -598,13 +671,13 @@ def _jacobian(f, args, nums, mode, kwargs, has_aux):
     res = None
     if mode == "forward":
         with _replay(evaluated):
-            res, aux = _jacobian_forward(f, args, nums, d, kwargs, has_aux)
+            res, aux = _jacobian_forward(f, args, nums, d, kwargs, has_aux, who)
         evaluated = True
         if res is not None:
             return res, aux, False
     if out is None:
         with _replay(evaluated):
-            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
     targets = [xs[i] for i in nums]
     if _closes_over_grad(out, targets):
         return _jacobian_by_rows(out, targets), aux, True
@@ -645,17 +718,17 @@ def _auto_store(f, key, m):
         pass
 
 
-def _jacobian_forward(f, args, nums, d, kwargs, has_aux):
+def _jacobian_forward(f, args, nums, d, kwargs, has_aux, who):
     xs = list(args)
     for i in nums:
         a = args[i]
         if isinstance(a, Tensor) and a.requires_grad:
             xs[i] = a.clone()  # carries this jacobian's tangents, not the caller's tensor
         else:
-            xs[i] = _input(a, requires_grad=False, who="jacobian", what=f"argument {i}")
+            xs[i] = _input(a, requires_grad=False, who=who, what=f"argument {i}")
     targets = [xs[i] for i in nums]
     _set_identity_tangents(targets, d)
-    out, aux = _evaluate(f, xs, kwargs, has_aux, "jacobian")
+    out, aux = _evaluate(f, xs, kwargs, has_aux, who)
     if _caller_grad() and out.requires_grad:
         return None, aux  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
@@ -688,11 +761,11 @@ def _set_identity_tangents(targets, d):
         off += n
 
 
-def _eval_reverse(f, args, nums, kwargs, has_aux):
+def _eval_reverse(f, args, nums, kwargs, has_aux, who):
     xs = list(args)
     for i in nums:
-        xs[i] = _input(args[i], requires_grad=True, who="jacobian", what=f"argument {i}")
-    return (xs,) + _evaluate(f, xs, kwargs, has_aux, "jacobian")
+        xs[i] = _input(args[i], requires_grad=True, who=who, what=f"argument {i}")
+    return (xs,) + _evaluate(f, xs, kwargs, has_aux, who)
 
 
 def _jacobian_reverse(out, targets):
