@@ -72,7 +72,7 @@ def hessian(f, /, *args, argnums=0, has_aux=False, **kwargs):
 
 
 @_recording
-def hvp(f, /, x, v, *, has_aux=False, **kwargs):
+def hvp(f, x, v, *, has_aux=False, **kwargs):
     """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming H
     (forward-over-reverse with one tangent: one forward and one backward pass).
 
@@ -92,7 +92,8 @@ def hvp(f, /, x, v, *, has_aux=False, **kwargs):
         ``f`` returns ``(output, aux)``; hvp returns ``(H @ v, aux)``, the tensors in ``aux``
         detached except inside another transform.
     **kwargs
-        Passed to ``f``, not differentiated; ``x``, ``v`` and ``has_aux`` are reserved.
+        Passed to ``f``, not differentiated; ``f``, ``x``, ``v`` and ``has_aux`` are reserved
+        (hvp's own, which may be passed by keyword).
 
     As ``jvp(grad(f), (x,), (v,))[1]`` (JAX's recipe); the product has ``x``'s dtype, and stays
     differentiable in ``x`` and ``v`` inside another transform.

@@ -229,7 +229,7 @@ def _as_output(out, who):
         # numpy would stack the tensors into a constant, and every derivative would be zeros
         raise TypeError(f"{who}: the function returned a {type(out).__name__} of "
                         f"{len(out)} items, expected one tensor; stack or concatenate the outputs"
-                        + (" (or use has_aux=True to return (output, aux))" if who != "hvp" else ""))
+                        + " (or use has_aux=True to return (output, aux))")
     if not isinstance(out, Tensor):
         a = np.asarray(out)
         if a.dtype.kind not in "biuf":

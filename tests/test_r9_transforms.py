@@ -83,6 +83,9 @@ def test_hvp_one_primal_in_a_tuple_gives_a_tuple_and_numbers_stay_one_array():
     # the old call form: a tuple of plain numbers is one 1-D point
     h = ag.hvp(lambda a: (a ** 3).sum(), (1.0, 2.0), (1.0, 0.0))
     np.testing.assert_array_equal(h.numpy(), [6.0, 0.0])
+    # and hvp's own arguments by keyword
+    h = ag.hvp(f=lambda a: (a ** 3).sum(), x=np.array([1.0, 2.0]), v=np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(h.numpy(), [0.0, 12.0])
 
 
 def test_hvp_has_aux_and_keyword_arguments():
@@ -146,6 +149,9 @@ def test_hvp_of_a_closed_over_parameter_reaches_backward():
     (lambda: ag.hvp(lambda a: a * 2, X3, np.ones(3)), ValueError, ["hvp", "scalar", "(3,)"]),
     (lambda: ag.hvp(g_ag, X3, np.ones(3), has_aux=True), ValueError, ["hvp", "has_aux"]),
     (lambda: ag.hvp(3, X3, np.ones(3)), TypeError, ["hvp", "callable", "int"]),
+    # hvp takes has_aux now: the hint to use it holds for hvp too
+    (lambda: ag.hvp(lambda a: ((a * a).sum(), a), X3, np.ones(3)), TypeError,
+     ["hvp", "tuple of 2 items", "has_aux=True"]),
 ])
 def test_hvp_bad_input_raises_a_clear_error(call, exc, words):
     with pytest.raises(exc) as info:
