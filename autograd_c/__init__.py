@@ -19,7 +19,9 @@ from .creation import (  # noqa: F401
     full_like, rand_like, randn_like, manual_seed,
 )
 
-from .functional import grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp  # noqa: F401,E402
+from .functional import (  # noqa: F401,E402
+    grad, value_and_grad, vjp, jvp, jacobian, jacrev, jacfwd, hessian, hvp,
+)
 from . import linalg  # noqa: E402
 from .linalg import trace, diag, outer, tensordot, dot, inner, einsum  # noqa: F401,E402
 from .manipulation import (  # noqa: F401,E402

@@ -1,4 +1,5 @@
-"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, hessian, hvp.
+"""Function transforms: grad, value_and_grad, vjp, jvp, jacobian, jacrev, jacfwd, hessian, hvp
+(the last two in :mod:`autograd_c._second_order`).
 
 All modes come from the per-op rules of the C core:
 
@@ -19,6 +20,7 @@ from recorded reverse passes (one per output element for a Jacobian or Hessian).
 """
 import functools
 import operator
+import sys
 import threading
 import weakref
 
@@ -118,7 +120,7 @@ def _replaying():
     module should not repeat a side effect, such as a running-statistics update, then."""
     return _replay_depth() > 0
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "hvp"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "jacrev", "jacfwd", "hessian", "hvp"]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -127,6 +129,13 @@ def _dtype_for(x):
         return x.dtype
     a = np.asarray(x)
     return np.float32 if a.dtype == np.float32 else np.float64
+
+
+def _check_callable(f, who):
+    """A TypeError naming the transform when f cannot be called (it used to surface as Python's
+    bare "'int' object is not callable", or only when the transformed function was called)."""
+    if not callable(f):
+        raise TypeError(f"{who}: f must be callable, got {type(f).__name__}")
 
 
 def _numeric(x, who, what):
@@ -220,7 +229,7 @@ def _as_output(out, who):
         # numpy would stack the tensors into a constant, and every derivative would be zeros
         raise TypeError(f"{who}: the function returned a {type(out).__name__} of "
                         f"{len(out)} items, expected one tensor; stack or concatenate the outputs"
-                        + (" (or use has_aux=True to return (output, aux))" if who != "hvp" else ""))
+                        + " (or use has_aux=True to return (output, aux))")
     if not isinstance(out, Tensor):
         a = np.asarray(out)
         if a.dtype.kind not in "biuf":
@@ -265,7 +274,9 @@ def _jacobian_by_rows(out, targets):
     stays differentiable by both modes."""
     flat = _core._reshape(out, (-1,))
     rows = [[] for _ in targets]
-    for i in range(flat.size):
+    # an output that does not depend on the targets has no graph to pull through (a nested
+    # jacobian of a constant function raised "output 0 does not require grad")
+    for i in range(flat.size if out.requires_grad else 0):
         gs = _core._grad([flat[i]], None, targets, True, True, True)
         for k, (t, g) in enumerate(zip(targets, gs)):
             rows[k].append(_core.zeros_like_tensor(t) if g is None else g)
@@ -310,6 +321,8 @@ def value_and_grad(f, argnums=0, has_aux=False):
     >>> float(v), g.numpy().tolist()
     (5.0, [2.0, 4.0])
     """
+    _check_callable(f, "grad")
+
     @_recording
     def transformed(*args, **kwargs):
         # keyword arguments are passed through, not differentiated (as in JAX and torch.func)
@@ -402,6 +415,7 @@ def vjp(f, /, *primals, has_aux=False, **kwargs):
     >>> back(np.array([1.0, 1.0]))[0].numpy().tolist()
     [3.0, 3.0]
     """
+    _check_callable(f, "vjp")
     if not primals:
         raise TypeError("vjp: needs at least one primal")
     nested = _nested(primals) or _nested(kwargs.values())
@@ -450,6 +464,7 @@ def jvp(f, /, primals, tangents, *, has_aux=False, **kwargs):
     >>> t.numpy().tolist()
     [2.0]
     """
+    _check_callable(f, "jvp")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples")
     if len(primals) != len(tangents):
@@ -526,7 +541,6 @@ def _jvp_by_reverse(f, xs, tans, kwargs, has_aux):
 _MODES = ("auto", "forward", "reverse")
 
 
-@_recording
 def jacobian(f, /, *args, argnums=0, mode="auto", has_aux=False, **kwargs):
     """The Jacobian of ``f`` at ``args``, shaped ``out.shape + x.shape``.
 
@@ -551,16 +565,75 @@ def jacobian(f, /, *args, argnums=0, mode="auto", has_aux=False, **kwargs):
     """
     if mode not in _MODES:
         raise ValueError(f"jacobian: unknown mode {mode!r}; expected one of {_MODES}")
+    _check_callable(f, "jacobian")
+    return _jacobian_of(f, args, argnums, mode, has_aux, kwargs, "jacobian")
+
+
+@_recording
+def _jacobian_of(f, args, argnums, mode, has_aux, kwargs, who):
+    """jacobian's work, for jacobian, jacrev and jacfwd (who: the one called, for messages)."""
     if not args:
-        raise TypeError("jacobian: needs at least one argument")
-    single, nums = _argnums_tuple(argnums, len(args), "jacobian")
+        raise TypeError(f"{who}: needs at least one argument")
+    single, nums = _argnums_tuple(argnums, len(args), who)
     # a repeated argnum is differentiated once (forward mode gave the first copy zeros: both
     # copies of the identity went to one input, the second overwriting the first)
     uniq = tuple(dict.fromkeys(nums))
-    res, aux, in_graph = _jacobian(f, args, uniq, mode, kwargs, has_aux)
+    res, aux, in_graph = _jacobian(f, args, uniq, mode, kwargs, has_aux, who)
     jacs = _per_argnum(res, nums, uniq, lambda r: r.clone())
     jac = jacs[0] if single else tuple(jacs)
     return _with_aux((jac,), aux, True, in_graph) if has_aux else jac
+
+
+def jacrev(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` as a function, by reverse mode (JAX's and torch.func's ``jacrev``):
+    ``jacrev(f)(*args, **kwargs)`` is ``jacobian(f, *args, mode="reverse")``, all ``out.size``
+    cotangents pulled through one backward pass; best when the output is smaller than the input.
+
+    Parameters
+    ----------
+    f : callable
+        Returns one tensor (or ``(output, aux)`` with ``has_aux=True``).
+    argnums : int or tuple of int
+        Which positional arguments to differentiate; a tuple gives a tuple of Jacobians.
+    has_aux : bool
+        The transformed function returns ``(jac, aux)``, the tensors in ``aux`` detached except
+        inside another transform.
+
+    Keyword arguments of the transformed function all reach ``f``, undifferentiated.  Nested,
+    ``jacfwd(jacrev(f))`` is the Hessian of a scalar ``f``.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.jacrev(lambda x: x[:2] * x[1:])(np.array([1.0, 2.0, 3.0])).numpy().tolist()
+    [[2.0, 1.0, 0.0], [0.0, 3.0, 2.0]]
+    """
+    return _jacobian_fn(f, argnums, has_aux, "reverse", "jacrev")
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` as a function, by forward mode (JAX's and torch.func's ``jacfwd``):
+    ``jacfwd(f)(*args, **kwargs)`` is ``jacobian(f, *args, mode="forward")``, all ``x.size``
+    tangent directions pushed through one forward pass; best when the input is smaller than the
+    output.  Parameters as :func:`jacrev`'s.
+
+    Examples
+    --------
+    >>> import numpy as np, autograd_c as ag
+    >>> ag.jacfwd(lambda x, y: x * y, argnums=(0, 1))(np.array([2.0]), np.array([5.0]))[1].numpy().tolist()
+    [[2.0]]
+    """
+    return _jacobian_fn(f, argnums, has_aux, "forward", "jacfwd")
+
+
+def _jacobian_fn(f, argnums, has_aux, mode, who):
+    _check_callable(f, who)
+    _argnums_tuple(argnums, sys.maxsize, who)  # its type now; its range once the arguments come
+
+    def transformed(*args, **kwargs):
+        return _jacobian_of(f, args, argnums, mode, has_aux, kwargs, who)
+    transformed.__name__ = f"{who}({getattr(f, '__name__', 'f')})"
+    return transformed
 
 
 def _per_argnum(res, nums, uniq, copy):
@@ -574,10 +647,10 @@ def _per_argnum(res, nums, uniq, copy):
     return out
 
 
-def _jacobian(f, args, nums, mode, kwargs, has_aux):
+def _jacobian(f, args, nums, mode, kwargs, has_aux, who):
     """The Jacobians for distinct argnums, as a list; f's aux; whether they are in the graph."""
     if _nested(args) or _nested(kwargs.values()):
-        xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+        xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
         return _jacobian_by_rows(out, [xs[i] for i in nums]), aux, True
     d = int(sum(np.size(args[i]) if not isinstance(args[i], Tensor) else args[i].size for i in nums))
     out = None
@@ -588,7 +661,7 @@ def _jacobian(f, args, nums, mode, kwargs, has_aux):
         m = _auto_lookup(f, key)
         if m is None:
             # first call: evaluate for reverse mode (it records the tape) and learn the size
-            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
             evaluated = True
             m = out.size
             _auto_store(f, key, m)
@@ -598,13 +671,13 @@ def _jacobian(f, args, nums, mode, kwargs, has_aux):
     res = None
     if mode == "forward":
         with _replay(evaluated):
-            res, aux = _jacobian_forward(f, args, nums, d, kwargs, has_aux)
+            res, aux = _jacobian_forward(f, args, nums, d, kwargs, has_aux, who)
         evaluated = True
         if res is not None:
             return res, aux, False
     if out is None:
         with _replay(evaluated):
-            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux)
+            xs, out, aux = _eval_reverse(f, args, nums, kwargs, has_aux, who)
     targets = [xs[i] for i in nums]
     if _closes_over_grad(out, targets):
         return _jacobian_by_rows(out, targets), aux, True
@@ -645,17 +718,17 @@ def _auto_store(f, key, m):
         pass
 
 
-def _jacobian_forward(f, args, nums, d, kwargs, has_aux):
+def _jacobian_forward(f, args, nums, d, kwargs, has_aux, who):
     xs = list(args)
     for i in nums:
         a = args[i]
         if isinstance(a, Tensor) and a.requires_grad:
             xs[i] = a.clone()  # carries this jacobian's tangents, not the caller's tensor
         else:
-            xs[i] = _input(a, requires_grad=False, who="jacobian", what=f"argument {i}")
+            xs[i] = _input(a, requires_grad=False, who=who, what=f"argument {i}")
     targets = [xs[i] for i in nums]
     _set_identity_tangents(targets, d)
-    out, aux = _evaluate(f, xs, kwargs, has_aux, "jacobian")
+    out, aux = _evaluate(f, xs, kwargs, has_aux, who)
     if _caller_grad() and out.requires_grad:
         return None, aux  # f closes over a tensor that requires grad: rows by reverse mode instead
     tan = out.tangent
@@ -688,11 +761,11 @@ def _set_identity_tangents(targets, d):
         off += n
 
 
-def _eval_reverse(f, args, nums, kwargs, has_aux):
+def _eval_reverse(f, args, nums, kwargs, has_aux, who):
     xs = list(args)
     for i in nums:
-        xs[i] = _input(args[i], requires_grad=True, who="jacobian", what=f"argument {i}")
-    return (xs,) + _evaluate(f, xs, kwargs, has_aux, "jacobian")
+        xs[i] = _input(args[i], requires_grad=True, who=who, what=f"argument {i}")
+    return (xs,) + _evaluate(f, xs, kwargs, has_aux, who)
 
 
 def _jacobian_reverse(out, targets):
@@ -715,157 +788,5 @@ def _jacobian_reverse(out, targets):
     return res
 
 
-# ------------------------------------------------------------------------------ second order
-@_recording
-def hessian(f, /, *args, argnums=0, has_aux=False, **kwargs):
-    """The Hessian of scalar ``f`` at ``args`` (shape ``x.shape + x.shape`` for the argument
-    ``x`` that ``argnums`` names), by forward-over-reverse: a batch of tangents (the identity)
-    rides through the forward and the backward pass.
-
-    Parameters
-    ----------
-    f : callable
-        Returns a scalar (or ``(scalar, aux)`` with ``has_aux=True``).
-    *args
-        The point; non-differentiated arguments are passed to ``f`` as given.
-    argnums : int or tuple of int
-        Which positional arguments to differentiate.  With a tuple, returns JAX's nested blocks:
-        ``H[i][j]`` is ``d^2 f / d x_i d x_j``, shaped ``x_i.shape + x_j.shape``, with the
-        promoted dtype of the two arguments.
-    has_aux : bool
-        ``f`` returns ``(output, aux)``; hessian returns ``(H, aux)`` (as ``jax.hessian``), the
-        tensors in ``aux`` detached except inside another transform.
-    **kwargs
-        Passed to ``f``, not differentiated; ``argnums`` and ``has_aux`` are reserved.
-
-    Examples
-    --------
-    >>> import numpy as np, autograd_c as ag
-    >>> A = np.array([[1.0, 2.0], [0.0, 3.0]])
-    >>> ag.hessian(lambda x: x @ ag.tensor(A, dtype="float64") @ x, np.array([1.0, 1.0])).numpy().tolist()
-    [[2.0, 2.0], [2.0, 6.0]]
-    >>> (hxx, hxy), (hyx, hyy) = ag.hessian(lambda x, y: (x * y).sum(), np.ones(2), np.ones(2),
-    ...                                     argnums=(0, 1))
-    >>> hxy.numpy().tolist()
-    [[1.0, 0.0], [0.0, 1.0]]
-    """
-    if not args:
-        raise TypeError("hessian: needs at least one argument")
-    single, nums = _argnums_tuple(argnums, len(args), "hessian")
-    uniq = tuple(dict.fromkeys(nums))   # a repeated argnum is differentiated once
-    nested = _nested(args) or _nested(kwargs.values())
-    xs = list(args)
-    for i in uniq:
-        xs[i] = _fresh_leaf(args[i], nested, "hessian", f"argument {i}")
-    targets = [xs[i] for i in uniq]
-    for a in targets:
-        for b in targets:
-            _jac_shape(a, b, "hessian")
-    if not nested:
-        _set_identity_tangents(targets, sum(t.size for t in targets))
-    blocks, aux, in_graph = _second_order(f, xs, uniq, kwargs, has_aux, "hessian", nested)
-    rows = _per_argnum(blocks, nums, uniq, lambda row: [b.clone() for b in row])
-    rows = [_per_argnum(row, nums, uniq, lambda b: b.clone()) for row in rows]
-    H = rows[0][0] if single else tuple(tuple(row) for row in rows)
-    return _with_aux((H,), aux, True, in_graph) if has_aux else H
-
-
-@_recording
-def hvp(f, x, v):
-    """Hessian-vector product ``H(x) @ v`` of scalar ``f`` without forming H
-    (forward-over-reverse with one tangent).
-
-    Examples
-    --------
-    >>> import numpy as np, autograd_c as ag
-    >>> ag.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
-    [6.0, 0.0]
-    """
-    nested = _nested((x, v))
-    t = _fresh_leaf(x, nested, "hvp")
-    vv = v if isinstance(v, Tensor) else _core.tensor(_numeric(v, "hvp", "v"), dtype=t.dtype)
-    if tuple(vv.shape) != tuple(t.shape):
-        raise ValueError(f"hvp: v has shape {tuple(vv.shape)} but x has shape {tuple(t.shape)}")
-    if not nested:
-        t._set_tangent(vv.astype(t.dtype))
-    blocks, _, _ = _second_order(f, [t], (0,), {}, False, "hvp", nested, vv.astype(t.dtype))
-    return blocks[0][0]
-
-
-def _fresh_leaf(x, nested=False, who="hessian", what="x"):
-    """A new float leaf holding x's values: hessian/hvp attach their own tangent to it.  Nested
-    in another transform, a recorded copy of a differentiated x instead, so that the outer
-    transform sees through."""
-    if isinstance(x, Tensor):
-        if nested and (x.requires_grad or x.tangent is not None):
-            # differentiated by an outer transform: a recorded copy keeps x's graph, and its
-            # forward-mode tangent, so the outer transform sees through this one
-            c = x.clone()
-            if not c.requires_grad:
-                c.requires_grad_(True)
-            return c
-        return _core.tensor(x, dtype=x.dtype, requires_grad=True)
-    return _input(x, requires_grad=True, who=who, what=what)
-
-
-def _zero_block(a, b):
-    return _core.tensor(np.zeros(_jac_shape(a, b, "hessian")), dtype=_jac_dtype(a, b))
-
-
-def _second_order(f, xs, nums, kwargs, has_aux, who, nested=False, v=None):
-    """Forward over reverse with the tangents of the targets xs[nums] (the identity batch, or
-    hvp's v); nested in another transform, reverse over reverse instead (see _jacobian_by_rows),
-    the targets' tangents then being the outer transform's, and hvp's v a plain argument.
-
-    Returns (blocks, aux, in_graph): blocks[i][j] = d^2 f / d t_i d t_j, shaped
-    t_i.shape + t_j.shape (hvp: [[H v]]); in_graph: the blocks stay differentiable."""
-    targets = [xs[i] for i in nums]
-    out, aux = _evaluate(f, xs, kwargs, has_aux, who)
-    if out.size != 1:
-        raise ValueError(f"{who}: the function must return a scalar, got shape {tuple(out.shape)}")
-
-    def zeros():
-        if v is not None:
-            return [[_core.zeros_like_tensor(targets[0])]]
-        return [[_zero_block(a, b) for b in targets] for a in targets]
-    if not out.requires_grad:
-        return zeros(), aux, nested
-    if not nested and _closes_over_grad(out, targets):
-        for t in targets:
-            t._set_tangent(None)
-        with _replay():
-            return _second_order(f, xs, nums, kwargs, has_aux, who, True, v)
-    if nested:
-        gs = _core._grad([out], None, targets, True, True, True)
-        if v is not None:
-            g = gs[0]
-            if g is None or not g.requires_grad:
-                return zeros(), aux, True
-            hv, = _core._grad([(g * v).sum()], None, targets, True, True, True)
-            return [[_core.zeros_like_tensor(targets[0]) if hv is None else _own(hv)]], aux, True
-        blocks = [[_zero_block(a, b) for b in targets] if g is None or not g.requires_grad
-                  else _jacobian_by_rows(g, targets) for a, g in zip(targets, gs)]
-        return blocks, aux, True
-    gs = _core._grad([out], None, targets, False, False, True)
-    tgs = [None if g is None else g.tangent for g in gs]
-    if v is not None:
-        t = targets[0]
-        if tgs[0] is None:
-            return zeros(), aux, False
-        return [[_core.tensor(np.asarray(tgs[0]).reshape(t.shape), dtype=t.dtype)]], aux, False
-    blocks = []
-    for a, tg in zip(targets, tgs):
-        if tg is None:
-            blocks.append([_zero_block(a, b) for b in targets])
-            continue
-        # tangent k of a's gradient: its derivative along input direction k, a column of the
-        # blocks in a's row
-        tg = np.asarray(tg)
-        tg = tg.reshape(tg.shape[0], a.size)  # (d, n); not -1: sizes may be 0
-        row, off = [], 0
-        for b in targets:
-            block = tg[off:off + b.size].T.reshape(_jac_shape(a, b, "hessian"))
-            row.append(_core.tensor(np.array(block, order="C"), dtype=_jac_dtype(a, b)))
-            off += b.size
-        blocks.append(row)
-    return blocks, aux, False
+# The second-order transforms live in their own module; they stay importable from here.
+from ._second_order import hessian, hvp  # noqa: E402,F401
