@@ -83,3 +83,137 @@ def test_nan_functions_with_valid_axes_still_match_numpy(name):
             warnings.simplefilter("ignore", RuntimeWarning)
             np.testing.assert_allclose(getattr(ag, name)(X2, axis=axis).numpy(),
                                        getattr(np, name)(v, axis=axis), rtol=1e-12)
+
+
+# ---- 2. losses: PyTorch's signatures, positional order included ----
+
+def _params(f):
+    return list(inspect.signature(f).parameters)
+
+
+def test_loss_functions_take_pytorchs_positional_order():
+    legacy = ["size_average", "reduce", "reduction"]
+    assert _params(F.mse_loss) == ["input", "target"] + legacy
+    assert _params(F.l1_loss) == ["input", "target"] + legacy
+    assert _params(F.smooth_l1_loss) == ["input", "target"] + legacy + ["beta"]
+    assert _params(F.kl_div) == ["input", "target"] + legacy + ["log_target"]
+    assert _params(F.huber_loss) == ["input", "target", "reduction", "delta"]
+    assert _params(F.nll_loss) == ["input", "target", "weight", "size_average", "ignore_index",
+                                   "reduce", "reduction"]
+    assert _params(F.cross_entropy) == ["input", "target", "weight", "size_average",
+                                        "ignore_index", "reduce", "reduction", "label_smoothing"]
+
+
+def test_loss_modules_take_pytorchs_positional_order():
+    legacy = ["size_average", "reduce", "reduction"]
+    assert _params(nn.MSELoss) == legacy
+    assert _params(nn.L1Loss) == legacy
+    assert _params(nn.SmoothL1Loss) == legacy + ["beta"]
+    assert _params(nn.KLDivLoss) == legacy + ["log_target"]
+    assert _params(nn.BCELoss) == ["weight"] + legacy
+    assert _params(nn.BCEWithLogitsLoss) == ["weight"] + legacy + ["pos_weight"]
+    assert _params(nn.CrossEntropyLoss) == ["weight", "size_average", "ignore_index", "reduce",
+                                            "reduction", "label_smoothing"]
+    assert _params(nn.NLLLoss) == ["weight", "size_average", "ignore_index", "reduce",
+                                   "reduction"]
+    assert _params(nn.HuberLoss) == ["reduction", "delta"]
+
+
+# calls in this library's former order (reduction first): each must now fail, naming the fix
+FORMER_POSITIONAL = [
+    (lambda: nn.MSELoss("sum"), "MSELoss: size_average got the string 'sum'"),
+    (lambda: nn.L1Loss("none"), "L1Loss: size_average got the string 'none'"),
+    (lambda: nn.SmoothL1Loss("sum", 2.0), "SmoothL1Loss: size_average got the string 'sum'"),
+    (lambda: nn.KLDivLoss("batchmean", True), "KLDivLoss: size_average got the string"),
+    (lambda: nn.BCELoss("sum"), "BCELoss: weight got the string 'sum'"),
+    (lambda: nn.BCELoss("mean", [1.0, 2.0]), "BCELoss: weight got the string 'mean'"),
+    (lambda: nn.BCEWithLogitsLoss("sum", [2.0]), "BCEWithLogitsLoss: weight got the string"),
+    (lambda: F.mse_loss(ag.ones(2), [0.0, 1.0], "sum"), "mse_loss: size_average got the string"),
+    (lambda: F.l1_loss(ag.ones(2), [0.0, 1.0], "sum"), "l1_loss: size_average got the string"),
+    (lambda: F.smooth_l1_loss(ag.ones(2), [0.0, 1.0], "none", 0.5),
+     "smooth_l1_loss: size_average got the string 'none'"),
+    (lambda: F.kl_div(ag.zeros(2), [0.5, 0.5], "batchmean"), "kl_div: size_average got"),
+]
+
+
+@pytest.mark.parametrize("call,msg", FORMER_POSITIONAL)
+def test_a_reduction_passed_in_the_former_position_is_a_loud_error(call, msg):
+    with pytest.raises(TypeError, match=msg + r".*pass reduction='\w+' by keyword"):
+        call()
+
+
+@pytest.mark.parametrize("kw,means", [(dict(size_average=False), "sum"),
+                                      (dict(size_average=True), "mean"),
+                                      (dict(reduce=False), "none"),
+                                      (dict(size_average=False, reduce=True), "sum"),
+                                      (dict(size_average=True, reduce=False), "none")])
+def test_legacy_size_average_and_reduce_are_refused_naming_their_meaning(kw, means):
+    x, t = ag.tensor(RNG.random((2, 3))), RNG.random((2, 3))
+    msg = rf"deprecated size_average and reduce are not supported; pass reduction='{means}'"
+    for f in (F.mse_loss, F.l1_loss, F.smooth_l1_loss, F.kl_div, F.binary_cross_entropy,
+              F.binary_cross_entropy_with_logits):
+        with pytest.raises(TypeError, match=msg):
+            f(x, t, **kw)
+    for f in (F.cross_entropy, F.nll_loss):
+        with pytest.raises(TypeError, match=msg):
+            f(x, [0, 2], **kw)
+    for cls in (nn.MSELoss, nn.L1Loss, nn.SmoothL1Loss, nn.KLDivLoss, nn.BCELoss,
+                nn.BCEWithLogitsLoss, nn.CrossEntropyLoss, nn.NLLLoss):
+        with pytest.raises(TypeError, match=rf"^{cls.__name__}: .*{msg}"):
+            cls(**kw)
+
+
+def test_pytorch_positional_calls_work_and_mean_what_they_mean_in_pytorch():
+    x = RNG.standard_normal((4, 3))
+    p = 1 / (1 + np.exp(-x))
+    t = RNG.random((4, 3))
+    w = RNG.random((4, 3)) + 0.5
+    y = np.array([0, 2, 1, 2])
+    cw = np.array([1.0, 2.0, 0.5])
+    X = ag.tensor(x)
+    # BCELoss(weight, size_average, reduce, reduction)
+    got = nn.BCELoss(w, None, None, "sum")(ag.tensor(p), t)
+    exp = -np.sum(w * (t * np.log(p) + (1 - t) * np.log1p(-p)))
+    np.testing.assert_allclose(float(got), exp, rtol=1e-12)
+    # BCEWithLogitsLoss(weight, size_average, reduce, reduction, pos_weight)
+    pw = np.array([2.0, 1.0, 0.5])
+    got = nn.BCEWithLogitsLoss(w, None, None, "none", pw)(X, t).numpy()
+    exp = -w * (pw * t * np.log(p) + (1 - t) * np.log1p(-p))
+    np.testing.assert_allclose(got, exp, rtol=1e-10)
+    # MSELoss / F.mse_loss(input, target, size_average, reduce, reduction)
+    np.testing.assert_allclose(float(nn.MSELoss(None, None, "sum")(X, t)), np.sum((x - t) ** 2),
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(F.l1_loss(X, t, None, None, "sum")), np.sum(np.abs(x - t)),
+                               rtol=1e-12)
+    # SmoothL1Loss(size_average, reduce, reduction, beta)
+    d = x - t
+    exp = np.where(np.abs(d) < 0.5, 0.5 * d * d / 0.5, np.abs(d) - 0.25).sum()
+    np.testing.assert_allclose(float(nn.SmoothL1Loss(None, None, "sum", 0.5)(X, t)), exp,
+                               rtol=1e-12)
+    # KLDivLoss(size_average, reduce, reduction, log_target)
+    lp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    q = np.exp(t) / np.exp(t).sum(1, keepdims=True)
+    exp = np.sum(np.exp(np.log(q)) * (np.log(q) - lp)) / 4
+    np.testing.assert_allclose(float(nn.KLDivLoss(None, None, "batchmean", True)(
+        ag.tensor(lp), np.log(q))), exp, rtol=1e-12)
+    # CrossEntropyLoss / F.cross_entropy(input, target, weight, size_average, ignore_index,
+    # reduce, reduction, label_smoothing): ignore_index is the 5th positional
+    keep = y != 1
+    nll = -(x - np.log(np.exp(x).sum(1, keepdims=True)))[np.arange(4), y]
+    exp = np.sum((cw[y] * nll)[keep])
+    np.testing.assert_allclose(float(F.cross_entropy(X, y, cw, None, 1, None, "sum")), exp,
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(nn.CrossEntropyLoss(cw, None, 1, None, "sum")(X, y)), exp,
+                               rtol=1e-12)
+    np.testing.assert_allclose(float(nn.NLLLoss(cw, None, 1, None, "sum")(ag.tensor(lp), y)),
+                               -np.sum((cw[y] * lp[np.arange(4), y])[keep]), rtol=1e-12)
+
+
+def test_keyword_calls_are_unchanged():
+    x, t = RNG.standard_normal((3, 2)), RNG.standard_normal((3, 2))
+    X = ag.tensor(x, requires_grad=True)
+    F.mse_loss(X, t, reduction="sum").backward()
+    np.testing.assert_allclose(X.grad.numpy(), fd_grad(lambda v: np.sum((v - t) ** 2), x),
+                               rtol=1e-7, atol=1e-9)
+    assert repr(nn.SmoothL1Loss(beta=2.0)) == "SmoothL1Loss(reduction='mean', beta=2.0)"
+    assert nn.KLDivLoss(reduction="sum", log_target=True).log_target is True
