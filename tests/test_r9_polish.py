@@ -217,3 +217,54 @@ def test_keyword_calls_are_unchanged():
                                rtol=1e-7, atol=1e-9)
     assert repr(nn.SmoothL1Loss(beta=2.0)) == "SmoothL1Loss(reduction='mean', beta=2.0)"
     assert nn.KLDivLoss(reduction="sum", log_target=True).log_target is True
+
+
+# ---- 3. adaptive optimizers: state in one order, stepped or loaded ----
+
+@pytest.mark.parametrize("cls,keys", [
+    (ag.optim.NAdam, ["step", "mu_product", "exp_avg", "exp_avg_sq"]),
+    (ag.optim.Adamax, ["step", "exp_avg", "exp_inf"]),
+    (ag.optim.RAdam, ["step", "exp_avg", "exp_avg_sq"]),
+    (ag.optim.Adadelta, ["step", "square_avg", "acc_delta"]),
+])
+def test_state_dict_order_is_the_same_stepped_or_loaded(cls, keys):
+    def fresh(values=(1.0, -2.0)):
+        w = ag.tensor(np.array(values), requires_grad=True)
+        return w, cls([w])
+
+    w, opt = fresh()
+    for _ in range(2):
+        opt.zero_grad()
+        (w * w).sum().backward()
+        opt.step()
+    opt.state[w]["note"] = 7          # an entry of the user's own, after the fused ones
+    sd = opt.state_dict()
+    assert list(sd["state"][0]) == keys + ["note"]
+    w2, opt2 = fresh(w.numpy())       # the model's values (load_state_dict loads no parameter)
+    opt2.load_state_dict(sd)
+    for _ in range(2):                # loaded, read again, stepped: the same order each time
+        sd2 = opt2.state_dict()
+        assert list(sd2["state"][0]) == keys + ["note"]
+        assert list(opt2.state[w2]) == keys + ["note"]
+        for k in keys:
+            np.testing.assert_array_equal(np.asarray(sd2["state"][0][k]),
+                                          np.asarray(opt.state_dict()["state"][0][k]))
+        for o, p in ((opt, w), (opt2, w2)):
+            o.zero_grad()
+            (p * p).sum().backward()
+            o.step()
+    np.testing.assert_array_equal(w.numpy(), w2.numpy())
+    assert opt2.state[w2] is opt2.state[0]   # still the one persistent dict per parameter
+
+
+def test_nadam_mu_product_survives_the_reordering():
+    w = ag.tensor([1.0], requires_grad=True)
+    opt = ag.optim.NAdam([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    mu = 0.9 * (1 - 0.5 * 0.96 ** 0.004)
+    assert opt.state[0]["mu_product"] == pytest.approx(mu, rel=1e-14)
+    w2 = ag.tensor([1.0], requires_grad=True)
+    opt2 = ag.optim.NAdam([w2], lr=0.1)
+    opt2.load_state_dict(opt.state_dict())
+    assert opt2.state[0]["mu_product"] == opt.state[0]["mu_product"]
