@@ -268,3 +268,91 @@ def test_nadam_mu_product_survives_the_reordering():
     opt2 = ag.optim.NAdam([w2], lr=0.1)
     opt2.load_state_dict(opt.state_dict())
     assert opt2.state[0]["mu_product"] == opt.state[0]["mu_product"]
+
+
+# ---- 4. repeat along the last axis: spread forward, group-sum backward ----
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,axis,r", [((5, 7), -1, 2), ((5, 7), 1, 3), ((2, 3, 4), -1, 5),
+                                          ((6,), 0, 4), ((3, 4), None, 2), ((3, 4), -1, 1)])
+def test_repeat_last_axis_matches_numpy_and_its_gradient_is_the_group_sum(dtype, shape, axis, r):
+    a = RNG.standard_normal(shape).astype(dtype)
+    x = ag.tensor(a, requires_grad=True)
+    y = ag.repeat(x, r, axis=axis)
+    np.testing.assert_array_equal(y.numpy(), np.repeat(a, r, axis=axis))
+    g = RNG.standard_normal(y.shape).astype(dtype)
+    y.backward(ag.tensor(g))
+    ax = -1 if axis is None else axis
+    flat = g.reshape(-1) if axis is None else g
+    exp = flat.reshape(flat.shape[:ax % flat.ndim] + (-1, r)).sum(-1).reshape(shape)
+    np.testing.assert_allclose(x.grad.numpy(), exp, rtol=1e-6 if dtype == np.float32 else 1e-15)
+
+
+def test_repeat_last_axis_gradient_matches_finite_differences():
+    a = RNG.standard_normal((3, 4))
+    c = RNG.standard_normal((3, 12))
+    x = ag.tensor(a, requires_grad=True)
+    (ag.repeat(x, 3, axis=-1) * c).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(),
+                               fd_grad(lambda v: np.sum(np.repeat(v, 3, axis=-1) * c), a),
+                               rtol=1e-7, atol=1e-9)
+    # second order and forward mode go through the same ops
+    assert ag.gradcheck(lambda v: (ag.repeat(v, 2, axis=-1) ** 2 * c[:, :8]).sum(), (a,))
+    t = RNG.standard_normal((3, 4))
+    _, jt = ag.jvp(lambda v: ag.repeat(v, 2, axis=-1), (ag.tensor(a),), (ag.tensor(t),))
+    np.testing.assert_array_equal(jt.numpy(), np.repeat(t, 2, axis=-1))
+
+
+def test_repeat_with_counts_per_element_still_scatters():
+    a = RNG.standard_normal((2, 3))
+    x = ag.tensor(a, requires_grad=True)
+    y = ag.repeat(x, [1, 0, 3], axis=-1)
+    np.testing.assert_array_equal(y.numpy(), np.repeat(a, [1, 0, 3], axis=-1))
+    g = RNG.standard_normal(y.shape)
+    y.backward(ag.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(),
+                                  np.stack([g[:, 0], np.zeros(2), g[:, 1:].sum(1)], 1))
+
+
+def test_a_gather_that_only_looks_like_a_repeat_is_not_taken_for_one():
+    a = RNG.standard_normal((4, 3))
+    x = ag.tensor(a, requires_grad=True)
+    y = x[:, [0, 0, 1, 2, 2, 2]]      # the index of a repeat by 2 ... except the last pair
+    np.testing.assert_array_equal(y.numpy(), a[:, [0, 0, 1, 2, 2, 2]])
+    g = RNG.standard_normal(y.shape)
+    y.backward(ag.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), np.stack(
+        [g[:, 0] + g[:, 1], g[:, 2], g[:, 3] + g[:, 4] + g[:, 5]], 1), rtol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("r", [2, 3, 5])
+def test_repeat_last_axis_is_bitwise_the_same_for_one_and_two_threads(dtype, r):
+    a = RNG.standard_normal((256, 200)).astype(dtype)    # past the parallel threshold
+    g = RNG.standard_normal((256, 200 * r)).astype(dtype)
+    before = ag.get_num_threads()
+    out = []
+    try:
+        for n in (1, 2):
+            ag.set_num_threads(n)
+            x = ag.tensor(a, requires_grad=True)
+            y = ag.repeat(x, r, axis=-1)
+            y.backward(ag.tensor(g))
+            out.append((y.numpy().copy(), x.grad.numpy().copy()))
+    finally:
+        ag.set_num_threads(before)
+    for i in range(2):
+        assert out[0][i].tobytes() == out[1][i].tobytes()
+    np.testing.assert_allclose(out[0][1], g.reshape(256, 200, r).sum(-1),
+                               rtol=1e-5 if dtype == np.float32 else 1e-14)
+
+
+def test_repeat_backward_frees_its_memory():
+    x = ag.tensor(RNG.standard_normal((64, 64)), requires_grad=True)
+    ag.repeat(x, 2, axis=-1).sum().backward()
+    x.grad = None
+    base = ag.live_tensors()
+    for _ in range(3):
+        ag.repeat(x, 2, axis=-1).sum().backward()
+        x.grad = None
+    assert ag.live_tensors() == base
