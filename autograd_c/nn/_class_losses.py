@@ -290,7 +290,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     >>> float(ag.nn.functional.cross_entropy(ag.zeros(2, 3), [0, -100]))  # one row ignored
     1.0986123085021973
     """
-    if (weight is None and size_average is None and reduce is None and type(target) is np.ndarray and target.ndim == 1
+    if (weight is None and size_average is None and reduce is None
+            and type(target) is np.ndarray and target.ndim == 1
             and target.dtype.kind in "iu" and isinstance(input, Tensor) and input.ndim == 2
             and input.shape[0] and type(ignore_index) is int and ignore_index < 0
             and type(label_smoothing) in (int, float) and label_smoothing == 0
