@@ -370,7 +370,8 @@ def nansum(a, axis=None, keepdims=False):
     >>> ag.nansum(ag.tensor([1.0, np.nan, 2.0]))
     tensor(3.)
     """
-    return _core.sum(_masked(a, 0.0)[0], axis=axis, keepdims=keepdims)
+    x = _masked(a, 0.0)[0]
+    return _core.sum(x, axis=_np_axis(axis, x.ndim, "nansum"), keepdims=keepdims)
 
 
 def nanprod(a, axis=None, keepdims=False):
@@ -383,7 +384,8 @@ def nanprod(a, axis=None, keepdims=False):
     >>> ag.nanprod(ag.tensor([[2.0, np.nan], [3.0, 4.0]]), axis=1)
     tensor([ 2., 12.])
     """
-    return _core.prod(_masked(a, 1.0)[0], axis=axis, keepdims=keepdims)
+    x = _masked(a, 1.0)[0]
+    return _core.prod(x, axis=_np_axis(axis, x.ndim, "nanprod"), keepdims=keepdims)
 
 
 def _nanmean(name, a, axis, keepdims):
@@ -419,14 +421,18 @@ def nanvar(a, axis=None, ddof=0, keepdims=False):
     >>> ag.nanvar(ag.tensor([1.0, np.nan, 3.0]), ddof=1)
     tensor(2.)
     """
-    x, nan, count = _nanmean("nanvar", a, axis, True)
+    return _nanvar("nanvar", a, axis, ddof, keepdims)
+
+
+def _nanvar(name, a, axis, ddof, keepdims):
+    x, nan, count = _nanmean(name, a, axis, True)
     mean = _core.sum(x, axis=axis, keepdims=True) / np.maximum(count, 1)
     dev = x - mean
     if nan.any():
         dev = _core.where(nan, 0.0, dev)
     dof = count - ddof
     if not keepdims:
-        dof = np.squeeze(dof, axis=_np_axis(axis, x.ndim, "nanvar"))
+        dof = np.squeeze(dof, axis=_np_axis(axis, x.ndim, name))
     bad = dof <= 0
     _warn_empty(bad, "Degrees of freedom <= 0 for slice.")
     var = _core.sum(dev * dev, axis=axis, keepdims=keepdims) / np.where(bad, 1, dof)
@@ -444,7 +450,7 @@ def nanstd(a, axis=None, ddof=0, keepdims=False):
     >>> ag.nanstd(ag.tensor([1.0, np.nan, 3.0]))
     tensor(1.)
     """
-    return _core.sqrt(nanvar(a, axis=axis, ddof=ddof, keepdims=keepdims))
+    return _core.sqrt(_nanvar("nanstd", a, axis, ddof, keepdims))
 
 
 def _nanextreme(name, a, axis, keepdims, fill, reduce):
@@ -511,13 +517,21 @@ def cumprod(a, axis=None):
     >>> y.sum().backward(); x.grad
     tensor([1., 8., 0.])
     """
-    x = _core._coerce_public(a, None)
+    return _cumprod("cumprod", _core._coerce_public(a, None), axis)
+
+
+def _scan_axis(x, axis, name):
+    """(x, axis) for a running product or sum: x flattened with axis 0 for None, else the axis
+    checked (one integer, in range) with errors that name ``name``."""
     if axis is None:
-        x, axis = _core._reshape(x, (-1,)), 0
-    elif not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"cumprod: axis must be an integer or None, got {axis!r}")
-    else:
-        axis = _axes(axis, x.ndim, "cumprod")[0]
+        return _core._reshape(x, (-1,)), 0
+    if not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name}: axis must be an integer or None, got {axis!r}")
+    return x, _axes(axis, x.ndim, name)[0]
+
+
+def _cumprod(name, x, axis):
+    x, axis = _scan_axis(x, axis, name)
     n = x.shape[axis]
     if n <= 1:
         return _core.Tensor.clone(x)
@@ -541,7 +555,7 @@ def nancumsum(a, axis=None):
     >>> ag.nancumsum(ag.tensor([1.0, np.nan, 2.0]))
     tensor([1., 1., 3.])
     """
-    return _core.cumsum(_masked(a, 0.0)[0], axis=axis)
+    return _core.cumsum(*_scan_axis(_masked(a, 0.0)[0], axis, "nancumsum"))
 
 
 def nancumprod(a, axis=None):
@@ -554,14 +568,39 @@ def nancumprod(a, axis=None):
     >>> ag.nancumprod(ag.tensor([2.0, np.nan, 3.0]))
     tensor([2., 2., 6.])
     """
-    return cumprod(_masked(a, 1.0)[0], axis=axis)
+    return _cumprod("nancumprod", _masked(a, 1.0)[0], axis)
 
 
-def _log_add(x1, x2, softplus_neg, at_tie):
+def _operands(name, x1, x2):
+    """(x1, x2) as tensors as the binary ops take them (a Python scalar or an array takes the
+    tensor operand's dtype), refusing different dtypes and shapes that do not broadcast with
+    errors that name ``name`` (not the first op of the composite)."""
+    if isinstance(x1, _core.Tensor):
+        x2 = _core._coerce_public(x2, x1)
+    elif isinstance(x2, _core.Tensor) or (isinstance(x1, (int, float))
+                                          and not isinstance(x1, np.generic)):
+        x2 = _core._coerce_public(x2, None)
+        x1 = _core._coerce_public(x1, x2)
+    else:
+        x1 = _core._coerce_public(x1, None)
+        x2 = _core._coerce_public(x2, x1)
+    if x1.dtype != x2.dtype:
+        raise TypeError(f"{name}: dtype mismatch, {x1.dtype} and {x2.dtype} (convert one with "
+                        ".astype())")
+    try:
+        np.broadcast_shapes(x1.shape, x2.shape)
+    except ValueError:
+        raise ValueError(f"{name}: shapes {x1.shape} and {x2.shape} cannot be broadcast "
+                         "together") from None
+    return x1, x2
+
+
+def _log_add(name, x1, x2, softplus_neg, at_tie):
     """max(x1, x2) + softplus_neg(|x1 - x2|), and max + at_tie where x1 == x2 (which covers
     equal infinities, where the difference is NaN).  The difference is replaced by 0 there
     before the softplus, so no NaN reaches a gradient; maximum's tie rule (half each) is the
     exact derivative at a tie."""
+    x1, x2 = _operands(name, x1, x2)
     m = _core.maximum(x1, x2)
     d = _core.subtract(x1, x2)
     tie = np.asarray(_core.equal(x1, x2)) != 0
@@ -582,7 +621,7 @@ def logaddexp(x1, x2):
     >>> ag.logaddexp(ag.tensor([0.0, 1000.0]), ag.tensor([0.0, 1000.0]))
     tensor([6.9315e-01, 1.0007e+03])
     """
-    return _log_add(x1, x2, lambda t: _core.log1p(_core.exp(t)), np.log(2.0))
+    return _log_add("logaddexp", x1, x2, lambda t: _core.log1p(_core.exp(t)), np.log(2.0))
 
 
 def logaddexp2(x1, x2):
@@ -594,4 +633,5 @@ def logaddexp2(x1, x2):
     >>> ag.logaddexp2(ag.tensor([3.0, 0.0]), ag.tensor([3.0, 1.0]))
     tensor([4.   , 1.585])
     """
-    return _log_add(x1, x2, lambda t: _core.log1p(_core.exp2(t)) * (1 / np.log(2.0)), 1.0)
+    return _log_add("logaddexp2", x1, x2,
+                    lambda t: _core.log1p(_core.exp2(t)) * (1 / np.log(2.0)), 1.0)

@@ -434,15 +434,15 @@ def test_smooth_l1_loss_forward_and_gradient(reduction, beta):
     per = np.abs(d) if beta == 0 else np.where(np.abs(d) < beta, 0.5 * d * d / beta,
                                                np.abs(d) - 0.5 * beta)
     exp = reduce_np(per, reduction)
-    np.testing.assert_allclose(F.smooth_l1_loss(f64(X), T, reduction, beta).numpy(), exp,
+    np.testing.assert_allclose(F.smooth_l1_loss(f64(X), T, reduction=reduction, beta=beta).numpy(), exp,
                                rtol=1e-12)
-    np.testing.assert_allclose(nn.SmoothL1Loss(reduction, beta)(f64(X), T).numpy(), exp,
+    np.testing.assert_allclose(nn.SmoothL1Loss(reduction=reduction, beta=beta)(f64(X), T).numpy(), exp,
                                rtol=1e-12)
     if beta:   # PyTorch's documented relation to the Huber loss
-        np.testing.assert_allclose(F.smooth_l1_loss(f64(X), T, "none", beta).numpy() * beta,
+        np.testing.assert_allclose(F.smooth_l1_loss(f64(X), T, reduction="none", beta=beta).numpy() * beta,
                                    F.huber_loss(f64(X), T, "none", beta).numpy(), rtol=1e-12)
     c = RNG.standard_normal((4, 5))
-    assert ag.gradcheck(lambda x: (F.smooth_l1_loss(x, T, "none", beta) * c).sum(), (X,), **TOL)
+    assert ag.gradcheck(lambda x: (F.smooth_l1_loss(x, T, reduction="none", beta=beta) * c).sum(), (X,), **TOL)
 
 
 def test_huber_smooth_l1_errors():
@@ -472,35 +472,35 @@ def test_kl_div_forward_and_gradient(reduction, log_target):
     per = np.exp(tgt) * (tgt - P_LOG) if log_target else \
         np.where(q > 0, q * np.log(np.where(q > 0, q, 1)), 0) - q * P_LOG
     exp = per.sum() / 4 if reduction == "batchmean" else reduce_np(per, reduction)
-    got = F.kl_div(f64(P_LOG), tgt, reduction, log_target)
+    got = F.kl_div(f64(P_LOG), tgt, reduction=reduction, log_target=log_target)
     np.testing.assert_allclose(got.numpy(), exp, rtol=1e-12)
-    np.testing.assert_allclose(nn.KLDivLoss(reduction, log_target)(f64(P_LOG), tgt).numpy(), exp,
+    np.testing.assert_allclose(nn.KLDivLoss(reduction=reduction, log_target=log_target)(f64(P_LOG), tgt).numpy(), exp,
                                rtol=1e-12)
     c = RNG.standard_normal((4, 5))
     red = "none" if reduction == "none" else reduction
 
     def f(x):
-        out = F.kl_div(x, tgt, red, log_target)
+        out = F.kl_div(x, tgt, reduction=red, log_target=log_target)
         return (out * c).sum() if red == "none" else out
 
     assert ag.gradcheck(f, (P_LOG,), **TOL)
     # with respect to a (positive) target tensor too
-    assert ag.gradcheck(lambda t: (F.kl_div(f64(P_LOG), t, "none", log_target) * c).sum(),
+    assert ag.gradcheck(lambda t: (F.kl_div(f64(P_LOG), t, reduction="none", log_target=log_target) * c).sum(),
                         (np.log(Q) if log_target else Q,), **TOL)
 
 
 def test_kl_div_batchmean_is_the_mean_kl_divergence_and_errors():
     kl = [np.sum(Q[i] * (np.log(Q[i]) - P_LOG[i])) for i in range(4)]
-    np.testing.assert_allclose(F.kl_div(f64(P_LOG), Q, "batchmean").item(), np.mean(kl),
+    np.testing.assert_allclose(F.kl_div(f64(P_LOG), Q, reduction="batchmean").item(), np.mean(kl),
                                rtol=1e-12)
     with pytest.raises(ValueError, match="probabilities >= 0"):
         F.kl_div(f64(P_LOG), -Q)
     with pytest.raises(ValueError, match="'mean', 'batchmean', 'sum', 'none'"):
-        F.kl_div(f64(P_LOG), Q, "avg")
+        F.kl_div(f64(P_LOG), Q, reduction="avg")
     with pytest.raises(ValueError, match="reduction"):
-        nn.KLDivLoss("avg")
+        nn.KLDivLoss(reduction="avg")
     with pytest.raises(ValueError, match="batch axis"):
-        F.kl_div(f64(0.0), 0.5, "batchmean")
+        F.kl_div(f64(0.0), 0.5, reduction="batchmean")
     with pytest.raises(ValueError, match="target has shape"):
         F.kl_div(f64(P_LOG), Q[:2])
 

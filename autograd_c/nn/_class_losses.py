@@ -24,6 +24,27 @@ def _index_arg(value, name, arg):
                         f"{value!r}") from None
 
 
+def _legacy_args(name, size_average, reduce, weight=None):
+    """PyTorch's deprecated ``size_average`` / ``reduce`` (before ``reduction`` in its positional
+    order) are refused with a TypeError naming the reduction they mean in PyTorch, rather than
+    emulated; a string there or in ``weight`` is a reduction passed by position under this
+    library's former order (reduction first), refused with a TypeError that says so."""
+    for arg, value in (("weight", weight), ("size_average", size_average), ("reduce", reduce)):
+        if isinstance(value, str):
+            raise TypeError(f"{name}: {arg} got the string {value!r}; in PyTorch's argument "
+                            f"order {arg} comes before reduction: pass reduction={value!r} by "
+                            "keyword")
+    if size_average is not None or reduce is not None:
+        # the reduction PyTorch reads from them (reduce=False wins; then size_average)
+        keep = reduce is None or bool(reduce)
+        means = "mean" if keep and (size_average is None or bool(size_average)) else \
+            "sum" if keep else "none"
+        given = ", ".join(f"{a}={v!r}" for a, v in (("size_average", size_average),
+                                                    ("reduce", reduce)) if v is not None)
+        raise TypeError(f"{name}: {given}: PyTorch's deprecated size_average and reduce are not "
+                        f"supported; pass reduction={means!r} (their meaning in PyTorch) instead")
+
+
 def _labels(target, n, c, name, ignore_index):
     """Class labels as int64 (n,) and the mask of the entries that count (None when all do).
 
@@ -151,7 +172,9 @@ def _finish(per, shape, reduction, denom):
     return total * (1.0 / denom)
 
 
-def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoothing, logits):
+def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoothing, logits,
+                size_average=None, reduce=None):
+    _legacy_args(name, size_average, reduce)
     _check_reduction(reduction, name)
     ignore_index = _index_arg(ignore_index, name, "ignore_index")
     x = _as_tensor(input, name, "input")
@@ -199,7 +222,8 @@ def _class_loss(name, input, target, weight, ignore_index, reduction, label_smoo
     return _finish(per, shape, reduction, denom)
 
 
-def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+             reduction="mean"):
     """Negative log-likelihood ``-weight[y] * input[n, y]`` of log-probabilities ``input``.
 
     Parameters
@@ -209,6 +233,9 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     target : integer class labels of shape (N,) (or (N, d1, ...); a scalar for one sample)
     weight : array_like of shape (C,), optional
         A rescaling weight per class (gets no gradient).
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for its positional order only; anything but None
+        raises TypeError (pass ``reduction``).
     ignore_index : int
         Entries whose label is ``ignore_index`` contribute neither loss nor gradient.
     reduction : {"mean", "sum", "none"}
@@ -225,11 +252,12 @@ def nll_loss(input, target, weight=None, *, ignore_index=-100, reduction="mean")
     >>> float(ag.nn.functional.nll_loss(lp, [0, 1], weight=[1.0, 3.0]))  # (1 + 12) / 4
     3.25
     """
-    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, False)
+    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0, False,
+                       size_average, reduce)
 
 
-def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0):
     """Cross-entropy between softmax(input) over the classes and the target.
 
     Parameters
@@ -240,6 +268,9 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         the input's shape (a float array or a Tensor)
     weight : array_like of shape (C,), optional
         A rescaling weight per class (gets no gradient).
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for its positional order only; anything but None
+        raises TypeError (pass ``reduction``).
     ignore_index : int
         Entries whose label is ``ignore_index`` contribute neither loss nor gradient (labels
         only; a non-negative value with probability targets is an error, as in PyTorch).
@@ -259,7 +290,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
     >>> float(ag.nn.functional.cross_entropy(ag.zeros(2, 3), [0, -100]))  # one row ignored
     1.0986123085021973
     """
-    if (weight is None and type(target) is np.ndarray and target.ndim == 1
+    if (weight is None and size_average is None and reduce is None
+            and type(target) is np.ndarray and target.ndim == 1
             and target.dtype.kind in "iu" and isinstance(input, Tensor) and input.ndim == 2
             and input.shape[0] and type(ignore_index) is int and ignore_index < 0
             and type(label_smoothing) in (int, float) and label_smoothing == 0
@@ -272,7 +304,8 @@ def cross_entropy(input, target, weight=None, *, ignore_index=-100, reduction="m
         except (IndexError, ValueError):
             pass
     return _class_loss("cross_entropy", input, target, weight, ignore_index, reduction,
-                       _smoothing_arg(label_smoothing, "cross_entropy"), True)
+                       _smoothing_arg(label_smoothing, "cross_entropy"), True, size_average,
+                       reduce)
 
 
 _FAST_REDUCE = {"mean": _core.mean, "sum": _core.sum, "none": lambda per: per}

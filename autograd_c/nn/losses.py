@@ -2,6 +2,12 @@
 
 Every loss takes ``reduction`` in {"mean", "sum", "none"} (kl_div also "batchmean").  The losses
 over classes (cross_entropy, nll_loss) live in _class_losses.py.
+
+Signatures follow PyTorch's, positional order included: where PyTorch keeps its deprecated
+``size_average`` and ``reduce`` before ``reduction`` (functions and modules alike), so do these,
+and anything but None there raises TypeError (their legacy meanings are not emulated: a string
+there is a reduction passed by position, and reading it as a truthy size_average would silently
+change the call's meaning).
 """
 import numpy as np
 
@@ -9,8 +15,8 @@ from .. import _core
 from .._core import Tensor
 from .module import Module
 from ._loss_common import (_REDUCTIONS, _as_tensor, _check_reduction, _real_arg, _reduce,
-                           _target_like, _torch_loss_args)
-from ._class_losses import _index_arg, _smoothing_arg, nll_loss, cross_entropy
+                           _target_like)
+from ._class_losses import _index_arg, _legacy_args, _smoothing_arg, nll_loss, cross_entropy
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "hinge_loss", "huber_loss", "smooth_l1_loss", "kl_div",
@@ -37,8 +43,9 @@ def _weight_like(w, x, name, arg):
     return np.asarray(w, dtype=x.dtype)
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Squared error (input - target)^2.
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Squared error (input - target)^2, with PyTorch's signature (``size_average`` and
+    ``reduce``: None only; pass ``reduction``, by keyword).
 
     Examples
     --------
@@ -46,13 +53,15 @@ def mse_loss(input, target, reduction="mean"):
     >>> float(ag.nn.functional.mse_loss(ag.tensor([1.0, 2.0]), [0.0, 0.0]))
     2.5
     """
+    _legacy_args("mse_loss", size_average, reduce)
     x = _as_tensor(input, "mse_loss", "input")
     d = x - _target_like(target, x, "mse_loss")
     return _reduce(d * d, reduction, "mse_loss")
 
 
-def l1_loss(input, target, reduction="mean"):
-    """Absolute error |input - target|.
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Absolute error |input - target|, with PyTorch's signature (``size_average`` and
+    ``reduce``: None only; pass ``reduction``, by keyword).
 
     Examples
     --------
@@ -60,6 +69,7 @@ def l1_loss(input, target, reduction="mean"):
     >>> float(ag.nn.functional.l1_loss(ag.tensor([1.0, -3.0]), [0.0, 0.0]))
     2.0
     """
+    _legacy_args("l1_loss", size_average, reduce)
     x = _as_tensor(input, "l1_loss", "input")
     return _reduce(_core.abs(x - _target_like(target, x, "l1_loss")), reduction, "l1_loss")
 
@@ -91,7 +101,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     >>> float(F.binary_cross_entropy_with_logits(ag.tensor([1e4]), [1.0]))
     0.0
     """
-    _torch_loss_args("binary_cross_entropy_with_logits", weight, size_average, reduce)
+    _legacy_args("binary_cross_entropy_with_logits", size_average, reduce, weight)
     x = _as_tensor(input, "binary_cross_entropy_with_logits", "input")
     t = _target_like(target, x, "binary_cross_entropy_with_logits")
     sp = _core.softplus(-x)
@@ -137,7 +147,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     >>> round(float(F.binary_cross_entropy(ag.tensor([0.5]), [1.0], [2.0])), 4)
     1.3863
     """
-    _torch_loss_args("binary_cross_entropy", weight, size_average, reduce)
+    _legacy_args("binary_cross_entropy", size_average, reduce, weight)
     x = _as_tensor(input, "binary_cross_entropy", "input")
     v = x.numpy()
     if v.size and not (np.all(v >= 0) and np.all(v <= 1)):
@@ -223,9 +233,10 @@ def _huber(d, delta):
     return _core.where(a < delta, d * d * 0.5, (a - 0.5 * delta) * delta)
 
 
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """Smooth L1 loss: 0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, for d = input -
-    target (the L1 loss when beta = 0; the Huber loss divided by beta otherwise).
+    target (the L1 loss when beta = 0; the Huber loss divided by beta otherwise), with PyTorch's
+    signature (``size_average`` and ``reduce``: None only).
 
     Examples
     --------
@@ -234,6 +245,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     ...                                 beta=2.0)
     tensor([0.0625, 2.    ])
     """
+    _legacy_args("smooth_l1_loss", size_average, reduce)
     beta = _threshold(beta, "smooth_l1_loss", "beta", positive=False)
     x = _as_tensor(input, "smooth_l1_loss", "input")
     d = x - _target_like(target, x, "smooth_l1_loss")
@@ -244,7 +256,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 _KL_REDUCTIONS = ("mean", "batchmean", "sum", "none")
 
 
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """Kullback-Leibler divergence loss ``target * (log(target) - input)`` for log-probabilities
     ``input`` (``exp(target) * (target - input)`` when ``log_target``).
 
@@ -256,6 +268,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
         Probabilities (>= 0; a zero contributes 0), or log-probabilities if ``log_target``.
         A target Tensor that requires grad gets ``log(t) + 1 - input``; at an entry t = 0
         (where that is -inf) it gets ``-input``, where PyTorch gives NaN.
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for its positional order only; anything but None
+        raises TypeError.
     reduction : {"mean", "batchmean", "sum", "none"}
         "batchmean" divides the sum by the batch size ``input.shape[0]`` (the KL divergence of
         each sample, averaged); "mean" divides by the number of elements, as in PyTorch.
@@ -268,6 +283,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     >>> round(float(ag.nn.functional.kl_div(lp, [[0.25, 0.75]], reduction="batchmean")), 4)
     0.1308
     """
+    _legacy_args("kl_div", size_average, reduce)
     _check_reduction(reduction, "kl_div", _KL_REDUCTIONS)
     x = _as_tensor(input, "kl_div", "input")
     if reduction == "batchmean" and x.ndim == 0:
@@ -296,8 +312,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
 class _Loss(Module):
     _reductions = _REDUCTIONS
 
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction="mean", size_average=None, reduce=None, weight=None):
         super().__init__()
+        _legacy_args(type(self).__name__, size_average, reduce, weight)
         _check_reduction(reduction, type(self).__name__, self._reductions)
         self.reduction = reduction
 
@@ -324,17 +341,25 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """Module form of :func:`mse_loss`."""
+    """Module form of :func:`mse_loss`, with PyTorch's signature ``MSELoss(size_average=None,
+    reduce=None, reduction='mean')``."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, size_average, reduce)
 
     def forward(self, input, target):
-        return mse_loss(input, target, self.reduction)
+        return mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
-    """Module form of :func:`l1_loss`."""
+    """Module form of :func:`l1_loss`, with PyTorch's signature ``L1Loss(size_average=None,
+    reduce=None, reduction='mean')``."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, size_average, reduce)
 
     def forward(self, input, target):
-        return l1_loss(input, target, self.reduction)
+        return l1_loss(input, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
@@ -348,8 +373,9 @@ class CrossEntropyLoss(_Loss):
     0.3133
     """
 
-    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction, size_average, reduce)
         self._set_class_weight(weight)
         self.ignore_index = _index_arg(ignore_index, "CrossEntropyLoss", "ignore_index")
         self.label_smoothing = _smoothing_arg(label_smoothing, "CrossEntropyLoss")
@@ -374,8 +400,9 @@ class NLLLoss(_Loss):
     13.0
     """
 
-    def __init__(self, weight=None, *, ignore_index=-100, reduction="mean"):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                 reduction="mean"):
+        super().__init__(reduction, size_average, reduce)
         self._set_class_weight(weight)
         self.ignore_index = _index_arg(ignore_index, "NLLLoss", "ignore_index")
 
@@ -388,10 +415,12 @@ class NLLLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Module form of :func:`binary_cross_entropy` (``weight``: per-element rescaling)."""
+    """Module form of :func:`binary_cross_entropy` (``weight``: per-element rescaling), with
+    PyTorch's signature ``BCELoss(weight=None, size_average=None, reduce=None,
+    reduction='mean')``."""
 
-    def __init__(self, reduction="mean", weight=None):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(reduction, size_average, reduce, weight)
         self._set_weight("weight", weight)
 
     def forward(self, input, target):
@@ -399,10 +428,13 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Module form of :func:`binary_cross_entropy_with_logits`."""
+    """Module form of :func:`binary_cross_entropy_with_logits`, with PyTorch's signature
+    ``BCEWithLogitsLoss(weight=None, size_average=None, reduce=None, reduction='mean',
+    pos_weight=None)``."""
 
-    def __init__(self, reduction="mean", pos_weight=None, weight=None):
-        super().__init__(reduction)
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean",
+                 pos_weight=None):
+        super().__init__(reduction, size_average, reduce, weight)
         self._set_weight("pos_weight", pos_weight)
         self._set_weight("weight", weight)
 
@@ -448,7 +480,8 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Module form of :func:`smooth_l1_loss`.
+    """Module form of :func:`smooth_l1_loss`, with PyTorch's signature
+    ``SmoothL1Loss(size_average=None, reduce=None, reduction='mean', beta=1.0)``.
 
     Examples
     --------
@@ -457,19 +490,20 @@ class SmoothL1Loss(_Loss):
     1.625
     """
 
-    def __init__(self, reduction="mean", beta=1.0):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(reduction, size_average, reduce)
         self.beta = _threshold(beta, "SmoothL1Loss", "beta", positive=False)
 
     def extra_repr(self):
         return f"{super().extra_repr()}, beta={self.beta}"
 
     def forward(self, input, target):
-        return smooth_l1_loss(input, target, self.reduction, self.beta)
+        return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class KLDivLoss(_Loss):
-    """Module form of :func:`kl_div` (``reduction`` also accepts "batchmean").
+    """Module form of :func:`kl_div` (``reduction`` also accepts "batchmean"), with PyTorch's
+    signature ``KLDivLoss(size_average=None, reduce=None, reduction='mean', log_target=False)``.
 
     Examples
     --------
@@ -481,12 +515,12 @@ class KLDivLoss(_Loss):
     """
     _reductions = _KL_REDUCTIONS
 
-    def __init__(self, reduction="mean", log_target=False):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        super().__init__(reduction, size_average, reduce)
         self.log_target = bool(log_target)
 
     def extra_repr(self):
         return f"{super().extra_repr()}, log_target={self.log_target}"
 
     def forward(self, input, target):
-        return kl_div(input, target, self.reduction, self.log_target)
+        return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

@@ -11,7 +11,29 @@ from .optimizers import Optimizer, _betas, _check_adam_like, _check_nonneg, _tor
 __all__ = ["Adamax", "NAdam", "RAdam", "Adadelta"]
 
 
-class _AdamFamily(Optimizer):
+def _in_order(state, lead):
+    """``state``'s per-parameter dicts (the persistent ones: reordered in place) with the
+    entries named in ``lead`` first, in that order, then the others in theirs.  Loading puts the
+    entries the fused state does not hold (NAdam's mu_product, a subclass's own) before step and
+    the buffers, so without this a loaded optimizer's state_dict() listed them in another order
+    than a stepped one's."""
+    for d in state.values():
+        entries = [(n, d[n]) for n in lead if n in d] + [(n, v) for n, v in d.items()
+                                                         if n not in lead]
+        d.clear()
+        d.update(entries)
+    return state
+
+
+class _OrderedState(Optimizer):
+    @property
+    def state(self):
+        """As :attr:`Optimizer.state`; each parameter's entries in PyTorch's order (step, the
+        buffers, then any others), whether the state was stepped or loaded."""
+        return _in_order(super().state, ("step",) + tuple(self._buffers(None)))
+
+
+class _AdamFamily(_OrderedState):
     """Options lr, betas, eps, weight_decay (+ ``_extra``); state buffers exp_avg and
     ``_second`` (the second-moment estimate or Adamax's infinity norm)."""
     _second = "exp_avg_sq"
@@ -80,7 +102,9 @@ class NAdam(_AdamFamily):
     p = p - lr (1 - mu_t) / (1 - prod_{i<=t} mu_i) g / d
           - lr mu_{t+1} / (1 - prod_{i<=t+1} mu_i) m / d.
 
-    ``state[i]["mu_product"]`` holds prod_{i<=t} mu_i (1.0 before the first step).
+    ``state[i]["mu_product"]`` holds prod_{i<=t} mu_i (1.0 before the first step); the
+    entries of ``state[i]`` (and of ``state_dict()["state"][i]``) come in PyTorch's order:
+    step, mu_product, exp_avg, exp_avg_sq.
 
     Parameters
     ----------
@@ -132,10 +156,13 @@ class NAdam(_AdamFamily):
 
     @property
     def state(self):
+        """As :attr:`Optimizer.state`, with ``mu_product``; each parameter's entries in
+        PyTorch's order (step, mu_product, exp_avg, exp_avg_sq, then any others), the same
+        whether the state was stepped or loaded (loading puts mu_product in first)."""
         out = super().state
         for k, mu in enumerate(np.concatenate(self._mu_product)):
             out[k]["mu_product"] = float(mu)
-        return out
+        return _in_order(out, ("step", "mu_product") + tuple(self._buffers(None)))
 
     def load_state_dict(self, state_dict):
         """As :meth:`Optimizer.load_state_dict`, also restoring each ``mu_product``."""
@@ -206,7 +233,7 @@ class RAdam(_AdamFamily):
                 g["maximize"])
 
 
-class Adadelta(Optimizer):
+class Adadelta(_OrderedState):
     """Adadelta (Zeiler, 2012).
 
     With g = grad (negated when ``maximize``) + weight_decay * p:

@@ -402,11 +402,64 @@ const ag_oprules ag_rules_slice_backward = {slice_backward_fwd, vjp_slice, jvp_s
  * p.i[8..8+ni) = index shape, p.ibuf = flat C-order indices into the input's core */
 #define TK_OSH(p, k) ((p)->i[8 + (k)])
 
+/* r when the index is a repeat of each of the N core elements r times in turn (idx[j] = j / r,
+ * as repeat along the last axis builds it), else 0.  The gather is then a spread of each element
+ * to r consecutive places and its transpose a sum of r consecutive gradients: flat passes over
+ * the whole batch (row b's group i is flat group b N + i), with no index loads and no zero fill. */
+static int64_t take_repeat_count(const ag_ibuf *buf, int64_t N)
+{
+    int64_t M = buf->n, r, j, k;
+    if (N <= 0 || M <= 0 || M % N) return 0;
+    r = M / N;
+    for (j = 0; j < N; j++)
+        for (k = 0; k < r; k++)
+            if (buf->data[j * r + k] != j) return 0;
+    return r;
+}
+
+#define TK_PAR_N 32768 /* elements of the repeated side above which the passes use the team */
+
+/* o[t r + k] = x[t] for t < n, k < r; r = 2 and 3 unrolled so the compiler vectorises them */
+#define REPEAT_SPREAD(T, XS, OS, n, r)                                                          \
+    do {                                                                                        \
+        const T *xs_ = (const T *)(XS);                                                         \
+        T *os_ = (T *)(OS);                                                                     \
+        int64_t t_, k_, n_ = (n), r_ = (r);                                                     \
+        if (r_ == 2)                                                                            \
+            AG_PAR_FOR(n_ * 2 >= TK_PAR_N, t_, n_, os_[2 * t_] = os_[2 * t_ + 1] = xs_[t_];);  \
+        else if (r_ == 3)                                                                       \
+            AG_PAR_FOR(n_ * 3 >= TK_PAR_N, t_, n_,                                              \
+                       os_[3 * t_] = os_[3 * t_ + 1] = os_[3 * t_ + 2] = xs_[t_];);            \
+        else                                                                                    \
+            AG_PAR_FOR(n_ * r_ >= TK_PAR_N, t_, n_,                                             \
+                       for (k_ = 0; k_ < r_; k_++) os_[t_ * r_ + k_] = xs_[t_];);              \
+    } while (0)
+
+/* d repeat: o[t] = g[t r] + g[t r + 1] + ... + g[t r + r - 1], added in that order (as the
+ * scatter adds them), one read of g and one write of o; each o[t] comes from one thread */
+#define REPEAT_GROUP_SUM(T, GS, OS, n, r)                                                       \
+    do {                                                                                        \
+        const T *gs_ = (const T *)(GS);                                                         \
+        T *os_ = (T *)(OS);                                                                     \
+        int64_t t_, k_, n_ = (n), r_ = (r);                                                     \
+        if (r_ == 2)                                                                            \
+            AG_PAR_FOR(n_ * 2 >= TK_PAR_N, t_, n_, os_[t_] = gs_[2 * t_] + gs_[2 * t_ + 1];);  \
+        else if (r_ == 3)                                                                       \
+            AG_PAR_FOR(n_ * 3 >= TK_PAR_N, t_, n_,                                              \
+                       os_[t_] = gs_[3 * t_] + gs_[3 * t_ + 1] + gs_[3 * t_ + 2];);            \
+        else                                                                                    \
+            AG_PAR_FOR(n_ * r_ >= TK_PAR_N, t_, n_, {                                           \
+                T s_ = gs_[t_ * r_];                                                            \
+                for (k_ = 1; k_ < r_; k_++) s_ += gs_[t_ * r_ + k_];                            \
+                os_[t_] = s_;                                                                   \
+            });                                                                                 \
+    } while (0)
+
 static ag_tensor *take_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
 {
     ag_tensor *x = in[0], *xc, *o;
     int lead = x->ndim - p->core, i;
-    int64_t sh[AG_MAXDIM + 1], B = 1, N = 1, M = p->ibuf->n, b, j;
+    int64_t sh[AG_MAXDIM + 1], B = 1, N = 1, M = p->ibuf->n, b, j, r;
     const int64_t *idx = p->ibuf->data;
     (void)op; (void)nin;
     if (lead + p->ni > AG_MAXDIM) {
@@ -420,7 +473,10 @@ static ag_tensor *take_fwd(int op, ag_tensor **in, int nin, const ag_params *p)
     if (!o) return NULL;
     xc = ag_tensor_is_contiguous(x) ? own(x) : ag_tensor_contiguous_copy(x);
     if (!xc) { ag_tensor_decref(o); return NULL; }
-    if (x->dtype == AG_F32) {
+    if ((r = take_repeat_count(p->ibuf, N)) > 0) {
+        if (x->dtype == AG_F32) REPEAT_SPREAD(float, ag_ptr(xc), ag_ptr(o), B * N, r);
+        else REPEAT_SPREAD(double, ag_ptr(xc), ag_ptr(o), B * N, r);
+    } else if (x->dtype == AG_F32) {
         const float *xs = (const float *)ag_ptr(xc);
         float *os = (float *)ag_ptr(o);
         for (b = 0; b < B; b++)
@@ -440,16 +496,21 @@ static ag_tensor *take_backward_fwd(int op, ag_tensor **in, int nin, const ag_pa
 {
     ag_tensor *g = in[0], *gc, *o;
     int lead = g->ndim - p->ni, i;
-    int64_t sh[AG_MAXDIM + 1], B = 1, N = 1, M = p->ibuf->n, b, j;
+    int64_t sh[AG_MAXDIM + 1], B = 1, N = 1, M = p->ibuf->n, b, j, r;
     const int64_t *idx = p->ibuf->data;
     (void)op; (void)nin;
     for (i = 0; i < lead; i++) { sh[i] = g->shape[i]; B *= g->shape[i]; }
     for (i = 0; i < p->core; i++) { sh[lead + i] = p->i[i]; N *= p->i[i]; }
-    o = ag_tensor_zeros(g->dtype, lead + p->core, sh);
+    r = take_repeat_count(p->ibuf, N);
+    /* a repeat writes every element of o: no zero fill */
+    o = r > 0 ? ag_tensor_empty(g->dtype, lead + p->core, sh) : ag_tensor_zeros(g->dtype, lead + p->core, sh);
     if (!o) return NULL;
     gc = ag_tensor_is_contiguous(g) ? own(g) : ag_tensor_contiguous_copy(g);
     if (!gc) { ag_tensor_decref(o); return NULL; }
-    if (g->dtype == AG_F32) {
+    if (r > 0) {
+        if (g->dtype == AG_F32) REPEAT_GROUP_SUM(float, ag_ptr(gc), ag_ptr(o), B * N, r);
+        else REPEAT_GROUP_SUM(double, ag_ptr(gc), ag_ptr(o), B * N, r);
+    } else if (g->dtype == AG_F32) {
         const float *gs = (const float *)ag_ptr(gc);
         float *os = (float *)ag_ptr(o);
         for (b = 0; b < B; b++)
