@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._core import Tensor
-from ._loss_common import _as_tensor, _check_reduction, _real_arg, _target_like
+from ._loss_common import _as_tensor, _check_reduction, _legacy_args, _real_arg, _target_like
 
 __all__ = ["nll_loss", "cross_entropy"]
 
@@ -22,27 +22,6 @@ def _index_arg(value, name, arg):
     except TypeError:
         raise TypeError(f"{name}: {arg} must be an integer, got {type(value).__name__} "
                         f"{value!r}") from None
-
-
-def _legacy_args(name, size_average, reduce, weight=None):
-    """PyTorch's deprecated ``size_average`` / ``reduce`` (before ``reduction`` in its positional
-    order) are refused with a TypeError naming the reduction they mean in PyTorch, rather than
-    emulated; a string there or in ``weight`` is a reduction passed by position under this
-    library's former order (reduction first), refused with a TypeError that says so."""
-    for arg, value in (("weight", weight), ("size_average", size_average), ("reduce", reduce)):
-        if isinstance(value, str):
-            raise TypeError(f"{name}: {arg} got the string {value!r}; in PyTorch's argument "
-                            f"order {arg} comes before reduction: pass reduction={value!r} by "
-                            "keyword")
-    if size_average is not None or reduce is not None:
-        # the reduction PyTorch reads from them (reduce=False wins; then size_average)
-        keep = reduce is None or bool(reduce)
-        means = "mean" if keep and (size_average is None or bool(size_average)) else \
-            "sum" if keep else "none"
-        given = ", ".join(f"{a}={v!r}" for a, v in (("size_average", size_average),
-                                                    ("reduce", reduce)) if v is not None)
-        raise TypeError(f"{name}: {given}: PyTorch's deprecated size_average and reduce are not "
-                        f"supported; pass reduction={means!r} (their meaning in PyTorch) instead")
 
 
 def _labels(target, n, c, name, ignore_index):

@@ -25,17 +25,25 @@ def _real_arg(value, name, arg):
                         f"{value!r}") from None
 
 
-def _torch_loss_args(name, weight, size_average, reduce):
-    """PyTorch's positional order puts ``weight`` third and the deprecated ``size_average`` /
-    ``reduce`` before ``reduction``: refuse what would otherwise be misread."""
-    if isinstance(weight, str):
-        raise TypeError(f"{name}: weight (the third positional argument, as in PyTorch) must be "
-                        f"a tensor or an array, got the string {weight!r}; pass the reduction "
-                        f"as a keyword: reduction={weight!r}")
-    for arg, value in (("size_average", size_average), ("reduce", reduce)):
-        if value is not None:
-            raise TypeError(f"{name}: {arg} (deprecated in PyTorch) is not supported; pass "
-                            "reduction='mean', 'sum' or 'none' instead")
+def _legacy_args(name, size_average, reduce, weight=None):
+    """PyTorch's deprecated ``size_average`` / ``reduce`` (before ``reduction`` in its positional
+    order) are refused with a TypeError naming the reduction they mean in PyTorch, rather than
+    emulated; a string there or in ``weight`` is a reduction passed by position under this
+    library's former order (reduction first), refused with a TypeError that says so."""
+    for arg, value in (("weight", weight), ("size_average", size_average), ("reduce", reduce)):
+        if isinstance(value, str):
+            raise TypeError(f"{name}: {arg} got the string {value!r}; in PyTorch's argument "
+                            f"order {arg} comes before reduction: pass reduction={value!r} by "
+                            "keyword")
+    if size_average is not None or reduce is not None:
+        # the reduction PyTorch reads from them (reduce=False wins; then size_average)
+        keep = reduce is None or bool(reduce)
+        means = "mean" if keep and (size_average is None or bool(size_average)) else \
+            "sum" if keep else "none"
+        given = ", ".join(f"{a}={v!r}" for a, v in (("size_average", size_average),
+                                                    ("reduce", reduce)) if v is not None)
+        raise TypeError(f"{name}: {given}: PyTorch's deprecated size_average and reduce are not "
+                        f"supported; pass reduction={means!r} (their meaning in PyTorch) instead")
 
 
 def _reduce(loss, reduction, name):

@@ -14,9 +14,9 @@ import numpy as np
 from .. import _core
 from .._core import Tensor
 from .module import Module
-from ._loss_common import (_REDUCTIONS, _as_tensor, _check_reduction, _real_arg, _reduce,
-                           _target_like)
-from ._class_losses import _index_arg, _legacy_args, _smoothing_arg, nll_loss, cross_entropy
+from ._loss_common import (_REDUCTIONS, _as_tensor, _check_reduction, _legacy_args, _real_arg,
+                           _reduce, _target_like)
+from ._class_losses import _index_arg, _smoothing_arg, nll_loss, cross_entropy
 
 __all__ = ["mse_loss", "l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "hinge_loss", "huber_loss", "smooth_l1_loss", "kl_div",
