@@ -63,7 +63,14 @@ cdef Tensor _unary_p(int op, object x, double param):
 
 
 cdef int _axis_int(object a, int ndim, str name=None) except? -1:
-    i = operator.index(a)
+    try:
+        i = operator.index(a)
+    except TypeError:
+        # operator.index alone says "'str' object cannot be interpreted as an integer",
+        # naming neither the argument nor the value
+        raise TypeError(f"{name + ': ' if name else ''}axis must be an integer (or, where the "
+                        f"function takes several, a tuple of integers), got "
+                        f"{type(a).__name__} {a!r}") from None
     if not -(1 << 31) <= i < (1 << 31):
         # the core names the op for the other out-of-bounds axes; this one does not fit its int
         raise ValueError(f"{name + ': ' if name else ''}axis {i} is out of bounds for a tensor "
@@ -84,19 +91,19 @@ cdef int _fill_dims(int64_t *out, object shape, str name=None) except -1:
     return 0
 
 
-cdef int _axes(object axis, int ndim, int *out) except -2:
+cdef int _axes(object axis, int ndim, int *out, str name=None) except -2:
     """None -> -1 (all axes); an int or a sequence of ints -> their count."""
     cdef int n = 0
     if axis is None:
         return -1
     if isinstance(axis, (tuple, list)):
         if len(axis) > AG_MAXDIM:
-            raise ValueError(f"too many axes: {axis}")
+            raise ValueError(f"{name + ': ' if name else ''}too many axes: {axis}")
         for a in axis:
-            out[n] = _axis_int(a, ndim)
+            out[n] = _axis_int(a, ndim, name)
             n += 1
         return n
-    out[0] = _axis_int(axis, ndim)
+    out[0] = _axis_int(axis, ndim, name)
     return 1
 
 
@@ -135,7 +142,11 @@ cdef Tensor _method_input(Tensor x, str name, object dtype, object out):
 cdef Tensor _reduce(int op, object x, object axis, bint keepdims):
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
-    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    cdef int nax
+    if axis is None or type(axis) is int:
+        nax = _axes(axis, tx.t.ndim, axes)
+    else:
+        nax = _axes(axis, tx.t.ndim, axes, ag_op_name(op).decode())
     cdef ag_tensor *r
     with nogil:
         r = ag_reduce(op, tx.t, nax, axes, keepdims)

@@ -79,7 +79,7 @@ def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
         axis, keepdims = _dims_alias("mean", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
-    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    cdef int nax = _axes(axis, tx.t.ndim, axes, "mean")
     return _wrap(ag_mean(tx.t, nax, axes, keepdims))
 
 def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
@@ -95,7 +95,7 @@ def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
         axis, keepdims = _dims_alias("var", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
-    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    cdef int nax = _axes(axis, tx.t.ndim, axes, "var")
     return _wrap(ag_var(tx.t, nax, axes, keepdims, ddof))
 
 def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
@@ -111,7 +111,7 @@ def std(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
         axis, keepdims = _dims_alias("std", axis, None, keepdims, dim, keepdim)
     cdef Tensor tx = _coerce(x, -1)
     cdef int axes[8]
-    cdef int nax = _axes(axis, tx.t.ndim, axes)
+    cdef int nax = _axes(axis, tx.t.ndim, axes, "std")
     return _wrap(ag_std(tx.t, nax, axes, keepdims, ddof))
 
 @cython.embedsignature(False)
