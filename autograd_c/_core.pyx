@@ -183,7 +183,7 @@ def tensor(data, dtype=None, requires_grad=False):
     tensor([1., 2.], requires_grad=True)
     """
     cdef int code = _dtype_code(dtype)
-    cdef int rg = _bool_arg(requires_grad, "tensor(): argument 'requires_grad' must be bool")
+    cdef int rg = _bool_arg(requires_grad, "tensor()", "requires_grad", True)
     cdef Tensor r
     if isinstance(data, Tensor):
         src = <Tensor>data
@@ -389,12 +389,27 @@ class RemovableHandle:
             slot.fns.pop(self._token, None)
 
 
-cdef int _bool_arg(value, str message) except -1:
-    """1 or 0 for a bool (or numpy bool) flag; TypeError "<message>, not <type>" otherwise, as
-    PyTorch refuses ``requires_grad="no"``."""
+cpdef bint _bool_arg(value, str who, str arg, bint torch_style=False) except -1:
+    """The one check of a bool flag: True/False for a bool or numpy bool; anything else (1,
+    "yes", None...) raises TypeError "<who>: <arg> must be a bool, got <type> <repr>".
+
+    ``torch_style`` words it as PyTorch's argument parser does, "<who>: argument '<arg>' must be
+    bool, not <type>" (``who`` is then e.g. "tensor()"; an empty ``who`` gives "<arg> must be
+    bool, not <type>"), for the functions that mirror a PyTorch signature.
+    """
     if isinstance(value, (bool, np.bool_)):
-        return 1 if value else 0
-    raise TypeError(f"{message}, not {type(value).__name__}")
+        return bool(value)
+    tname = type(value).__name__
+    if torch_style:
+        raise TypeError(f"{who}: argument '{arg}' must be bool, not {tname}" if who
+                        else f"{arg} must be bool, not {tname}")
+    try:
+        text = repr(value)
+    except Exception:
+        text = "<unprintable>"
+    if len(text) > 80:
+        text = text[:77] + "..."
+    raise TypeError(f"{who}: {arg} must be a bool, got {tname} {text}")
 
 
 def _rebuild_tensor(data, requires_grad):
@@ -577,7 +592,7 @@ cdef class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if ag_set_requires_grad(self.t, _bool_arg(value, "requires_grad must be bool")):
+        if ag_set_requires_grad(self.t, _bool_arg(value, "", "requires_grad", True)):
             _raise()
 
     def requires_grad_(self, requires_grad=True):
@@ -586,8 +601,7 @@ cdef class Tensor:
         ``requires_grad`` must be a bool (or numpy bool): anything else raises TypeError, as in
         PyTorch.
         """
-        cdef int flag = _bool_arg(requires_grad,
-                                  "requires_grad_(): argument 'requires_grad' must be bool")
+        cdef int flag = _bool_arg(requires_grad, "requires_grad_()", "requires_grad", True)
         if ag_set_requires_grad(self.t, flag):
             _raise()
         return self

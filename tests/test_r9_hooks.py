@@ -171,3 +171,75 @@ def test_self_referring_hook_on_a_tensor_with_another_owner_lives_until_that_own
     gc.collect()
     assert wp() is None
     assert _counts() == base and _hook_ids() <= ids
+
+
+# ---------------------------------------------------------------------------------------------
+# one bool-argument check
+
+_BAD_FLAGS = ["yes", 1, 0, 1.0, None, [True], np.array([True])]
+
+
+@pytest.mark.parametrize("bad", _BAD_FLAGS, ids=repr)
+def test_bool_arg_refuses_everything_but_bool_and_numpy_bool(bad):
+    msg = (rf"^who: flag must be a bool, got {type(bad).__name__} "
+           + re.escape(repr(bad)) + "$")
+    with pytest.raises(TypeError, match=msg):
+        _core._bool_arg(bad, "who", "flag")
+    with pytest.raises(TypeError, match=rf"^f\(\): argument 'flag' must be bool, not "
+                                        rf"{type(bad).__name__}$"):
+        _core._bool_arg(bad, "f()", "flag", True)
+
+
+@pytest.mark.parametrize("flag", [True, False, np.bool_(True), np.bool_(False)])
+def test_bool_arg_takes_bool_and_numpy_bool(flag):
+    out = _core._bool_arg(flag, "who", "flag")
+    assert type(out) is bool and out is bool(flag)
+
+
+def test_bool_arg_shortens_a_long_repr():
+    with pytest.raises(TypeError) as info:
+        _core._bool_arg(list(range(1000)), "who", "flag")
+    text = str(info.value)
+    assert text.startswith("who: flag must be a bool, got list [0, 1, 2") and text.endswith("...")
+    assert len(text) < 140
+
+
+# every call site names itself and the argument, and takes a numpy bool
+_SITES = {
+    "inference_mode: mode": lambda v: ag.inference_mode(v),
+    "register_buffer: persistent":
+        lambda v: ag.nn.Module().register_buffer("b", ag.zeros(1), persistent=v),
+    "requires_grad_: requires_grad": lambda v: ag.nn.Linear(2, 2).requires_grad_(v),
+    "ReLU: inplace": lambda v: ag.nn.ReLU(inplace=v),
+    "Dropout: inplace": lambda v: ag.nn.Dropout(0.5, inplace=v),
+    "SGD: differentiable":
+        lambda v: ag.optim.SGD([ag.zeros(1, requires_grad=True)], lr=0.1, differentiable=v),
+}
+
+
+@pytest.mark.parametrize("site", sorted(_SITES))
+def test_call_sites_use_the_one_check(site):
+    with pytest.raises(TypeError, match=rf"^{site} must be a bool, got str 'no'$"):
+        _SITES[site]("no")
+    with pytest.raises(TypeError, match=rf"^{site} must be a bool, got int 1$"):
+        _SITES[site](1)
+    _SITES[site](np.bool_(False))                 # accepted
+
+
+def test_tensor_requires_grad_sites_keep_pytorch_wording():
+    t = ag.ones(2)
+    for bad in ("yes", 1, None):
+        with pytest.raises(TypeError, match=rf"^requires_grad must be bool, not {type(bad).__name__}$"):
+            t.requires_grad = bad
+        with pytest.raises(TypeError, match=r"^requires_grad_\(\): argument 'requires_grad' must "
+                                            rf"be bool, not {type(bad).__name__}$"):
+            t.requires_grad_(bad)
+        with pytest.raises(TypeError, match=r"^tensor\(\): argument 'requires_grad' must be "
+                                            rf"bool, not {type(bad).__name__}$"):
+            ag.tensor([1.0], requires_grad=bad)
+        assert t.requires_grad is False
+    t.requires_grad = np.bool_(True)
+    assert t.requires_grad is True
+    assert ag.tensor([1.0], requires_grad=np.bool_(True)).requires_grad is True
+    with ag.inference_mode(np.bool_(True)):
+        assert not ag.is_grad_enabled()
