@@ -77,8 +77,6 @@ cdef inline Tensor _wrap(ag_tensor *p):
     r.t = p
     if p.hook_id > 0:
         _adopt_hooks(r)
-    else:
-        PyObject_GC_UnTrack(<PyObject *>r)  # holds no Python object: cannot be part of a cycle
     return r
 
 
@@ -291,18 +289,13 @@ cdef extern from "Python.h":
     ctypedef int (*traverseproc)(PyObject *, visitproc, void *)
     ctypedef struct _TypeWithTraverse "PyTypeObject":
         traverseproc tp_traverse
-    int PyObject_GC_IsTracked(PyObject *)
-    void PyObject_GC_Track(void *)
-    void PyObject_GC_UnTrack(void *)
 
 
 cdef void _adopt_hooks(Tensor r):
-    """point wrapper r at the hooks of its C tensor and let the collector see it"""
+    """point wrapper r at the hooks of its C tensor, for its traverse"""
     cdef _HookSlot slot = _hooks.get(r.t.hook_id)
     if slot is not None:
         r._hookfns = slot.fns
-    if not PyObject_GC_IsTracked(<PyObject *>r):
-        PyObject_GC_Track(<PyObject *>r)
 
 
 cdef int _visit_hidden_hooks(Tensor w, visitproc visit, void *arg) noexcept:

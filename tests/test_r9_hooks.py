@@ -173,6 +173,26 @@ def test_self_referring_hook_on_a_tensor_with_another_owner_lives_until_that_own
     assert _counts() == base and _hook_ids() <= ids
 
 
+def test_hook_that_holds_its_graph_root_is_freed_once_backward_released_the_graph():
+    # y's hook holds z, whose (C) graph holds y: the collector cannot see that edge, so the pair
+    # lives while the graph does; backward releases the graph, and then the cycle is garbage
+    base, ids = _counts(), _hook_ids()
+    x = ag.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
+    y = x * 2
+    z = (y * y).sum()
+    payload, seen = _Tracked(), []
+    y.register_hook(functools.partial(lambda z, p, g: seen.append(g.numpy().copy()), z, payload))
+    z.backward()
+    np.testing.assert_allclose(seen[0], 2 * 2 * np.array([0.5, 1.5]), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), 8 * np.array([0.5, 1.5]), rtol=1e-12)
+    wp = weakref.ref(payload)
+    del y, z, payload
+    gc.collect()
+    assert wp() is None
+    del x
+    assert _counts() == base and _hook_ids() <= ids
+
+
 # ---------------------------------------------------------------------------------------------
 # one bool-argument check
 
