@@ -230,3 +230,4 @@ cdef extern from "kernels/gemm.h" nogil:
 cdef class Tensor:
     cdef ag_tensor *t
     cdef object __weakref__
+    cdef object _hookfns    # the {token: fn} dict of this tensor's hooks (see _core.pyx), or None

@@ -75,6 +75,8 @@ cdef inline Tensor _wrap(ag_tensor *p):
         _raise()
     cdef Tensor r = Tensor.__new__(Tensor)
     r.t = p
+    if p.hook_id > 0:
+        _adopt_hooks(r)
     return r
 
 
@@ -179,7 +181,7 @@ def tensor(data, dtype=None, requires_grad=False):
     tensor([1., 2.], requires_grad=True)
     """
     cdef int code = _dtype_code(dtype)
-    cdef int rg = _bool_arg(requires_grad, "tensor(): argument 'requires_grad' must be bool")
+    cdef int rg = _bool_arg(requires_grad, "tensor()", "requires_grad", True)
     cdef Tensor r
     if isinstance(data, Tensor):
         src = <Tensor>data
@@ -258,18 +260,73 @@ def from_numpy(object a):
 # ---------------------------------------------------------------------------------------------
 # hooks: the only place where the backward sweep calls Python
 
-_hooks = {}
-_next_hook = [0]
+# A hook id's callables live in a dict {token: fn}.  The registry keeps that dict through a
+# _HookSlot, which the garbage collector does not track, so the registry's reference is as
+# invisible to the collector as the C side's (the tensor, and a non-leaf's grad_fn node, carry
+# only the id).  The tensor's wrapper accounts for that hidden reference: when the wrapper is the
+# only owner of its C tensor, and the tensor the only owner of its grad_fn node, nothing but that
+# wrapper can ever fire the hooks, so its traverse reports the dict a second time.  A hook that
+# holds its own tensor is then an ordinary cycle that gc.collect() frees (PyTorch's tensor
+# traverse makes the same sole-owner test).  While anything else holds the tensor or its node
+# (a graph, a second wrapper), the dict stays alive, so hooks fire after their wrapper is gone.
+
+@cython.no_gc
+cdef class _HookSlot:
+    cdef readonly dict fns
+
+    def __cinit__(self):
+        self.fns = {}
+
+
+_hooks = {}          # hook id -> _HookSlot
+_next_hook = [0]     # the last hook id or handle token handed out
 # hook id -> number of C objects still carrying it (the tensor, and a non-leaf's grad_fn node);
 # when the last one is freed, the core calls _hook_release and the callables are dropped
 _hook_holders = {}
 
+cdef extern from "Python.h":
+    ctypedef int (*visitproc)(PyObject *, void *)
+    ctypedef int (*traverseproc)(PyObject *, visitproc, void *)
+    ctypedef struct _TypeWithTraverse "PyTypeObject":
+        traverseproc tp_traverse
+
+
+cdef void _adopt_hooks(Tensor r):
+    """point wrapper r at the hooks of its C tensor, for its traverse"""
+    cdef _HookSlot slot = _hooks.get(r.t.hook_id)
+    if slot is not None:
+        r._hookfns = slot.fns
+
+
+cdef int _visit_hidden_hooks(Tensor w, visitproc visit, void *arg) noexcept:
+    cdef ag_tensor *t = w.t
+    if t == NULL or t.hook_id <= 0 or w._hookfns is None or t.refcount != 1:
+        return 0
+    # refcount is ag_node's first member (csrc/ag_internal.h); ag.h keeps the node opaque
+    if t.grad_fn != NULL and (<int64_t *>t.grad_fn)[0] != 1:
+        return 0
+    return visit(<PyObject *>w._hookfns, arg)
+
+
+cdef traverseproc _tensor_traverse_base = (<_TypeWithTraverse *><PyObject *>Tensor).tp_traverse
+
+cdef int _tensor_traverse(PyObject *o, visitproc visit, void *arg) noexcept:
+    cdef int r = _tensor_traverse_base(o, visit, arg)
+    if r:
+        return r
+    return _visit_hidden_hooks(<Tensor>o, visit, arg)
+
+(<_TypeWithTraverse *><PyObject *>Tensor).tp_traverse = _tensor_traverse
+
+
 cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept with gil:
     cdef Tensor cur
+    cdef _HookSlot slot
     try:
-        fns = _hooks.get(hid, ())
+        slot = _hooks.get(hid)
+        fns = list(slot.fns.values()) if slot is not None else ()
         cur = _wrap_borrowed(g)
-        for fn in list(fns):
+        for fn in fns:
             out = fn(cur)
             if out is not None:
                 nxt = _coerce(out, g.dtype)
@@ -312,25 +369,40 @@ _atexit.register(_stop_hook_release)
 
 
 class RemovableHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook (once: a second call,
+    or a call after the tensor was freed, does nothing).  The handle holds neither the hook nor
+    the tensor."""
 
-    def __init__(self, registry, key, fn):
-        self._registry, self._key, self._fn = registry, key, fn
+    def __init__(self, registry, key, token):
+        self._registry, self._key, self._token = registry, key, token
 
     def remove(self):
-        fns = self._registry.get(self._key)
-        if fns and self._fn in fns:
-            fns.remove(self._fn)
-            if not fns:
-                self._registry.pop(self._key, None)
+        slot = self._registry.get(self._key)
+        if slot is not None:
+            slot.fns.pop(self._token, None)
 
 
-cdef int _bool_arg(value, str message) except -1:
-    """1 or 0 for a bool (or numpy bool) flag; TypeError "<message>, not <type>" otherwise, as
-    PyTorch refuses ``requires_grad="no"``."""
+cpdef bint _bool_arg(value, str who, str arg, bint torch_style=False) except -1:
+    """The one check of a bool flag: True/False for a bool or numpy bool; anything else (1,
+    "yes", None...) raises TypeError "<who>: <arg> must be a bool, got <type> <repr>".
+
+    ``torch_style`` words it as PyTorch's argument parser does, "<who>: argument '<arg>' must be
+    bool, not <type>" (``who`` is then e.g. "tensor()"; an empty ``who`` gives "<arg> must be
+    bool, not <type>"), for the functions that mirror a PyTorch signature.
+    """
     if isinstance(value, (bool, np.bool_)):
-        return 1 if value else 0
-    raise TypeError(f"{message}, not {type(value).__name__}")
+        return bool(value)
+    tname = type(value).__name__
+    if torch_style:
+        raise TypeError(f"{who}: argument '{arg}' must be bool, not {tname}" if who
+                        else f"{arg} must be bool, not {tname}")
+    try:
+        text = repr(value)
+    except Exception:
+        text = "<unprintable>"
+    if len(text) > 80:
+        text = text[:77] + "..."
+    raise TypeError(f"{who}: {arg} must be a bool, got {tname} {text}")
 
 
 def _rebuild_tensor(data, requires_grad):
@@ -513,7 +585,7 @@ cdef class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value):
-        if ag_set_requires_grad(self.t, _bool_arg(value, "requires_grad must be bool")):
+        if ag_set_requires_grad(self.t, _bool_arg(value, "", "requires_grad", True)):
             _raise()
 
     def requires_grad_(self, requires_grad=True):
@@ -522,8 +594,7 @@ cdef class Tensor:
         ``requires_grad`` must be a bool (or numpy bool): anything else raises TypeError, as in
         PyTorch.
         """
-        cdef int flag = _bool_arg(requires_grad,
-                                  "requires_grad_(): argument 'requires_grad' must be bool")
+        cdef int flag = _bool_arg(requires_grad, "requires_grad_()", "requires_grad", True)
         if ag_set_requires_grad(self.t, flag):
             _raise()
         return self
@@ -729,6 +800,7 @@ cdef class Tensor:
         """Call ``fn(grad)`` when this tensor's gradient is computed; a non-None return value
         replaces the gradient.  Returns a handle with ``remove()``."""
         cdef int64_t hid = self.t.hook_id
+        cdef _HookSlot slot
         if not callable(fn):
             raise TypeError(f"register_hook: hook must be callable, got {type(fn).__name__}")
         if not self.t.requires_grad:
@@ -739,9 +811,14 @@ cdef class Tensor:
             if ag_tensor_set_hook(self.t, hid):
                 _raise()
             _hook_holders[hid] = 2 if self.t.grad_fn != NULL else 1
-            _hooks[hid] = []
-        _hooks.setdefault(hid, []).append(fn)
-        return RemovableHandle(_hooks, hid, fn)
+            _hooks[hid] = _HookSlot()
+        slot = _hooks.get(hid)
+        if slot is None:           # defensive: the slot lives until the tensor and its node go
+            slot = _hooks[hid] = _HookSlot()
+        _next_hook[0] += 1
+        slot.fns[_next_hook[0]] = fn
+        _adopt_hooks(self)
+        return RemovableHandle(_hooks, hid, _next_hook[0])
 
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor after backward."""

@@ -169,9 +169,7 @@ class inference_mode(_GradMode):
         return self(mode) if callable(mode) else self
 
     def __init__(self, mode=True):
-        if not isinstance(mode, bool):
-            raise TypeError(f"inference_mode: mode must be a bool, got {type(mode).__name__}")
-        self._on = mode
+        self._on = _core._bool_arg(mode, "inference_mode", "mode")
 
     def __enter__(self):
         # inference_mode(False) keeps the caller's mode (read at entry, not at construction)

@@ -1,6 +1,5 @@
 """Activation modules.  Those with a ``_fuse`` entry can be folded into a preceding Linear by
 :class:`Sequential` (one GEMM whose epilogue applies the activation)."""
-import numpy as np
 
 from .. import _core
 from . import functional as F
@@ -21,9 +20,7 @@ def _inplace_arg(inplace, who):
     """PyTorch's ``inplace`` flag, checked.  It is accepted so that model code written for
     PyTorch (``nn.ReLU(inplace=True)``) runs unchanged, but the result is always computed out of
     place: the output is the same, and the input stays intact for backward."""
-    if not isinstance(inplace, (bool, np.bool_)):
-        raise TypeError(f"{who}: inplace must be a bool, got {type(inplace).__name__} {inplace!r}")
-    return bool(inplace)
+    return _core._bool_arg(inplace, who, "inplace")
 
 
 class _InplaceAct(_Act):

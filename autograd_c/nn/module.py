@@ -192,9 +192,7 @@ class Module:
         as in PyTorch, but still listed by ``buffers()`` and converted by ``to()``."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor or None")
-        if not isinstance(persistent, (bool, np.bool_)):
-            raise TypeError(f"register_buffer: persistent must be a bool, got "
-                            f"{type(persistent).__name__}")
+        persistent = _core._bool_arg(persistent, "register_buffer", "persistent")
         self._check_new_name("register_buffer", name, self._buffer_names)
         if name not in self._buffer_names:
             self._buffer_names.append(name)
@@ -409,11 +407,9 @@ class Module:
 
     def requires_grad_(self, requires_grad=True):
         """Set ``requires_grad`` on every parameter (freeze with False); returns self."""
-        if not isinstance(requires_grad, (bool, np.bool_)):
-            raise TypeError(f"requires_grad_: requires_grad must be a bool, got "
-                            f"{type(requires_grad).__name__} {requires_grad!r}")
+        requires_grad = _core._bool_arg(requires_grad, "requires_grad_", "requires_grad")
         for p in self.parameters():
-            p.requires_grad = bool(requires_grad)
+            p.requires_grad = requires_grad
         return self
 
     # ---- state

@@ -56,10 +56,8 @@ def _torch_flags(name, foreach=None, **flags):
     if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
         raise TypeError(f"{name}: foreach must be None or a bool, got {type(foreach).__name__}")
     for k, v in flags.items():
-        if v is None or (isinstance(v, (bool, np.bool_)) and not v):
+        if v is None or not _core._bool_arg(v, name, k):
             continue
-        if not isinstance(v, (bool, np.bool_)):
-            raise TypeError(f"{name}: {k} must be a bool, got {type(v).__name__}")
         raise ValueError(f"{name}: {k}=True is not supported ({_UNSUPPORTED[k]})")
 
 
