@@ -79,10 +79,7 @@ def _fill(fill_value):
 def _requires_grad(value, name):
     """``requires_grad`` as a bool; anything but a bool (or numpy bool) is a TypeError naming
     the creation function, as PyTorch's ``zeros(2, requires_grad="yes")`` is."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise TypeError(f"{name}(): argument 'requires_grad' must be bool, "
-                    f"not {type(value).__name__}")
+    return _core._bool_arg(value, f"{name}()", "requires_grad", True)
 
 
 def _make(arr, dtype, requires_grad):
