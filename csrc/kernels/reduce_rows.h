@@ -142,6 +142,26 @@ const ag_reduce_rows_table *ag_reduce_rows_active(void);
         return (T)a;                                                                     \
     }
 
+/* four contiguous runs summed at once, each exactly as run_sum (the same partial sums, combined
+   and stepped in the same order): four independent chains of adds instead of one */
+#define AG_RR_GEN_SUMS4(T, sfx)                                                          \
+    static void sums4_##sfx(const T *x, int64_t s0, int64_t R, double id, T *o)          \
+    {                                                                                    \
+        double part[4][8] = {{0}}, a;                                                    \
+        int64_t r, q, k;                                                                 \
+        for (r = 0; r + 8 <= R; r += 8)                                                  \
+            for (q = 0; q < 4; q++)                                                      \
+                for (k = 0; k < 8; k++) part[q][k] += (double)x[q * s0 + r + k];         \
+        for (q = 0; q < 4; q++) {                                                        \
+            const double *p_ = part[q];                                                  \
+            int64_t t;                                                                   \
+            a = id;                                                                      \
+            a += ((p_[0] + p_[1]) + (p_[2] + p_[3])) + ((p_[4] + p_[5]) + (p_[6] + p_[7])); \
+            for (t = r; t < R; t++) a += (double)x[q * s0 + t];                          \
+            o[q] = (T)a;                                                                 \
+        }                                                                                \
+    }
+
 #define AG_RR_GEN_BLK(name, T, AT, sfx)                                                  \
     AG_RR_GEN_RUN(name, T, AT, sfx)                                                      \
     static void rows_##name##_##sfx(const T *x, T *o, int64_t K0, int64_t s0, int64_t R, \
@@ -150,8 +170,11 @@ const ag_reduce_rows_table *ag_reduce_rows_active(void);
         AT acc[AG_RR_RB], id = (AT)idd;                                                  \
         AG_RR_FT_##sfx nan[AG_RR_RB];                                                    \
         int64_t k, j0, j, r;                                                             \
+        k = 0;                                                                           \
         if (K1 == 1) {                                                                   \
-            for (k = 0; k < K0; k++)                                                     \
+            if (sR == 1 && PARTIAL_##name && !ordered && R >= 16)                        \
+                for (; k + 4 <= K0; k += 4) sums4_##sfx(x + k * s0, s0, R, id, o + k);   \
+            for (; k < K0; k++)                                                          \
                 o[k] = run_##name##_##sfx(x + k * s0, R, sR, id, ordered);               \
             return;                                                                      \
         }                                                                                \
@@ -204,6 +227,8 @@ const ag_reduce_rows_table *ag_reduce_rows_active(void);
     AG_RR_GEN_LANES(max, double, f64)                                                    \
     AG_RR_GEN_LANES(min, float, f32)                                                     \
     AG_RR_GEN_LANES(min, double, f64)                                                    \
+    AG_RR_GEN_SUMS4(float, f32)                                                          \
+    AG_RR_GEN_SUMS4(double, f64)                                                         \
     AG_RR_GEN_BLK(sum, float, double, f32)                                               \
     AG_RR_GEN_BLK(sum, double, double, f64)                                              \
     AG_RR_GEN_BLK(prod, float, double, f32)                                              \
