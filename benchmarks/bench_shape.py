@@ -3,8 +3,8 @@ diagonal and take_along_axis: median microseconds of ``--repeat`` runs after war
 function in the same run for scale.
 
 Reductions: ``x.max(axis=0)`` and friends on a contiguous 1024 x 1024 array (float32 and
-float64), against numpy's ``x.max(axis=0)``; ``sum`` is printed for comparison, and ``T.``
-rows reduce the transposed view.
+float64), against numpy's ``x.max(axis=0)``; ``sum`` is printed for comparison, ``T.`` rows
+reduce the transposed view and ``S.`` rows the column slice ``x[:, 1:]``.
 
 Shape functions (float32, 1024 x 1024): ``fwd`` is the function on a tensor that needs no
 gradient; ``bwd`` is the backward pass alone (the graph is built and the gradient made before
@@ -64,6 +64,10 @@ def reductions(rng):
             rows.append((f"T.{name}(axis=0) {np.dtype(dt).name}",
                          lambda t=t, name=name: getattr(t.T, name)(axis=0),
                          lambda a=a, name=name: getattr(a.T, name)(axis=0)))
+        for name in ("max", "sum"):     # a slice of columns: rows 1023 apart, not contiguous
+            rows.append((f"S.{name}(axis=0) {np.dtype(dt).name}",
+                         lambda t=t, name=name: getattr(t[:, 1:], name)(axis=0),
+                         lambda a=a, name=name: getattr(a[:, 1:], name)(axis=0)))
     return rows
 
 

@@ -6,33 +6,15 @@
  */
 #include "../ag_internal.h"
 #include "../kernels/vmath.h"
+#include "../kernels/reduce_rows.h"
 #include <math.h>
 #include <stdlib.h>
 
 #define PAR_ROWS 64
 
 /* ------------------------------------------------------------------ accumulate kernels:
- * p[0] is the output (stride 0 along reduced dims), p[1] the input */
-#define NOT_NAN(v) ((v) == (v))
-#define STEP_sum(acc, x) acc += x
-#define STEP_prod(acc, x) acc *= x
-#define STEP_max(acc, x) if (NOT_NAN(acc) && (x > acc || !NOT_NAN(x))) acc = x
-#define STEP_min(acc, x) if (NOT_NAN(acc) && (x < acc || !NOT_NAN(x))) acc = x
-/* the same steps as a value (a select without short-circuits, which the compiler can vectorise
-   where a conditional store it cannot) */
-#define SEL_sum(a, v) ((a) + (v))
-#define SEL_prod(a, v) ((a) * (v))
-#define SEL_max(a, v) ((NOT_NAN(a) & (((v) > (a)) | !NOT_NAN(v))) ? (v) : (a))
-#define SEL_min(a, v) ((NOT_NAN(a) & (((v) < (a)) | !NOT_NAN(v))) ? (v) : (a))
-
-/* a contiguous run summed into one output goes through 8 interleaved partial sums, combined in
-   a fixed order: the compiler vectorises it (a single running sum is a chain of dependent adds)
-   and the result still does not depend on the thread count */
-#define PARTIAL_sum 1
-#define PARTIAL_prod 0
-#define PARTIAL_max 0
-#define PARTIAL_min 0
-
+ * p[0] is the output (stride 0 along reduced dims), p[1] the input; the steps (STEP_, SEL_) and
+ * PARTIAL_ (a contiguous run summed through 8 interleaved partial sums) are reduce_rows.h's */
 #define GEN_ACC(name, T, AT, sfx) GEN_ACC_O(name, T, AT, T, sfx)
 /* OT: the output's element type (AT for the float32 -> float64 accumulators below) */
 #define GEN_ACC_O(name, T, AT, OT, sfx)                                           \
@@ -42,15 +24,8 @@
         (void)c;                                                                  \
         if (s[0] == 0) {                                                          \
             AT acc = *(OT *)p[0];                                                 \
-            if (PARTIAL_##name && s[1] == (int64_t)sizeof(T) && n >= 16) {        \
-                const T *xs = (const T *)p[1];                                    \
-                AT part[8] = {0};                                                 \
-                int k;                                                            \
-                for (; i + 8 <= n; i += 8)                                        \
-                    for (k = 0; k < 8; k++) part[k] += (AT)xs[i + k];             \
-                acc += ((part[0] + part[1]) + (part[2] + part[3])) +              \
-                       ((part[4] + part[5]) + (part[6] + part[7]));               \
-            }                                                                     \
+            if (PARTIAL_##name && s[1] == (int64_t)sizeof(T) && n >= 16)          \
+                AG_RR_PARTIAL_SUMS(AT, acc, (const T *)p[1], i, n);               \
             for (; i < n; i++) {                                                  \
                 AT x = *(const T *)(p[1] + i * s[1]);                             \
                 STEP_##name(acc, x);                                              \
@@ -89,155 +64,63 @@ GEN_ACC(max, double, double, f64)
 GEN_ACC(min, float, float, f32)
 GEN_ACC(min, double, double, f64)
 
-/* ------------------------------------------------------------------ contiguous x as blocks:
- * x viewed as (K0, R, K1) with the middle R reduced, each output element accumulated from the
- * identity over r = 0..R-1 in order with the steps of the kernels above (so the results are
- * the same bits): float32 sums and products in a float64 accumulator rounded once.  The
- * accumulators of RB outputs at a time stay in L1 while each row of x streams past (no
- * output-sized float64 buffer, no call per row), and the steps are selects, which the compiler
- * vectorises.  Two rows (a tile or repeat by 2 transposed) go in one pass without accumulators,
- * float32 ones in float32: id + a is exact, and one float64 add or multiply of two float32
- * values rounded to float32 is the float32 operation's correctly rounded result (double
- * rounding is innocuous when 53 >= 2 * 24 + 2, Figueroa 1995), so the bits are the same and the
- * conversions (2.5x the time of the adds) are saved. */
-#define RB 1024
-/* sums and products take two rows per pass over the accumulators (the same adds in the same
-   order, half the accumulator traffic) */
-#define PAIRS_sum 1
-#define PAIRS_prod 1
-#define PAIRS_max 0
-#define PAIRS_min 0
-/* max / min keep the larger (smaller) value with a plain compare, which skips NaNs and is one
-   vector instruction, and note apart whether a NaN went by (an int32 mask for float32; for
-   float64, where SSE2 has no 64-bit integer compare, the NaN itself); a block's outputs that saw
-   one become the first NaN of their run, as STEP_max / STEP_min give (found again: rare) */
-#define NANS_sum 0
-#define NANS_prod 0
-#define NANS_max 1
-#define NANS_min 1
-#define STEPV_sum(a, v) SEL_sum(a, v)
-#define STEPV_prod(a, v) SEL_prod(a, v)
-#define STEPV_max(a, v) ((v) > (a) ? (v) : (a))
-#define STEPV_min(a, v) ((v) < (a) ? (v) : (a))
-#define FT_f32 int32_t
-#define FT_f64 double
-#define NANFLAG_f32(f, v) f |= -(int32_t)((v) != (v))
-#define NANFLAG_f64(f, v) f = (v) != (v) ? (v) : f
-/* max / min of a contiguous run: nl (LANES; a count the compiler does not see, so that it
-   vectorises the loop rather than unrolling it) interleaved extremes and NaN notes, then
-   combined; where a NaN went by, or the extreme is a zero (whose sign the first of the tied
-   zeros decides, which the lanes do not keep), the run is stepped again in order */
-#define LANES 32
-#define GEN_LANES(name, T, sfx)                                                          \
-    static T lanes_##name##_##sfx(const T *x, int64_t R, T id, int64_t nl)               \
-    {                                                                                    \
-        T m[LANES], a = id;                                                              \
-        FT_##sfx f[LANES];                                                               \
-        int64_t r, l;                                                                    \
-        int nan = 0;                                                                     \
-        for (l = 0; l < nl; l++) { m[l] = id; f[l] = 0; }                                \
-        for (r = 0; r + nl <= R; r += nl) {                                              \
-            const T *restrict xr = x + r;                                                \
-            for (l = 0; l < nl; l++) {                                                   \
-                T v = xr[l];                                                             \
-                m[l] = STEPV_##name(m[l], v);                                            \
-                NANFLAG_##sfx(f[l], v);                                                  \
-            }                                                                            \
-        }                                                                                \
-        for (l = 0; l < nl; l++) { a = STEPV_##name(a, m[l]); nan |= f[l] != 0; }        \
-        for (; r < R; r++) { T v = x[r]; a = STEPV_##name(a, v); nan |= v != v; }        \
-        if (nan || a == 0) {                                                             \
-            a = id;                                                                      \
-            for (r = 0; r < R; r++) { T v = x[r]; STEP_##name(a, v); }                   \
-        }                                                                                \
-        return a;                                                                        \
+/* ------------------------------------------------------------------ x as (K0, R, K1) blocks:
+ * the reduction (keepdims shape) by reduce_rows.h's kernels, where x, its dims of size 1
+ * dropped and the rest put in memory order (strides decreasing), is kept dims, then the reduced
+ * ones, then kept ones, each group one stride apart (a C-contiguous tensor, a transposed or
+ * permuted one, a slice of rows or of columns), the last group's stride 1, and the kept dims
+ * and the reduced dims each still in their own (logical) order: then the output is contiguous
+ * in the kept dims' order and each output accumulates in the order of a C-order walk, so
+ * max / min return the same first NaN and first of tied zeros.  A reduced run with stride 1
+ * is summed through partial sums unless ordered, so that a transposed view sums as the tensor
+ * it transposes.  NULL (no error) where x has another layout. */
+static ag_tensor *reduce_blocks(int op, ag_tensor *x, const int *mask, double id, int ordered)
+{
+    int64_t shape[AG_MAXDIM], K[3] = {1, 1, 1}, st[3] = {0, 0, 0};
+    int perm[AG_MAXDIM], last[2] = {-1, -1}, nd = 0, d, i, j, ph = 0;
+    const ag_reduce_rows_table *t;
+    ag_tensor *o;
+    const void *xs;
+    void *os;
+    if (x->size == 0) return NULL;
+    for (d = 0; d < x->ndim; d++) {
+        shape[d] = mask[d] ? 1 : x->shape[d];
+        if (x->shape[d] == 1) continue;
+        if (x->strides[d] <= 0) return NULL;     /* broadcast or stepped backwards */
+        for (i = nd++; i > 0 && x->strides[perm[i - 1]] < x->strides[d]; i--) perm[i] = perm[i - 1];
+        perm[i] = d;
     }
-GEN_LANES(max, float, f32)
-GEN_LANES(max, double, f64)
-GEN_LANES(min, float, f32)
-GEN_LANES(min, double, f64)
-/* (never called: sums and products take the other branches) */
-#define lanes_sum_f32(x, R, id, nl) (id)
-#define lanes_sum_f64(x, R, id, nl) (id)
-#define lanes_prod_f32(x, R, id, nl) (id)
-#define lanes_prod_f64(x, R, id, nl) (id)
-
-#define GEN_BLK(name, T, AT, sfx)                                                        \
-    static void blk_##name##_##sfx(const T *x, T *o, int64_t K0, int64_t R, int64_t K1, \
-                                   AT id)                                                \
-    {                                                                                    \
-        AT acc[RB];                                                                      \
-        FT_##sfx nan[RB];                                                                \
-        int64_t k, j0, j, r;                                                             \
-        if (R == 2 && K1 == 1) {           /* pairs (a trailing axis of 2), in T */     \
-            for (k = 0; k < K0; k++) {                                                   \
-                T v0 = x[2 * k], v1 = x[2 * k + 1], a = SEL_##name((T)id, v0);           \
-                o[k] = SEL_##name(a, v1);                                                \
-            }                                                                            \
-            return;                                                                      \
-        }                                                                                \
-        for (k = 0; k < K0; k++, x += R * K1, o += K1) {                                 \
-            if (K1 == 1 && NANS_##name && R >= 4 * LANES) {                              \
-                *o = (T)lanes_##name##_##sfx(x, R, id, LANES);                           \
-                continue;                                                                \
-            }                                                                            \
-            if (K1 == 1) {                 /* a run of R into one output */              \
-                AT a = id;                                                               \
-                for (r = 0; r < R; r++) {                                                \
-                    AT v = x[r];                                                         \
-                    STEP_##name(a, v);                                                   \
-                }                                                                        \
-                *o = (T)a;                                                               \
-                continue;                                                                \
-            }                                                                            \
-            if (R == 2) {                  /* two rows: one pass, in T (see above) */   \
-                const T *restrict x0 = x, *restrict x1 = x + K1;                         \
-                T *restrict oo = o;                                                      \
-                for (j = 0; j < K1; j++) {                                               \
-                    T v0 = x0[j], v1 = x1[j], a = SEL_##name((T)id, v0);                 \
-                    oo[j] = SEL_##name(a, v1);                                           \
-                }                                                                        \
-                continue;                                                                \
-            }                                                                            \
-            for (j0 = 0; j0 < K1; j0 += RB) {                                            \
-                int64_t nb = K1 - j0 < RB ? K1 - j0 : RB;                                \
-                for (j = 0; j < nb; j++) { acc[j] = id; nan[j] = 0; }                    \
-                for (r = 0; PAIRS_##name && r + 2 <= R; r += 2) {                        \
-                    const T *restrict x0 = x + r * K1 + j0, *restrict x1 = x0 + K1;      \
-                    for (j = 0; j < nb; j++) {                                           \
-                        AT v0 = x0[j], v1 = x1[j], a = SEL_##name(acc[j], v0);           \
-                        acc[j] = SEL_##name(a, v1);                                      \
-                    }                                                                    \
-                }                                                                        \
-                for (; r < R; r++) {                                                     \
-                    const T *restrict xr = x + r * K1 + j0;                              \
-                    for (j = 0; j < nb; j++) {                                           \
-                        AT v = xr[j];                                                    \
-                        acc[j] = STEPV_##name(acc[j], v);                                \
-                        if (NANS_##name) NANFLAG_##sfx(nan[j], v);                       \
-                    }                                                                    \
-                }                                                                        \
-                for (j = 0; j < nb; j++) o[j0 + j] = (T)acc[j];                          \
-                for (j = 0; NANS_##name && j < nb; j++)                                  \
-                    if (nan[j] != 0)                                                     \
-                        for (r = 0; r < R; r++) {                                        \
-                            T v = x[r * K1 + j0 + j];                                    \
-                            if (v != v) { o[j0 + j] = v; break; }                        \
-                        }                                                                \
-            }                                                                            \
-        }                                                                                \
+    for (i = 0; i < nd; i++) {
+        d = perm[i];
+        if (mask[d]) {
+            if (ph == 2) return NULL;
+            ph = 1;
+        } else if (ph == 1) {
+            ph = 2;
+        }
+        if (last[mask[d] != 0] > d) return NULL;  /* out of logical order */
+        last[mask[d] != 0] = d;
+        if (K[ph] > 1 && st[ph] != x->strides[d] * x->shape[d]) return NULL;
+        K[ph] *= x->shape[d];
+        st[ph] = x->strides[d];
     }
-GEN_BLK(sum, float, double, f32)
-GEN_BLK(sum, double, double, f64)
-GEN_BLK(prod, float, double, f32)
-GEN_BLK(prod, double, double, f64)
-GEN_BLK(max, float, float, f32)
-GEN_BLK(max, double, double, f64)
-GEN_BLK(min, float, float, f32)
-GEN_BLK(min, double, double, f64)
+    if (K[1] == 1 || (K[2] > 1 && st[2] != 1)) return NULL;
+    o = ag_tensor_empty(x->dtype, x->ndim, shape);
+    if (!o) return NULL;
+    xs = ag_ptr(x);
+    os = ag_ptr(o);
+    t = ag_reduce_rows_active();
+    j = op == AG_OP_sum ? AG_ROWS_SUM : op == AG_OP_prod ? AG_ROWS_PROD
+        : op == AG_OP_max ? AG_ROWS_MAX : AG_ROWS_MIN;
+    if (x->dtype == AG_F32)
+        t->f32[j]((const float *)xs, (float *)os, K[0], st[0], K[1], st[1], K[2], id, ordered);
+    else
+        t->f64[j]((const double *)xs, (double *)os, K[0], st[0], K[1], st[1], K[2], id, ordered);
+    return o;
+}
 
-/* x is large, not contiguous, broadcast along no dim, and its last dim longer than 1 has a
-   stride other than 1 */
+/* x is large, broadcast along no dim, and its last dim longer than 1 has a stride other than 1
+   (and reduce_blocks did not take it) */
 static int strided_rows(const ag_tensor *x)
 {
     int d, last = -1;
@@ -248,52 +131,6 @@ static int strided_rows(const ag_tensor *x)
         last = d;
     }
     return last >= 0 && x->strides[last] != 1;
-}
-
-/* the reduction (keepdims shape) of a contiguous x whose reduced dims (size 1 ignored) are one
-   run, as blocks; NULL (no error) where x has another layout, or where the reduced run is
-   trailing and a sum long enough (16) for the partial sums of GEN_ACC, which the general path
-   then does (unless seq: x is a copy of a tensor whose inner stride kept the general path from
-   those partial sums) */
-static ag_tensor *reduce_blocks(int op, ag_tensor *x, const int *mask, double id, int seq)
-{
-    int64_t shape[AG_MAXDIM], K0 = 1, R = 1, K1 = 1;
-    int d, phase = 0;   /* 0: kept dims before the run, 1: in the run, 2: kept dims after it */
-    ag_tensor *o;
-    const void *xs;
-    void *os;
-    if (x->size == 0 || !ag_tensor_is_contiguous(x)) return NULL;
-    for (d = 0; d < x->ndim; d++) {
-        int64_t n = x->shape[d];
-        shape[d] = mask[d] ? 1 : n;
-        if (n == 1) continue;
-        if (mask[d]) {
-            if (phase == 2) return NULL;
-            phase = 1;
-            R *= n;
-        } else if (phase == 0) {
-            K0 *= n;
-        } else {
-            phase = 2;
-            K1 *= n;
-        }
-    }
-    if (phase == 0 || (!seq && K1 == 1 && R >= 16 && op == AG_OP_sum)) return NULL;
-    o = ag_tensor_empty(x->dtype, x->ndim, shape);
-    if (!o) return NULL;
-    xs = ag_ptr(x);
-    os = ag_ptr(o);
-#define BLK_CALL(name)                                                                   \
-    if (x->dtype == AG_F32) blk_##name##_f32((const float *)xs, (float *)os, K0, R, K1, id); \
-    else blk_##name##_f64((const double *)xs, (double *)os, K0, R, K1, id)
-    switch (op) {
-    case AG_OP_sum: BLK_CALL(sum); break;
-    case AG_OP_prod: BLK_CALL(prod); break;
-    case AG_OP_max: BLK_CALL(max); break;
-    default: BLK_CALL(min); break;
-    }
-#undef BLK_CALL
-    return o;
 }
 
 /* sum of exp(x - m) into a float64 accumulator (also for float32 x: a long float32 column
@@ -333,10 +170,11 @@ static ag_tensor *reduce_keep_raw(int op, ag_tensor *x, const int *mask)
     o = reduce_blocks(op, x, mask, reduce_identity(op), 0);
     if (o) return o;
     if (strided_rows(x)) {
-        /* the general path would walk x with a stride in its inner loop (a transpose: 3.5 ms
-           for a 1024 x 1024 float32 sum over axis 0, against 0.12 ms contiguous); a contiguous
-           copy in the same (C) order is reduced in blocks instead, with the same steps in the
-           same order as that walk */
+        /* a view reduce_blocks cannot walk (stride 1 neither in its last kept group nor in its
+           reduced run: x[:, ::2], a permutation that reorders the kept dims): the general path
+           would walk x with a stride in its inner loop (3.5 ms for a 1024 x 1024 float32 sum of
+           a transpose, against 0.12 ms contiguous); a contiguous copy in the same (C) order is
+           reduced in blocks instead, its runs summed in order as that walk would */
         ag_tensor *xc = ag_tensor_contiguous_copy(x);
         o = xc ? reduce_blocks(op, xc, mask, reduce_identity(op), 1) : NULL;
         ag_tensor_decref(xc);

@@ -1,0 +1,7 @@
+/* reduce_rows_avx2.c -- the reduce_rows.h kernels compiled for AVX2 (setup.py's flags for
+ * *_avx2.c); only reached through ag_reduce_rows_active() after cpu.c has checked the CPU. */
+#include "reduce_rows.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+AG_REDUCE_ROWS_TABLE(avx2)
+#endif
