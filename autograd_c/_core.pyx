@@ -341,7 +341,12 @@ cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept 
         for fn in fns:
             out = fn(cur)
             if out is not None:
-                nxt = _coerce(out, g.dtype)
+                try:
+                    nxt = _coerce(out, g.dtype)
+                except TypeError as e:
+                    raise TypeError(f"hook returned {type(out).__name__}, which is not a "
+                                    f"gradient (return None or a tensor of shape "
+                                    f"{tuple(cur.shape)}): {e}") from e
                 if nxt.t.dtype != g.dtype:
                     raise TypeError(f"hook returned a gradient of dtype {nxt.dtype}, expected "
                                     f"{cur.dtype} (the dtype of the gradient it was given)")

@@ -67,6 +67,22 @@ def test_a_second_wrapper_still_fires_the_hook_while_the_graph_holds_the_tensor(
     np.testing.assert_allclose(x.grad.numpy(), 2 * (2 * 3 * x.numpy()) * 3)
 
 
+@pytest.mark.parametrize("ret", ["x", object(), {"a": 1}], ids=["str", "object", "dict"])
+def test_a_hook_returning_a_non_gradient_says_it_was_the_hook(ret):
+    """A hook returning a string, dict or arbitrary object raised 'cannot make a tensor from an
+    array of dtype <U1' / 'cannot convert dict to a tensor', naming neither the hook nor what was
+    expected.  Fixed in _core.pyx _hook_trampoline."""
+    base = _counts()
+    x = ag.tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+    x.register_hook(lambda g: ret)
+    with pytest.raises(TypeError, match=rf"hook returned {type(ret).__name__}, which is not a "
+                                        r"gradient \(return None or a tensor of shape \(2,\)\)"):
+        (x * 1).sum().backward()
+    assert x.grad is None
+    del x
+    assert _counts() == base
+
+
 # ---------------------------------------------------------------------------------------- losses
 @pytest.mark.parametrize("arg", ["size_average", "reduce"])
 @pytest.mark.parametrize("value", [np.array([True, False]), "tensor"])
