@@ -6,6 +6,7 @@ C status into a Python exception carrying the core's message.  Everything numeri
 """
 cimport cython
 from cpython.ref cimport PyObject, Py_INCREF, Py_DECREF
+from cpython.dict cimport PyDict_GetItem
 from cpython.buffer cimport (PyBUF_WRITABLE, PyBUF_ND, PyBUF_STRIDES, PyBUF_C_CONTIGUOUS, PyBUF_F_CONTIGUOUS,
                             PyBUF_ANY_CONTIGUOUS)
 from libc.stdint cimport int64_t
@@ -265,9 +266,11 @@ def from_numpy(object a):
 # invisible to the collector as the C side's (the tensor, and a non-leaf's grad_fn node, carry
 # only the id).  The tensor's wrapper accounts for that hidden reference: when the wrapper is the
 # only owner of its C tensor, and the tensor the only owner of its grad_fn node, nothing but that
-# wrapper can ever fire the hooks, so its traverse reports the dict a second time.  A hook that
-# holds its own tensor is then an ordinary cycle that gc.collect() frees (PyTorch's tensor
-# traverse makes the same sole-owner test).  While anything else holds the tensor or its node
+# wrapper can ever fire the hooks, so its traverse reports the registry's reference to the dict
+# as its own (a second visit after its _hookfns one; a wrapper made before the first hook was
+# registered, through another wrapper, has no _hookfns and visits the dict, found by id, once).
+# A hook that holds its own tensor is then an ordinary cycle that gc.collect() frees (PyTorch's
+# tensor traverse makes the same sole-owner test).  While anything else holds the tensor or its node
 # (a graph, a second wrapper), the dict stays alive, so hooks fire after their wrapper is gone.
 
 @cython.no_gc
@@ -279,6 +282,7 @@ cdef class _HookSlot:
 
 
 _hooks = {}          # hook id -> _HookSlot
+cdef dict _hook_slots = _hooks   # the same dict, typed: the traverse looks a slot up by id
 _next_hook = [0]     # the last hook id or handle token handed out
 # hook id -> number of C objects still carrying it (the tensor, and a non-leaf's grad_fn node);
 # when the last one is freed, the core calls _hook_release and the callables are dropped
@@ -300,12 +304,20 @@ cdef void _adopt_hooks(Tensor r):
 
 cdef int _visit_hidden_hooks(Tensor w, visitproc visit, void *arg) noexcept:
     cdef ag_tensor *t = w.t
-    if t == NULL or t.hook_id <= 0 or w._hookfns is None or t.refcount != 1:
+    cdef PyObject *slot
+    if t == NULL or t.hook_id <= 0 or t.refcount != 1:
         return 0
     # refcount is ag_node's first member (csrc/ag_internal.h); ag.h keeps the node opaque
     if t.grad_fn != NULL and (<int64_t *>t.grad_fn)[0] != 1:
         return 0
-    return visit(<PyObject *>w._hookfns, arg)
+    if w._hookfns is not None:
+        return visit(<PyObject *>w._hookfns, arg)
+    # a wrapper made before the first hook was registered (through another wrapper, since
+    # dropped) holds no reference to the dict: report the registry's, found by id
+    slot = PyDict_GetItem(_hook_slots, t.hook_id)
+    if slot == NULL:
+        return 0
+    return visit(<PyObject *>(<_HookSlot>slot).fns, arg)
 
 
 cdef traverseproc _tensor_traverse_base = (<_TypeWithTraverse *><PyObject *>Tensor).tp_traverse
@@ -329,7 +341,12 @@ cdef ag_tensor *_hook_trampoline(int64_t hid, ag_tensor *g, void *ctx) noexcept 
         for fn in fns:
             out = fn(cur)
             if out is not None:
-                nxt = _coerce(out, g.dtype)
+                try:
+                    nxt = _coerce(out, g.dtype)
+                except TypeError as e:
+                    raise TypeError(f"hook returned {type(out).__name__}, which is not a "
+                                    f"gradient (return None or a tensor of shape "
+                                    f"{tuple(cur.shape)}): {e}") from e
                 if nxt.t.dtype != g.dtype:
                     raise TypeError(f"hook returned a gradient of dtype {nxt.dtype}, expected "
                                     f"{cur.dtype} (the dtype of the gradient it was given)")

@@ -25,6 +25,17 @@ def _real_arg(value, name, arg):
                         f"{value!r}") from None
 
 
+def _legacy_flag(value, name, arg):
+    """bool(value) for the message of _legacy_args; a value without one truth value (an array of
+    several flags) is refused naming the argument, not with numpy's bare ambiguity error"""
+    try:
+        return bool(value)
+    except Exception:
+        raise TypeError(f"{name}: {arg} must be None (PyTorch's deprecated flag is not supported; "
+                        f"pass reduction='mean', 'sum' or 'none'), got {type(value).__name__} "
+                        f"of shape {np.shape(value)}") from None
+
+
 def _legacy_args(name, size_average, reduce, weight=None):
     """PyTorch's deprecated ``size_average`` / ``reduce`` (before ``reduction`` in its positional
     order) are refused with a TypeError naming the reduction they mean in PyTorch, rather than
@@ -37,8 +48,9 @@ def _legacy_args(name, size_average, reduce, weight=None):
                             "keyword")
     if size_average is not None or reduce is not None:
         # the reduction PyTorch reads from them (reduce=False wins; then size_average)
-        keep = reduce is None or bool(reduce)
-        means = "mean" if keep and (size_average is None or bool(size_average)) else \
+        keep = reduce is None or _legacy_flag(reduce, name, "reduce")
+        means = "mean" if keep and (size_average is None or
+                                    _legacy_flag(size_average, name, "size_average")) else \
             "sum" if keep else "none"
         given = ", ".join(f"{a}={v!r}" for a, v in (("size_average", size_average),
                                                     ("reduce", reduce)) if v is not None)
