@@ -91,6 +91,21 @@ def compiler_version(compiler):
         return name
 
 
+def _cythonized_for_other_numpy(pyx):
+    """Whether the C file Cython generated from ``pyx`` cimported another numpy's declarations
+    (a build for another Python or numpy in the same checkout, or pip's isolated build env):
+    Cython compares timestamps only, so it would keep that C file, which need not compile
+    against this numpy's headers."""
+    if not pyx.endswith(".pyx"):
+        return False
+    try:
+        with open(os.path.join(HERE, pyx[:-4] + ".c"), encoding="utf-8", errors="replace") as f:
+            head = f.read(8192)        # Cython's metadata block lists the headers it used
+    except OSError:
+        return False
+    return "/numpy/" in head and numpy.get_include() not in head
+
+
 class BuildExt(build_ext):
     """Compile each ISA file with its own flags, the rest with the portable ones, in parallel."""
 
@@ -98,7 +113,8 @@ class BuildExt(build_ext):
         # Cython runs here, not when setup.py is loaded, so `sdist` (and metadata queries)
         # neither need nor write the generated _core.c
         for ext in self.extensions:
-            (done,) = cythonize([ext], quiet=True, compiler_directives={"language_level": "3"})
+            (done,) = cythonize([ext], quiet=True, compiler_directives={"language_level": "3"},
+                                force=any(_cythonized_for_other_numpy(src) for src in ext.sources))
             ext.sources = done.sources
         # setuptools clears self.inplace while building and copies the results afterwards
         self._want_inplace = bool(self.inplace)

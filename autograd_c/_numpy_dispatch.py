@@ -259,6 +259,21 @@ _ALIASES = {"min": "a_min", "max": "a_max", "correction": "ddof",
 _P = inspect.Parameter
 _signatures = {}
 
+# numpy < 2 gives its C-implemented array functions no signature (inspect.signature raises);
+# numpy 2 has these, and they name the same parameters numpy 1.26 accepts.
+_C_FUNCTION_SIGNATURES = {
+    "concatenate": lambda arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind": 0,
+    "where": lambda condition, x=None, y=None, /: 0,
+    "dot": lambda a, b, out=None: 0,
+    "inner": lambda a, b, /: 0,
+    "vdot": lambda a, b, /: 0,
+    "copyto": lambda dst, src, casting="same_kind", where=True: 0,
+    "putmask": lambda a, /, mask, values: 0,
+    "empty_like": lambda prototype, /, dtype=None, order="K", subok=True, shape=None: 0,
+    "bincount": lambda x, /, weights=None, minlength=0: 0,
+    "lexsort": lambda keys, axis=-1: 0,
+}
+
 
 def _signature(f):
     try:
@@ -268,7 +283,9 @@ def _signature(f):
     try:
         sig = inspect.signature(f)
     except (TypeError, ValueError):
-        sig = None
+        stub = _C_FUNCTION_SIGNATURES.get(getattr(f, "__name__", None)) \
+            if getattr(f, "__module__", None) == "numpy" else None
+        sig = inspect.signature(stub) if stub is not None else None
     _signatures[f] = sig
     return sig
 

@@ -59,8 +59,8 @@ def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     Examples
     --------
     >>> import numpy as np, autograd_c as ag
-    >>> ag.logsumexp(ag.tensor([0.0, 0.0], dtype='float64')).item() == np.log(2.0)
-    np.True_
+    >>> bool(ag.logsumexp(ag.tensor([0.0, 0.0], dtype='float64')).item() == np.log(2.0))
+    True
     """
     if dim is not None or keepdim is not None:
         axis, keepdims = _dims_alias("logsumexp", axis, None, keepdims, dim, keepdim)

@@ -1,6 +1,8 @@
 """Audit of the numpy protocols, the numpy-named manipulation functions, cumsum/diff,
 tensordot/dot/inner and the new elementwise ops: each test is a bug found and fixed, or a
 behaviour checked against numpy and finite differences."""
+import inspect
+
 import numpy as np
 import pytest
 
@@ -71,8 +73,13 @@ def test_numpy2_keyword_names_run_the_counterpart():
     ]
     for call, _ in cases:
         x = ag.tensor(a, requires_grad=True)
+        try:
+            want = call(np, a)
+        except TypeError:           # a name this numpy lacks (1.26: all but kind=): as numpy
+            with pytest.raises(TypeError):
+                call(np, x)
+            continue
         y = call(np, x)
-        want = call(np, a)
         assert isinstance(y, ag.Tensor) and y.requires_grad
         np.testing.assert_allclose(y.numpy(), want, rtol=1e-14)
         y.sum().backward()
@@ -115,10 +122,15 @@ def test_common_numpy_helpers_keep_the_graph_or_carry_no_derivative():
     np.testing.assert_array_equal(got[0], [1, 3])
 
 
+# numpy 2.1 names clip's bounds min= / max= as well
+CLIP_BOUNDS = {"min": 1, "max": 2} if "min" in inspect.signature(np.clip).parameters else \
+    {"a_min": 1, "a_max": 2}
+
+
 def test_float32_stays_float32_through_the_new_paths():
     x = ag.tensor(np.arange(6.0).reshape(2, 3), dtype="float32", requires_grad=True)
     for y in (np.sum(x, 0, None, None, True), np.concatenate([x, np.ones(2)], axis=None),
-              np.ravel(x), np.clip(x, min=1, max=2), np.sort(x, kind="stable"),
+              np.ravel(x), np.clip(x, **CLIP_BOUNDS), np.sort(x, kind="stable"),
               np.roll(x, 10 ** 15 + 1, axis=-1), np.tensordot(np.ones((4, 2, 3)), x, 2)):
         assert isinstance(y, ag.Tensor) and y.dtype == np.float32
 
@@ -263,10 +275,16 @@ def test_clip_follows_numpy_where_the_scalar_clip_refused(call):
     a = np.array([[0.25, -1.3, 0.9], [-0.45, 0.35, 1.7]])
     x = ag.tensor(a, requires_grad=True)
     y = call(np, x)
-    np.testing.assert_array_equal(y.numpy(), call(np, a))
+
+    def want(v):
+        try:
+            return call(np, v)
+        except ValueError:      # numpy < 2.1 refuses clip(v, None, None); 2.1 gives a copy
+            return v.copy()
+    np.testing.assert_array_equal(y.numpy(), want(a))
     w = rng.standard_normal((2, 3))
     (y * ag.tensor(w)).sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: np.sum(call(np, v) * w), a),
+    np.testing.assert_allclose(x.grad.numpy(), fd_grad(lambda v: np.sum(want(v) * w), a),
                                rtol=1e-6, atol=1e-8)
 
 

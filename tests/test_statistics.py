@@ -10,8 +10,16 @@ import pytest
 
 import autograd_c as ag
 from _fd import fd_jacobian
+from _numpy_compat import NUMPY, closest_observation_as_numpy_2
 
 rng = np.random.default_rng(11)
+
+
+@pytest.fixture(autouse=True)
+def _numpy_2_closest_observation(monkeypatch):
+    closest_observation_as_numpy_2(monkeypatch)    # the numpy < 2.0.1 references
+
+
 DTYPES = [np.float32, np.float64]
 AXES = [None, 0, 1, -1, (0, 2), (2, 0), (0, 1, 2)]
 METHODS = ["linear", "lower", "higher", "nearest", "midpoint", "inverted_cdf",
@@ -219,6 +227,10 @@ def test_q_is_not_differentiated_and_must_be_valid():
         ag.quantile(x, 0.5, weights=[1, 1, 1])
     # through numpy: without a gradient numpy's own weighted answer, with one a TypeError
     w = np.array([1.0, 2.0, 1.0])
+    if NUMPY < "2.0.0":       # numpy 2.0 added weights=; before, numpy's own TypeError
+        with pytest.raises(TypeError, match="weights"):
+            np.quantile(x, 0.5, method="inverted_cdf", weights=w)
+        return
     assert np.quantile(x, 0.5, method="inverted_cdf", weights=w) == 2.0
     with pytest.raises(TypeError, match="numpy.quantile.*requires grad"):
         np.quantile(ag.tensor([1.0, 2.0], requires_grad=True), 0.5, method="inverted_cdf",
@@ -398,7 +410,10 @@ def test_ptp_average_amax_amin_equal_numpy(dtype):
         axes = (axis,) if isinstance(axis, int) else axis
         wa = rng.uniform(0.1, 2.0, tuple(a.shape[d] for d in axes))
         avg, scl = ag.average(x, axis=axis, weights=wa, returned=True)
-        wavg, wscl = np.average(a, axis=axis, weights=wa, returned=True)
+        # numpy < 2.0 takes weights of a's shape only, when axis is a tuple
+        full = np.broadcast_to(np.transpose(wa, np.argsort(axes)).reshape(
+            [a.shape[d] if d in axes else 1 for d in range(a.ndim)]), a.shape)
+        wavg, wscl = np.average(a, axis=axis, weights=full, returned=True)
         np.testing.assert_allclose(avg.numpy(), wavg, rtol=2e-6)
         np.testing.assert_allclose(scl.numpy(), wscl, rtol=2e-6)
 
@@ -435,10 +450,11 @@ def test_cov_and_corrcoef_equal_numpy(dtype):
                 np.testing.assert_allclose(got.numpy(), np.cov(*nargs, rowvar=rowvar, **kw), **tol)
             got = ag.corrcoef(*targs, rowvar=rowvar)
             np.testing.assert_allclose(got.numpy(), np.corrcoef(*nargs, rowvar=rowvar), **tol)
-    # one row with rowvar=False: numpy reads it as one observation of many variables
+    # one row with rowvar=False: numpy (2.2+; before, a scalar) reads it as one observation of
+    # many variables, as np.cov(row.T) does
     row = m[:1]
     np.testing.assert_allclose(quiet(ag.cov, ag.tensor(row), rowvar=False, ddof=0).numpy(),
-                               np.cov(row, rowvar=False, ddof=0), **tol)
+                               quiet(np.cov, row.T, ddof=0), **tol)
     assert ag.cov(ag.zeros(0, 3)).shape == (0, 0)
 
 
@@ -484,7 +500,8 @@ ROUTED = [
     (lambda v: np.nanpercentile(v, 60), None),
     (lambda v: np.nansum(v, axis=0), None), (lambda v: np.nanprod(v, 1), None),
     (lambda v: np.nanmean(v, axis=1, keepdims=True), None),
-    (lambda v: np.nanvar(v, axis=1, ddof=1), None), (lambda v: np.nanstd(v, correction=1), None),
+    (lambda v: np.nanvar(v, axis=1, ddof=1), None), (lambda v: np.nanstd(v, correction=1) if NUMPY >= "2.0.0"    # numpy 2's name
+     else np.nanstd(v, ddof=1), None),
     (lambda v: np.nanmax(v, axis=0), None), (lambda v: np.nanmin(v), None),
     (lambda v: np.cumprod(v, axis=1), None), (lambda v: np.nancumsum(v), None),
     (lambda v: np.nancumprod(v, 0), None), (lambda v: np.multiply.accumulate(v, axis=1), None),
