@@ -10,8 +10,6 @@
 #include <math.h>
 #include <stdlib.h>
 
-#define PAR_ROWS 64
-
 /* ------------------------------------------------------------------ accumulate kernels:
  * p[0] is the output (stride 0 along reduced dims), p[1] the input; the steps (STEP_, SEL_) and
  * PARTIAL_ (a contiguous run summed through 8 interleaved partial sums) are reduce_rows.h's */
