@@ -169,9 +169,12 @@ def test_reentrant_backward_from_a_hook_is_refused():
     x = ag.tensor([0.5, 1.5], dtype="float64", requires_grad=True)
     h = x * x
     y = h.sum()
-    h.register_hook(lambda g: y.backward(retain_graph=True))
+    handle = h.register_hook(lambda g: y.backward(retain_graph=True))
     with pytest.raises(RuntimeError, match="already being differentiated"):
         y.backward(retain_graph=True)
+    # the hook holds y, whose graph holds h: a cycle through the C graph that the garbage
+    # collector cannot see (README, "Threads, processes, memory"); removing the hook breaks it
+    handle.remove()
     h2 = x * 3.0
     y2 = h2.sum()      # a fresh graph still works after the failed one
     y2.backward()
