@@ -31,3 +31,22 @@ def test_concatenate_axis_of_the_wrong_type():
     x = ag.ones((2, 3))
     with pytest.raises(TypeError, match=r"^concatenate: axis must be an integer.*got str 'x'$"):
         ag.concatenate([x, x], axis="x")
+
+
+@pytest.mark.parametrize("name,kw", [("Adam", {}), ("SGD", {"momentum": 0.9}), ("RMSprop", {}),
+                                     ("NAdam", {}), ("Adadelta", {})])
+def test_state_entries_keep_one_order_stepped_or_loaded(name, kw):
+    """step and the buffers first, then an entry of the user's own, whether or not the state
+    was loaded (a load used to put the user's entry first for the base optimizers)"""
+    cls = getattr(ag.optim, name)
+    w = ag.nn.Parameter(ag.ones(3))
+    opt = cls([w], lr=0.1, **kw)
+    (w * w).sum().backward()
+    opt.step()
+    opt.state[w]["note"] = 1
+    stepped = list(opt.state_dict()["state"][0])
+    assert stepped[0] == "step" and stepped[-1] == "note"
+    other = cls([w], lr=0.1, **kw)
+    other.load_state_dict(opt.state_dict())
+    assert list(other.state_dict()["state"][0]) == stepped
+    assert other.state[w]["note"] == 1

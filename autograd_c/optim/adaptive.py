@@ -13,10 +13,9 @@ __all__ = ["Adamax", "NAdam", "RAdam", "Adadelta"]
 
 def _in_order(state, lead):
     """``state``'s per-parameter dicts (the persistent ones: reordered in place) with the
-    entries named in ``lead`` first, in that order, then the others in theirs.  Loading puts the
-    entries the fused state does not hold (NAdam's mu_product, a subclass's own) before step and
-    the buffers, so without this a loaded optimizer's state_dict() listed them in another order
-    than a stepped one's."""
+    entries named in ``lead`` first, in that order, then the others in theirs: NAdam's
+    mu_product goes after step, before the buffers, as in PyTorch (Optimizer.state already
+    puts step and the buffers before any other entry)."""
     for d in state.values():
         entries = [(n, d[n]) for n in lead if n in d] + [(n, v) for n, v in d.items()
                                                          if n not in lead]
@@ -25,15 +24,7 @@ def _in_order(state, lead):
     return state
 
 
-class _OrderedState(Optimizer):
-    @property
-    def state(self):
-        """As :attr:`Optimizer.state`; each parameter's entries in PyTorch's order (step, the
-        buffers, then any others), whether the state was stepped or loaded."""
-        return _in_order(super().state, ("step",) + tuple(self._buffers(None)))
-
-
-class _AdamFamily(_OrderedState):
+class _AdamFamily(Optimizer):
     """Options lr, betas, eps, weight_decay (+ ``_extra``); state buffers exp_avg and
     ``_second`` (the second-moment estimate or Adamax's infinity norm)."""
     _second = "exp_avg_sq"
@@ -233,7 +224,7 @@ class RAdam(_AdamFamily):
                 g["maximize"])
 
 
-class Adadelta(_OrderedState):
+class Adadelta(Optimizer):
     """Adadelta (Zeiler, 2012).
 
     With g = grad (negated when ``maximize``) + weight_decay * p:

@@ -240,9 +240,14 @@ class Optimizer:
             steps = f.get_steps()
             for j in range(len(g["params"])):
                 d = keep[idx]   # the same dict each time: entries a subclass adds persist
+                # step and the buffers first, then the entries a subclass or a load added (a
+                # load puts those first): one order whether the state was stepped or loaded
+                extra = [(k, v) for k, v in d.items() if k != "step" and k not in bufs]
+                d.clear()
                 d["step"] = steps[j]
                 for name, lst in bufs.items():
                     d[name] = lst[j]
+                d.update(extra)
                 out[idx] = d
                 idx += 1
         return out
